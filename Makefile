@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make plan` and `make test` (see README, Quick start).
+VENV ?= .venv
+PYTHON ?= python3
+STACK ?= staging
+OUT ?= out/$(STACK)
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+# uv compiles bytecode only when asked; without it every run recompiles (PYTHONDONTWRITEBYTECODE).
+export UV_COMPILE_BYTECODE := 1
+
+.PHONY: plan test lint typecheck unit clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
+
+$(VENV)/.installed-run: pyproject.toml | $(PY)
+	$(UV) pip install --python $(PY) --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-run
+	$(UV) pip install --python $(PY) --quiet -e '.[test]'
+	touch $@
+
+plan: $(VENV)/.installed-run
+	$(VENV)/bin/infractl synth --stack $(STACK) --out $(OUT)
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.installed-test
+	$(VENV)/bin/pytest -n 2 -q
+
+test: lint typecheck unit
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The tbcoin-platform Pulumi program: typed config in, resources out."""

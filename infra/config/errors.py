@@ -1,0 +1,172 @@
+"""Config problems as users read them: `<file>: <namespace>:<key path>: <what is wrong>`."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+
+from infra.config.base import PATTERN_WORDS
+
+NAMESPACE = "tbcoin-platform"
+
+
+@dataclass(frozen=True, order=True)
+class ConfigProblem:
+    path: str  # dotted key path below the namespace, e.g. "kubernetes.replicas"
+    message: str
+    namespace: str = NAMESPACE
+
+    def render(self, source: str) -> str:
+        key = f"{self.namespace}:{self.path}" if self.path else self.namespace
+        return f"{source}: {key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Raised for any invalid stack configuration; never carries a traceback to the user."""
+
+    def __init__(self, source: str, problems: list[ConfigProblem]):
+        self.source = source
+        self.problems = sorted(set(problems))
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(p.render(self.source) for p in self.problems)
+
+
+_AT = "\x00"
+
+
+def at(path: str, message: str) -> ValueError:
+    """A validator error that points at a key below the validated model, not at the model."""
+    return ValueError(f"{_AT}{path}{_AT}{message}")
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_/-][A-Za-z0-9_./-]*$")
+
+
+def format_path(loc: tuple[int | str, ...]) -> str:
+    """`a.b[0].c`; keys that are not plain words are quoted so a message stays one line."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_TYPE_WORDS = {
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "list_type": "a list",
+}
+
+
+def _message(err: Any, known_keys: list[str]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        key = str(err["loc"][-1])
+        hint = difflib.get_close_matches(key, known_keys, n=1, cutoff=0.6)
+        known = ", ".join(sorted(known_keys))
+        suffix = f"; did you mean '{hint[0]}'?" if hint else f" (known keys: {known})"
+        return f"unknown key{suffix}"
+    if kind == "missing":
+        return "required key is missing"
+    for bound, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+        if kind.startswith(("greater_than", "less_than")) and bound in ctx:
+            return f"must be {word} {ctx[bound]} (got {_show(got)})"
+    if kind in _TYPE_WORDS:
+        return f"must be {_TYPE_WORDS[kind]} (got {_show(got)})"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')} (got {_show(got)})"
+    if kind == "string_pattern_mismatch":
+        regex = str(ctx.get("pattern"))
+        return f"must be {PATTERN_WORDS.get(regex, 'text matching ' + regex)} (got {_show(got)})"
+    if kind in ("string_too_short", "too_short"):
+        return f"must not be empty (got {_show(got)})"
+    if kind in ("string_too_long", "too_long"):
+        return f"is too long (got {_show(got)})"
+    msg = str(err["msg"])
+    msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return f"{msg[:1].lower()}{msg[1:]} (got {_show(got)})"
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types an annotation can hold, with Optional/Union/Annotated peeled off."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [t for a in typing.get_args(annotation) for t in _unwrap(a)]
+    return [annotation]
+
+
+def _keys_at(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """Field aliases of the model that sits at `loc` below `model`, for "did you mean"."""
+    current: list[Any] = [model]
+    for part in loc:
+        following: list[Any] = []
+        for cand in current:
+            if isinstance(cand, type) and issubclass(cand, pydantic.BaseModel):
+                for name, field in cand.model_fields.items():
+                    if part in (name, field.alias):
+                        following.extend(_unwrap(field.annotation))
+            elif typing.get_origin(cand) in (dict, list, tuple):
+                args = typing.get_args(cand)
+                if args:
+                    following.extend(_unwrap(args[-1]))
+            else:
+                continue
+        current = [c for f in following for c in _unwrap(f)]
+    keys: list[str] = []
+    for cand in current:
+        if isinstance(cand, type) and issubclass(cand, pydantic.BaseModel):
+            keys.extend(f.alias or n for n, f in cand.model_fields.items())
+    return keys
+
+
+def problems_from_validation(
+    model: type[pydantic.BaseModel], exc: pydantic.ValidationError
+) -> list[ConfigProblem]:
+    problems = []
+    for err in exc.errors():
+        # Tagged unions insert the tag as a pseudo-field into `loc`; users never typed it.
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        is_key = bool(loc) and loc[-1] == "[key]"
+        loc = loc[:-1] if is_key else loc
+        known = _keys_at(model, loc[:-1]) if err["type"] == "extra_forbidden" else []
+        message = _message(err, known)
+        if _AT in message:
+            _, sub, text = message.split(_AT, 2)
+            text = text.rsplit(" (got ", 1)[0]
+            loc = (*loc, *sub.split("."))
+            message = text
+        if is_key:
+            message = f"the key itself {message}"
+        problems.append(ConfigProblem(format_path(loc), message))
+    return problems

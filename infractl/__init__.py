@@ -1,0 +1,1 @@
+"""infractl: offline synth, policy check and operations tooling for tbcoin-platform."""

@@ -1,0 +1,132 @@
+"""Read `Pulumi.<stack>.yaml` into the flat config map the engine hands a program.
+
+Mirrors the engine: keys without a namespace belong to the project, scalars travel as strings,
+structured values as JSON, and a key holding any `secure:` value is a secret key. Encrypted values
+cannot be decrypted offline; they are replaced by a placeholder that is still marked secret.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.config.errors import NAMESPACE, ConfigError, ConfigProblem
+
+SECRET_PLACEHOLDER = "[secret]"
+# Key names whose values are credentials; they must be stored with `pulumi config set --secret`.
+_SECRET_NAME = re.compile(
+    r"(password|passwd|passphrase|secret|token|apikey|api_key|privatekey|private_key|webhookurl|"
+    r"credentials?)$",
+    re.IGNORECASE,
+)
+# Keys that name where a secret lives (a Secret's key, an env var), not the secret itself.
+_REFERENCE_NAME = re.compile(r"(ref|key|name|env|from\w*)$", re.IGNORECASE)
+
+
+@dataclass
+class StackFile:
+    path: Path
+    config: dict[str, str] = field(default_factory=dict)
+    secret_keys: list[str] = field(default_factory=list)
+
+
+def stack_file_path(project_dir: Path, stack: str) -> Path:
+    return project_dir / f"Pulumi.{stack}.yaml"
+
+
+def known_stacks(project_dir: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _plain_secrets(value: Any, path: str) -> list[str]:
+    """Paths below a key whose names say "credential" but whose values are plain text."""
+    found: list[str] = []
+    if isinstance(value, dict) and not _is_secure(value):
+        for k, v in value.items():
+            sub = f"{path}.{k}"
+            leaf = str(k)
+            if (
+                isinstance(v, str | int)
+                and _SECRET_NAME.search(leaf)
+                and not _REFERENCE_NAME.search(leaf)
+            ):
+                found.append(sub)
+            found.extend(_plain_secrets(v, sub))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.extend(_plain_secrets(item, f"{path}[{i}]"))
+    return found
+
+
+def _reveal(value: Any) -> tuple[Any, bool]:
+    """Replace `secure:` nodes by the placeholder; report whether any were present."""
+    if _is_secure(value):
+        return SECRET_PLACEHOLDER, True
+    if isinstance(value, dict):
+        pairs = [(k, _reveal(v)) for k, v in value.items()]
+        return {k: v for k, (v, _) in pairs}, any(s for _, (_, s) in pairs)
+    if isinstance(value, list):
+        items = [_reveal(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
+
+
+def _as_engine_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return "" if value is None else str(value)
+
+
+def read_stack_file(path: Path, label: str | None = None) -> StackFile:
+    """Parse a stack settings file; any problem raises ConfigError naming the file."""
+    source = label or path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, [ConfigProblem("", "stack settings file not found")]) from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            source, [ConfigProblem("", f"not valid YAML: {where}{problem}")]
+        ) from None
+    document = {} if document is None else document
+    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+        raise ConfigError(
+            source, [ConfigProblem("", "expected a mapping with a `config:` mapping inside")]
+        )
+    stack = StackFile(path=path)
+    problems: list[ConfigProblem] = []
+    for raw_key, raw_value in (document.get("config") or {}).items():
+        key = str(raw_key) if ":" in str(raw_key) else f"{NAMESPACE}:{raw_key}"
+        namespace, _, name = key.partition(":")
+        for plain in _plain_secrets(raw_value, name):
+            problems.append(
+                ConfigProblem(
+                    plain,
+                    "looks like a credential in plain text; store it encrypted with "
+                    f"`pulumi config set --secret --path '{namespace}:{plain}' <value>`",
+                    namespace,
+                )
+            )
+        value, secret = _reveal(raw_value)
+        stack.config[key] = _as_engine_string(value)
+        if secret:
+            stack.secret_keys.append(key)
+    if problems:
+        raise ConfigError(source, problems)
+    return stack

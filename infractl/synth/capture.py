@@ -1,0 +1,112 @@
+"""A mock monitor that records every registration with its options, in the engine's URN form."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+
+from infractl.synth.values import plain
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def normalise_urn(urn: str) -> str:
+    """Mock URNs put the root stack in the type chain; the engine's do not."""
+    return urn.replace(f"::{STACK_TYPE}$", "::")
+
+
+def _provider_ref(ref: str) -> str:
+    """Provider references are `<urn>::<id>`; the URN alone identifies the provider."""
+    return normalise_urn(ref.rsplit("::", 1)[0])
+
+
+def stable_hex(*parts: str, length: int = 64) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:length]
+
+
+@dataclass
+class Captured:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    inputs: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "inputs": self.inputs,
+            "options": self.options,
+        }
+
+
+def _options(request: Any) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    parent = normalise_urn(request.parent)
+    if parent and not parent.split("::")[-2].endswith(STACK_TYPE):
+        opts["parent"] = parent
+    if request.HasField("protect"):
+        opts["protect"] = request.protect
+    if request.HasField("retainOnDelete"):
+        opts["retainOnDelete"] = request.retainOnDelete
+    if request.deleteBeforeReplaceDefined:
+        opts["deleteBeforeReplace"] = request.deleteBeforeReplace
+    if request.dependencies:
+        opts["dependsOn"] = sorted(normalise_urn(u) for u in request.dependencies)
+    if request.provider:
+        opts["provider"] = _provider_ref(request.provider)
+    for name in ("ignoreChanges", "replaceOnChanges", "additionalSecretOutputs"):
+        values = list(getattr(request, name))
+        if values:
+            opts[name] = sorted(values)
+    if request.importId:
+        opts["import"] = request.importId
+    return opts
+
+
+class CapturingMonitor(MockMonitor):
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.captured: list[Captured] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != STACK_TYPE:
+            raw = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
+            self.captured.append(
+                Captured(
+                    urn=normalise_urn(response.urn),
+                    type=request.type,
+                    name=request.name,
+                    custom=request.custom,
+                    inputs=plain(raw, normalise_urn),
+                    options=_options(request),
+                )
+            )
+        return response
+
+
+class StableMocks(Mocks):
+    """Plausible, deterministic ids and computed outputs; inputs echo back as outputs."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        if args.typ.startswith("kubernetes:") and not args.typ.startswith("kubernetes:helm"):
+            meta = outputs.get("metadata") or {}
+            ns = meta.get("namespace")
+            ident = f"{ns}/{meta.get('name', args.name)}" if ns else meta.get("name", args.name)
+            return ident, outputs
+        if args.typ.startswith("pulumi:providers:"):
+            return stable_hex(args.typ, args.name, length=36), outputs
+        return f"{args.name}-{stable_hex(args.typ, args.name, length=8)}", outputs
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return {}, []

@@ -1,0 +1,43 @@
+"""Run the Pulumi program in this process under mocks, exactly as `pulumi up` would call it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from infra.config import StackConfig
+from infractl.stackfile import StackFile
+from infractl.synth.capture import Captured, CapturingMonitor, StableMocks
+
+PROJECT = "tbcoin-platform"
+
+
+@dataclass
+class SynthResult:
+    stack: str
+    config: StackConfig
+    resources: list[Captured]
+
+
+def run_program(stack: str, stack_file: StackFile, config: StackConfig) -> SynthResult:
+    """Register every resource of the program; call once per process (the runtime is global)."""
+    import pulumi.runtime
+    from pulumi.runtime.mocks import test as run_to_completion
+
+    mocks = StableMocks()
+    monitor = CapturingMonitor(mocks)
+    pulumi.runtime.set_all_config(stack_file.config, stack_file.secret_keys)
+    pulumi.runtime.set_mocks(
+        mocks,
+        project=PROJECT,
+        stack=stack,
+        preview=False,
+        monitor=monitor,
+        logger=logging.getLogger("infractl.program"),
+    )
+
+    from infra import program
+
+    run_to_completion(program.main)()
+    resources = sorted(monitor.captured, key=lambda r: r.urn)
+    return SynthResult(stack=stack, config=config, resources=resources)

@@ -1,0 +1,63 @@
+"""Shared test helpers: the repository, shared fixtures, and running infractl as a user would."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TBCOIN_SHARED_DIR", REPO.parent / "shared"))
+
+
+def shared(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    assert path.exists(), f"{path} is missing: set TBCOIN_SHARED_DIR to the shared/ folder"
+    return path
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def infractl(*args: str | Path, cwd: Path = REPO) -> Run:
+    proc = subprocess.run(
+        [sys.executable, "-m", "infractl.cli", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def load_stack(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())
+
+
+def write_stack(path: Path, document: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def mutated_stack(tmp_path: Path) -> Callable[..., Path]:
+    """A copy of a real stack file changed by `mutate(config_dict)`, written to tmp."""
+
+    def make(mutate: Callable[[dict[str, Any]], None], stack: str = "prod") -> Path:
+        document = copy.deepcopy(load_stack(stack))
+        mutate(document["config"])
+        return write_stack(tmp_path / f"Pulumi.{stack}-mutated.yaml", document)
+
+    return make

@@ -1,0 +1,146 @@
+"""Bad stack config, tried as a new user would: exit 2, file and key named, nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import infractl
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(config: dict[str, Any]) -> None:
+        top, *rest = path.split(".")
+        node = config[f"tbcoin-platform:{top}"]
+        for part in rest[:-1]:
+            node = node[part]
+        node[rest[-1]] = value
+
+    return mutate
+
+
+def _drop(key: str) -> Callable[[dict[str, Any]], None]:
+    return lambda config: config.pop(f"tbcoin-platform:{key}")
+
+
+def _add(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda config: config.__setitem__(key, value)
+
+
+CASES = {
+    "unknown key": (
+        _set("kubernetes.flavour", "vanilla"),
+        "tbcoin-platform:kubernetes.flavour: unknown key (known keys: context, replicas)",
+    ),
+    "typo of a real key": (
+        _set("kubernetes.replica", 2),
+        "tbcoin-platform:kubernetes.replica: unknown key; did you mean 'replicas'?",
+    ),
+    "typo of a section": (
+        _add("tbcoin-platform:kubernets", {"replicas": 2}),
+        "tbcoin-platform:kubernets: unknown key; did you mean 'kubernetes'?",
+    ),
+    "typo of the namespace": (
+        _add("tbcoin-platfrom:kubernetes", {"replicas": 2}),
+        "tbcoin-platfrom:kubernetes: unknown config namespace; did you mean "
+        "'tbcoin-platform:kubernetes'?",
+    ),
+    "wrong type": (
+        _set("kubernetes.replicas", "three"),
+        "tbcoin-platform:kubernetes.replicas: must be an integer (got 'three')",
+    ),
+    "out-of-range number": (
+        _set("kubernetes.replicas", 0),
+        "tbcoin-platform:kubernetes.replicas: must be >= 1 (got 0)",
+    ),
+    "missing required section": (
+        _drop("environments"),
+        "tbcoin-platform:environments: required key is missing",
+    ),
+    "bad namespace name": (
+        _set("environments.production.namespace", "Tbcoin_Prod"),
+        "tbcoin-platform:environments.production.namespace: must be a DNS label",
+    ),
+    "unknown tier": (
+        _set("environments.production.tier", "prod"),
+        "tbcoin-platform:environments.production.tier: must be one of 'staging' or 'production'",
+    ),
+    "plain-text credential": (
+        _set("kubernetes.apiToken", "hunter2"),
+        "tbcoin-platform:kubernetes.apiToken: looks like a credential in plain text; store it "
+        "encrypted with `pulumi config set --secret",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_config_exits_2_naming_file_and_key(
+    case: str, mutated_stack: Callable[..., Path], tmp_path: Path
+) -> None:
+    mutate, expected = CASES[case]
+    stack_file = mutated_stack(mutate)
+    out = tmp_path / "out"
+    run = infractl("synth", "--stack", "prod", "--config-file", stack_file, "--out", out)
+    assert run.code == 2, run
+    assert f"{stack_file}: {expected}" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    assert not out.exists()
+
+
+def test_every_problem_is_reported_at_once(
+    mutated_stack: Callable[..., Path], tmp_path: Path
+) -> None:
+    def two_mistakes(config: dict[str, Any]) -> None:
+        _set("kubernetes.replicas", 0)(config)
+        _set("environments.production.tier", "qa")(config)
+
+    run = infractl(
+        "synth", "--stack", "prod", "--config-file", mutated_stack(two_mistakes),
+        "--out", tmp_path / "out",
+    )  # fmt: skip
+    assert run.code == 2
+    assert len(run.stderr.strip().splitlines()) == 2, run.stderr
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "Pulumi.broken.yaml"
+    bad.write_text("config:\n  tbcoin-platform:kubernetes:\n    replicas: [1\n")
+    run = infractl("synth", "--stack", "prod", "--config-file", bad, "--out", tmp_path / "out")
+    assert run.code == 2
+    assert f"{bad}: tbcoin-platform: not valid YAML: line 4" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_stack_lists_the_stacks_there(tmp_path: Path) -> None:
+    run = infractl("synth", "--stack", "qa", "--out", tmp_path / "out")
+    assert run.code == 2
+    assert "no stack 'qa': Pulumi.qa.yaml not found (stacks here: prod, staging)" in run.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    run = infractl("synth", "--stack", "prod", "--config-file", missing, "--out", tmp_path / "o")
+    assert run.code == 2
+    assert f"{missing}: tbcoin-platform: config file not found" in run.stderr
+
+
+def test_bad_run_leaves_the_previous_output_untouched(
+    mutated_stack: Callable[..., Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert infractl("synth", "--stack", "prod", "--out", out).code == 0
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    stack_file = mutated_stack(_set("kubernetes.replicas", 0))
+    assert infractl("synth", "--stack", "prod", "--config-file", stack_file, "--out", out).code == 2
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+def test_usage_error_exits_2() -> None:
+    run = infractl("synth", "--out", "x")
+    assert run.code == 2
+    assert "--stack" in run.stderr

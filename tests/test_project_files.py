@@ -1,0 +1,38 @@
+"""The project and stack files are what the real Pulumi CLI accepts."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import yaml
+
+from infra.config import StackConfig, parse_stack_config
+from infractl.stackfile import read_stack_file
+from tests.conftest import REPO, shared
+
+
+def test_pulumi_yaml_validates_against_pulumis_project_schema() -> None:
+    schema = json.loads(shared("fixtures", "pulumi-schema", "pulumi--project.json").read_text())
+    project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    jsonschema.Draft202012Validator(schema).validate(project)
+    assert project["name"] == "tbcoin-platform"
+    assert project["main"].rstrip("/") == "infra"
+    assert project["runtime"]["name"] == "python"
+    assert project["runtime"]["options"]["virtualenv"] == ".venv"
+
+
+def test_project_schema_rejects_a_broken_project() -> None:
+    """The schema check is not vacuous: a project without a name fails it."""
+    schema = json.loads(shared("fixtures", "pulumi-schema", "pulumi--project.json").read_text())
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors({"runtime": "python"}))
+    assert errors
+
+
+def test_both_stack_files_parse_into_stack_config() -> None:
+    for stack in ("staging", "prod"):
+        path = REPO / f"Pulumi.{stack}.yaml"
+        stack_file = read_stack_file(path)
+        config = parse_stack_config(path.name, stack_file.config)
+        assert isinstance(config, StackConfig)
+        assert config.environments
