@@ -12,9 +12,11 @@ export UV_COMPILE_BYTECODE := 1
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
+
+$(UV): | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
 
-$(VENV)/.installed-run: pyproject.toml | $(PY)
+$(VENV)/.installed-run: pyproject.toml | $(UV)
 	$(UV) pip install --python $(PY) --quiet -e .
 	touch $@
 
