@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 # uv compiles bytecode only when asked; without it every run recompiles (PYTHONDONTWRITEBYTECODE).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: plan test lint typecheck unit clean
+.PHONY: plan test lint typecheck unit clean tools
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,16 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-run
 	$(UV) pip install --python $(PY) --quiet -e '.[test]'
 	touch $@
 
+# checkov pins its own dependency tree (~290 MB); it gets a virtualenv of its own.
+CHECKOV_VERSION := 3.3.30
+TOOLS := .tools
+$(TOOLS)/checkov/.installed-$(CHECKOV_VERSION): | $(UV)
+	$(PYTHON) -m venv $(TOOLS)/checkov
+	$(UV) pip install --python $(TOOLS)/checkov/bin/python --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION)
+
 plan: $(VENV)/.installed-run
 	$(VENV)/bin/infractl synth --stack $(STACK) --out $(OUT)
 
@@ -34,8 +44,8 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(VENV)/bin/mypy
 
-unit: $(VENV)/.installed-test
-	$(VENV)/bin/pytest -n 2 -q
+unit: $(VENV)/.installed-test tools
+	CHECKOV=$(TOOLS)/checkov/bin/checkov $(VENV)/bin/pytest -n 2 -q
 
 test: lint typecheck unit
 

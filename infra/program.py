@@ -5,8 +5,13 @@ from __future__ import annotations
 import pulumi
 
 from infra.config import ConfigError, StackConfig, load_from_runtime
+from infra.docker.image import image_resolver
+from infra.kubernetes.app_service import AppService
 from infra.kubernetes.environment import Environment
+from infra.kubernetes.gateway_install import GatewayController
 from infra.kubernetes.provider import kubernetes_provider
+from infra.kubernetes.strategies import ServiceContext
+from infra.secrets import MissingSecret
 
 
 def stack_file() -> str:
@@ -15,15 +20,48 @@ def stack_file() -> str:
 
 def declare(stack: str, config: StackConfig) -> None:
     provider = kubernetes_provider(stack, config.kubernetes)
+    k8s_opts = pulumi.ResourceOptions(providers=[provider])
+    app_name = config.app.name if config.app else "tbcoin-engine-ml"
+    environments = {
+        name: Environment(name, env, app_name, config.gateway, k8s_opts)
+        for name, env in sorted(config.environments.items())
+    }
     for name, env in sorted(config.environments.items()):
-        Environment(name, env, pulumi.ResourceOptions(providers=[provider]))
         pulumi.export(f"{name}Namespace", env.namespace)
+    if config.gateway and config.gateway.install:
+        GatewayController("envoy-gateway", config.gateway, config.gateway.install, k8s_opts)
+    if not config.services or config.app is None:
+        return
+    resolve = image_resolver(config)
+    for name, svc in sorted(config.services.items()):
+        env = config.environments[svc.environment]
+        assert env.hostname is not None  # StackConfig.problems() guarantees it
+        context = ServiceContext(
+            app=config.app.name,
+            environment=svc.environment,
+            namespace=env.namespace,
+            hostname=env.hostname,
+            port=config.app.port,
+            health_path=config.app.health_path,
+            replicas=config.replicas_of(svc),
+            resolve_image=resolve,
+        )
+        AppService(
+            name,
+            svc,
+            context,
+            pulumi.ResourceOptions(
+                providers=[provider], depends_on=[environments[svc.environment].namespace]
+            ),
+        )
 
 
 def main() -> None:
     try:
         config = load_from_runtime(stack_file())
+        declare(pulumi.get_stack(), config)
     except ConfigError as exc:
         # RunError is reported by the engine as a plain message, without a Python traceback.
         raise pulumi.RunError(exc.render()) from None
-    declare(pulumi.get_stack(), config)
+    except MissingSecret as exc:
+        raise pulumi.RunError(f"{stack_file()}: {exc}") from None

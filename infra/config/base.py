@@ -51,3 +51,20 @@ LabelValue = Annotated[
         "a Kubernetes label value: at most 63 letters, digits, '-', '_', '.'",
     ),
 ]
+# Kubernetes resource quantity, e.g. 250m, 1.5, 512Mi, 2Gi.
+Quantity = Annotated[
+    str,
+    pattern(
+        r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$",
+        "a Kubernetes quantity such as 250m, 2, 512Mi or 1Gi",
+    ),
+]
+# Path part of an HTTP route: absolute, no query or fragment.
+UrlPath = Annotated[str, pattern(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$", "an absolute URL path")]
+Hostname = Annotated[
+    str,
+    pattern(
+        r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        "a lowercase DNS hostname",
+    ),
+]

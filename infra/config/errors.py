@@ -41,6 +41,18 @@ class ConfigError(Exception):
 
 
 _AT = "\x00"
+# (field, tag) pairs of discriminated unions: pydantic puts the tag into error locations.
+_UNION_TAGS: set[tuple[str, str]] = set()
+
+
+def register_union_tags(field: str, tags: list[str]) -> None:
+    _UNION_TAGS.update((field, tag) for tag in tags)
+
+
+def _strip_tags(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    return tuple(
+        part for i, part in enumerate(loc) if not (i and (loc[i - 1], part) in _UNION_TAGS)
+    )
 
 
 def at(path: str, message: str) -> ValueError:
@@ -102,6 +114,10 @@ def _message(err: Any, known_keys: list[str]) -> str:
             return f"must be {word} {ctx[bound]} (got {_show(got)})"
     if kind in _TYPE_WORDS:
         return f"must be {_TYPE_WORDS[kind]} (got {_show(got)})"
+    if kind == "union_tag_invalid":
+        return f"type must be one of {ctx.get('expected_tags')} (got {_show(ctx.get('tag'))})"
+    if kind == "union_tag_not_found":
+        return f"needs a `type` key, one of {ctx.get('expected_tags')}"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected')} (got {_show(got)})"
     if kind == "string_pattern_mismatch":
@@ -126,10 +142,20 @@ def _unwrap(annotation: Any) -> list[Any]:
     return [annotation]
 
 
+def _literal_values(model: Any, field: str) -> tuple[Any, ...]:
+    if not (isinstance(model, type) and issubclass(model, pydantic.BaseModel)):
+        return ()
+    info = model.model_fields.get(field)
+    return typing.get_args(info.annotation) if info else ()
+
+
 def _keys_at(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """Field aliases of the model that sits at `loc` below `model`, for "did you mean"."""
     current: list[Any] = [model]
-    for part in loc:
+    for i, part in enumerate(loc):
+        if i and (loc[i - 1], part) in _UNION_TAGS:
+            current = [c for c in current if part in _literal_values(c, "type")]
+            continue
         following: list[Any] = []
         for cand in current:
             if isinstance(cand, type) and issubclass(cand, pydantic.BaseModel):
@@ -160,6 +186,7 @@ def problems_from_validation(
         is_key = bool(loc) and loc[-1] == "[key]"
         loc = loc[:-1] if is_key else loc
         known = _keys_at(model, loc[:-1]) if err["type"] == "extra_forbidden" else []
+        loc = _strip_tags(loc)
         message = _message(err, known)
         if _AT in message:
             _, sub, text = message.split(_AT, 2)

@@ -53,6 +53,7 @@ def parse_stack_config(source: str, flat: Mapping[str, Any]) -> StackConfig:
             problems.append(ConfigProblem(key, f"unknown config namespace; {why}", namespace))
     try:
         config = StackConfig.model_validate(sections)
+        problems.extend(config.problems())
     except pydantic.ValidationError as exc:
         problems.extend(problems_from_validation(StackConfig, exc))
         config = None

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pydantic import Field
 
-from pydantic import Field, model_validator
-
-from infra.config.base import DnsLabel, LabelKey, LabelValue, Model
-from infra.config.errors import at
-
-
-class EnvironmentConfig(Model):
-    """One deployment environment: a namespace of its own on the stack's cluster."""
-
-    namespace: DnsLabel
-    tier: Literal["staging", "production"]
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+from infra.config.app import BUILD, AppConfig, is_tag
+from infra.config.base import DnsLabel, Model
+from infra.config.environments import EnvironmentConfig
+from infra.config.errors import ConfigProblem
+from infra.config.gateway import GatewayConfig
+from infra.config.secrets import SecretRef
+from infra.config.services import BlueGreen, Canary, Rolling, ServiceConfig
 
 
 class KubernetesConfig(Model):
@@ -26,21 +21,113 @@ class KubernetesConfig(Model):
     replicas: int = Field(default=1, ge=1, le=50)
 
 
+def image_refs(service: ServiceConfig) -> dict[str, str]:
+    """Every image a service's strategy names, keyed by its config key."""
+    strategy = service.strategy
+    if isinstance(strategy, Rolling):
+        return {"image": strategy.image}
+    if isinstance(strategy, BlueGreen):
+        return {"blue": strategy.blue, "green": strategy.green}
+    return {"stable": strategy.stable, "canary": strategy.canary}
+
+
 class StackConfig(Model):
     """Everything one stack declares; parsed once at program start."""
 
     environments: dict[DnsLabel, EnvironmentConfig] = Field(min_length=1)
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
+    app: AppConfig | None = None
+    gateway: GatewayConfig | None = None
+    services: dict[DnsLabel, ServiceConfig] = Field(default_factory=dict)
+    # Encrypted values only: `pulumi config set --secret --path 'tbcoin-platform:secrets.<name>'`.
+    secrets: dict[str, str] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _namespaces_unique(self) -> StackConfig:
+    def replicas_of(self, service: ServiceConfig) -> int:
+        return service.replicas or self.kubernetes.replicas
+
+    def secret_refs(self) -> dict[str, SecretRef]:
+        if self.app and self.app.build:
+            return {"app.build.registry.password": self.app.build.registry.password}
+        return {}
+
+    def problems(self) -> list[ConfigProblem]:
+        """Checks across sections, run after every section validated on its own."""
+        problems = [*self._namespace_problems(), *self._service_problems()]
+        problems += [
+            ConfigProblem(
+                f"{path}.fromSecret", f"no key {ref.from_secret!r} in tbcoin-platform:secrets"
+            )
+            for path, ref in self.secret_refs().items()
+            if ref.from_secret is not None and ref.from_secret not in self.secrets
+        ]
+        return problems
+
+    def _namespace_problems(self) -> list[ConfigProblem]:
         seen: dict[str, str] = {}
+        problems = []
         for name, env in self.environments.items():
             if env.namespace in seen:
-                raise at(
-                    f"environments.{name}.namespace",
-                    f"namespace '{env.namespace}' is already used by environment "
-                    f"'{seen[env.namespace]}'",
+                problems.append(
+                    ConfigProblem(
+                        f"environments.{name}.namespace",
+                        f"namespace '{env.namespace}' is already used by environment "
+                        f"'{seen[env.namespace]}'",
+                    )
                 )
             seen[env.namespace] = name
-        return self
+        return problems
+
+    def _service_problems(self) -> list[ConfigProblem]:
+        problems = []
+        if self.services and (self.app is None or self.gateway is None):
+            missing = "app" if self.app is None else "gateway"
+            problems.append(ConfigProblem(missing, "required when services are declared"))
+        for name, svc in self.services.items():
+            base = f"services.{name}"
+            env = self.environments.get(svc.environment)
+            if env is None:
+                known = ", ".join(sorted(self.environments))
+                problems.append(
+                    ConfigProblem(f"{base}.environment", f"no such environment (known: {known})")
+                )
+                continue
+            if env.hostname is None:
+                problems.append(
+                    ConfigProblem(
+                        f"environments.{svc.environment}.hostname",
+                        f"required: service '{name}' is routed through this environment's Gateway",
+                    )
+                )
+            for key, ref in image_refs(svc).items():
+                path = f"{base}.strategy.{key}"
+                if ref == "latest":
+                    problems.append(
+                        ConfigProblem(path, "the mutable tag 'latest' is never deployed")
+                    )
+                elif ref == BUILD and (self.app is None or self.app.build is None):
+                    problems.append(ConfigProblem(path, "'build' needs tbcoin-platform:app.build"))
+                elif is_tag(ref) and env.tier == "production":
+                    problems.append(
+                        ConfigProblem(
+                            path,
+                            f"production images must be pinned by digest (sha256:…) or built by "
+                            f"this stack ('build'); got the tag {ref!r}",
+                        )
+                    )
+            replicas = self.replicas_of(svc)
+            if svc.autoscaling and svc.autoscaling.max_replicas < replicas:
+                problems.append(
+                    ConfigProblem(
+                        f"{base}.autoscaling.maxReplicas",
+                        f"must be >= the service's replicas ({replicas})",
+                    )
+                )
+            strategy = svc.strategy
+            if isinstance(strategy, Canary) and strategy.canary_replicas > replicas:
+                problems.append(
+                    ConfigProblem(
+                        f"{base}.strategy.canaryReplicas",
+                        f"must not exceed the service's replicas ({replicas})",
+                    )
+                )
+        return problems

@@ -1,10 +1,14 @@
-"""Labels every object of the project carries (recommended `app.kubernetes.io/*` set)."""
+"""Labels every object of the project carries (the recommended `app.kubernetes.io/*` set)."""
 
 from __future__ import annotations
 
 PART_OF = "tbcoin-platform"
 MANAGED_BY = "pulumi"
 ENVIRONMENT = "tbcoin.io/environment"
+NAME = "app.kubernetes.io/name"
+INSTANCE = "app.kubernetes.io/instance"
+# Which copy of a service a pod belongs to: main (rolling), blue/green, stable/canary.
+TRACK = "tbcoin.io/track"
 
 
 def common_labels(environment: str) -> dict[str, str]:
@@ -13,3 +17,12 @@ def common_labels(environment: str) -> dict[str, str]:
         "app.kubernetes.io/managed-by": MANAGED_BY,
         ENVIRONMENT: environment,
     }
+
+
+def service_selector(app: str, service: str) -> dict[str, str]:
+    """Selects every pod of one service, whatever its track."""
+    return {NAME: app, INSTANCE: service}
+
+
+def track_selector(app: str, service: str, track: str) -> dict[str, str]:
+    return {**service_selector(app, service), TRACK: track}

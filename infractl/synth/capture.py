@@ -104,6 +104,11 @@ class StableMocks(Mocks):
             ns = meta.get("namespace")
             ident = f"{ns}/{meta.get('name', args.name)}" if ns else meta.get("name", args.name)
             return ident, outputs
+        if args.typ == "docker:index/image:Image":
+            repository = str(outputs.get("imageName", args.name)).rsplit(":", 1)[0]
+            digest = f"sha256:{stable_hex(args.typ, args.name, repository)}"
+            outputs["repoDigest"] = f"{repository}@{digest}"
+            return digest, outputs
         if args.typ.startswith("pulumi:providers:"):
             return stable_hex(args.typ, args.name, length=36), outputs
         return f"{args.name}-{stable_hex(args.typ, args.name, length=8)}", outputs

@@ -1,0 +1,65 @@
+"""The application image and the HTTP contract every workload of it shares."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field
+
+from infra.config.base import Model, UrlPath, pattern
+from infra.config.secrets import SecretRef
+
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+BUILD = "build"
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+# How config names an image: a digest in the app repository, "build" (the image this stack
+# builds), or a tag (staging only; the policy pack and the config check refuse tags in production).
+ImageRef = Annotated[
+    str,
+    pattern(
+        r"^(sha256:[0-9a-f]{64}|build|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$",
+        "an image digest (sha256:<64 hex digits>), 'build', or a tag",
+    ),
+]
+
+
+def is_digest(ref: str) -> bool:
+    return bool(DIGEST.match(ref))
+
+
+def is_tag(ref: str) -> bool:
+    return ref != BUILD and not is_digest(ref) and bool(_TAG.match(ref))
+
+
+class RegistryConfig(Model):
+    server: str = Field(min_length=1)
+    username: str = Field(min_length=1)
+    password: SecretRef
+
+
+class BuildConfig(Model):
+    """Build and push the image with pulumi-docker during `pulumi up`."""
+
+    context: str = Field(min_length=1)
+    dockerfile: str = "Dockerfile"
+    platform: str = Field(default="linux/amd64", pattern=r"^[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?$")
+    tag: str = Field(default="main", pattern=_TAG.pattern)
+    registry: RegistryConfig
+
+
+class AppConfig(Model):
+    name: Annotated[str, pattern(r"^[a-z0-9][-a-z0-9]*$", "a lowercase name")] = "tbcoin-engine-ml"
+    # Image repository without tag or digest, e.g. ghcr.io/tbcoin/tbcoin-engine-ml.
+    repository: Annotated[
+        str,
+        pattern(
+            r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+$",
+            "an image repository such as ghcr.io/org/name, without tag or digest",
+        ),
+    ]
+    port: int = Field(default=8000, ge=1024, le=65535)
+    health_path: UrlPath = "/health"
+    metrics_path: UrlPath = "/metrics"
+    build: BuildConfig | None = None

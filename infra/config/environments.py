@@ -1,0 +1,38 @@
+"""Deployment environments: one namespace each, with its quota and default container limits."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from infra.config.base import DnsLabel, Hostname, LabelKey, LabelValue, Model, Quantity
+
+
+class QuotaConfig(Model):
+    """Namespace totals (ResourceQuota); requests may not exceed them."""
+
+    cpu: Quantity = "4"
+    memory: Quantity = "8Gi"
+    pods: int = Field(default=30, ge=1, le=1000)
+
+
+class ContainerDefaults(Model):
+    """LimitRange defaults for containers that do not declare their own."""
+
+    cpu_request: Quantity = "100m"
+    memory_request: Quantity = "128Mi"
+    cpu_limit: Quantity = "500m"
+    memory_limit: Quantity = "512Mi"
+
+
+class EnvironmentConfig(Model):
+    """One deployment environment: a namespace of its own on the stack's cluster."""
+
+    namespace: DnsLabel
+    tier: Literal["staging", "production"]
+    # Host name the environment's Gateway listens for; required once services are declared.
+    hostname: Hostname | None = None
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
+    quota: QuotaConfig = Field(default_factory=QuotaConfig)
+    container_defaults: ContainerDefaults = Field(default_factory=ContainerDefaults)

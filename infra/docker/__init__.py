@@ -1,0 +1,1 @@
+"""The application image, built and pushed with pulumi-docker."""

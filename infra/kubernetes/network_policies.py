@@ -1,0 +1,85 @@
+"""NetworkPolicies of an environment: deny by default, then admit exactly what the app needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.kubernetes.labels import NAME, common_labels
+
+NAMESPACE_NAME = "kubernetes.io/metadata.name"
+APP_PORT_NAME = "http"
+
+
+def _policy(env_name: str, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "labels": common_labels(env_name)},
+        "spec": spec,
+    }
+
+
+def _from_namespace(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: namespace}}}
+
+
+def network_policy_manifests(
+    env_name: str,
+    namespace: str,
+    app: str,
+    gateway_namespace: str,
+    monitoring_namespace: str,
+) -> list[dict[str, Any]]:
+    app_pods = {"matchLabels": {NAME: app}}
+    app_port = [{"protocol": "TCP", "port": APP_PORT_NAME}]
+    return [
+        _policy(
+            env_name,
+            namespace,
+            "default-deny",
+            {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        ),
+        _policy(
+            env_name,
+            namespace,
+            "allow-dns-egress",
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {
+                                **_from_namespace("kube-system"),
+                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                            }
+                        ],
+                        "ports": [
+                            {"protocol": "UDP", "port": 53},
+                            {"protocol": "TCP", "port": 53},
+                        ],
+                    }
+                ],
+            },
+        ),
+        _policy(
+            env_name,
+            namespace,
+            "allow-gateway-ingress",
+            {
+                "podSelector": app_pods,
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [_from_namespace(gateway_namespace)], "ports": app_port}],
+            },
+        ),
+        _policy(
+            env_name,
+            namespace,
+            "allow-prometheus-scrape",
+            {
+                "podSelector": app_pods,
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [_from_namespace(monitoring_namespace)], "ports": app_port}],
+            },
+        ),
+    ]

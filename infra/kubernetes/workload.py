@@ -1,0 +1,212 @@
+"""The one workload construct every release strategy uses: secure by default.
+
+A `Workload` is one Deployment (a service's track: main, blue, green, stable or canary) with its
+PodDisruptionBudget and HorizontalPodAutoscaler when it runs more than one replica.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from infra.config.services import Autoscaling, Resources
+from infra.kubernetes.labels import TRACK, common_labels, track_selector
+from infra.kubernetes.network_policies import APP_PORT_NAME
+
+# A high UID/GID outside any host range; the image must not need root.
+RUN_AS = 10001
+
+
+@dataclass(frozen=True)
+class Workload:
+    app: str
+    service: str
+    track: str
+    environment: str
+    namespace: str
+    image: Any  # str, or a pulumi Output[str] of a digest reference
+    replicas: int
+    resources: Resources
+    port: int
+    health_path: str
+    autoscaling: Autoscaling | None = None
+
+    @property
+    def name(self) -> str:
+        return self.service if self.track == "main" else f"{self.service}-{self.track}"
+
+    @property
+    def selector(self) -> dict[str, str]:
+        return track_selector(self.app, self.service, self.track)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {**self.selector, **common_labels(self.environment)}
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.autoscaling is not None and self.replicas > 1
+
+    def _meta(self, name: str | None = None) -> dict[str, Any]:
+        return {"name": name or self.name, "namespace": self.namespace, "labels": self.labels}
+
+
+def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": APP_PORT_NAME},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": failures,
+    }
+
+
+def container(w: Workload) -> dict[str, Any]:
+    r = w.resources
+    return {
+        "name": "app",
+        "image": w.image,
+        # Digests make Always cheap (a manifest check) and stop a node serving a stale copy.
+        "imagePullPolicy": "Always",
+        "ports": [{"name": APP_PORT_NAME, "containerPort": w.port, "protocol": "TCP"}],
+        "env": [
+            {"name": "APP_ENV", "value": w.environment},
+            {"name": "APP_TRACK", "value": w.track},
+        ],
+        "resources": {
+            "requests": {"cpu": r.requests.cpu, "memory": r.requests.memory},
+            "limits": {"cpu": r.limits.cpu, "memory": r.limits.memory},
+        },
+        "startupProbe": _probe(w.health_path, period=2, failures=30),
+        "readinessProbe": _probe(w.health_path, period=5, failures=3),
+        "livenessProbe": _probe(w.health_path, period=10, failures=3),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS,
+            "runAsGroup": RUN_AS,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        # The root filesystem is read-only; the app gets a small scratch directory.
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+
+
+def _spread(w: Workload, key: str, when: str) -> dict[str, Any]:
+    return {
+        "maxSkew": 1,
+        "topologyKey": key,
+        "whenUnsatisfiable": when,
+        "labelSelector": {"matchLabels": w.selector},
+    }
+
+
+def deployment_manifest(w: Workload) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": w.selector},
+        "revisionHistoryLimit": 5,
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+        },
+        "template": {
+            "metadata": {"labels": w.labels},
+            "spec": {
+                "serviceAccountName": w.service,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": RUN_AS,
+                    "runAsGroup": RUN_AS,
+                    "fsGroup": RUN_AS,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "containers": [container(w)],
+                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                "topologySpreadConstraints": [
+                    _spread(w, "topology.kubernetes.io/zone", "ScheduleAnyway"),
+                    _spread(w, "kubernetes.io/hostname", "ScheduleAnyway"),
+                ],
+            },
+        },
+    }
+    # With an autoscaler the HPA owns the replica count; declaring it would fight the HPA.
+    if not w.autoscaled:
+        spec["replicas"] = w.replicas
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": w._meta(), "spec": spec}
+
+
+def pod_disruption_budget_manifest(w: Workload) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": w._meta(),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": w.selector}},
+    }
+
+
+def autoscaler_manifest(w: Workload, autoscaling: Autoscaling) -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": w._meta(),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": w.name},
+            "minReplicas": w.replicas,
+            "maxReplicas": autoscaling.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {
+                            "type": "Utilization",
+                            "averageUtilization": autoscaling.target_cpu_utilization,
+                        },
+                    },
+                }
+            ],
+        },
+    }
+
+
+def workload_manifests(w: Workload) -> list[dict[str, Any]]:
+    manifests = [deployment_manifest(w)]
+    if w.replicas > 1:
+        manifests.append(pod_disruption_budget_manifest(w))
+    if w.autoscaling is not None and w.autoscaled:
+        manifests.append(autoscaler_manifest(w, w.autoscaling))
+    return manifests
+
+
+def service_manifest(
+    w: Workload, name: str, selector: dict[str, str], role: str | None = None
+) -> dict[str, Any]:
+    """ClusterIP Service on port 80 -> the container's named `http` port."""
+    labels = {k: v for k, v in w.labels.items() if k != TRACK}
+    if role:
+        labels["tbcoin.io/role"] = role
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": w.namespace, "labels": labels},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector,
+            "ports": [{"name": "http", "port": 80, "targetPort": APP_PORT_NAME, "protocol": "TCP"}],
+        },
+    }
+
+
+def service_account_manifest(w: Workload) -> dict[str, Any]:
+    labels = {k: v for k, v in w.labels.items() if k != TRACK}
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": w.service, "namespace": w.namespace, "labels": labels},
+        # The app does not talk to the Kubernetes API: no token in its pods.
+        "automountServiceAccountToken": False,
+    }
