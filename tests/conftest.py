@@ -61,3 +61,29 @@ def mutated_stack(tmp_path: Path) -> Callable[..., Path]:
         return write_stack(tmp_path / f"Pulumi.{stack}-mutated.yaml", document)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Synth a real stack once per test session; returns its output folder."""
+    done: dict[str, Path] = {}
+
+    def get(stack: str) -> Path:
+        if stack not in done:
+            out = tmp_path_factory.mktemp(f"synth-{stack}") / "out"
+            run = infractl("synth", "--stack", stack, "--out", out)
+            assert run.code == 0, run.stderr
+            done[stack] = out
+        return done[stack]
+
+    return get
+
+
+def manifests(out: Path) -> list[dict[str, Any]]:
+    return [yaml.safe_load(p.read_text()) for p in sorted((out / "kubernetes").rglob("*.yaml"))]
+
+
+def resources(out: Path) -> list[dict[str, Any]]:
+    import json
+
+    return list(json.loads((out / "resources.json").read_text()))

@@ -68,6 +68,56 @@ CASES = {
         _set("environments.production.tier", "prod"),
         "tbcoin-platform:environments.production.tier: must be one of 'staging' or 'production'",
     ),
+    "canary weight above 100": (
+        _set("services.inference.strategy.weight", 120),
+        "tbcoin-platform:services.inference.strategy.weight: must be <= 100 (got 120)",
+    ),
+    "canary weight below 0": (
+        _set("services.inference.strategy.weight", -5),
+        "tbcoin-platform:services.inference.strategy.weight: must be >= 0 (got -5)",
+    ),
+    "canary weight off the step plan": (
+        _set("services.inference.strategy.weight", 30),
+        "tbcoin-platform:services.inference.strategy.weight: must be 0 or one of the steps "
+        "[5, 25, 50, 100] (got 30)",
+    ),
+    "unknown strategy": (
+        _set("services.api.strategy.type", "recreate"),
+        "tbcoin-platform:services.api.strategy: type must be one of 'rolling', 'blueGreen', "
+        "'canary' (got 'recreate')",
+    ),
+    "active color not blue or green": (
+        _set("services.api.strategy.activeColor", "purple"),
+        "tbcoin-platform:services.api.strategy.activeColor: must be one of 'blue' or 'green' "
+        "(got 'purple')",
+    ),
+    "typo inside a strategy": (
+        _set("services.api.strategy.activeColour", "green"),
+        "tbcoin-platform:services.api.strategy.activeColour: unknown key; did you mean "
+        "'activeColor'?",
+    ),
+    "prod image by tag": (
+        _set("services.api.strategy.green", "1.4.2"),
+        "tbcoin-platform:services.api.strategy.green: production images must be pinned by digest",
+    ),
+    "latest tag anywhere": (
+        _set("services.inference.strategy.canary", "latest"),
+        "tbcoin-platform:services.inference.strategy.canary: the mutable tag 'latest' is never "
+        "deployed",
+    ),
+    "build without a build section": (
+        _set("services.inference.strategy.canary", "build"),
+        "tbcoin-platform:services.inference.strategy.canary: 'build' needs "
+        "tbcoin-platform:app.build",
+    ),
+    "service replicas below 1": (
+        _set("services.api.replicas", 0),
+        "tbcoin-platform:services.api.replicas: must be >= 1 (got 0)",
+    ),
+    "service in an unknown environment": (
+        _set("services.api.environment", "qa"),
+        "tbcoin-platform:services.api.environment: no such environment (known: production)",
+    ),
     "plain-text credential": (
         _set("kubernetes.apiToken", "hunter2"),
         "tbcoin-platform:kubernetes.apiToken: looks like a credential in plain text; store it "

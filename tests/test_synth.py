@@ -52,7 +52,11 @@ def test_every_kubernetes_object_uses_the_explicit_provider(synth: Path) -> None
 
 def test_each_kubernetes_object_is_one_manifest_file(synth: Path) -> None:
     resources = json.loads((synth / "resources.json").read_text())
-    k8s = [r for r in resources if r["type"].startswith("kubernetes:") and r["custom"]]
+    k8s = [
+        r
+        for r in resources
+        if r["type"].startswith("kubernetes:") and not r["type"].startswith("kubernetes:helm.sh/")
+    ]
     files = sorted((synth / "kubernetes").rglob("*.yaml"))
     assert len(files) == len(k8s)
     for file in files:

@@ -13,7 +13,7 @@ from infra.secrets import resolve_secret
 
 
 def image_reference(repository: str, ref: str) -> str:
-    """`repo@sha256:…` for a digest, `repo:tag` for a tag (staging only; config refuses it in prod)."""
+    """`repo@sha256:…` for a digest, `repo:tag` for a tag (config refuses tags in production)."""
     return f"{repository}@{ref}" if is_digest(ref) else f"{repository}:{ref}"
 
 
@@ -43,7 +43,7 @@ class AppImage(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # repoDigest is `<repository>@sha256:…`: unique per push, so pods never drift to a new image.
+        # repoDigest is `<repository>@sha256:…`, unique per push: pods never drift to a new image.
         self.repo_digest = image.repo_digest
         self.register_outputs({"repoDigest": self.repo_digest})
 

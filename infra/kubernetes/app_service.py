@@ -17,7 +17,9 @@ class AppService(pulumi.ComponentResource):
         context: ServiceContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("tbcoin:kubernetes:AppService", f"{context.environment}-{name}", None, opts)
+        super().__init__(
+            "tbcoin:kubernetes:AppService", f"{context.environment}-{name}", None, opts
+        )
         child = pulumi.ResourceOptions(parent=self)
         for manifest in release_manifests(name, service, context):
             apply_manifest(manifest, child)

@@ -21,7 +21,7 @@ class SynthResult:
     resources: list[Captured]
 
 
-def _quiet_event_loop_teardown(unraisable: "sys.UnraisableHookArgs") -> None:
+def _quiet_event_loop_teardown(unraisable: sys.UnraisableHookArgs) -> None:
     """The mock monitor leaves per-thread event loops that fail to close at interpreter exit;
     the noise is harmless (the run is complete) but would read as a crash."""
     owner = getattr(unraisable.object, "__qualname__", "")
