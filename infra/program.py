@@ -6,6 +6,7 @@ import pulumi
 
 from infra.config import ConfigError, StackConfig, load_from_runtime
 from infra.docker.image import image_resolver
+from infra.github.governance import declare_governance
 from infra.kubernetes.app_service import AppService
 from infra.kubernetes.environment import Environment
 from infra.kubernetes.gateway_install import GatewayController
@@ -19,6 +20,8 @@ def stack_file() -> str:
 
 
 def declare(stack: str, config: StackConfig) -> None:
+    if config.github is not None:
+        declare_governance(config.github)
     provider = kubernetes_provider(stack, config.kubernetes)
     k8s_opts = pulumi.ResourceOptions(providers=[provider])
     app_name = config.app.name if config.app else "tbcoin-engine-ml"

@@ -37,7 +37,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from infractl.synth.render import render, write_tree
 
     result = run_program(args.stack, stack_file, config)
-    files = render(result.resources)
+    files = render(result)
     write_tree(args.out, files)
     print(synth_summary(args.stack, result.resources, args.out, sorted(files)))
     return EXIT_OK

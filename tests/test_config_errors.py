@@ -118,6 +118,54 @@ CASES = {
         _set("services.api.environment", "qa"),
         "tbcoin-platform:services.api.environment: no such environment (known: production)",
     ),
+    "override of an unknown repository setting": (
+        _set("github.repositories.tbcoin-engine-ml.mergeStrategy", "squash"),
+        "tbcoin-platform:github.repositories.tbcoin-engine-ml.mergeStrategy: unknown key",
+    ),
+    "typo in a group's nested setting": (
+        _set("github.groups.production-services.branchRules.requiredAprovals", 3),
+        "tbcoin-platform:github.groups.production-services.branchRules.requiredAprovals: unknown "
+        "key; did you mean 'requiredApprovals'?",
+    ),
+    "unknown group": (
+        _set("github.repositories.tbcoin-engine-ml.groups", ["production"]),
+        "tbcoin-platform:github.repositories.tbcoin-engine-ml.groups: no group 'production' in "
+        "github.groups",
+    ),
+    "unknown dependabot ecosystem": (
+        _set("github.defaults.dependabot", {"ecosystems": [{"ecosystem": "pipenv"}]}),
+        "tbcoin-platform:github.defaults.dependabot.ecosystems[0].ecosystem: must be one of",
+    ),
+    "required check no job produces": (
+        _set("github.defaults.branchRules.requiredChecks", ["Tests", "Lint"]),
+        "tbcoin-platform:github.repositories.tbcoin-engine-ml.branchRules.requiredChecks: "
+        "required check 'Lint' is reported by no job of a managed workflow",
+    ),
+    "required check of a Python version the matrix does not run": (
+        _set("github.defaults.branchRules.requiredChecks", ["Tests (3.11)", "Tests (3.10)"]),
+        "tbcoin-platform:github.repositories.tbcoin-engine-ml.branchRules.requiredChecks: "
+        "required check 'Tests (3.10)' is reported by no job",
+    ),
+    "action pinned to a tag": (
+        _set("github.actionPins.actions/checkout", {"sha": "v4", "version": "v4"}),
+        "tbcoin-platform:github.actionPins.actions/checkout.sha: must be a full 40-character "
+        "commit SHA, not a tag or branch (got 'v4')",
+    ),
+    "action without a pin": (
+        lambda c: c["tbcoin-platform:github"]["actionPins"].pop("aquasecurity/trivy-action"),
+        "tbcoin-platform:github.actionPins: no SHA pin for 'aquasecurity/trivy-action' (used by "
+        ".github/workflows/docker-build.yml of tbcoin-engine-ml)",
+    ),
+    "private repository secret scanning without a licence": (
+        _set("github.groups.production-services.security.secretProtectionLicensed", False),
+        "tbcoin-platform:github.repositories.tbcoin-engine-ml.security.secretScanning: a private "
+        "repository needs GitHub Secret Protection",
+    ),
+    "merge commits with linear history": (
+        _set("github.defaults.merge", {"allowMergeCommit": True}),
+        "tbcoin-platform:github.repositories.tbcoin-engine-ml.merge.allowMergeCommit: merge "
+        "commits break branchRules.linearHistory",
+    ),
     "plain-text credential": (
         _set("kubernetes.apiToken", "hunter2"),
         "tbcoin-platform:kubernetes.apiToken: looks like a credential in plain text; store it "

@@ -16,6 +16,7 @@ import pydantic
 
 from infra.config.errors import NAMESPACE, ConfigError, ConfigProblem, problems_from_validation
 from infra.config.model import StackConfig
+from infra.github.checks import governance_problems
 
 # Namespaces whose keys configure a provider, not this program; allowed beside our own.
 PROVIDER_NAMESPACES = frozenset({"kubernetes", "github", "docker", "pulumi"})
@@ -54,6 +55,7 @@ def parse_stack_config(source: str, flat: Mapping[str, Any]) -> StackConfig:
     try:
         config = StackConfig.model_validate(sections)
         problems.extend(config.problems())
+        problems.extend(governance_problems(config.github))
     except pydantic.ValidationError as exc:
         problems.extend(problems_from_validation(StackConfig, exc))
         config = None

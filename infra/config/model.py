@@ -9,6 +9,7 @@ from infra.config.base import DnsLabel, Model
 from infra.config.environments import EnvironmentConfig
 from infra.config.errors import ConfigProblem
 from infra.config.gateway import GatewayConfig
+from infra.config.github import GitHubConfig
 from infra.config.secrets import SecretRef
 from infra.config.services import BlueGreen, Canary, Rolling, ServiceConfig
 
@@ -39,6 +40,7 @@ class StackConfig(Model):
     app: AppConfig | None = None
     gateway: GatewayConfig | None = None
     services: dict[DnsLabel, ServiceConfig] = Field(default_factory=dict)
+    github: GitHubConfig | None = None
     # Encrypted values only: `pulumi config set --secret --path 'tbcoin-platform:secrets.<name>'`.
     secrets: dict[str, str] = Field(default_factory=dict)
 

@@ -114,4 +114,8 @@ class StableMocks(Mocks):
         return f"{args.name}-{stable_hex(args.typ, args.name, length=8)}", outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        if args.token == "github:index/getTeam:getTeam":
+            slug = str(args.args.get("slug", ""))
+            team_id = str(int(stable_hex("team", slug, length=7), 16))
+            return {"id": team_id, "slug": slug, "name": slug, "nodeId": f"T_{team_id}"}, []
         return {}, []

@@ -13,9 +13,10 @@ from typing import Any
 import yaml
 
 from infractl.synth.capture import Captured
+from infractl.synth.harness import SynthResult
 
-# Each renderer turns captured resources into {relative path: file content}.
-Renderer = Callable[[list[Captured]], dict[str, str]]
+# Each renderer turns a synth result into {relative path: file content}.
+Renderer = Callable[[SynthResult], dict[str, str]]
 
 
 def dump_json(data: Any) -> str:
@@ -26,8 +27,8 @@ def dump_yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
 
 
-def resources_json(resources: list[Captured]) -> dict[str, str]:
-    return {"resources.json": dump_json([r.as_json() for r in resources])}
+def resources_json(result: SynthResult) -> dict[str, str]:
+    return {"resources.json": dump_json([r.as_json() for r in result.resources])}
 
 
 def kubernetes_manifest(resource: Captured) -> dict[str, Any] | None:
@@ -39,9 +40,9 @@ def kubernetes_manifest(resource: Captured) -> dict[str, Any] | None:
     return {**head, **{k: v for k, v in inputs.items() if k not in head}}
 
 
-def kubernetes_files(resources: list[Captured]) -> dict[str, str]:
+def kubernetes_files(result: SynthResult) -> dict[str, str]:
     files: dict[str, str] = {}
-    for resource in resources:
+    for resource in result.resources:
         manifest = kubernetes_manifest(resource)
         if manifest is None:
             continue
@@ -54,13 +55,29 @@ def kubernetes_files(resources: list[Captured]) -> dict[str, str]:
     return files
 
 
-RENDERERS: list[Renderer] = [resources_json, kubernetes_files]
+def github_files(result: SynthResult) -> dict[str, str]:
+    """Effective settings per repository, and each managed file as the provider would commit it."""
+    files: dict[str, str] = {}
+    if result.config.github is not None:
+        settings, _ = result.config.github.resolve()
+        for repo, effective in settings.items():
+            files[f"github/{repo}/settings.json"] = dump_json(
+                effective.model_dump(mode="json", by_alias=True)
+            )
+    for resource in result.resources:
+        if resource.type == "github:index/repositoryFile:RepositoryFile":
+            inputs = resource.inputs
+            files[f"github/{inputs['repository']}/files/{inputs['file']}"] = inputs["content"]
+    return files
 
 
-def render(resources: list[Captured], renderers: Iterable[Renderer] = RENDERERS) -> dict[str, str]:
+RENDERERS: list[Renderer] = [resources_json, kubernetes_files, github_files]
+
+
+def render(result: SynthResult, renderers: Iterable[Renderer] = RENDERERS) -> dict[str, str]:
     files: dict[str, str] = {}
     for renderer in renderers:
-        files.update(renderer(resources))
+        files.update(renderer(result))
     return files
 
 

@@ -1,0 +1,295 @@
+"""Repository governance config, layered like safe-settings: org defaults <- groups <- repository.
+
+Each layer is a partial `RepositorySettings`; layers are deep-merged (mappings merge, lists and
+scalars replace) and the result validated once more. Every layer is also validated on its own, so
+a mistake is reported at the layer that made it, e.g. `github.groups.python.merge.alowSquash`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import Field, field_validator
+
+from infra.config.base import Model, pattern
+from infra.config.errors import ConfigProblem, problems_from_validation
+
+RepoName = Annotated[str, pattern(r"^[A-Za-z0-9._-]{1,100}$", "a GitHub repository name")]
+Slug = Annotated[str, pattern(r"^[a-z0-9][a-z0-9-]*$", "a lowercase slug")]
+Owner = Annotated[
+    str,
+    pattern(r"^@[A-Za-z0-9-]+(/[A-Za-z0-9._-]+)?$|^[^@\s]+@[^@\s]+$", "@user, @org/team or email"),
+]
+
+DEFAULT_CHECKS = ["Tests", "Code Quality", "Dependency Review"]
+ECOSYSTEM_LABELS = {
+    "pip": "python",
+    "uv": "python",
+    "github-actions": "github-actions",
+    "docker": "docker",
+    "docker-compose": "docker",
+    "npm": "javascript",
+}
+
+
+class MergeSettings(Model):
+    # Squash and rebase keep history linear; merge commits would violate the linear-history rule.
+    allow_squash_merge: bool = True
+    allow_rebase_merge: bool = True
+    allow_merge_commit: bool = False
+    allow_auto_merge: bool = True
+    delete_branch_on_merge: bool = True
+
+
+class SecuritySettings(Model):
+    secret_scanning: bool = True
+    push_protection: bool = True
+    vulnerability_alerts: bool = True
+    dependabot_security_updates: bool = True
+    # Private repositories need a GitHub Secret Protection licence for secret scanning.
+    secret_protection_licensed: bool = False
+
+
+class BypassActor(Model):
+    actor_type: Literal["RepositoryRole", "Team", "Integration", "OrganizationAdmin", "DeployKey"]
+    actor_id: int | None = Field(default=None, ge=0)
+    bypass_mode: Literal["always", "pull_request", "exempt"] = "pull_request"
+
+
+class BranchRules(Model):
+    enforcement: Literal["active", "disabled", "evaluate"] = "active"
+    required_approvals: int = Field(default=1, ge=0, le=10)
+    dismiss_stale_reviews: bool = True
+    require_code_owner_review: bool = False
+    require_last_push_approval: bool = True
+    required_checks: list[str] = Field(default_factory=lambda: list(DEFAULT_CHECKS))
+    # "Require branches to be up to date before merging".
+    strict_checks: bool = True
+    require_conversation_resolution: bool = True
+    linear_history: bool = True
+    block_force_pushes: bool = True
+    block_deletion: bool = True
+    bypass_actors: list[BypassActor] = Field(default_factory=list)
+
+
+class Ecosystem(Model):
+    ecosystem: Literal[
+        "pip", "uv", "github-actions", "docker", "docker-compose", "npm", "gomod", "cargo",
+        "maven", "gradle", "nuget", "composer", "bundler", "terraform",
+    ]  # fmt: skip
+    directory: Annotated[str, pattern(r"^/[^\s]*$", "an absolute directory in the repository")] = (
+        "/"
+    )
+
+
+def _default_ecosystems() -> list[Ecosystem]:
+    return [Ecosystem(ecosystem=e) for e in ("pip", "github-actions", "docker")]
+
+
+class DependabotSettings(Model):
+    ecosystems: list[Ecosystem] = Field(default_factory=_default_ecosystems, min_length=1)
+    interval: Literal["daily", "weekly", "monthly"] = "weekly"
+    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = (
+        "monday"
+    )
+    time: Annotated[str, pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "a time as HH:MM")] = "06:00"
+    timezone: str = "Etc/UTC"
+    open_pull_requests_limit: int = Field(default=10, ge=0, le=100)
+    group_minor_and_patch: bool = True
+
+
+class CodeOwner(Model):
+    pattern: str = Field(min_length=1)
+    owners: list[Owner] = Field(min_length=1)
+
+
+class SupportedVersion(Model):
+    version: str
+    supported: bool
+
+
+class SecurityPolicy(Model):
+    contact: Annotated[str, pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address")]
+    response_hours: int = Field(default=48, ge=1, le=720)
+    supported_versions: list[SupportedVersion] = Field(
+        default_factory=lambda: [SupportedVersion(version="1.x", supported=True)]
+    )
+
+
+class Label(Model):
+    name: str = Field(min_length=1, max_length=50)
+    color: Annotated[str, pattern(r"^[0-9a-fA-F]{6}$", "six hex digits, no '#'")]
+    description: str = Field(default="", max_length=100)
+
+
+class TeamAccess(Model):
+    team: Slug
+    permission: Literal["pull", "triage", "push", "maintain", "admin"]
+
+
+class DeploymentEnvironment(Model):
+    # Team slugs (at most 6, GitHub's limit) who must approve deployments.
+    reviewers: list[Slug] = Field(default_factory=list, max_length=6)
+    protected_branches_only: bool = False
+    wait_timer_minutes: int = Field(default=0, ge=0, le=43200)
+    prevent_self_review: bool = True
+    # GitHub defaults this to true; false means admins wait for the reviewers like everyone.
+    can_admins_bypass: bool = False
+
+
+class ActionsSettings(Model):
+    allowed_actions: Literal["all", "local_only", "selected"] = "selected"
+    github_owned_allowed: bool = True
+    verified_allowed: bool = False
+    sha_pinning_required: bool = True
+    default_workflow_permissions: Literal["read", "write"] = "read"
+    can_approve_pull_requests: bool = False
+
+
+WorkflowName = Literal[
+    "tests", "code-quality", "dependency-check", "docker-build", "codeql", "docs"
+]
+ALL_WORKFLOWS: list[WorkflowName] = [
+    "tests", "code-quality", "dependency-check", "docker-build", "codeql", "docs",
+]  # fmt: skip
+
+
+class WorkflowSettings(Model):
+    enabled: list[WorkflowName] = Field(default_factory=lambda: list(ALL_WORKFLOWS))
+    python_versions: list[Annotated[str, pattern(r"^3\.[0-9]+$", "a Python version like 3.12")]] = (
+        Field(default_factory=lambda: ["3.11", "3.12"], min_length=1)
+    )
+    requirements_file: str = "requirements-minimal.txt"
+    # Import path of the FastAPI app whose OpenAPI document the docs workflow publishes.
+    app_import: Annotated[str, pattern(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", "module:attribute")] = (
+        "main:app"
+    )
+
+
+class ManagedFiles(Model):
+    # pullRequest: commit to a branch and open a PR, so the ruleset needs no bypass.
+    # defaultBranch: commit straight to the default branch (bootstrap only; see README).
+    via: Literal["pullRequest", "defaultBranch"] = "pullRequest"
+    branch: str = "tbcoin-platform/managed-files"
+    commit_author: str = "tbcoin-platform[bot]"
+    commit_email: Annotated[str, pattern(r"^[^@\s]+@[^@\s]+$", "an email address")] = (
+        "tbcoin-platform-bot@users.noreply.github.com"
+    )
+
+
+class RepositorySettings(Model):
+    """The effective settings of one repository, after merging its layers."""
+
+    description: str = ""
+    visibility: Literal["public", "private", "internal"] = "private"
+    homepage_url: str | None = None
+    topics: list[Annotated[str, pattern(r"^[a-z0-9][a-z0-9-]{0,49}$", "a GitHub topic")]] = Field(
+        default_factory=list
+    )
+    has_issues: bool = True
+    has_discussions: bool = True
+    has_wiki: bool = False
+    has_projects: bool = False
+    default_branch: str = "main"
+    # Adopt an existing repository on the first `up` instead of creating one.
+    import_existing: bool = False
+    merge: MergeSettings = Field(default_factory=MergeSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    branch_rules: BranchRules = Field(default_factory=BranchRules)
+    dependabot: DependabotSettings = Field(default_factory=DependabotSettings)
+    codeowners: list[CodeOwner] = Field(default_factory=list)
+    security_policy: SecurityPolicy | None = None
+    labels: list[Label] = Field(default_factory=list)
+    teams: list[TeamAccess] = Field(default_factory=list)
+    environments: dict[Slug, DeploymentEnvironment] = Field(default_factory=dict)
+    actions: ActionsSettings = Field(default_factory=ActionsSettings)
+    workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    pages: bool = True
+    managed_files: ManagedFiles = Field(default_factory=ManagedFiles)
+
+
+class ActionPin(Model):
+    """A third-party action pinned to a full commit SHA; `version` is shown as a comment."""
+
+    sha: Annotated[
+        str, pattern(r"^[0-9a-f]{40}$", "a full 40-character commit SHA, not a tag or branch")
+    ]
+    version: str = Field(min_length=1)
+
+
+class GitHubConfig(Model):
+    owner: Annotated[str, pattern(r"^[A-Za-z0-9-]+$", "a GitHub organisation or user")]
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    groups: dict[Slug, dict[str, Any]] = Field(default_factory=dict)
+    repositories: dict[RepoName, dict[str, Any]] = Field(min_length=1)
+    action_pins: dict[str, ActionPin] = Field(default_factory=dict)
+
+    @field_validator("action_pins")
+    @classmethod
+    def _pin_names(cls, pins: dict[str, ActionPin]) -> dict[str, ActionPin]:
+        for name in pins:
+            if not re.match(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$", name):
+                raise ValueError(f"action names look like owner/repo, got {name!r}")
+        return pins
+
+    def layers(self, repo: str) -> list[tuple[str, dict[str, Any]]]:
+        entry = self.repositories[repo]
+        groups = entry.get("groups", [])
+        layers = [("github.defaults", self.defaults)]
+        for group in groups if isinstance(groups, list) else []:
+            layers.append((f"github.groups.{group}", self.groups.get(group, {})))
+        own = {k: v for k, v in entry.items() if k != "groups"}
+        layers.append((f"github.repositories.{repo}", own))
+        return layers
+
+    def resolve(self) -> tuple[dict[str, RepositorySettings], list[ConfigProblem]]:
+        """Effective settings per repository, and every problem found on the way."""
+        settings: dict[str, RepositorySettings] = {}
+        problems: list[ConfigProblem] = []
+        for repo in sorted(self.repositories):
+            groups = self.repositories[repo].get("groups", [])
+            base = f"github.repositories.{repo}.groups"
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                problems.append(ConfigProblem(base, "must be a list of group names"))
+                continue
+            problems += [
+                ConfigProblem(base, f"no group {g!r} in github.groups")
+                for g in groups
+                if g not in self.groups
+            ]
+            merged: dict[str, Any] = {}
+            layer_failed = False
+            for prefix, layer in self.layers(repo):
+                try:
+                    RepositorySettings.model_validate(layer)
+                except pydantic.ValidationError as exc:
+                    layer_failed = True
+                    problems += [
+                        ConfigProblem(f"{prefix}.{p.path}" if p.path else prefix, p.message)
+                        for p in problems_from_validation(RepositorySettings, exc)
+                    ]
+                merged = deep_merge(merged, layer)
+            if layer_failed:
+                continue
+            try:
+                settings[repo] = RepositorySettings.model_validate(merged)
+            except pydantic.ValidationError as exc:
+                problems += [
+                    ConfigProblem(f"github.repositories.{repo}.{p.path}", p.message)
+                    for p in problems_from_validation(RepositorySettings, exc)
+                ]
+        return settings, problems
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else in `override` replaces what `base` had."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out

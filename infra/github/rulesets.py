@@ -1,0 +1,55 @@
+"""The default-branch ruleset (GitHub's recommended mechanism over classic branch protection:
+several can apply at once, they are visible to every reader, and can be switched to evaluate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.config.github import RepositorySettings
+
+DEFAULT_BRANCH = "~DEFAULT_BRANCH"
+
+
+def allowed_merge_methods(settings: RepositorySettings) -> list[str]:
+    m = settings.merge
+    methods = [("merge", m.allow_merge_commit), ("squash", m.allow_squash_merge)]
+    methods.append(("rebase", m.allow_rebase_merge))
+    return [name for name, allowed in methods if allowed]
+
+
+def default_branch_ruleset(settings: RepositorySettings) -> dict[str, Any]:
+    """Inputs of `github.RepositoryRuleset` (without `repository`)."""
+    r = settings.branch_rules
+    rules: dict[str, Any] = {
+        "deletion": r.block_deletion,
+        "non_fast_forward": r.block_force_pushes,
+        "required_linear_history": r.linear_history,
+        "pull_request": {
+            "required_approving_review_count": r.required_approvals,
+            "dismiss_stale_reviews_on_push": r.dismiss_stale_reviews,
+            "require_code_owner_review": r.require_code_owner_review,
+            "require_last_push_approval": r.require_last_push_approval,
+            "required_review_thread_resolution": r.require_conversation_resolution,
+            "allowed_merge_methods": allowed_merge_methods(settings),
+        },
+    }
+    if r.required_checks:
+        rules["required_status_checks"] = {
+            "required_checks": [{"context": check} for check in r.required_checks],
+            "strict_required_status_checks_policy": r.strict_checks,
+        }
+    return {
+        "name": "default-branch",
+        "target": "branch",
+        "enforcement": r.enforcement,
+        "conditions": {"ref_name": {"includes": [DEFAULT_BRANCH], "excludes": []}},
+        "bypass_actors": [
+            {
+                "actor_type": a.actor_type,
+                "bypass_mode": a.bypass_mode,
+                **({"actor_id": a.actor_id} if a.actor_id is not None else {}),
+            }
+            for a in r.bypass_actors
+        ],
+        "rules": rules,
+    }

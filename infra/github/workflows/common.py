@@ -1,0 +1,130 @@
+"""What every managed workflow shares: SHA-pinned `uses:`, safe checkout, rendering, check names."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.config.github import ActionPin, RepositorySettings
+from infra.github.yaml_text import to_yaml
+
+_USES_LINE = re.compile(r"^(\s*(?:- )?uses: )(\S+)@([0-9a-f]{40})$")
+_MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
+_PERMISSION_LINE = re.compile(r"^\s+(actions|security-events|pages|id-token): (read|write)$")
+# Why a job needs a permission beyond `contents: read`, written next to it in the file.
+PERMISSION_REASONS = {
+    "actions": "CodeQL reads workflow run metadata",
+    "security-events": "upload SARIF results to code scanning",
+    "pages": "publish the site to GitHub Pages",
+    "id-token": "OIDC token that proves the deployment to Pages",
+}
+
+
+class MissingPin(Exception):
+    def __init__(self, action: str, workflow: str):
+        self.action = action
+        self.workflow = workflow
+        super().__init__(f"no pin for {action!r} (used by {workflow})")
+
+
+@dataclass
+class Workflow:
+    """One workflow file; `uses()` records the pins it needs so the file can show versions."""
+
+    file: str
+    name: str
+    pins: dict[str, ActionPin]
+    settings: RepositorySettings
+    document: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return f".github/workflows/{self.file}"
+
+    def uses(self, action: str) -> str:
+        """`owner/repo[/path]@<sha>`; the pin is looked up by `owner/repo`."""
+        repo = "/".join(action.split("/")[:2])
+        pin = self.pins.get(repo)
+        if pin is None:
+            raise MissingPin(repo, self.path)
+        self.versions[pin.sha] = pin.version
+        return f"{action}@{pin.sha}"
+
+    def top(self, title: str, on: dict[str, Any], cancel: bool = True) -> dict[str, Any]:
+        """Top-level keys every managed workflow has: a read-only token, one run per ref."""
+        return {
+            "name": title,
+            "on": on,
+            "permissions": {"contents": "read"},
+            "concurrency": {
+                "group": f"{self.file.removesuffix('.yml')}-${{{{ github.ref }}}}",
+                "cancel-in-progress": cancel,
+            },
+        }
+
+    def checkout(self) -> dict[str, Any]:
+        # The token must not stay in .git/config where later steps (or artifacts) could read it.
+        return {
+            "name": "Check out",
+            "uses": self.uses("actions/checkout"),
+            "with": {"persist-credentials": False},
+        }
+
+    def setup_python(self, version: str, cache: bool = True) -> dict[str, Any]:
+        step: dict[str, Any] = {
+            "name": "Set up Python",
+            "uses": self.uses("actions/setup-python"),
+            "with": {"python-version": version},
+        }
+        if cache:
+            step["with"]["cache"] = "pip"
+        return step
+
+    def text(self) -> str:
+        lines = []
+        for line in to_yaml(self.document).splitlines():
+            match = _USES_LINE.match(line)
+            if match and match.group(3) in self.versions:
+                line = f"{line} # {self.versions[match.group(3)]}"
+            permission = _PERMISSION_LINE.match(line)
+            if permission:
+                line = f"{line} # {PERMISSION_REASONS[permission.group(1)]}"
+            lines.append(line)
+        header = (
+            "# Managed by tbcoin-platform (Pulumi). Local edits are overwritten on the next "
+            "`pulumi up`;\n# change the platform repository's config instead.\n"
+        )
+        return header + "\n".join(lines) + "\n"
+
+
+def _fill_matrix(template: str, values: dict[str, str]) -> str:
+    return _MATRIX_REF.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def check_names(document: dict[str, Any]) -> set[str]:
+    """The status check names GitHub reports for a workflow's jobs.
+
+    A job reports its `name` (or its id). A matrix job reports one check per combination:
+    `${{ matrix.x }}` in its name is filled in, otherwise GitHub appends the values,
+    `<name> (<v1>, <v2>)`. It never reports the bare name, so requiring the bare name of a matrix
+    job is the classic "Expected — waiting for status" trap.
+    """
+    names: set[str] = set()
+    for job_id, job in document.get("jobs", {}).items():
+        name = str(job.get("name", job_id))
+        matrix = {
+            key: values
+            for key, values in ((job.get("strategy") or {}).get("matrix") or {}).items()
+            if key not in ("include", "exclude") and isinstance(values, list)
+        }
+        if not matrix:
+            names.add(name)
+            continue
+        for combo in itertools.product(*matrix.values()):
+            values = dict(zip(matrix, map(str, combo), strict=True))
+            filled = _fill_matrix(name, values)
+            names.add(filled if filled != name else f"{name} ({', '.join(values.values())})")
+    return names

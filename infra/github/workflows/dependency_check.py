@@ -1,0 +1,59 @@
+"""dependency-check.yml: a weekly audit of requirements, and dependency review on every PR."""
+
+from __future__ import annotations
+
+from infra.github.workflows.common import Workflow
+
+CHECK = "Dependency Review"
+
+
+def build(w: Workflow) -> None:
+    s = w.settings.workflows
+    w.document = {
+        **w.top(
+            "Dependency Check",
+            {
+                "pull_request": None,
+                "push": {"branches": [w.settings.default_branch]},
+                "schedule": [{"cron": "0 6 * * 1"}],
+                "workflow_dispatch": None,
+            },
+        ),
+        "jobs": {
+            "audit": {
+                "name": "Dependency Audit",
+                "runs-on": "ubuntu-latest",
+                "timeout-minutes": 15,
+                "steps": [
+                    w.checkout(),
+                    w.setup_python(s.python_versions[-1], cache=False),
+                    {"name": "Install pip-audit", "run": "python -m pip install pip-audit"},
+                    {
+                        "name": "Audit requirements for known vulnerabilities",
+                        "run": f"pip-audit --requirement {s.requirements_file} --strict",
+                    },
+                    {
+                        "name": "List outdated packages",
+                        "run": (
+                            f"python -m pip install -r {s.requirements_file}\n"
+                            "python -m pip list --outdated\n"
+                        ),
+                    },
+                ],
+            },
+            "review": {
+                "name": CHECK,
+                "if": "${{ github.event_name == 'pull_request' }}",
+                "runs-on": "ubuntu-latest",
+                "timeout-minutes": 10,
+                "steps": [
+                    w.checkout(),
+                    {
+                        "name": "Review dependency changes",
+                        "uses": w.uses("actions/dependency-review-action"),
+                        "with": {"fail-on-severity": "moderate"},
+                    },
+                ],
+            },
+        },
+    }
