@@ -72,3 +72,16 @@ def test_namespaces_enforce_restricted_pod_security(synth: Path) -> None:
         labels = yaml.safe_load(file.read_text())["metadata"]["labels"]
         assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
         assert labels["app.kubernetes.io/managed-by"] == "pulumi"
+
+
+def test_readme_quick_start_shows_the_real_output(tmp_path: Path) -> None:
+    import re
+
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    shown = re.search(r"```\n(Stack 'staging'.*?)\n```", readme, re.S)
+    assert shown, "README's Quick start lost its example output"
+    out = tmp_path / "out"
+    run = infractl("synth", "--stack", "staging", "--out", out)
+    assert run.stdout.strip().replace(str(out), "out/staging") == shown.group(1)
