@@ -25,6 +25,7 @@ from infra.kubernetes.workload import (
 )
 
 ImageResolver = Callable[[str], Any]
+CANARY_MAX_WEIGHT = "tbcoin.io/canary-max-weight"
 
 
 @dataclass(frozen=True)
@@ -120,13 +121,16 @@ def canary(
             ],
         ),
     ]
+    route = _route(name, ctx, rules, stable)
+    # The route carries its own bound, so a policy can check the weight without the config.
+    route["metadata"]["annotations"] = {CANARY_MAX_WEIGHT: str(strategy.max_weight)}
     return [
         service_account_manifest(stable),
         *workload_manifests(stable),
         *workload_manifests(candidate),
         service_manifest(stable, stable.name, stable.selector, role="stable"),
         service_manifest(candidate, candidate.name, candidate.selector, role="canary"),
-        _route(name, ctx, rules, stable),
+        route,
     ]
 
 

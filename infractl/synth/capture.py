@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
 from infractl.synth.values import plain
@@ -36,6 +36,9 @@ class Captured:
     custom: bool
     inputs: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
+    # The inputs as the engine encodes them (secrets and all), for the policy analyzer.
+    raw: struct_pb2.Struct = field(default_factory=struct_pb2.Struct, repr=False, compare=False)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +49,12 @@ class Captured:
             "inputs": self.inputs,
             "options": self.options,
         }
+
+
+def _copy(struct: struct_pb2.Struct) -> struct_pb2.Struct:
+    copy = struct_pb2.Struct()
+    copy.CopyFrom(struct)
+    return copy
 
 
 def _options(request: Any) -> dict[str, Any]:
@@ -89,6 +98,11 @@ class CapturingMonitor(MockMonitor):
                     custom=request.custom,
                     inputs=plain(raw, normalise_urn),
                     options=_options(request),
+                    raw=_copy(request.object),
+                    property_dependencies={
+                        key: sorted(normalise_urn(u) for u in deps.urns)
+                        for key, deps in request.propertyDependencies.items()
+                    },
                 )
             )
         return response

@@ -1,0 +1,153 @@
+"""Start the policy pack as the engine does and talk to it over gRPC.
+
+The engine runs `python -u -m pulumi.policy <engine-address> <pack-dir>` in the pack directory;
+the pack starts an Analyzer server on 127.0.0.1 and prints its port as the first line of stdout.
+This module does the same, with deadlines everywhere and the process always reaped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+# No engine runs here; the pack only needs an address-shaped argument.
+ENGINE_ADDRESS = "127.0.0.1:0"
+
+
+class PackError(Exception):
+    """The policy pack could not be started or did not answer in time."""
+
+
+@dataclass
+class RunningPack:
+    process: subprocess.Popen[bytes]
+    port: int
+    stub: analyzer_pb2_grpc.AnalyzerStub
+    timeout: float
+    command: list[str]
+
+
+def _read_port(process: subprocess.Popen[bytes], deadline: float) -> int:
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    line = b""
+    while not line.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise PackError("the policy pack did not announce its port in time")
+        if not selector.select(remaining):
+            continue
+        chunk = os.read(process.stdout.fileno(), 1)
+        if not chunk:
+            raise PackError(f"the policy pack exited (code {process.wait()}) before it served")
+        line += chunk
+    try:
+        return int(line.strip())
+    except ValueError:
+        raise PackError(f"the policy pack printed {line!r} instead of its port") from None
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate the pack's whole process group; kill it if it does not go quietly."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+def _close(process: subprocess.Popen[bytes]) -> None:
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def _stderr_tail(process: subprocess.Popen[bytes]) -> str:
+    """The last lines the (stopped) pack wrote to stderr, to explain why it failed."""
+    if process.stderr is None or process.stderr.closed:
+        return ""
+    text = process.stderr.read().decode(errors="replace").strip()
+    return "\n" + "\n".join(text.splitlines()[-15:]) if text else ""
+
+
+@contextmanager
+def running_pack(
+    pack_dir: Path,
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    timeout: float = 60.0,
+    python: str = sys.executable,
+) -> Iterator[RunningPack]:
+    env = {
+        **os.environ,
+        "PULUMI_PROJECT": project,
+        "PULUMI_STACK": stack,
+        "PULUMI_DRY_RUN": "true",
+        "PULUMI_ORGANIZATION": "organization",
+        "PULUMI_CONFIG": json.dumps(dict(config)),
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, str(pack_dir)]
+    process = subprocess.Popen(
+        command,
+        cwd=pack_dir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    channel = None
+    try:
+        try:
+            port = _read_port(process, time.monotonic() + timeout)
+        except PackError as exc:
+            _stop(process)
+            raise PackError(f"{exc}{_stderr_tail(process)}") from None
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        stub = analyzer_pb2_grpc.AnalyzerStub(channel)
+        yield RunningPack(process, port, stub, timeout, command)
+    except grpc.RpcError as exc:
+        code = exc.code() if isinstance(exc, grpc.Call) else None
+        detail = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+        raise PackError(f"the policy pack failed a call ({code}): {detail}") from None
+    finally:
+        if channel is not None:
+            channel.close()
+        _stop(process)
+        _close(process)
+
+
+def analyzer_info(pack: RunningPack) -> analyzer_pb2.AnalyzerInfo:
+    from google.protobuf import empty_pb2
+
+    info: analyzer_pb2.AnalyzerInfo = pack.stub.GetAnalyzerInfo(
+        empty_pb2.Empty(), timeout=pack.timeout
+    )
+    return info
+
+
+def as_dict(message: Any) -> dict[str, Any]:
+    from google.protobuf import json_format
+
+    result: dict[str, Any] = json_format.MessageToDict(message)
+    return result

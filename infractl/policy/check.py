@@ -1,0 +1,111 @@
+"""Run the policy pack over a synthesized stack: Configure, Analyze each resource, AnalyzeStack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime.proto import analyzer_pb2
+
+from infractl.policy.analyzer import analyzer_info, running_pack
+from infractl.policy.config import configure_request, load_policy_config, merge_policy_config
+from infractl.policy.requests import analyze_requests, analyze_stack_request
+from infractl.synth.harness import PROJECT, SynthResult
+
+SEVERITIES = {
+    analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "unspecified",
+    analyzer_pb2.POLICY_SEVERITY_LOW: "low",
+    analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
+    analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
+    analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    urn: str
+    policy: str
+    enforcement: str
+    severity: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "policy": self.policy,
+            "enforcement": self.enforcement,
+            "severity": self.severity,
+            "urn": self.urn,
+            "message": self.message,
+        }
+
+
+@dataclass
+class CheckResult:
+    stack: str
+    resources: int
+    policies: int
+    pack: str
+    analyzer: dict[str, Any]
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.enforcement == "mandatory"]
+
+
+def _violation(diagnostic: analyzer_pb2.AnalyzeDiagnostic, urn: str) -> Violation:
+    # The pack prefixes each message with the policy description; the report shows it once.
+    message = diagnostic.message
+    if message.startswith(diagnostic.description):
+        message = message[len(diagnostic.description) :].strip() or diagnostic.description
+    return Violation(
+        urn=diagnostic.urn or urn,
+        policy=diagnostic.policyName,
+        enforcement=analyzer_pb2.EnforcementLevel.Name(diagnostic.enforcementLevel).lower(),
+        severity=SEVERITIES.get(diagnostic.severity, "unspecified"),
+        message=message,
+    )
+
+
+def run_check(
+    result: SynthResult,
+    pack_dir: Path,
+    policy_config: Path | None,
+    stack_config: dict[str, str],
+    secret_keys: list[str],
+    timeout: float = 60.0,
+) -> CheckResult:
+    raw_config = load_policy_config(policy_config) if policy_config else {}
+    with running_pack(
+        pack_dir, project=PROJECT, stack=result.stack, config=stack_config, timeout=timeout
+    ) as pack:
+        info = analyzer_info(pack)
+        settings = merge_policy_config(str(policy_config or "defaults"), info, raw_config)
+        pack.stub.ConfigureStack(
+            analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=result.stack,
+                project=PROJECT,
+                organization="organization",
+                dry_run=True,
+                config=stack_config,
+                config_secret_keys=secret_keys,
+            ),
+            timeout=timeout,
+        )
+        pack.stub.Configure(configure_request(settings), timeout=timeout)
+        violations: list[Violation] = []
+        for request in analyze_requests(result.resources):
+            response = pack.stub.Analyze(request, timeout=timeout)
+            violations += [_violation(d, request.urn) for d in response.diagnostics]
+        response = pack.stub.AnalyzeStack(analyze_stack_request(result.resources), timeout=timeout)
+        violations += [_violation(d, "") for d in response.diagnostics]
+        analyzer = {"pid": pack.process.pid, "port": pack.port, "command": pack.command}
+    return CheckResult(
+        stack=result.stack,
+        resources=len(result.resources),
+        policies=len(info.policies),
+        pack=f"{info.name}@{info.version}",
+        analyzer=analyzer,
+        violations=sorted(set(violations)),
+    )

@@ -1,0 +1,75 @@
+"""Policy check reports: a terminal, a machine, and a pull request each get their own form."""
+
+from __future__ import annotations
+
+import json
+from itertools import groupby
+
+from infractl.policy.check import CheckResult, Violation
+
+STACK_LEVEL = "(stack)"
+
+
+def _grouped(result: CheckResult) -> list[tuple[str, list[Violation]]]:
+    ordered = sorted(result.violations, key=lambda v: (v.urn or STACK_LEVEL, v.policy, v.message))
+    return [(urn or STACK_LEVEL, list(vs)) for urn, vs in groupby(ordered, key=lambda v: v.urn)]
+
+
+def _counts(result: CheckResult) -> str:
+    mandatory = len(result.mandatory)
+    advisory = sum(v.enforcement == "advisory" for v in result.violations)
+    return f"{mandatory} mandatory, {advisory} advisory"
+
+
+def text_report(result: CheckResult) -> str:
+    lines = [
+        f"Policy check of stack '{result.stack}': {result.resources} resources, "
+        f"{result.policies} policies ({result.pack}, run as pid {result.analyzer['pid']} "
+        f"on port {result.analyzer['port']})"
+    ]
+    for urn, violations in _grouped(result):
+        lines.append(f"  {urn}")
+        for v in violations:
+            lines.append(f"    [{v.enforcement}] {v.policy} ({v.severity}): {v.message}")
+    verdict = "FAILED" if result.mandatory else "passed"
+    lines.append(f"{verdict}: {_counts(result)} violation(s)")
+    return "\n".join(lines)
+
+
+def json_report(result: CheckResult) -> str:
+    document = {
+        "stack": result.stack,
+        "resources": result.resources,
+        "policies": result.policies,
+        "pack": result.pack,
+        "analyzer": result.analyzer,
+        "violations": [v.as_json() for v in result.violations],
+    }
+    return json.dumps(document, indent=2, sort_keys=True)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def markdown_report(result: CheckResult) -> str:
+    icon = ":x:" if result.mandatory else ":white_check_mark:"
+    lines = [
+        f"### {icon} Policy check: `{result.stack}`",
+        "",
+        f"{result.resources} resources, {result.policies} policies, {_counts(result)} "
+        "violation(s).",
+    ]
+    if result.violations:
+        lines += ["", "| resource | policy | level | severity | message |", "|---|---|---|---|---|"]
+        for urn, violations in _grouped(result):
+            name = urn.rsplit("::", 1)[-1] if urn != STACK_LEVEL else urn
+            for v in violations:
+                lines.append(
+                    f"| `{_cell(name)}` | `{v.policy}` | {v.enforcement} | {v.severity} | "
+                    f"{_cell(v.message)} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {"text": text_report, "json": json_report, "markdown": markdown_report}

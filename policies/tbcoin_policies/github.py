@@ -1,0 +1,415 @@
+"""Repository governance: what every governed repository must have."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
+
+from tbcoin_policies.common import (
+    dig,
+    of_type,
+    project_rule,
+    resource_policy,
+    scorecard,
+    stack_policy,
+)
+
+AREA = "github"
+REPOSITORY = "github:index/repository:Repository"
+RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
+BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection"
+FILE = "github:index/repositoryFile:RepositoryFile"
+ALERTS = "github:index/repositoryVulnerabilityAlerts:RepositoryVulnerabilityAlerts"
+SECURITY_UPDATES = (
+    "github:index/repositoryDependabotSecurityUpdates:RepositoryDependabotSecurityUpdates"
+)
+WORKFLOW_PERMISSIONS = "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions"
+DEFAULT_BRANCH = "~DEFAULT_BRANCH"
+SHA_PINNED = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
+
+
+def _repo_names(resources: list[PolicyResource]) -> list[tuple[str, str]]:
+    return [(str(r.props.get("name") or r.name), r.urn) for r in of_type(resources, REPOSITORY)]
+
+
+def _covers_default_branch(ruleset: Mapping[str, Any]) -> bool:
+    includes = dig(ruleset, "conditions", "refName", "includes", default=[])
+    return ruleset.get("target") == "branch" and (DEFAULT_BRANCH in includes or "~ALL" in includes)
+
+
+def _default_branch_rules(
+    resources: list[PolicyResource], _: Mapping[str, Any]
+) -> Iterable[tuple[str, str]]:
+    covered = {
+        str(r.props.get("repository"))
+        for r in of_type(resources, RULESET)
+        if _covers_default_branch(r.props) and r.props.get("enforcement") == "active"
+    }
+    covered |= {str(r.props.get("repositoryId")) for r in of_type(resources, BRANCH_PROTECTION)}
+    for name, urn in _repo_names(resources):
+        if name not in covered:
+            yield f"Repository '{name}' has no active ruleset on its default branch.", urn
+
+
+default_branch_ruleset = stack_policy(
+    "github-default-branch-ruleset",
+    area=AREA,
+    description="Every repository's default branch is covered by an active ruleset.",
+    severity=Severity.HIGH,
+    standard=scorecard("Branch-Protection"),
+    remediation="keep tbcoin-platform:github.<repo>.branchRules.enforcement 'active'.",
+    check=_default_branch_rules,
+)
+
+
+def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
+    pr = dig(args.props, "rules", "pullRequest")
+    minimum = int(config.get("minApprovals", 1))
+    if pr is None:
+        yield "The ruleset does not require pull requests."
+        return
+    count = int(pr.get("requiredApprovingReviewCount") or 0)
+    if count < minimum:
+        yield f"It requires {count} approving review(s); this stack requires at least {minimum}."
+    if not pr.get("dismissStaleReviewsOnPush"):
+        yield "Approvals survive new pushes (stale reviews are not dismissed)."
+    if not pr.get("requiredReviewThreadResolution"):
+        yield "Conversations need not be resolved before merging."
+
+
+ruleset_reviews = resource_policy(
+    "github-ruleset-reviews",
+    area=AREA,
+    description="Default-branch changes arrive by reviewed pull request.",
+    severity=Severity.HIGH,
+    standard=scorecard("Branch-Protection"),
+    remediation="set branchRules.requiredApprovals (>= the stack's minimum), dismissStaleReviews "
+    "and requireConversationResolution in the repository's config.",
+    types=(RULESET,),
+    check=_reviews,
+    properties={"minApprovals": {"type": "integer", "minimum": 0, "default": 1}},
+)
+
+
+def _history(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    rules = args.props.get("rules") or {}
+    if not rules.get("nonFastForward"):
+        yield "Force pushes are allowed."
+    if not rules.get("deletion"):
+        yield "The branch can be deleted."
+    if not rules.get("requiredLinearHistory"):
+        yield "Merge commits are allowed (history is not linear)."
+
+
+ruleset_history = resource_policy(
+    "github-ruleset-history",
+    area=AREA,
+    description="Default-branch history cannot be rewritten, deleted or tangled.",
+    severity=Severity.HIGH,
+    standard=scorecard("Branch-Protection"),
+    remediation="keep branchRules.blockForcePushes, blockDeletion and linearHistory true.",
+    types=(RULESET,),
+    check=_history,
+)
+
+
+def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
+    status = dig(args.props, "rules", "requiredStatusChecks")
+    wanted = list(config.get("requiredChecks") or [])
+    present = {c.get("context") for c in (dig(status, "requiredChecks") or [])}
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        yield f"Required status checks missing: {', '.join(missing)}."
+    if status is not None and not status.get("strictRequiredStatusChecksPolicy"):
+        yield "Branches need not be up to date before merging."
+
+
+ruleset_required_checks = resource_policy(
+    "github-ruleset-required-checks",
+    area=AREA,
+    description="Merging waits for the required status checks on an up-to-date branch.",
+    severity=Severity.HIGH,
+    standard=scorecard("Branch-Protection"),
+    remediation="list the checks in branchRules.requiredChecks and keep strictChecks true.",
+    types=(RULESET,),
+    check=_checks,
+    properties={
+        "requiredChecks": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": ["Tests", "Code Quality", "Dependency Review"],
+        }
+    },
+)
+
+
+def _bypass(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    for actor in args.props.get("bypassActors") or []:
+        if actor.get("bypassMode") == "always":
+            yield f"{actor.get('actorType')} {actor.get('actorId')} may always bypass the rules."
+
+
+ruleset_bypass = resource_policy(
+    "github-ruleset-no-standing-bypass",
+    area=AREA,
+    description="Nobody may bypass the default-branch rules at will.",
+    severity=Severity.MEDIUM,
+    standard=scorecard("Branch-Protection"),
+    remediation="remove the actor from branchRules.bypassActors or use bypassMode 'pull_request'.",
+    types=(RULESET,),
+    check=_bypass,
+)
+
+
+def _secret_scanning(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    sa = args.props.get("securityAndAnalysis") or {}
+    if dig(sa, "secretScanning", "status") != "enabled":
+        yield "Secret scanning is off."
+    if dig(sa, "secretScanningPushProtection", "status") != "enabled":
+        yield "Secret scanning push protection is off."
+
+
+secret_scanning = resource_policy(
+    "github-secret-scanning",
+    area=AREA,
+    description="Secret scanning and push protection are on.",
+    severity=Severity.CRITICAL,
+    standard=project_rule("secret-scanning"),
+    remediation="set security.secretScanning and security.pushProtection true (private "
+    "repositories also need security.secretProtectionLicensed).",
+    types=(REPOSITORY,),
+    check=_secret_scanning,
+)
+
+
+def _protected(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    if not args.opts.protect:
+        yield "The repository is not `protect`ed: a config change could delete it."
+    if not args.props.get("archiveOnDestroy"):
+        yield "Destroying the stack would delete the repository instead of archiving it."
+
+
+repository_protected = resource_policy(
+    "github-repository-protected",
+    area=AREA,
+    description="A governed repository is never deleted by Pulumi.",
+    severity=Severity.CRITICAL,
+    standard=project_rule("repository-retention"),
+    remediation="register repositories with protect=True, retain_on_delete=True and "
+    "archive_on_destroy=True (GovernedRepository does).",
+    types=(REPOSITORY,),
+    check=_protected,
+)
+
+
+def _alerts(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    def enabled(kind: str) -> set[str]:
+        return {
+            str(r.props.get("repository"))
+            for r in of_type(resources, kind)
+            if r.props.get("enabled")
+        }
+
+    alerts, updates = enabled(ALERTS), enabled(SECURITY_UPDATES)
+    for name, urn in _repo_names(resources):
+        if name not in alerts:
+            yield f"Repository '{name}' has no Dependabot vulnerability alerts.", urn
+        if name not in updates:
+            yield f"Repository '{name}' has no Dependabot security updates.", urn
+
+
+vulnerability_alerts = stack_policy(
+    "github-dependabot-alerts",
+    area=AREA,
+    description="Dependabot alerts and security updates are on for every repository.",
+    severity=Severity.HIGH,
+    standard=scorecard("Vulnerabilities"),
+    remediation="keep security.vulnerabilityAlerts and security.dependabotSecurityUpdates true.",
+    check=_alerts,
+)
+
+
+def _files_by_repo(resources: list[PolicyResource]) -> dict[str, dict[str, str]]:
+    files: dict[str, dict[str, str]] = {}
+    for r in of_type(resources, FILE):
+        repo = str(r.props.get("repository"))
+        files.setdefault(repo, {})[str(r.props.get("file"))] = str(r.props.get("content") or "")
+    return files
+
+
+def _ecosystems_needed(files: Mapping[str, str]) -> set[str]:
+    """What a repository's managed workflows show it uses."""
+    needed: set[str] = set()
+    workflows = [c for p, c in files.items() if p.startswith(".github/workflows/")]
+    if workflows:
+        needed.add("github-actions")
+    text = "\n".join(workflows)
+    if "pip install" in text or "requirements" in text:
+        needed.add("pip")
+    if "docker/build-push-action" in text or "Dockerfile" in text:
+        needed.add("docker")
+    return needed
+
+
+def _dependabot(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    files = _files_by_repo(resources)
+    for name, urn in _repo_names(resources):
+        repo_files = files.get(name, {})
+        content = repo_files.get(".github/dependabot.yml")
+        if content is None:
+            yield f"Repository '{name}' has no managed .github/dependabot.yml.", urn
+            continue
+        covered = {
+            u.get("package-ecosystem") for u in (yaml.safe_load(content) or {}).get("updates", [])
+        }
+        missing = sorted(_ecosystems_needed(repo_files) - covered)
+        if missing:
+            yield f"dependabot.yml of '{name}' does not update: {', '.join(missing)}.", urn
+
+
+dependabot_coverage = stack_policy(
+    "github-dependabot-covers-ecosystems",
+    area=AREA,
+    description="dependabot.yml updates every ecosystem the repository's workflows use.",
+    severity=Severity.MEDIUM,
+    standard=scorecard("Dependency-Update-Tool"),
+    remediation="add the ecosystem to dependabot.ecosystems in the repository's config.",
+    check=_dependabot,
+)
+
+
+def _policy_files(
+    resources: list[PolicyResource], _: Mapping[str, Any]
+) -> Iterable[tuple[str, str]]:
+    files = _files_by_repo(resources)
+    for name, urn in _repo_names(resources):
+        present = set(files.get(name, {}))
+        if "SECURITY.md" not in present:
+            yield f"Repository '{name}' has no managed SECURITY.md.", urn
+        if not present & {"CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS"}:
+            yield f"Repository '{name}' has no managed CODEOWNERS.", urn
+
+
+security_files = stack_policy(
+    "github-security-policy-and-owners",
+    area=AREA,
+    description="SECURITY.md and CODEOWNERS are managed in every repository.",
+    severity=Severity.MEDIUM,
+    standard=scorecard("Security-Policy"),
+    remediation="give the repository a securityPolicy (contact, responseHours) in its config; "
+    "CODEOWNERS is generated from codeowners (or the team-leads default).",
+    check=_policy_files,
+)
+
+
+def _token(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    settings = {str(r.props.get("repository")): r for r in of_type(resources, WORKFLOW_PERMISSIONS)}
+    for name, urn in _repo_names(resources):
+        perms = settings.get(name)
+        if perms is None:
+            yield f"Repository '{name}' leaves the default GITHUB_TOKEN permissions unmanaged.", urn
+            continue
+        if perms.props.get("defaultWorkflowPermissions") != "read":
+            yield f"The default GITHUB_TOKEN of '{name}' can write.", perms.urn
+        if perms.props.get("canApprovePullRequestReviews"):
+            yield f"Workflows of '{name}' may approve pull requests.", perms.urn
+
+
+workflow_token = stack_policy(
+    "github-workflow-token-read-only",
+    area=AREA,
+    description="The default workflow token is read-only and cannot approve pull requests.",
+    severity=Severity.HIGH,
+    standard=scorecard("Token-Permissions"),
+    remediation="keep actions.defaultWorkflowPermissions 'read' and "
+    "actions.canApprovePullRequests false.",
+    check=_token,
+)
+
+
+def _uses(node: Any) -> Iterable[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "uses" and isinstance(value, str):
+                yield value
+            else:
+                yield from _uses(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _uses(item)
+
+
+def _pinned(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    path = str(args.props.get("file") or "")
+    if not path.startswith(".github/workflows/"):
+        return
+    try:
+        workflow = yaml.safe_load(str(args.props.get("content") or ""))
+    except yaml.YAMLError as exc:
+        yield f"{path} is not valid YAML ({exc.__class__.__name__})."
+        return
+    for ref in _uses(workflow):
+        if ref.startswith(("./", "docker://")):
+            continue
+        if not SHA_PINNED.match(ref):
+            yield f"{path} uses {ref!r}, which is not pinned to a full commit SHA."
+
+
+actions_pinned = resource_policy(
+    "github-actions-pinned-by-sha",
+    area=AREA,
+    description="Every action a managed workflow uses is pinned to a full commit SHA.",
+    severity=Severity.HIGH,
+    standard=scorecard("Pinned-Dependencies"),
+    remediation="add the action to tbcoin-platform:github.actionPins with its 40-hex commit SHA.",
+    types=(FILE,),
+    check=_pinned,
+)
+
+
+def _ownership(
+    resources: list[PolicyResource], config: Mapping[str, Any]
+) -> Iterable[tuple[str, str]]:
+    elsewhere = {str(k): str(v) for k, v in (config.get("ownedByOtherStacks") or {}).items()}
+    for name, urn in _repo_names(resources):
+        if name in elsewhere:
+            yield f"Repository '{name}' is already governed by stack '{elsewhere[name]}'.", urn
+
+
+single_owner = stack_policy(
+    "github-single-stack-ownership",
+    area=AREA,
+    description="No repository is governed by two stacks.",
+    severity=Severity.CRITICAL,
+    standard=project_rule("one-owner-per-repository"),
+    remediation="remove the repository from one stack's tbcoin-platform:github.repositories "
+    "(then run `infractl policies sync-config`).",
+    check=_ownership,
+    properties={
+        "ownedByOtherStacks": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "default": {},
+        }
+    },
+)
+
+POLICIES = [
+    default_branch_ruleset,
+    ruleset_reviews,
+    ruleset_history,
+    ruleset_required_checks,
+    ruleset_bypass,
+    secret_scanning,
+    repository_protected,
+    vulnerability_alerts,
+    dependabot_coverage,
+    security_files,
+    workflow_token,
+    actions_pinned,
+    single_owner,
+]

@@ -1,0 +1,413 @@
+"""Kubernetes topology: secure, observable, highly available workloads and safe traffic."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
+
+from tbcoin_policies.common import (
+    cis_kubernetes,
+    dig,
+    labels_match,
+    of_type,
+    pod_security,
+    project_rule,
+    resource_policy,
+    scorecard,
+    stack_policy,
+)
+
+AREA = "kubernetes"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+WORKLOADS = {
+    DEPLOYMENT: ("spec", "template", "spec"),
+    "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "kubernetes:core/v1:Pod": ("spec",),
+}
+NAMESPACE = "kubernetes:core/v1:Namespace"
+SERVICE = "kubernetes:core/v1:Service"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+TRACK = "tbcoin.io/track"
+ROLE = "tbcoin.io/role"
+TIER = "tbcoin.io/tier"
+MAX_WEIGHT = "tbcoin.io/canary-max-weight"
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+PINNED_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
+
+
+def _pod(args_type: str, props: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    path = WORKLOADS.get(args_type)
+    return None if path is None else dig(props, *path)
+
+
+def _containers(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
+
+
+def _restricted(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    pod = _pod(args.resource_type, args.props)
+    if pod is None:
+        return
+    pod_sc = pod.get("securityContext") or {}
+    for host in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(host):
+            yield f"The pod sets {host}."
+    for c in _containers(pod):
+        sc = c.get("securityContext") or {}
+        name = c.get("name")
+        if not (sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot")):
+            yield f"Container '{name}' may run as root (runAsNonRoot is not true)."
+        if sc.get("allowPrivilegeEscalation") is not False:
+            yield f"Container '{name}' allows privilege escalation."
+        if sc.get("privileged"):
+            yield f"Container '{name}' is privileged."
+        if "ALL" not in (dig(sc, "capabilities", "drop") or []):
+            yield f"Container '{name}' does not drop ALL capabilities."
+        added = set(dig(sc, "capabilities", "add") or []) - {"NET_BIND_SERVICE"}
+        if added:
+            yield f"Container '{name}' adds capabilities {sorted(added)}."
+        seccomp = dig(sc, "seccompProfile", "type") or dig(pod_sc, "seccompProfile", "type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            yield f"Container '{name}' has no RuntimeDefault seccomp profile."
+        if not sc.get("readOnlyRootFilesystem"):
+            yield f"Container '{name}' can write to its root filesystem."
+
+
+pod_security_restricted = resource_policy(
+    "k8s-pod-security-restricted",
+    area=AREA,
+    description="Every pod template meets Pod Security 'restricted' (plus a read-only root).",
+    severity=Severity.HIGH,
+    standard=pod_security("Privilege Escalation, Running as Non-root, Capabilities, Seccomp"),
+    remediation="build workloads with infra/kubernetes/workload.py, whose securityContext sets "
+    "all of these.",
+    types=tuple(WORKLOADS),
+    check=_restricted,
+)
+
+
+def _resources(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    pod = _pod(args.resource_type, args.props)
+    for c in _containers(pod or {}):
+        res = c.get("resources") or {}
+        for kind in ("requests", "limits"):
+            for what in ("cpu", "memory"):
+                if not dig(res, kind, what):
+                    yield f"Container '{c.get('name')}' has no {what} {kind[:-1]}."
+
+
+requests_and_limits = resource_policy(
+    "k8s-requests-and-limits",
+    area=AREA,
+    description="Every container declares CPU and memory requests and limits.",
+    severity=Severity.MEDIUM,
+    standard=cis_kubernetes("5.7", "General policies: resource limits"),
+    remediation="set services.<name>.resources.requests and .limits in the stack config.",
+    types=tuple(WORKLOADS),
+    check=_resources,
+)
+
+
+def _probes(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    if args.resource_type in ("kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob"):
+        return
+    pod = _pod(args.resource_type, args.props)
+    for c in (pod or {}).get("containers") or []:
+        for probe in ("readinessProbe", "livenessProbe"):
+            if not c.get(probe):
+                yield f"Container '{c.get('name')}' has no {probe}."
+
+
+probes = resource_policy(
+    "k8s-probes",
+    area=AREA,
+    description="Long-running containers have readiness and liveness probes.",
+    severity=Severity.MEDIUM,
+    standard=project_rule("health-probes"),
+    remediation="point app.healthPath at the app's health endpoint; the workload builder adds "
+    "startup, readiness and liveness probes on it.",
+    types=tuple(WORKLOADS),
+    check=_probes,
+)
+
+
+def _images(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
+    pod = _pod(args.resource_type, args.props)
+    for c in _containers(pod or {}):
+        image = str(c.get("image") or "")
+        name = image.split("@")[0]
+        tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
+        if DIGEST.search(image):
+            continue
+        if tag in (None, "latest"):
+            yield f"Container '{c.get('name')}' runs {image!r}: a mutable tag."
+        elif config.get("requireDigest", False):
+            yield f"Container '{c.get('name')}' runs {image!r}, not an image digest."
+
+
+images_pinned = resource_policy(
+    "k8s-images-pinned",
+    area=AREA,
+    description="Images are never ':latest' or untagged, and are pinned by digest where required.",
+    severity=Severity.HIGH,
+    standard=scorecard("Pinned-Dependencies"),
+    remediation="name images as sha256:<digest> (or 'build') in services.<name>.strategy.",
+    types=tuple(WORKLOADS),
+    check=_images,
+    properties={"requireDigest": {"type": "boolean", "default": False}},
+)
+
+
+def _namespace_tiers(resources: list[PolicyResource]) -> dict[str, str]:
+    return {
+        str(dig(r.props, "metadata", "name")): str(
+            dig(r.props, "metadata", "labels", TIER, default="")
+        )
+        for r in of_type(resources, NAMESPACE)
+    }
+
+
+def _ns(r: PolicyResource) -> str:
+    return str(dig(r.props, "metadata", "namespace", default="default"))
+
+
+def _pod_labels(r: PolicyResource) -> Mapping[str, Any]:
+    return dig(r.props, "spec", "template", "metadata", "labels", default={})
+
+
+def _live_deployments(resources: list[PolicyResource]) -> list[PolicyResource]:
+    """Deployments that serve traffic: not a canary, not an idle (preview) color."""
+    previews = [
+        s
+        for s in of_type(resources, SERVICE)
+        if dig(s.props, "metadata", "labels", ROLE) == "preview"
+    ]
+    live = []
+    for d in of_type(resources, DEPLOYMENT):
+        labels = _pod_labels(d)
+        if labels.get(TRACK) == "canary":
+            continue
+        if any(
+            _ns(s) == _ns(d) and labels_match(dig(s.props, "spec", "selector", default={}), labels)
+            for s in previews
+        ):
+            continue
+        live.append(d)
+    return live
+
+
+def _high_availability(
+    resources: list[PolicyResource], config: Mapping[str, Any]
+) -> Iterable[tuple[str, str]]:
+    minimum = int(config.get("minReplicas", 2))
+    tiers = _namespace_tiers(resources)
+    hpas = {
+        (_ns(h), dig(h.props, "spec", "scaleTargetRef", "name")): h for h in of_type(resources, HPA)
+    }
+    pdbs = of_type(resources, PDB)
+    for d in _live_deployments(resources):
+        if tiers.get(_ns(d)) != "production":
+            continue
+        name = dig(d.props, "metadata", "name")
+        hpa = hpas.get((_ns(d), name))
+        replicas = (
+            dig(hpa.props, "spec", "minReplicas")
+            if hpa
+            else dig(d.props, "spec", "replicas", default=1)
+        )
+        if int(replicas or 0) < minimum:
+            yield (
+                f"Deployment '{name}' runs {replicas} replica(s); production needs {minimum}.",
+                d.urn,
+            )
+        labels = _pod_labels(d)
+        if not any(
+            _ns(p) == _ns(d)
+            and labels_match(dig(p.props, "spec", "selector", "matchLabels", default={}), labels)
+            for p in pdbs
+        ):
+            yield f"Deployment '{name}' has no PodDisruptionBudget.", d.urn
+
+
+high_availability = stack_policy(
+    "k8s-production-high-availability",
+    area=AREA,
+    description="Production workloads serving traffic run >= 2 replicas with a disruption budget.",
+    severity=Severity.HIGH,
+    standard=project_rule("production-availability"),
+    remediation="set services.<name>.replicas >= 2 in the production stack; the workload builder "
+    "then adds a PodDisruptionBudget.",
+    check=_high_availability,
+    properties={"minReplicas": {"type": "integer", "minimum": 1, "default": 2}},
+)
+
+
+def _default_deny(
+    resources: list[PolicyResource], _: Mapping[str, Any]
+) -> Iterable[tuple[str, str]]:
+    denying = {
+        _ns(p)
+        for p in of_type(resources, NETWORK_POLICY)
+        if dig(p.props, "spec", "podSelector", default={}) in ({}, {"matchLabels": {}})
+        and {"Ingress", "Egress"} <= set(dig(p.props, "spec", "policyTypes", default=[]))
+        and not dig(p.props, "spec", "ingress")
+        and not dig(p.props, "spec", "egress")
+    }
+    for ns in of_type(resources, NAMESPACE):
+        name = str(dig(ns.props, "metadata", "name"))
+        if name not in denying:
+            yield f"Namespace '{name}' has no default-deny NetworkPolicy.", ns.urn
+
+
+default_deny = stack_policy(
+    "k8s-namespace-default-deny",
+    area=AREA,
+    description="Every namespace denies all traffic by default; allows are explicit.",
+    severity=Severity.HIGH,
+    standard=cis_kubernetes("5.3.2", "Ensure that all Namespaces have NetworkPolicies defined"),
+    remediation="declare the namespace as an environment; its component adds `default-deny`.",
+    check=_default_deny,
+)
+
+
+def _selectors(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    workloads = of_type(resources, *WORKLOADS)
+    for s in of_type(resources, SERVICE):
+        selector = dig(s.props, "spec", "selector", default={})
+        if not selector:
+            continue
+        if not any(_ns(w) == _ns(s) and labels_match(selector, _pod_labels(w)) for w in workloads):
+            name = dig(s.props, "metadata", "name")
+            yield (
+                f"Service '{name}' selects {dict(selector)}, which no workload's pods carry.",
+                s.urn,
+            )
+
+
+service_selects_workload = stack_policy(
+    "k8s-service-selects-workload",
+    area=AREA,
+    description="Every Service's selector matches the pods of a workload.",
+    severity=Severity.HIGH,
+    standard=project_rule("no-dangling-services"),
+    remediation="check the service's strategy (activeColor, track names) in the stack config.",
+    check=_selectors,
+)
+
+
+def _active_color(
+    resources: list[PolicyResource], _: Mapping[str, Any]
+) -> Iterable[tuple[str, str]]:
+    deployments = of_type(resources, DEPLOYMENT)
+    hpas = {
+        (_ns(h), dig(h.props, "spec", "scaleTargetRef", "name")) for h in of_type(resources, HPA)
+    }
+    for s in of_type(resources, SERVICE):
+        if dig(s.props, "metadata", "labels", ROLE) != "live":
+            continue
+        selector = dig(s.props, "spec", "selector", default={})
+        name = dig(s.props, "metadata", "name")
+        targets = [
+            d for d in deployments if _ns(d) == _ns(s) and labels_match(selector, _pod_labels(d))
+        ]
+        if not targets:
+            yield (
+                f"Live Service '{name}' points at color {selector.get(TRACK)!r}, "
+                "which has no Deployment.",
+                s.urn,
+            )
+        for d in targets:
+            scaled = (_ns(d), dig(d.props, "metadata", "name")) in hpas
+            if not scaled and int(dig(d.props, "spec", "replicas", default=1) or 0) < 1:
+                yield (
+                    f"Live Service '{name}' points at "
+                    f"'{dig(d.props, 'metadata', 'name')}', scaled to zero.",
+                    s.urn,
+                )
+
+
+blue_green_active = stack_policy(
+    "k8s-blue-green-active-color",
+    area=AREA,
+    description="A blue-green service's live color exists and runs replicas.",
+    severity=Severity.CRITICAL,
+    standard=project_rule("blue-green"),
+    remediation="switch activeColor back, or give the idle color replicas before switching.",
+    check=_active_color,
+)
+
+
+def _weights(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    annotation = dig(args.props, "metadata", "annotations", MAX_WEIGHT)
+    for i, rule in enumerate(dig(args.props, "spec", "rules", default=[])):
+        refs = rule.get("backendRefs") or []
+        weights = [r.get("weight") for r in refs]
+        if len(refs) < 2 or all(w is None for w in weights):
+            continue
+        total = sum(int(w if w is not None else 1) for w in weights)
+        if total != 100:
+            yield f"Rule {i} splits traffic in weights that sum to {total}, not 100."
+        if annotation is not None:
+            for ref in refs:
+                if ref.get("name", "").endswith("-canary") and int(ref.get("weight") or 0) > int(
+                    annotation
+                ):
+                    yield (
+                        f"Rule {i} gives the canary {ref.get('weight')}%, "
+                        f"above its maximum {annotation}%."
+                    )
+
+
+canary_weights = resource_policy(
+    "k8s-canary-weights",
+    area=AREA,
+    description="Traffic splits add up to 100 and a canary stays within its maximum weight.",
+    severity=Severity.HIGH,
+    standard=project_rule("canary"),
+    remediation="set services.<name>.strategy.weight to a step <= maxWeight; promote by making "
+    "the canary image stable instead of raising the weight past the maximum.",
+    types=(HTTP_ROUTE,),
+    check=_weights,
+)
+
+
+def _chart_pinned(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    version = str(args.props.get("version") or "")
+    if not PINNED_VERSION.match(version):
+        chart = args.props.get("chart")
+        yield f"Chart {chart!r} is not pinned to an exact version (got {version!r})."
+
+
+helm_pinned = resource_policy(
+    "k8s-helm-chart-pinned",
+    area=AREA,
+    description="Every Helm release pins an exact chart version.",
+    severity=Severity.MEDIUM,
+    standard=scorecard("Pinned-Dependencies"),
+    remediation="set an exact chart version (e.g. 1.7.4) in the stack config.",
+    types=(HELM_RELEASE,),
+    check=_chart_pinned,
+)
+
+POLICIES = [
+    pod_security_restricted,
+    requests_and_limits,
+    probes,
+    images_pinned,
+    high_availability,
+    default_deny,
+    service_selects_workload,
+    blue_green_active,
+    canary_weights,
+    helm_pinned,
+]

@@ -1,0 +1,319 @@
+"""The policy pack, run through its real analyzer protocol in its own process.
+
+Firing cases change the real prod/staging stack config (config -> program -> pack); where no
+config can produce the violation (the program always builds it right), real synthesized
+resources are altered before they reach the pack.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import struct_pb2
+
+from infra.config import parse_stack_config
+from infractl.policy.analyzer import PackError
+from infractl.policy.check import CheckResult, run_check
+from infractl.stackfile import read_stack_file
+from infractl.synth.capture import Captured
+from infractl.synth.harness import SynthResult
+from tests.conftest import REPO, infractl, resources
+
+POLICIES = REPO / "policies"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
+
+
+def _check(*args: str | Path) -> tuple[int, dict[str, Any]]:
+    run = infractl("check", *args, "--format", "json")
+    assert run.code in (0, 1), run.stderr
+    return run.code, json.loads(run.stdout)
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_real_stacks_pass_in_a_separate_analyzer_process(stack: str) -> None:
+    code, report = _check("--stack", stack)
+    assert code == 0
+    assert [v for v in report["violations"] if v["enforcement"] == "mandatory"] == []
+    assert report["policies"] >= 20
+    assert report["resources"] > 30
+    analyzer = report["analyzer"]
+    assert analyzer["command"][1:4] == ["-u", "-m", "pulumi.policy"]
+    assert analyzer["command"][-1] == str(POLICIES)
+    assert 0 < analyzer["port"] < 65536
+    assert analyzer["pid"] != os.getpid()
+    assert not _alive(analyzer["pid"]), "the pack process was left running"
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(config: dict[str, Any]) -> None:
+        top, *rest = path.split(".")
+        node = config[f"tbcoin-platform:{top}"]
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+        node[rest[-1]] = value
+
+    return mutate
+
+
+PROD_REPO = "github.repositories.tbcoin-engine-ml"
+WEAKENED = {
+    "github-ruleset-reviews": ("prod", _set(f"{PROD_REPO}.branchRules.requiredApprovals", 1)),
+    "github-ruleset-history": ("prod", _set(f"{PROD_REPO}.branchRules.blockForcePushes", False)),
+    "github-ruleset-required-checks": (
+        "prod",
+        _set(f"{PROD_REPO}.branchRules.requiredChecks", ["Tests", "Code Quality"]),
+    ),
+    "github-ruleset-no-standing-bypass": (
+        "prod",
+        _set(
+            f"{PROD_REPO}.branchRules.bypassActors",
+            [{"actorType": "RepositoryRole", "actorId": 5, "bypassMode": "always"}],
+        ),
+    ),
+    "github-default-branch-ruleset": (
+        "prod",
+        _set(f"{PROD_REPO}.branchRules.enforcement", "disabled"),
+    ),
+    "github-secret-scanning": ("prod", _set(f"{PROD_REPO}.security.pushProtection", False)),
+    "github-dependabot-alerts": (
+        "prod",
+        _set(
+            f"{PROD_REPO}.security",
+            {"vulnerabilityAlerts": False, "dependabotSecurityUpdates": False},
+        ),
+    ),
+    "github-dependabot-covers-ecosystems": (
+        "prod",
+        _set(
+            f"{PROD_REPO}.dependabot",
+            {"ecosystems": [{"ecosystem": "pip"}, {"ecosystem": "github-actions"}]},
+        ),
+    ),
+    "github-security-policy-and-owners": ("prod", _set(f"{PROD_REPO}.securityPolicy", None)),
+    "github-workflow-token-read-only": (
+        "prod",
+        _set(f"{PROD_REPO}.actions", {"defaultWorkflowPermissions": "write"}),
+    ),
+    "github-single-stack-ownership": (
+        "prod",
+        _set("github.repositories.tbcoin-platform-sandbox", {"visibility": "public"}),
+    ),
+    "k8s-images-pinned": ("staging", _set("services.api.strategy.image", "1.4.2")),
+    "k8s-production-high-availability": (
+        "prod",
+        lambda c: c["tbcoin-platform:services"]["inference"].update(
+            replicas=1,
+            autoscaling=None,
+            strategy={
+                **c["tbcoin-platform:services"]["inference"]["strategy"],
+                "canaryReplicas": 1,
+            },
+        ),
+    ),
+    "k8s-canary-weights": ("prod", _set("services.inference.strategy.weight", 100)),
+}
+
+
+@pytest.mark.parametrize("policy", sorted(WEAKENED))
+def test_weakened_stack_config_fires_the_policy(
+    policy: str, mutated_stack: Callable[..., Path]
+) -> None:
+    stack, mutate = WEAKENED[policy]
+    code, report = _check("--stack", stack, "--config-file", mutated_stack(mutate, stack=stack))
+    fired = {v["policy"] for v in report["violations"]}
+    assert policy in fired, report["violations"]
+    mandatory = {v["policy"] for v in report["violations"] if v["enforcement"] == "mandatory"}
+    assert code == (1 if mandatory else 0)
+    for violation in report["violations"]:
+        assert "Fix: " in violation["message"], violation
+        assert violation["severity"] in {"low", "medium", "high", "critical"}
+
+
+# ---- cases no stack config can produce: real resources, altered before the pack sees them ----
+
+
+def _synth_result(stack: str, out: Path) -> SynthResult:
+    path = REPO / f"Pulumi.{stack}.yaml"
+    config = parse_stack_config(path.name, read_stack_file(path).config)
+    captured = []
+    for r in resources(out):
+        raw = struct_pb2.Struct()
+        raw.update(r["inputs"])
+        captured.append(
+            Captured(r["urn"], r["type"], r["name"], r["custom"], r["inputs"], r["options"], raw)
+        )
+    return SynthResult(stack=stack, config=config, resources=captured)
+
+
+def _altered(
+    result: SynthResult, kind: str, change: Callable[[dict[str, Any], dict[str, Any]], None]
+) -> SynthResult:
+    """`result` with `change` applied to every resource of `kind`."""
+    altered = copy.deepcopy(result)
+    matched = [r for r in altered.resources if r.type == kind]
+    assert matched, kind
+    for r in matched:
+        change(r.inputs, r.options)
+        r.raw = struct_pb2.Struct()
+        r.raw.update(r.inputs)
+    return altered
+
+
+def _run(result: SynthResult) -> CheckResult:
+    return run_check(result, POLICIES, REPO / "policies/config" / f"{result.stack}.json", {}, [])
+
+
+def _container(inputs: dict[str, Any]) -> dict[str, Any]:
+    return inputs["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+ALTERED: dict[str, tuple[str, Callable[[dict[str, Any], dict[str, Any]], None]]] = {
+    "github-repository-protected": (
+        "github:index/repository:Repository",
+        lambda i, o: o.pop("protect"),
+    ),
+    "github-actions-pinned-by-sha": (
+        "github:index/repositoryFile:RepositoryFile",
+        lambda i, o: i.update(
+            file=".github/workflows/x.yml",
+            content="jobs:\n  a:\n    steps:\n      - uses: actions/checkout@v4\n",
+        ),
+    ),
+    "k8s-pod-security-restricted": (
+        DEPLOYMENT,
+        lambda i, o: _container(i)["securityContext"].update(allowPrivilegeEscalation=True),
+    ),
+    "k8s-requests-and-limits": (
+        DEPLOYMENT,
+        lambda i, o: _container(i)["resources"].pop("limits"),
+    ),
+    "k8s-probes": (DEPLOYMENT, lambda i, o: _container(i).pop("readinessProbe")),
+    "k8s-namespace-default-deny": (
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        lambda i, o: (
+            i["spec"].update(policyTypes=["Ingress"])
+            if i["metadata"]["name"] == "default-deny"
+            else None
+        ),
+    ),
+    "k8s-service-selects-workload": (
+        "kubernetes:core/v1:Service",
+        lambda i, o: i["spec"]["selector"].update({"tbcoin.io/track": "purple"}),
+    ),
+    "k8s-blue-green-active-color": (
+        DEPLOYMENT,
+        # Scaled to zero and no longer the HPA's target.
+        lambda i, o: (i["spec"].update(replicas=0), i["metadata"].update(name="renamed")),
+    ),
+    "k8s-helm-chart-pinned": (
+        "kubernetes:helm.sh/v3:Release",
+        lambda i, o: i.update(version="~1.7"),
+    ),
+}
+
+
+@pytest.mark.parametrize("policy", sorted(ALTERED))
+def test_altered_resources_fire_the_policy(policy: str, synthesized: Callable[[str], Path]) -> None:
+    kind, change = ALTERED[policy]
+    baseline = _synth_result("prod", synthesized("prod"))
+    assert policy not in {v.policy for v in _run(baseline).violations}
+    fired = {v.policy for v in _run(_altered(baseline, kind, change)).violations}
+    assert policy in fired
+
+
+def test_every_policy_has_a_firing_test() -> None:
+    import sys
+
+    sys.path.insert(0, str(POLICIES))
+    from tbcoin_policies import CATALOGUE
+
+    assert set(CATALOGUE) == set(WEAKENED) | set(ALTERED)
+
+
+# ---- the pack as a process: crashes and hangs end cleanly ----
+
+
+def _pack(tmp_path: Path, main: str) -> Path:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "__main__.py").write_text(main)
+    return pack
+
+
+def _processes_running(marker: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return [pid for pid in found if _alive(pid)]
+
+
+def test_a_crashing_pack_is_a_clear_error(
+    tmp_path: Path, synthesized: Callable[[str], Path]
+) -> None:
+    pack = _pack(tmp_path, "raise RuntimeError('policy module exploded')\n")
+    result = _synth_result("prod", synthesized("prod"))
+    with pytest.raises(PackError, match=r"(?s)exited .* before it served.*policy module exploded"):
+        run_check(result, pack, None, {}, [], timeout=20)
+    assert _processes_running(str(pack)) == []
+
+
+def test_a_hanging_pack_times_out_and_is_killed(
+    tmp_path: Path, synthesized: Callable[[str], Path]
+) -> None:
+    pack = _pack(tmp_path, "import time\nwhile True:\n    time.sleep(1)\n")
+    result = _synth_result("prod", synthesized("prod"))
+    with pytest.raises(PackError, match="did not announce its port in time"):
+        run_check(result, pack, None, {}, [], timeout=2)
+    assert _processes_running(str(pack)) == []
+
+
+def test_bad_policy_config_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "bad.json"
+    config.write_text(
+        json.dumps(
+            {"no-such-policy": "mandatory", "github-ruleset-reviews": {"minApprovals": "two"}}
+        )
+    )
+    run = infractl("check", "--stack", "prod", "--policy-config", config)
+    assert run.code == 2
+    assert f"{config}: policy:no-such-policy: no such policy in the pack" in run.stderr
+    assert (
+        "policy:github-ruleset-reviews.minApprovals: 'two' is not of type 'integer'" in run.stderr
+    )
+
+
+def test_policy_catalogue_is_fresh() -> None:
+    run = infractl("policies", "catalogue")
+    assert run.code == 0
+    assert (REPO / "docs/policies.md").read_text() == run.stdout, (
+        "docs/policies.md is stale: run `infractl policies catalogue > docs/policies.md`"
+    )
+
+
+def test_stack_ownership_config_is_in_sync() -> None:
+    from infractl.policy.catalogue import OWNERSHIP_POLICY, owned_by_other_stacks
+
+    for stack, others in owned_by_other_stacks(REPO).items():
+        config = json.loads((REPO / f"policies/config/{stack}.json").read_text())
+        assert config[OWNERSHIP_POLICY]["ownedByOtherStacks"] == others, (
+            "run `infractl policies sync-config`"
+        )
