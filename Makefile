@@ -36,6 +36,7 @@ tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION)
 
 plan: $(VENV)/.installed-run
 	$(VENV)/bin/infractl synth --stack $(STACK) --out $(OUT)
+	$(VENV)/bin/infractl check --stack $(STACK)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

@@ -36,3 +36,30 @@ def test_both_stack_files_parse_into_stack_config() -> None:
         config = parse_stack_config(path.name, stack_file.config)
         assert isinstance(config, StackConfig)
         assert config.environments
+
+
+def test_policy_pack_project_file_is_what_the_engine_reads() -> None:
+    pack = yaml.safe_load((REPO / "policies" / "PulumiPolicy.yaml").read_text())
+    assert pack["runtime"]["name"] == "python"
+    assert pack["runtime"]["options"]["virtualenv"]  # packs get no virtualenv unless named
+    assert set(pack) <= {
+        "runtime",
+        "version",
+        "main",
+        "description",
+        "author",
+        "website",
+        "license",
+    }
+    requirements = (REPO / "policies" / "requirements.txt").read_text()
+    assert "pulumi-policy==" in requirements
+
+
+def test_policy_pack_pins_match_the_project() -> None:
+    """Offline the pack runs in the project's venv; the engine uses policies/venv: same pins."""
+    import re
+
+    project = (REPO / "pyproject.toml").read_text().lower()
+    for line in (REPO / "policies" / "requirements.txt").read_text().lower().splitlines():
+        name, version = line.split("==")
+        assert re.search(rf'"{re.escape(name)}=={re.escape(version)}"', project), line

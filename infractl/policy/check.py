@@ -68,6 +68,17 @@ def _violation(diagnostic: analyzer_pb2.AnalyzeDiagnostic, urn: str) -> Violatio
     )
 
 
+def pack_version(pack_dir: Path, announced: str) -> str:
+    """The engine takes the version from PulumiPolicy.yaml; the Python SDK announces 0.0.1."""
+    import yaml
+
+    try:
+        project = yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text()) or {}
+    except FileNotFoundError:
+        return announced
+    return str(project.get("version") or announced)
+
+
 def run_check(
     result: SynthResult,
     pack_dir: Path,
@@ -105,7 +116,7 @@ def run_check(
         stack=result.stack,
         resources=len(result.resources),
         policies=len(info.policies),
-        pack=f"{info.name}@{info.version}",
+        pack=f"{info.name}@{pack_version(pack_dir, info.version)}",
         analyzer=analyzer,
         violations=sorted(set(violations)),
     )
