@@ -12,6 +12,7 @@ from infra.kubernetes.environment import Environment
 from infra.kubernetes.gateway_install import GatewayController
 from infra.kubernetes.provider import kubernetes_provider
 from infra.kubernetes.strategies import ServiceContext
+from infra.monitoring.component import MonitoringStack
 from infra.secrets import MissingSecret
 
 
@@ -25,14 +26,22 @@ def declare(stack: str, config: StackConfig) -> None:
     provider = kubernetes_provider(stack, config.kubernetes)
     k8s_opts = pulumi.ResourceOptions(providers=[provider])
     app_name = config.app.name if config.app else "tbcoin-engine-ml"
+    monitoring_ns = config.monitoring.namespace if config.monitoring else "monitoring"
     environments = {
-        name: Environment(name, env, app_name, config.gateway, k8s_opts)
+        name: Environment(name, env, app_name, config.gateway, monitoring_ns, k8s_opts)
         for name, env in sorted(config.environments.items())
     }
     for name, env in sorted(config.environments.items()):
         pulumi.export(f"{name}Namespace", env.namespace)
     if config.gateway and config.gateway.install:
         GatewayController("envoy-gateway", config.gateway, config.gateway.install, k8s_opts)
+    if config.monitoring is not None:
+        MonitoringStack(
+            config,
+            config.monitoring,
+            {name: env.namespace for name, env in environments.items()},
+            k8s_opts,
+        )
     if not config.services or config.app is None:
         return
     resolve = image_resolver(config)

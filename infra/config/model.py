@@ -10,6 +10,7 @@ from infra.config.environments import EnvironmentConfig
 from infra.config.errors import ConfigProblem
 from infra.config.gateway import GatewayConfig
 from infra.config.github import GitHubConfig
+from infra.config.monitoring import MonitoringConfig
 from infra.config.secrets import SecretRef
 from infra.config.services import BlueGreen, Canary, Rolling, ServiceConfig
 
@@ -41,6 +42,7 @@ class StackConfig(Model):
     gateway: GatewayConfig | None = None
     services: dict[DnsLabel, ServiceConfig] = Field(default_factory=dict)
     github: GitHubConfig | None = None
+    monitoring: MonitoringConfig | None = None
     # Encrypted values only: `pulumi config set --secret --path 'tbcoin-platform:secrets.<name>'`.
     secrets: dict[str, str] = Field(default_factory=dict)
 
@@ -48,9 +50,14 @@ class StackConfig(Model):
         return service.replicas or self.kubernetes.replicas
 
     def secret_refs(self) -> dict[str, SecretRef]:
+        refs: dict[str, SecretRef] = {}
         if self.app and self.app.build:
-            return {"app.build.registry.password": self.app.build.registry.password}
-        return {}
+            refs["app.build.registry.password"] = self.app.build.registry.password
+        if self.monitoring:
+            refs["monitoring.grafanaAdmin"] = self.monitoring.grafana_admin
+            for i, receiver in enumerate(self.monitoring.alerting.receivers):
+                refs[f"monitoring.alerting.receivers[{i}].secret"] = receiver.secret
+        return refs
 
     def problems(self) -> list[ConfigProblem]:
         """Checks across sections, run after every section validated on its own."""

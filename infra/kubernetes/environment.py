@@ -14,11 +14,13 @@ from infra.kubernetes.namespace import namespace_manifest
 from infra.kubernetes.network_policies import network_policy_manifests
 from infra.kubernetes.quota import limit_range_manifest, resource_quota_manifest
 
-MONITORING_NAMESPACE = "monitoring"
-
 
 def environment_manifests(
-    name: str, env: EnvironmentConfig, app: str, gateway: GatewayConfig | None
+    name: str,
+    env: EnvironmentConfig,
+    app: str,
+    gateway: GatewayConfig | None,
+    monitoring_namespace: str,
 ) -> list[dict[str, Any]]:
     """Everything inside the namespace (the namespace itself is registered first)."""
     manifests = [
@@ -29,7 +31,7 @@ def environment_manifests(
             env.namespace,
             app,
             gateway.data_plane_namespace if gateway else "kube-system",
-            MONITORING_NAMESPACE,
+            monitoring_namespace,
         ),
     ]
     if gateway is not None and env.hostname is not None:
@@ -46,6 +48,7 @@ class Environment(pulumi.ComponentResource):
         env: EnvironmentConfig,
         app: str,
         gateway: GatewayConfig | None,
+        monitoring_namespace: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("tbcoin:kubernetes:Environment", name, None, opts)
@@ -53,6 +56,6 @@ class Environment(pulumi.ComponentResource):
             namespace_manifest(name, env), pulumi.ResourceOptions(parent=self)
         )
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
-        for manifest in environment_manifests(name, env, app, gateway):
+        for manifest in environment_manifests(name, env, app, gateway, monitoring_namespace):
             apply_manifest(manifest, inside)
         self.register_outputs({"namespace": env.namespace})

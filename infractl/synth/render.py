@@ -14,6 +14,7 @@ import yaml
 
 from infractl.synth.capture import Captured
 from infractl.synth.harness import SynthResult
+from infractl.synth.values import SECRET_SHOWN
 
 # Each renderer turns a synth result into {relative path: file content}.
 Renderer = Callable[[SynthResult], dict[str, str]]
@@ -37,7 +38,12 @@ def kubernetes_manifest(resource: Captured) -> dict[str, Any] | None:
     if not resource.type.startswith("kubernetes:") or "apiVersion" not in inputs:
         return None
     head = {"apiVersion": inputs["apiVersion"], "kind": inputs["kind"]}
-    return {**head, **{k: v for k, v in inputs.items() if k not in head}}
+    body = {k: v for k, v in inputs.items() if k not in head}
+    # pulumi_kubernetes marks a Secret's whole data map secret; keep the manifest well-formed.
+    for field in ("data", "stringData"):
+        if body.get(field) == SECRET_SHOWN:
+            body[field] = {"redacted": SECRET_SHOWN}
+    return {**head, **body}
 
 
 def kubernetes_files(result: SynthResult) -> dict[str, str]:
@@ -71,7 +77,36 @@ def github_files(result: SynthResult) -> dict[str, str]:
     return files
 
 
-RENDERERS: list[Renderer] = [resources_json, kubernetes_files, github_files]
+def monitoring_files(result: SynthResult) -> dict[str, str]:
+    """Plain Prometheus rule files (each PrometheusRule's spec), their promtool unit tests, and
+    the dashboards the Grafana sidecar would load."""
+    from infra.monitoring.rule_tests import promtool_tests
+    from infra.monitoring.rules import rule_group_name
+    from infra.monitoring.target import monitored_services
+
+    files: dict[str, str] = {}
+    for resource in result.resources:
+        manifest = kubernetes_manifest(resource)
+        if manifest is None:
+            continue
+        name = manifest["metadata"].get("name")
+        if manifest["kind"] == "PrometheusRule":
+            files[f"prometheus/rules/{name}.yaml"] = dump_yaml(manifest["spec"])
+        elif manifest["kind"] == "ConfigMap" and manifest["metadata"].get("labels", {}).get(
+            "grafana_dashboard"
+        ):
+            for key, board in manifest.get("data", {}).items():
+                files[f"grafana/dashboards/{key}"] = board + "\n"
+    m = result.config.monitoring
+    if m is not None:
+        for svc in monitored_services(result.config):
+            name = rule_group_name(svc)
+            tests = promtool_tests(svc, m, f"../rules/{name}.yaml")
+            files[f"prometheus/tests/{name}.test.yaml"] = dump_yaml(tests)
+    return files
+
+
+RENDERERS: list[Renderer] = [resources_json, kubernetes_files, github_files, monitoring_files]
 
 
 def render(result: SynthResult, renderers: Iterable[Renderer] = RENDERERS) -> dict[str, str]:

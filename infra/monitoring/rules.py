@@ -1,0 +1,262 @@
+"""Recording rules and alerts of one service (the PrometheusRule `spec`).
+
+Metrics contract (prometheus-fastapi-instrumentator defaults, scraped by the ServiceMonitor,
+which adds `app` and `track` from the pod's labels):
+- `http_requests_total{status}` counter, `status` grouped as 2xx/4xx/5xx;
+- `http_request_duration_highr_seconds` histogram (buckets `LATENCY_BUCKETS`, no labels);
+plus kube-state-metrics (`kube_*`) and cAdvisor (`container_*`) series.
+
+Descriptions use labels and configured thresholds only (no `$value`), so the promtool tests can
+state every annotation exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from infra.config.monitoring import MonitoringConfig
+from infra.monitoring.target import MonitoredService
+
+WINDOWS = ("5m", "30m", "1h", "6h")
+BY = "namespace, app, track"
+# SRE workbook, "Alerting on SLOs": page on 2% of the 30-day budget in 1h, or 5% in 6h.
+FAST_BURN, SLOW_BURN = 14.4, 6.0
+
+REQUESTS = "app_track:http_requests:rate{w}"
+ERROR_RATIO = "app_track:http_error_ratio:rate{w}"
+LATENCY_BAD_RATIO = "app_track:http_latency_slo_miss_ratio:rate{w}"
+QUANTILE = "app_track:http_request_duration_seconds:p{q}_5m"
+
+
+def le(seconds: float) -> str:
+    """Bucket boundaries as the Python client writes them (0.5 -> "0.5", 1 -> "1.0")."""
+    return repr(float(seconds))
+
+
+def percent(ratio: float) -> str:
+    return f"{ratio * 100:.4g}%"
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    for_: str
+    severity: str
+    summary: str
+    description: str
+
+    def rule(self, runbook_base: str, app: str) -> dict[str, Any]:
+        return {
+            "alert": self.name,
+            "expr": self.expr,
+            "for": self.for_,
+            "labels": {"severity": self.severity, "app": app},
+            "annotations": {
+                "summary": self.summary,
+                "description": self.description,
+                "runbook_url": f"{runbook_base}#{self.name.lower()}",
+            },
+        }
+
+
+def _selector(svc: MonitoredService, **extra: str) -> str:
+    labels = {"namespace": svc.namespace, "app": svc.name, **extra}
+    return ",".join(f'{k}="{v}"' for k, v in labels.items())
+
+
+def recording_rules(svc: MonitoredService, m: MonitoringConfig) -> list[dict[str, Any]]:
+    sel = _selector(svc)
+    ok = f'http_request_duration_highr_seconds_bucket{{{sel},le="{le(m.slo.latency_threshold_seconds)}"}}'
+    rules = []
+    for w in WINDOWS:
+        total = f"sum by ({BY}) (rate(http_requests_total{{{sel}}}[{w}]))"
+        errors = f'sum by ({BY}) (rate(http_requests_total{{{sel},status=~"5.."}}[{w}]))'
+        rules += [
+            {"record": REQUESTS.format(w=w), "expr": total},
+            # `or … * 0`: a service with no 5xx yet has ratio 0, not no ratio at all.
+            {"record": ERROR_RATIO.format(w=w), "expr": f"({errors} or {total} * 0) / {total}"},
+            {
+                "record": LATENCY_BAD_RATIO.format(w=w),
+                "expr": f"1 - (sum by ({BY}) (rate({ok}[{w}])) / sum by ({BY}) "
+                f"(rate(http_request_duration_highr_seconds_count{{{sel}}}[{w}])))",
+            },
+        ]
+    for q in ("95", "99"):
+        rules.append(
+            {
+                "record": QUANTILE.format(q=q),
+                "expr": f"histogram_quantile(0.{q}, sum by ({BY}, le) "
+                f"(rate(http_request_duration_highr_seconds_bucket{{{sel}}}[5m])))",
+            }
+        )
+    return rules
+
+
+def _burn(svc: MonitoredService, kind: str, series: str, budget: float, slo: float) -> list[Alert]:
+    sel = _selector(svc)
+    alerts = []
+    for speed, factor, long_w, short_w, for_, severity in (
+        ("Fast", FAST_BURN, "1h", "5m", "2m", "critical"),
+        ("Slow", SLOW_BURN, "6h", "30m", "15m", "warning"),
+    ):
+        limit = round(factor * budget, 10)
+        alerts.append(
+            Alert(
+                name=f"{kind}ErrorBudgetBurn{speed}",
+                expr=f"{series.format(w=long_w)}{{{sel}}} > {limit} and "
+                f"{series.format(w=short_w)}{{{sel}}} > {limit}",
+                for_=for_,
+                severity=severity,
+                summary=f"{{{{ $labels.app }}}} ({{{{ $labels.track }}}}) burns its {kind.lower()} "
+                f"error budget {factor:g}x too fast",
+                description=f"Over both {long_w} and {short_w}, more than {percent(limit)} of "
+                f"requests to {{{{ $labels.app }}}} ({{{{ $labels.track }}}}) in "
+                f"{{{{ $labels.namespace }}}} missed the {percent(slo)} {kind.lower()} SLO.",
+            )
+        )
+    return alerts
+
+
+def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
+    t, sel = m.thresholds, _selector(svc)
+    pods = f'namespace="{svc.namespace}",pod=~"{svc.pod_regex}",container="app"'
+    deployments = f'namespace="{svc.namespace}",deployment=~"{svc.deployment_regex}"'
+    who = "{{ $labels.app }} ({{ $labels.track }}) in {{ $labels.namespace }}"
+    pod = "Pod {{ $labels.pod }} of " + svc.name
+    found = [
+        *_burn(svc, "Availability", ERROR_RATIO, 1 - m.slo.availability, m.slo.availability),
+        *_burn(svc, "Latency", LATENCY_BAD_RATIO, 1 - m.slo.latency, m.slo.latency),
+        Alert(
+            "HighErrorRate",
+            f"{ERROR_RATIO.format(w='5m')}{{{sel}}} > {t.error_rate}",
+            "5m",
+            "warning",
+            f"{who}: more than {percent(t.error_rate)} of requests fail",
+            f"Over 5m, more than {percent(t.error_rate)} of requests to {who} answered 5xx.",
+        ),
+    ]
+    for q, limit in (("95", t.latency_p95_seconds), ("99", t.latency_p99_seconds)):
+        found.append(
+            Alert(
+                f"HighLatencyP{q}",
+                f"{QUANTILE.format(q=q)}{{{sel}}} > {limit}",
+                "10m",
+                "warning",
+                f"{who}: p{q} latency above {limit:g}s",
+                f"The {q}th percentile of request duration of {who} has been above {limit:g}s "
+                "for 10 minutes.",
+            )
+        )
+    found += [
+        Alert(
+            "CpuThrottled",
+            f"sum by (namespace, pod) (rate(container_cpu_cfs_throttled_periods_total{{{pods}}}[5m]))"
+            f" / sum by (namespace, pod) (rate(container_cpu_cfs_periods_total{{{pods}}}[5m]))"
+            f" > {t.cpu_throttling}",
+            "15m",
+            "warning",
+            f"{pod} is CPU-throttled",
+            f"{pod} was throttled in more than {percent(t.cpu_throttling)} of CPU periods for "
+            "15 minutes; raise its CPU limit or replicas.",
+        ),
+        Alert(
+            "MemoryNearLimit",
+            f"max by (namespace, pod) (container_memory_working_set_bytes{{{pods}}})"
+            f" / max by (namespace, pod) (kube_pod_container_resource_limits{{{pods},"
+            f'resource="memory"}}) > {t.memory_of_limit}',
+            "10m",
+            "warning",
+            f"{pod} is close to its memory limit",
+            f"{pod} has used more than {percent(t.memory_of_limit)} of its memory limit for "
+            "10 minutes; it will be OOM-killed if it grows.",
+        ),
+        Alert(
+            "FrequentRestarts",
+            f"max by (namespace, pod) (kube_pod_container_status_restarts_total{{{pods}}}"
+            f" - kube_pod_container_status_restarts_total{{{pods}}} offset 1h)"
+            f" > {t.restarts_per_hour}",
+            "0m",
+            "warning",
+            f"{pod} restarts often",
+            f"{pod} restarted more than {t.restarts_per_hour} times in the last hour.",
+        ),
+        Alert(
+            "CrashLooping",
+            f"max by (namespace, pod) (kube_pod_container_status_waiting_reason{{{pods},"
+            f'reason="CrashLoopBackOff"}}) == 1',
+            "5m",
+            "critical",
+            f"{pod} is crash-looping",
+            f"{pod} has been in CrashLoopBackOff for 5 minutes.",
+        ),
+        Alert(
+            "DeploymentReplicasUnavailable",
+            f"kube_deployment_status_replicas_unavailable{{{deployments}}} > 0",
+            "10m",
+            "warning",
+            "Deployment {{ $labels.deployment }} is missing replicas",
+            "Deployment {{ $labels.deployment }} in {{ $labels.namespace }} has had unavailable "
+            "replicas for 10 minutes.",
+        ),
+        Alert(
+            "RolloutStuck",
+            f'kube_deployment_status_condition{{{deployments},condition="Progressing",'
+            f'status="false"}} == 1',
+            "5m",
+            "critical",
+            "Rollout of {{ $labels.deployment }} is not progressing",
+            "Deployment {{ $labels.deployment }} in {{ $labels.namespace }} exceeded its progress "
+            "deadline: the new pods do not become ready.",
+        ),
+    ]
+    if svc.autoscaled:
+        hpas = f'namespace="{svc.namespace}",horizontalpodautoscaler=~"{"|".join(svc.autoscaled)}"'
+        found.append(
+            Alert(
+                "AutoscalerAtMaximum",
+                f"kube_horizontalpodautoscaler_status_current_replicas{{{hpas}}}"
+                f" >= kube_horizontalpodautoscaler_spec_max_replicas{{{hpas}}}",
+                "15m",
+                "warning",
+                "Autoscaler {{ $labels.horizontalpodautoscaler }} is at its maximum",
+                "HPA {{ $labels.horizontalpodautoscaler }} in {{ $labels.namespace }} has run at "
+                "maxReplicas for 15 minutes; load beyond this is not absorbed.",
+            )
+        )
+    if svc.canary:
+        ratio = ERROR_RATIO.format(w="5m")
+        canary, stable = _selector(svc, track="canary"), _selector(svc, track="stable")
+        found.append(
+            Alert(
+                "CanaryErrorRateAboveStable",
+                f"{ratio}{{{canary}}} > on (namespace, app) group_left () "
+                f"({t.canary_error_factor} * {ratio}{{{stable}}}) "
+                f"and {ratio}{{{canary}}} > {t.canary_error_floor}",
+                "5m",
+                "critical",
+                "Canary of {{ $labels.app }} fails more than stable",
+                f"The canary of {{{{ $labels.app }}}} in {{{{ $labels.namespace }}}} has answered "
+                f"5xx more than {t.canary_error_factor:g}x as often as stable (and above "
+                f"{percent(t.canary_error_floor)}) for 5 minutes: abort the canary.",
+            )
+        )
+    return found
+
+
+def rule_group_name(svc: MonitoredService) -> str:
+    return f"{svc.namespace}-{svc.name}"
+
+
+def prometheus_rule_spec(svc: MonitoredService, m: MonitoringConfig) -> dict[str, Any]:
+    name = rule_group_name(svc)
+    return {
+        "groups": [
+            {"name": f"{name}.recording", "interval": "1m", "rules": recording_rules(svc, m)},
+            {
+                "name": f"{name}.alerts",
+                "rules": [a.rule(m.runbook_base_url, svc.name) for a in alerts(svc, m)],
+            },
+        ]
+    }
