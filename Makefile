@@ -32,7 +32,18 @@ $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION): | $(UV)
 	$(UV) pip install --python $(TOOLS)/checkov/bin/python --quiet checkov==$(CHECKOV_VERSION)
 	touch $@
 
-tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION)
+# promtool (and the prometheus server) from Debian's package, unpacked here: nothing is
+# installed system-wide and no service starts.
+PROMETHEUS_DIR := $(TOOLS)/prometheus
+PROMTOOL := $(PROMETHEUS_DIR)/usr/bin/promtool
+$(PROMTOOL):
+	mkdir -p $(TOOLS)/debs
+	cd $(TOOLS)/debs && (apt-get download prometheus 2>/dev/null || \
+		(apt-get update -qq && apt-get download prometheus))
+	dpkg-deb -x $(TOOLS)/debs/prometheus_*.deb $(PROMETHEUS_DIR)
+	touch $@
+
+tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL)
 
 plan: $(VENV)/.installed-run
 	$(VENV)/bin/infractl synth --stack $(STACK) --out $(OUT)
@@ -46,7 +57,7 @@ typecheck: $(VENV)/.installed-test
 	$(VENV)/bin/mypy
 
 unit: $(VENV)/.installed-test tools
-	CHECKOV=$(TOOLS)/checkov/bin/checkov $(VENV)/bin/pytest -n 2 -q
+	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) $(VENV)/bin/pytest -n 2 -q
 
 test: lint typecheck unit
 

@@ -166,6 +166,39 @@ CASES = {
         "tbcoin-platform:github.repositories.tbcoin-engine-ml.merge.allowMergeCommit: merge "
         "commits break branchRules.linearHistory",
     ),
+    "alert threshold of zero": (
+        _set("monitoring.thresholds.latencyP95Seconds", 0),
+        "tbcoin-platform:monitoring.thresholds.latencyP95Seconds: must be > 0 (got 0)",
+    ),
+    "negative error-rate threshold": (
+        _set("monitoring.thresholds.errorRate", -0.1),
+        "tbcoin-platform:monitoring.thresholds.errorRate: must be > 0 (got -0.1)",
+    ),
+    "SLO target of 1": (
+        _set("monitoring.slo.availability", 1),
+        "tbcoin-platform:monitoring.slo.availability: must be < 1 (got 1)",
+    ),
+    "SLO latency threshold off the histogram buckets": (
+        _set("monitoring.slo.latencyThresholdSeconds", 0.3),
+        "tbcoin-platform:monitoring.slo: latencyThresholdSeconds must be one of the app's "
+        "histogram buckets",
+    ),
+    "unknown receiver type": (
+        _set(
+            "monitoring.alerting.receivers",
+            [{"name": "x", "type": "teams", "secret": {"fromEnv": "X"}}],
+        ),
+        "tbcoin-platform:monitoring.alerting.receivers[0].type: must be one of 'slack', "
+        "'pagerduty' or 'webhook' (got 'teams')",
+    ),
+    "route to an unknown receiver": (
+        _set("monitoring.alerting.routes", {"critical": "nobody"}),
+        "tbcoin-platform:monitoring.alerting: route for 'critical' names unknown receiver 'nobody'",
+    ),
+    "chart version range": (
+        _set("monitoring.chart.version", "^88.0.0"),
+        "tbcoin-platform:monitoring.chart.version: must be an exact chart version",
+    ),
     "plain-text credential": (
         _set("kubernetes.apiToken", "hunter2"),
         "tbcoin-platform:kubernetes.apiToken: looks like a credential in plain text; store it "

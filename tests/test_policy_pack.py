@@ -124,6 +124,8 @@ WEAKENED = {
         ),
     ),
     "k8s-canary-weights": ("prod", _set("services.inference.strategy.weight", 100)),
+    "monitoring-service-coverage": ("prod", lambda c: c.pop("tbcoin-platform:monitoring")),
+    "monitoring-storage-retained": ("prod", _set("monitoring.protect", False)),
 }
 
 
@@ -218,6 +220,10 @@ ALTERED: dict[str, tuple[str, Callable[[dict[str, Any], dict[str, Any]], None]]]
         DEPLOYMENT,
         # Scaled to zero and no longer the HPA's target.
         lambda i, o: (i["spec"].update(replicas=0), i["metadata"].update(name="renamed")),
+    ),
+    "monitoring-no-credentials-in-helm-values": (
+        "kubernetes:helm.sh/v3:Release",
+        lambda i, o: i.setdefault("values", {}).update(grafana={"adminPassword": "hunter2"}),
     ),
     "k8s-helm-chart-pinned": (
         "kubernetes:helm.sh/v3:Release",

@@ -111,7 +111,9 @@ def _message(err: Any, known_keys: list[str]) -> str:
         return "required key is missing"
     for bound, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
         if kind.startswith(("greater_than", "less_than")) and bound in ctx:
-            return f"must be {word} {ctx[bound]} (got {_show(got)})"
+            limit = ctx[bound]
+            shown = f"{limit:g}" if isinstance(limit, float) else str(limit)
+            return f"must be {word} {shown} (got {_show(got)})"
     if kind in _TYPE_WORDS:
         return f"must be {_TYPE_WORDS[kind]} (got {_show(got)})"
     if kind == "union_tag_invalid":

@@ -97,7 +97,8 @@ def service_dashboard(svc: MonitoredService, m: MonitoringConfig) -> dict[str, A
                 "percentunit",
                 (
                     f"sum by (pod) (container_memory_working_set_bytes{{{pods}}}) / "
-                    f'sum by (pod) (kube_pod_container_resource_limits{{{pods},resource="memory"}})',
+                    "sum by (pod) (kube_pod_container_resource_limits"
+                    f'{{{pods},resource="memory"}})',
                     "{{pod}}",
                 ),
             )
@@ -118,7 +119,8 @@ def service_dashboard(svc: MonitoredService, m: MonitoringConfig) -> dict[str, A
                 "Restarts (1h)",
                 "short",
                 (
-                    f"sum by (pod) (increase(kube_pod_container_status_restarts_total{{{pods}}}[1h]))",
+                    "sum by (pod) (increase(kube_pod_container_status_restarts_total"
+                    f"{{{pods}}}[1h]))",
                     "{{pod}}",
                 ),
             )

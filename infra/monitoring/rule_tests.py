@@ -7,7 +7,7 @@ config: change a threshold and the tests move with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +72,7 @@ def _histogram(svc: MonitoredService, track: str, cumulative: dict[float, float]
 def _quantile_at(q: float, value: float) -> dict[float, float]:
     """A distribution whose q-quantile, as histogram_quantile interpolates it, is `value`."""
     bounds = (0.0, *LATENCY_BUCKETS)
-    lo, hi = next((a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a < value <= b)
+    lo, hi = next((a, b) for a, b in itertools.pairwise(bounds) if a < value <= b)
     r = (value - lo) / (hi - lo)
     if r <= q:  # mass at `lo` pushes the quantile up into the bucket
         return {lo: (q - r) / (1 - r), hi: 1.0} if lo else {hi: 1.0}
@@ -134,7 +134,7 @@ def cases_for(alert: Alert, svc: MonitoredService, m: MonitoringConfig) -> list[
                     eval_time,
                     False,
                     labels,
-                )  # fmt: skip
+                )
             )
             return cases
         slo_le = m.slo.latency_threshold_seconds

@@ -68,7 +68,8 @@ def _selector(svc: MonitoredService, **extra: str) -> str:
 
 def recording_rules(svc: MonitoredService, m: MonitoringConfig) -> list[dict[str, Any]]:
     sel = _selector(svc)
-    ok = f'http_request_duration_highr_seconds_bucket{{{sel},le="{le(m.slo.latency_threshold_seconds)}"}}'
+    fast_enough = le(m.slo.latency_threshold_seconds)
+    ok = f'http_request_duration_highr_seconds_bucket{{{sel},le="{fast_enough}"}}'
     rules = []
     for w in WINDOWS:
         total = f"sum by ({BY}) (rate(http_requests_total{{{sel}}}[{w}]))"
@@ -152,9 +153,9 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
     found += [
         Alert(
             "CpuThrottled",
-            f"sum by (namespace, pod) (rate(container_cpu_cfs_throttled_periods_total{{{pods}}}[5m]))"
-            f" / sum by (namespace, pod) (rate(container_cpu_cfs_periods_total{{{pods}}}[5m]))"
-            f" > {t.cpu_throttling}",
+            "sum by (namespace, pod) (rate(container_cpu_cfs_throttled_periods_total"
+            f"{{{pods}}}[5m])) / sum by (namespace, pod) "
+            f"(rate(container_cpu_cfs_periods_total{{{pods}}}[5m])) > {t.cpu_throttling}",
             "15m",
             "warning",
             f"{pod} is CPU-throttled",

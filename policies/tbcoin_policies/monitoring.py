@@ -1,0 +1,150 @@
+"""Monitoring: every service is scraped and alerted on, credentials stay out of Helm values, and
+production metrics survive any `pulumi up`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
+
+from tbcoin_policies.common import (
+    dig,
+    labels_match,
+    of_type,
+    project_rule,
+    resource_policy,
+    stack_policy,
+)
+
+AREA = "monitoring"
+SERVICE = "kubernetes:core/v1:Service"
+SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+APP_INSTANCE = "app.kubernetes.io/instance"
+CREDENTIAL = re.compile(r"(password|passwd|token|secret|apikey|api_key|webhook|routing_key)$", re.I)
+REFERENCE = re.compile(r"(existingsecret|key|_file|secrets|secretname|secretref)$", re.I)
+
+
+def _ns(r: PolicyResource) -> str:
+    return str(dig(r.props, "metadata", "namespace", default="default"))
+
+
+def _app_services(resources: list[PolicyResource]) -> list[PolicyResource]:
+    """Services of the app: those carrying the app.kubernetes.io/instance label."""
+    return [
+        s for s in of_type(resources, SERVICE) if dig(s.props, "metadata", "labels", APP_INSTANCE)
+    ]
+
+
+def _alert_rules(rule: PolicyResource) -> list[Mapping[str, Any]]:
+    return [
+        r
+        for g in dig(rule.props, "spec", "groups", default=[])
+        for r in g.get("rules", [])
+        if r.get("alert")
+    ]
+
+
+def _coverage(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    monitors = of_type(resources, SERVICE_MONITOR)
+    rules = of_type(resources, PROMETHEUS_RULE)
+    for s in _app_services(resources):
+        name = dig(s.props, "metadata", "name")
+        labels = dig(s.props, "metadata", "labels", default={})
+        if not any(
+            _ns(m) == _ns(s)
+            and labels_match(dig(m.props, "spec", "selector", "matchLabels", default={}), labels)
+            for m in monitors
+        ):
+            yield f"Service '{name}' is scraped by no ServiceMonitor.", s.urn
+        app = labels.get(APP_INSTANCE)
+        alerts = [
+            a for r in rules if _ns(r) == _ns(s) for a in _alert_rules(r)
+            if dig(a, "labels", "app") == app
+        ]  # fmt: skip
+        exprs = " ".join(str(a.get("expr", "")) for a in alerts)
+        if "http_request_duration" not in exprs and "p95" not in exprs:
+            yield f"Service '{name}' has no latency alert.", s.urn
+        if "error_ratio" not in exprs and "5.." not in exprs:
+            yield f"Service '{name}' has no error-rate alert.", s.urn
+        for a in alerts:
+            if not dig(a, "annotations", "runbook_url"):
+                yield f"Alert {a.get('alert')} of '{app}' has no runbook_url.", s.urn
+
+
+service_coverage = stack_policy(
+    "monitoring-service-coverage",
+    area=AREA,
+    description="Every service is scraped and has latency and error alerts with runbooks.",
+    severity=Severity.HIGH,
+    standard=project_rule("observability"),
+    remediation="declare tbcoin-platform:monitoring; the monitoring stack adds a ServiceMonitor, "
+    "a PrometheusRule and a dashboard per service.",
+    check=_coverage,
+)
+
+
+def _credentials(node: Any, path: str = "") -> Iterable[str]:
+    # The pack hands over read-only proxies: Mapping and Sequence, not dict and list.
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else str(key)
+            if (
+                isinstance(value, str)
+                and value
+                and CREDENTIAL.search(str(key))
+                and not REFERENCE.search(str(key))
+            ):
+                yield here
+            yield from _credentials(value, here)
+    elif isinstance(node, Sequence) and not isinstance(node, str):
+        for i, item in enumerate(node):
+            yield from _credentials(item, f"{path}[{i}]")
+
+
+def _plain_values(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    for path in _credentials(args.props.get("values") or {}):
+        yield f"Helm value {path} holds a credential in plain text."
+
+
+helm_values_no_credentials = resource_policy(
+    "monitoring-no-credentials-in-helm-values",
+    area=AREA,
+    description="No credential is passed to a Helm chart as a plain value.",
+    severity=Severity.CRITICAL,
+    standard=project_rule("secrets-in-secrets"),
+    remediation="put the credential in a Kubernetes Secret (from a SecretRef) and point the chart "
+    "at it (existingSecret, *_file).",
+    types=(HELM_RELEASE,),
+    check=_plain_values,
+)
+
+
+def _retained(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
+    if args.props.get("chart") != "kube-prometheus-stack" or not config.get("requireRetention"):
+        return
+    spec = dig(args.props, "values", "prometheus", "prometheusSpec", default={})
+    if not args.opts.protect:
+        yield "The monitoring release is not protected: a config change could delete it."
+    if not dig(spec, "storageSpec", "volumeClaimTemplate"):
+        yield "Prometheus keeps metrics on the pod only (no persistent volume)."
+    elif dig(spec, "persistentVolumeClaimRetentionPolicy", "whenDeleted") != "Retain":
+        yield "Prometheus' volume is deleted with its StatefulSet."
+
+
+storage_retained = resource_policy(
+    "monitoring-storage-retained",
+    area=AREA,
+    description="Production metrics history survives any `pulumi up`.",
+    severity=Severity.HIGH,
+    standard=project_rule("metrics-retention"),
+    remediation="set monitoring.storage and monitoring.protect: true in the production stack.",
+    types=(HELM_RELEASE,),
+    check=_retained,
+    properties={"requireRetention": {"type": "boolean", "default": False}},
+)
+
+POLICIES = [service_coverage, helm_values_no_credentials, storage_retained]
