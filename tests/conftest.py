@@ -31,10 +31,12 @@ class Run:
     stderr: str
 
 
-def infractl(*args: str | Path, cwd: Path = REPO) -> Run:
+def infractl(*args: str | Path, cwd: Path = REPO, env: dict[str, str] | None = None) -> Run:
+    base = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "PROMETHEUS_URL")}
     proc = subprocess.run(
         [sys.executable, "-m", "infractl.cli", *map(str, args)],
         cwd=cwd,
+        env={**base, **(env or {})},
         capture_output=True,
         text=True,
         timeout=300,

@@ -61,23 +61,39 @@ class Alert:
         }
 
 
-def _selector(svc: MonitoredService, **extra: str) -> str:
+def selector(svc: MonitoredService, **extra: str) -> str:
     labels = {"namespace": svc.namespace, "app": svc.name, **extra}
     return ",".join(f'{k}="{v}"' for k, v in labels.items())
 
 
+def error_ratio_expr(selector: str, window: str) -> str:
+    """Share of requests answered 5xx, by track; defined once for rules and canary analysis."""
+    total = f"sum by ({BY}) (rate(http_requests_total{{{selector}}}[{window}]))"
+    errors = f'sum by ({BY}) (rate(http_requests_total{{{selector},status=~"5.."}}[{window}]))'
+    # `or … * 0`: a service with no 5xx yet has ratio 0, not no ratio at all.
+    return f"({errors} or {total} * 0) / {total}"
+
+
+def quantile_expr(q: str, selector: str, window: str) -> str:
+    """The q-th latency percentile (q as "95"), by track."""
+    return (
+        f"histogram_quantile(0.{q}, sum by ({BY}, le) "
+        f"(rate(http_request_duration_highr_seconds_bucket{{{selector}}}[{window}])))"
+    )
+
+
 def recording_rules(svc: MonitoredService, m: MonitoringConfig) -> list[dict[str, Any]]:
-    sel = _selector(svc)
+    sel = selector(svc)
     fast_enough = le(m.slo.latency_threshold_seconds)
     ok = f'http_request_duration_highr_seconds_bucket{{{sel},le="{fast_enough}"}}'
     rules = []
     for w in WINDOWS:
-        total = f"sum by ({BY}) (rate(http_requests_total{{{sel}}}[{w}]))"
-        errors = f'sum by ({BY}) (rate(http_requests_total{{{sel},status=~"5.."}}[{w}]))'
         rules += [
-            {"record": REQUESTS.format(w=w), "expr": total},
-            # `or … * 0`: a service with no 5xx yet has ratio 0, not no ratio at all.
-            {"record": ERROR_RATIO.format(w=w), "expr": f"({errors} or {total} * 0) / {total}"},
+            {
+                "record": REQUESTS.format(w=w),
+                "expr": f"sum by ({BY}) (rate(http_requests_total{{{sel}}}[{w}]))",
+            },
+            {"record": ERROR_RATIO.format(w=w), "expr": error_ratio_expr(sel, w)},
             {
                 "record": LATENCY_BAD_RATIO.format(w=w),
                 "expr": f"1 - (sum by ({BY}) (rate({ok}[{w}])) / sum by ({BY}) "
@@ -85,18 +101,12 @@ def recording_rules(svc: MonitoredService, m: MonitoringConfig) -> list[dict[str
             },
         ]
     for q in ("95", "99"):
-        rules.append(
-            {
-                "record": QUANTILE.format(q=q),
-                "expr": f"histogram_quantile(0.{q}, sum by ({BY}, le) "
-                f"(rate(http_request_duration_highr_seconds_bucket{{{sel}}}[5m])))",
-            }
-        )
+        rules.append({"record": QUANTILE.format(q=q), "expr": quantile_expr(q, sel, "5m")})
     return rules
 
 
 def _burn(svc: MonitoredService, kind: str, series: str, budget: float, slo: float) -> list[Alert]:
-    sel = _selector(svc)
+    sel = selector(svc)
     alerts = []
     for speed, factor, long_w, short_w, for_, severity in (
         ("Fast", FAST_BURN, "1h", "5m", "2m", "critical"),
@@ -121,7 +131,7 @@ def _burn(svc: MonitoredService, kind: str, series: str, budget: float, slo: flo
 
 
 def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
-    t, sel = m.thresholds, _selector(svc)
+    t, sel = m.thresholds, selector(svc)
     pods = f'namespace="{svc.namespace}",pod=~"{svc.pod_regex}",container="app"'
     deployments = f'namespace="{svc.namespace}",deployment=~"{svc.deployment_regex}"'
     who = "{{ $labels.app }} ({{ $labels.track }}) in {{ $labels.namespace }}"
@@ -228,7 +238,7 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
         )
     if svc.canary:
         ratio = ERROR_RATIO.format(w="5m")
-        canary, stable = _selector(svc, track="canary"), _selector(svc, track="stable")
+        canary, stable = selector(svc, track="canary"), selector(svc, track="stable")
         found.append(
             Alert(
                 "CanaryErrorRateAboveStable",

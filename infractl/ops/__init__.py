@@ -1,0 +1,1 @@
+"""Day-to-day operations: PR preview reports, drift detection, metric-gated promotion."""
