@@ -92,3 +92,17 @@ def test_repository_files_are_what_pulumi_commits(synthesized: Callable[[str], P
         assert inputs["commitAuthor"] == "tbcoin-platform[bot]"
         assert inputs["commitMessage"].startswith("chore(platform): manage ")
         assert inputs["branch"] == "tbcoin-platform/managed-files"
+
+
+def test_this_repositorys_own_workflows_pass_zizmor_and_the_schema() -> None:
+    from tests.conftest import REPO
+
+    workflows = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+    assert {w.name for w in workflows} >= {"ci.yml", "preview.yml", "deploy.yml", "drift.yml"}
+    proc = check_jsonschema("vendor.github-workflows", *workflows)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert zizmor(REPO / ".github" / "workflows") == []
+    for workflow in workflows:
+        text = workflow.read_text()
+        assert "pull_request_target" not in text and "workflow_run" not in text
+        assert "permissions:\n  contents: read" in text
