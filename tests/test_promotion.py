@@ -150,8 +150,9 @@ def test_verdict_follows_the_canarys_error_rate(prometheus: tuple[str, dict[str,
     assert "'tbcoin-platform:services.inference.strategy.weight' 25" in run.stdout
 
     # Past the analysis, applying needs the real CLI: the command stops there, clearly.
+    no_cli = {"PATH": "/usr/bin:/bin"}
     run = infractl("canary", "advance", "--stack", "prod", "--service", "inference",
-                   "--prometheus", url, "--window", WINDOW, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
+                   "--prometheus", url, "--window", WINDOW, env=no_cli)  # fmt: skip
     assert run.code == 2
     assert "could not open stack 'prod' with the pulumi CLI" in run.stderr
 
