@@ -6,7 +6,7 @@ import copy
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from infra.config import ConfigError, StackConfig, parse_stack_config
@@ -73,6 +73,12 @@ def mutated_configs(draw: st.DrawFn) -> dict[str, str]:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_configs())
+@example(
+    # Found by this test: a key ending in a newline once broke a message over two lines.
+    {
+        "tbcoin-platform:environments": '{"production": {"namespace": "p", "tier": "production"}, "0\\n": null}'
+    }
+)
 def test_mutated_config_validates_or_raises_config_error(flat: dict[str, str]) -> None:
     try:
         config = parse_stack_config("Pulumi.fuzz.yaml", flat)

@@ -26,11 +26,11 @@ ImageRef = Annotated[
 
 
 def is_digest(ref: str) -> bool:
-    return bool(DIGEST.match(ref))
+    return bool(DIGEST.fullmatch(ref))
 
 
 def is_tag(ref: str) -> bool:
-    return ref != BUILD and not is_digest(ref) and bool(_TAG.match(ref))
+    return ref != BUILD and not is_digest(ref) and bool(_TAG.fullmatch(ref))
 
 
 class RegistryConfig(Model):

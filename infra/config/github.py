@@ -231,7 +231,7 @@ class GitHubConfig(Model):
     @classmethod
     def _pin_names(cls, pins: dict[str, ActionPin]) -> dict[str, ActionPin]:
         for name in pins:
-            if not re.match(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$", name):
+            if not re.fullmatch(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+", name):
                 raise ValueError(f"action names look like owner/repo, got {name!r}")
         return pins
 

@@ -355,7 +355,7 @@ def _pinned(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]
     for ref in _uses(workflow):
         if ref.startswith(("./", "docker://")):
             continue
-        if not SHA_PINNED.match(ref):
+        if not SHA_PINNED.fullmatch(ref):
             yield f"{path} uses {ref!r}, which is not pinned to a full commit SHA."
 
 

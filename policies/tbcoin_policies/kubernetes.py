@@ -383,7 +383,7 @@ canary_weights = resource_policy(
 
 def _chart_pinned(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
     version = str(args.props.get("version") or "")
-    if not PINNED_VERSION.match(version):
+    if not PINNED_VERSION.fullmatch(version):
         chart = args.props.get("chart")
         yield f"Chart {chart!r} is not pinned to an exact version (got {version!r})."
 
