@@ -76,7 +76,9 @@ def mutated_configs(draw: st.DrawFn) -> dict[str, str]:
 @example(
     # Found by this test: a key ending in a newline once broke a message over two lines.
     {
-        "tbcoin-platform:environments": '{"production": {"namespace": "p", "tier": "production"}, "0\\n": null}'
+        "tbcoin-platform:environments": (
+            '{"production": {"namespace": "p", "tier": "production"}, "0\\n": null}'
+        )
     }
 )
 def test_mutated_config_validates_or_raises_config_error(flat: dict[str, str]) -> None:
