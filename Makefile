@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 # uv compiles bytecode only when asked; without it every run recompiles (PYTHONDONTWRITEBYTECODE).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: plan test lint typecheck unit clean tools
+.PHONY: plan test lint typecheck unit clean tools bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ unit: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) $(VENV)/bin/pytest -n 2 -q
 
 test: lint typecheck unit
+
+# Benchmarks (not part of `make test`): prints a table, writes bench/results/*.json.
+bench: $(VENV)/.installed-test tools
+	CHECKOV=$(TOOLS)/checkov/bin/checkov $(PY) -m bench.run
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis

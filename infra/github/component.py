@@ -49,20 +49,20 @@ class GovernedRepository(pulumi.ComponentResource):
         on_repo = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[repo]))
         alerts = github.RepositoryVulnerabilityAlerts(
             f"{name}-vulnerability-alerts",
-            repository=repo.name,
+            repository=name,
             enabled=s.security.vulnerability_alerts,
             opts=on_repo,
         )
         github.RepositoryDependabotSecurityUpdates(
             f"{name}-dependabot-security-updates",
-            repository=repo.name,
+            repository=name,
             enabled=s.security.dependabot_security_updates,
             opts=pulumi.ResourceOptions.merge(on_repo, pulumi.ResourceOptions(depends_on=[alerts])),
         )
         if s.labels:
             github.IssueLabels(
                 f"{name}-labels",
-                repository=repo.name,
+                repository=name,
                 labels=[
                     {"name": label.name, "color": label.color, "description": label.description}
                     for label in s.labels
@@ -72,7 +72,7 @@ class GovernedRepository(pulumi.ComponentResource):
         for access in s.teams:
             github.TeamRepository(
                 f"{name}-team-{access.team}",
-                repository=repo.name,
+                repository=name,
                 team_id=access.team,
                 permission=access.permission,
                 opts=on_repo,
@@ -80,7 +80,7 @@ class GovernedRepository(pulumi.ComponentResource):
         for env_name, env in sorted(s.environments.items()):
             github.RepositoryEnvironment(
                 f"{name}-environment-{env_name}",
-                repository=repo.name,
+                repository=name,
                 environment=env_name,
                 reviewers=[{"teams": [_team_id(t, invoke) for t in env.reviewers]}]
                 if env.reviewers
@@ -99,7 +99,7 @@ class GovernedRepository(pulumi.ComponentResource):
         a = s.actions
         github.ActionsRepositoryPermissions(
             f"{name}-actions-permissions",
-            repository=repo.name,
+            repository=name,
             enabled=True,
             allowed_actions=a.allowed_actions,
             allowed_actions_config={
@@ -114,20 +114,20 @@ class GovernedRepository(pulumi.ComponentResource):
         )
         github.WorkflowRepositoryPermissions(
             f"{name}-workflow-permissions",
-            repository=repo.name,
+            repository=name,
             default_workflow_permissions=a.default_workflow_permissions,
             can_approve_pull_request_reviews=a.can_approve_pull_requests,
             opts=on_repo,
         )
         if s.pages:
             github.RepositoryPages(
-                f"{name}-pages", repository=repo.name, build_type="workflow", opts=on_repo
+                f"{name}-pages", repository=name, build_type="workflow", opts=on_repo
             )
         files = self._files(owner, name, s, pins, repo, on_repo)
         ruleset_deps = files if s.managed_files.via == "defaultBranch" else []
         github.RepositoryRuleset(
             f"{name}-default-branch",
-            repository=repo.name,
+            repository=name,
             **default_branch_ruleset(s),
             opts=pulumi.ResourceOptions.merge(
                 on_repo, pulumi.ResourceOptions(depends_on=ruleset_deps)
@@ -153,7 +153,7 @@ class GovernedRepository(pulumi.ComponentResource):
             files.append(
                 github.RepositoryFile(
                     f"{name}-file-{path}",
-                    repository=repo.name,
+                    repository=name,
                     file=path,
                     content=content,
                     branch=branch,
@@ -170,7 +170,7 @@ class GovernedRepository(pulumi.ComponentResource):
             digest = hashlib.sha256("".join(contents.values()).encode()).hexdigest()[:12]
             github.RepositoryPullRequest(
                 f"{name}-managed-files-pr",
-                base_repository=repo.name,
+                base_repository=name,
                 base_ref=s.default_branch,
                 head_ref=branch,
                 title="chore(platform): sync managed files",

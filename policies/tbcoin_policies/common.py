@@ -90,6 +90,25 @@ def _register(
     }
 
 
+def _metadata(
+    area: str,
+    severity: Severity,
+    standard: Standard,
+    remediation: str,
+    properties: dict[str, dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """What every policy tells the engine besides its check: level, severity, source, fix."""
+    return {
+        "enforcement_level": EnforcementLevel.MANDATORY,
+        "severity": severity,
+        "framework": standard.framework(),
+        "remediation_steps": remediation,
+        "url": standard.url or None,
+        "tags": [area],
+        "config_schema": PolicyConfigSchema(properties) if properties else None,
+    }
+
+
 def resource_policy(
     name: str,
     *,
@@ -114,13 +133,7 @@ def resource_policy(
         name=name,
         description=description,
         validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        severity=severity,
-        framework=standard.framework(),
-        remediation_steps=remediation,
-        url=standard.url or None,
-        tags=[area],
-        config_schema=PolicyConfigSchema(properties) if properties else None,
+        **_metadata(area, severity, standard, remediation, properties),
     )
 
 
@@ -145,13 +158,7 @@ def stack_policy(
         name=name,
         description=description,
         validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        severity=severity,
-        framework=standard.framework(),
-        remediation_steps=remediation,
-        url=standard.url or None,
-        tags=[area],
-        config_schema=PolicyConfigSchema(properties) if properties else None,
+        **_metadata(area, severity, standard, remediation, properties),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from infra.config.github import ActionPin, RepositorySettings, WorkflowName
@@ -18,8 +19,23 @@ BUILDERS: dict[WorkflowName, tuple[str, Callable[[Workflow], None]]] = {
 }
 
 
+# Repositories with the same settings get the same workflows: an organisation of hundreds of
+# repositories built from a few groups renders each distinct set once per process.
+_CACHE: dict[tuple[str, str], list[Workflow]] = {}
+
+
 def managed_workflows(settings: RepositorySettings, pins: dict[str, ActionPin]) -> list[Workflow]:
     """Build every enabled workflow; raises MissingPin for an action without a pin."""
+    key = (
+        settings.model_dump_json(),
+        json.dumps({k: v.model_dump() for k, v in pins.items()}, sort_keys=True),
+    )
+    if key not in _CACHE:
+        _CACHE[key] = _build(settings, pins)
+    return _CACHE[key]
+
+
+def _build(settings: RepositorySettings, pins: dict[str, ActionPin]) -> list[Workflow]:
     workflows = []
     for key in settings.workflows.enabled:
         file, build = BUILDERS[key]
