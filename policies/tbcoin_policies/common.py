@@ -174,6 +174,11 @@ def dig(value: Any, *path: str | int, default: Any = None) -> Any:
     return value
 
 
+def namespace_of(r: PolicyResource) -> str:
+    """The Kubernetes namespace of a resource, as the API server would default it."""
+    return str(dig(r.props, "metadata", "namespace", default="default"))
+
+
 def of_type(resources: list[PolicyResource], *types: str) -> list[PolicyResource]:
     return [r for r in resources if r.resource_type in types]
 

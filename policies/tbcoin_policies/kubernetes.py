@@ -12,6 +12,7 @@ from tbcoin_policies.common import (
     cis_kubernetes,
     dig,
     labels_match,
+    namespace_of,
     of_type,
     pod_security,
     project_rule,
@@ -177,10 +178,6 @@ def _namespace_tiers(resources: list[PolicyResource]) -> dict[str, str]:
     }
 
 
-def _ns(r: PolicyResource) -> str:
-    return str(dig(r.props, "metadata", "namespace", default="default"))
-
-
 def _pod_labels(r: PolicyResource) -> Mapping[str, Any]:
     return dig(r.props, "spec", "template", "metadata", "labels", default={})
 
@@ -198,7 +195,8 @@ def _live_deployments(resources: list[PolicyResource]) -> list[PolicyResource]:
         if labels.get(TRACK) == "canary":
             continue
         if any(
-            _ns(s) == _ns(d) and labels_match(dig(s.props, "spec", "selector", default={}), labels)
+            namespace_of(s) == namespace_of(d)
+            and labels_match(dig(s.props, "spec", "selector", default={}), labels)
             for s in previews
         ):
             continue
@@ -212,14 +210,15 @@ def _high_availability(
     minimum = int(config.get("minReplicas", 2))
     tiers = _namespace_tiers(resources)
     hpas = {
-        (_ns(h), dig(h.props, "spec", "scaleTargetRef", "name")): h for h in of_type(resources, HPA)
+        (namespace_of(h), dig(h.props, "spec", "scaleTargetRef", "name")): h
+        for h in of_type(resources, HPA)
     }
     pdbs = of_type(resources, PDB)
     for d in _live_deployments(resources):
-        if tiers.get(_ns(d)) != "production":
+        if tiers.get(namespace_of(d)) != "production":
             continue
         name = dig(d.props, "metadata", "name")
-        hpa = hpas.get((_ns(d), name))
+        hpa = hpas.get((namespace_of(d), name))
         replicas = (
             dig(hpa.props, "spec", "minReplicas")
             if hpa
@@ -232,7 +231,7 @@ def _high_availability(
             )
         labels = _pod_labels(d)
         if not any(
-            _ns(p) == _ns(d)
+            namespace_of(p) == namespace_of(d)
             and labels_match(dig(p.props, "spec", "selector", "matchLabels", default={}), labels)
             for p in pdbs
         ):
@@ -256,7 +255,7 @@ def _default_deny(
     resources: list[PolicyResource], _: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
     denying = {
-        _ns(p)
+        namespace_of(p)
         for p in of_type(resources, NETWORK_POLICY)
         if dig(p.props, "spec", "podSelector", default={}) in ({}, {"matchLabels": {}})
         and {"Ingress", "Egress"} <= set(dig(p.props, "spec", "policyTypes", default=[]))
@@ -286,7 +285,10 @@ def _selectors(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterabl
         selector = dig(s.props, "spec", "selector", default={})
         if not selector:
             continue
-        if not any(_ns(w) == _ns(s) and labels_match(selector, _pod_labels(w)) for w in workloads):
+        if not any(
+            namespace_of(w) == namespace_of(s) and labels_match(selector, _pod_labels(w))
+            for w in workloads
+        ):
             name = dig(s.props, "metadata", "name")
             yield (
                 f"Service '{name}' selects {dict(selector)}, which no workload's pods carry.",
@@ -310,7 +312,8 @@ def _active_color(
 ) -> Iterable[tuple[str, str]]:
     deployments = of_type(resources, DEPLOYMENT)
     hpas = {
-        (_ns(h), dig(h.props, "spec", "scaleTargetRef", "name")) for h in of_type(resources, HPA)
+        (namespace_of(h), dig(h.props, "spec", "scaleTargetRef", "name"))
+        for h in of_type(resources, HPA)
     }
     for s in of_type(resources, SERVICE):
         if dig(s.props, "metadata", "labels", ROLE) != "live":
@@ -318,7 +321,9 @@ def _active_color(
         selector = dig(s.props, "spec", "selector", default={})
         name = dig(s.props, "metadata", "name")
         targets = [
-            d for d in deployments if _ns(d) == _ns(s) and labels_match(selector, _pod_labels(d))
+            d
+            for d in deployments
+            if namespace_of(d) == namespace_of(s) and labels_match(selector, _pod_labels(d))
         ]
         if not targets:
             yield (
@@ -327,7 +332,7 @@ def _active_color(
                 s.urn,
             )
         for d in targets:
-            scaled = (_ns(d), dig(d.props, "metadata", "name")) in hpas
+            scaled = (namespace_of(d), dig(d.props, "metadata", "name")) in hpas
             if not scaled and int(dig(d.props, "spec", "replicas", default=1) or 0) < 1:
                 yield (
                     f"Live Service '{name}' points at "

@@ -12,6 +12,7 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 from tbcoin_policies.common import (
     dig,
     labels_match,
+    namespace_of,
     of_type,
     project_rule,
     resource_policy,
@@ -26,10 +27,6 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 APP_INSTANCE = "app.kubernetes.io/instance"
 CREDENTIAL = re.compile(r"(password|passwd|token|secret|apikey|api_key|webhook|routing_key)$", re.I)
 REFERENCE = re.compile(r"(existingsecret|key|_file|secrets|secretname|secretref)$", re.I)
-
-
-def _ns(r: PolicyResource) -> str:
-    return str(dig(r.props, "metadata", "namespace", default="default"))
 
 
 def _app_services(resources: list[PolicyResource]) -> list[PolicyResource]:
@@ -55,14 +52,14 @@ def _coverage(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterable
         name = dig(s.props, "metadata", "name")
         labels = dig(s.props, "metadata", "labels", default={})
         if not any(
-            _ns(m) == _ns(s)
+            namespace_of(m) == namespace_of(s)
             and labels_match(dig(m.props, "spec", "selector", "matchLabels", default={}), labels)
             for m in monitors
         ):
             yield f"Service '{name}' is scraped by no ServiceMonitor.", s.urn
         app = labels.get(APP_INSTANCE)
         alerts = [
-            a for r in rules if _ns(r) == _ns(s) for a in _alert_rules(r)
+            a for r in rules if namespace_of(r) == namespace_of(s) for a in _alert_rules(r)
             if dig(a, "labels", "app") == app
         ]  # fmt: skip
         exprs = " ".join(str(a.get("expr", "")) for a in alerts)
