@@ -9,8 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-from google.protobuf import struct_pb2
-
 from infra.config import parse_stack_config
 from infractl.policy.check import run_check
 from infractl.stackfile import read_stack_file
@@ -33,16 +31,11 @@ def program(stack_file: Path) -> dict[str, float]:
 def kubernetes_policies(resources_json: Path) -> dict[str, float]:
     prod = REPO / "Pulumi.prod.yaml"
     config = parse_stack_config(prod.name, read_stack_file(prod).config)
-    captured = []
-    for r in json.loads(resources_json.read_text()):
-        if r["type"].startswith("kubernetes:"):
-            raw = struct_pb2.Struct()
-            raw.update(r["inputs"])
-            captured.append(
-                Captured(
-                    r["urn"], r["type"], r["name"], r["custom"], r["inputs"], r["options"], raw
-                )
-            )
+    captured = [
+        Captured.from_json(r)
+        for r in json.loads(resources_json.read_text())
+        if r["type"].startswith("kubernetes:")
+    ]
     started = time.perf_counter()
     result = run_check(
         SynthResult("prod", config, captured),

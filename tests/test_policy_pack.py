@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.protobuf import struct_pb2
 
 from infra.config import parse_stack_config
 from infractl.policy.analyzer import PackError
 from infractl.policy.check import CheckResult, run_check
 from infractl.stackfile import read_stack_file
-from infractl.synth.capture import Captured
+from infractl.synth.capture import Captured, struct_of
 from infractl.synth.harness import SynthResult
 from tests.conftest import REPO, infractl, resources
 
@@ -150,13 +149,7 @@ def test_weakened_stack_config_fires_the_policy(
 def _synth_result(stack: str, out: Path) -> SynthResult:
     path = REPO / f"Pulumi.{stack}.yaml"
     config = parse_stack_config(path.name, read_stack_file(path).config)
-    captured = []
-    for r in resources(out):
-        raw = struct_pb2.Struct()
-        raw.update(r["inputs"])
-        captured.append(
-            Captured(r["urn"], r["type"], r["name"], r["custom"], r["inputs"], r["options"], raw)
-        )
+    captured = [Captured.from_json(r) for r in resources(out)]
     return SynthResult(stack=stack, config=config, resources=captured)
 
 
@@ -169,8 +162,7 @@ def _altered(
     assert matched, kind
     for r in matched:
         change(r.inputs, r.options)
-        r.raw = struct_pb2.Struct()
-        r.raw.update(r.inputs)
+        r.raw = struct_of(r.inputs)
     return altered
 
 

@@ -79,9 +79,7 @@ def _quantile_at(q: float, value: float) -> dict[float, float]:
     return {hi: q / r}  # the rest lies beyond `hi`
 
 
-def _ratio_cases(
-    alert: Alert, svc: MonitoredService, track: str, limit: float, eval_time: str
-) -> list[Case]:
+def _ratio_cases(svc: MonitoredService, track: str, limit: float, eval_time: str) -> list[Case]:
     labels = {"namespace": svc.namespace, "app": svc.name, "track": track}
     return [
         Case("fires just above", _traffic(svc, track, limit * ABOVE), eval_time, True, labels),
@@ -125,7 +123,7 @@ def cases_for(alert: Alert, svc: MonitoredService, m: MonitoringConfig) -> list[
         eval_time = "65m" if fast else "380m"
         labels = {"namespace": svc.namespace, "app": svc.name, "track": track}
         if name.startswith("Availability"):
-            cases = _ratio_cases(alert, svc, track, limit, eval_time)
+            cases = _ratio_cases(svc, track, limit, eval_time)
             quiet, loud = (58, 7) if fast else (340, 40)
             cases.append(
                 Case(
@@ -145,7 +143,7 @@ def cases_for(alert: Alert, svc: MonitoredService, m: MonitoringConfig) -> list[
                  False, labels),
         ]  # fmt: skip
     if name == "HighErrorRate":
-        return _ratio_cases(alert, svc, track, t.error_rate, "15m")
+        return _ratio_cases(svc, track, t.error_rate, "15m")
     if name in ("HighLatencyP95", "HighLatencyP99"):
         q, limit = (
             (0.95, t.latency_p95_seconds) if name.endswith("95") else (0.99, t.latency_p99_seconds)

@@ -40,6 +40,14 @@ class Captured:
     raw: struct_pb2.Struct = field(default_factory=struct_pb2.Struct, repr=False, compare=False)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Captured:
+        """A resource read back from resources.json (secrets stay as their placeholder)."""
+        return cls(
+            data["urn"], data["type"], data["name"], data["custom"], data["inputs"],
+            data["options"], struct_of(data["inputs"]),
+        )  # fmt: skip
+
     def as_json(self) -> dict[str, Any]:
         return {
             "urn": self.urn,
@@ -49,6 +57,12 @@ class Captured:
             "inputs": self.inputs,
             "options": self.options,
         }
+
+
+def struct_of(values: dict[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(values)
+    return struct
 
 
 def _copy(struct: struct_pb2.Struct) -> struct_pb2.Struct:

@@ -204,15 +204,20 @@ def _live_deployments(resources: list[PolicyResource]) -> list[PolicyResource]:
     return live
 
 
+def _autoscalers(resources: list[PolicyResource]) -> dict[tuple[str, Any], PolicyResource]:
+    """HPAs by (namespace, name of the Deployment they scale)."""
+    return {
+        (namespace_of(h), dig(h.props, "spec", "scaleTargetRef", "name")): h
+        for h in of_type(resources, HPA)
+    }
+
+
 def _high_availability(
     resources: list[PolicyResource], config: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
     minimum = int(config.get("minReplicas", 2))
     tiers = _namespace_tiers(resources)
-    hpas = {
-        (namespace_of(h), dig(h.props, "spec", "scaleTargetRef", "name")): h
-        for h in of_type(resources, HPA)
-    }
+    hpas = _autoscalers(resources)
     pdbs = of_type(resources, PDB)
     for d in _live_deployments(resources):
         if tiers.get(namespace_of(d)) != "production":
@@ -311,10 +316,7 @@ def _active_color(
     resources: list[PolicyResource], _: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
     deployments = of_type(resources, DEPLOYMENT)
-    hpas = {
-        (namespace_of(h), dig(h.props, "spec", "scaleTargetRef", "name"))
-        for h in of_type(resources, HPA)
-    }
+    hpas = _autoscalers(resources)
     for s in of_type(resources, SERVICE):
         if dig(s.props, "metadata", "labels", ROLE) != "live":
             continue
