@@ -1,4 +1,4 @@
-"""Shared test helpers: the repository, shared fixtures, and running infractl as a user would."""
+"""Shared test helpers: the repository, its vendored upstream files, and running infractl."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TBCOIN_SHARED_DIR", REPO.parent / "shared"))
+VENDOR = REPO / "vendor"
 
 
-def shared(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    assert path.exists(), f"{path} is missing: set TBCOIN_SHARED_DIR to the shared/ folder"
+def vendored(*parts: str) -> Path:
+    """A file or folder under vendor/ (see vendor/README.md), never outside the repository."""
+    path = VENDOR.joinpath(*parts)
+    assert path.exists(), f"{path} is missing from vendor/"
     return path
 
 

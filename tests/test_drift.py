@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 from infractl.ops.github_api import GitHubTarget, drift_title, sync_drift_issue
-from tests.conftest import infractl, shared
+from tests.conftest import infractl, vendored
 from tests.fake_github import fake_github
 
-REFRESH = shared(
-    "fixtures",
-    "pulumi-engine",
+REFRESH = vendored(
+    "pulumi-engine-outputs",
     "pulumi-lifecycle-TestRefreshBasics-all-0-0-preview--eventstream.json",
 )
 

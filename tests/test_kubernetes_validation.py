@@ -17,7 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.conftest import REPO, manifests, shared
+from tests.conftest import REPO, manifests, vendored
 
 KUBERNETES_VERSION = "1.34"
 STACKS = ["staging", "prod"]
@@ -36,7 +36,7 @@ _CrdLoader.add_constructor(
 def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     schemas = {}
     for folder in ("gateway-api", "prometheus-operator"):
-        for path in shared("fixtures", "crds", folder).glob("*.yaml"):
+        for path in vendored("crds-upstream", folder).glob("*.yaml"):
             crd = yaml.load(path.read_text(), Loader=_CrdLoader)
             group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
             for version in crd["spec"]["versions"]:

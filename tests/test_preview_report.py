@@ -1,4 +1,4 @@
-"""PR preview reports from every recorded engine output in shared/fixtures/pulumi-engine, checked
+"""PR preview reports from every recorded engine output in vendor/pulumi-engine-outputs, checked
 against golden Markdown (reviewed by eye; UPDATE_GOLDEN=1 regenerates it), and broken input."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import pytest
 from infractl.ops.engine_output import EngineOutputError, parse_engine_output
 from infractl.ops.github_api import GitHubTarget, upsert_sticky_comment
 from infractl.ops.preview_report import COMMENT_LIMIT, MARKER, markdown_report
-from tests.conftest import infractl, shared
+from tests.conftest import infractl, vendored
 from tests.fake_github import fake_github
 
-FIXTURES = sorted(shared("fixtures", "pulumi-engine").glob("*.json"))
+FIXTURES = sorted(vendored("pulumi-engine-outputs").glob("*.json"))
 GOLDEN = Path(__file__).parent / "golden"
 
 

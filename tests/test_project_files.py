@@ -9,11 +9,11 @@ import yaml
 
 from infra.config import StackConfig, parse_stack_config
 from infractl.stackfile import read_stack_file
-from tests.conftest import REPO, shared
+from tests.conftest import REPO, vendored
 
 
 def test_pulumi_yaml_validates_against_pulumis_project_schema() -> None:
-    schema = json.loads(shared("fixtures", "pulumi-schema", "pulumi--project.json").read_text())
+    schema = json.loads(vendored("pulumi-schema", "pulumi--project.json").read_text())
     project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
     jsonschema.Draft202012Validator(schema).validate(project)
     assert project["name"] == "tbcoin-platform"
@@ -24,7 +24,7 @@ def test_pulumi_yaml_validates_against_pulumis_project_schema() -> None:
 
 def test_project_schema_rejects_a_broken_project() -> None:
     """The schema check is not vacuous: a project without a name fails it."""
-    schema = json.loads(shared("fixtures", "pulumi-schema", "pulumi--project.json").read_text())
+    schema = json.loads(vendored("pulumi-schema", "pulumi--project.json").read_text())
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors({"runtime": "python"}))
     assert errors
 
