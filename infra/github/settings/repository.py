@@ -1,15 +1,18 @@
-"""`github.Repository` inputs: the repository's own settings."""
+"""Repository area: the `github.Repository` itself."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from infra.config.github import RepositorySettings
+import pulumi_github as github
+
+from infra.github.settings.declaration import Declaration, RepositoryContext
 
 
-def repository_args(name: str, s: RepositorySettings) -> dict[str, Any]:
+def repository_args(ctx: RepositoryContext) -> dict[str, Any]:
+    s = ctx.settings
     args: dict[str, Any] = {
-        "name": name,
+        "name": ctx.name,
         "description": s.description,
         "visibility": s.visibility,
         "topics": s.topics,
@@ -39,3 +42,19 @@ def repository_args(name: str, s: RepositorySettings) -> dict[str, Any]:
             ),
         }
     return args
+
+
+def repository(ctx: RepositoryContext) -> list[Declaration]:
+    return [
+        Declaration(
+            github.Repository,
+            ctx.name,
+            repository_args(ctx),
+            # Losing a repository is unrecoverable: refuse deletes, keep it on removal.
+            protect=True,
+            retain_on_delete=True,
+            import_id=ctx.name if ctx.settings.import_existing else None,
+            # The deprecated field is owned by RepositoryVulnerabilityAlerts (security area).
+            ignore_changes=("vulnerabilityAlerts",),
+        )
+    ]

@@ -1,11 +1,16 @@
-"""The default-branch ruleset (GitHub's recommended mechanism over classic branch protection:
-several can apply at once, they are visible to every reader, and can be switched to evaluate)."""
+"""Ruleset area: the default-branch ruleset (GitHub's recommended mechanism over classic branch
+protection: several can apply at once, they are visible to every reader, and can be switched to
+evaluate)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pulumi_github as github
+
 from infra.config.github import RepositorySettings
+from infra.github.settings.declaration import Declaration, RepositoryContext
+from infra.github.settings.files import file_resource_name
 
 DEFAULT_BRANCH = "~DEFAULT_BRANCH"
 
@@ -53,3 +58,16 @@ def default_branch_ruleset(settings: RepositorySettings) -> dict[str, Any]:
         ],
         "rules": rules,
     }
+
+
+def ruleset(ctx: RepositoryContext) -> list[Declaration]:
+    # Files committed straight to the default branch must land before the ruleset forbids it.
+    direct = ctx.settings.managed_files.via == "defaultBranch"
+    return [
+        Declaration(
+            github.RepositoryRuleset,
+            f"{ctx.name}-default-branch",
+            {"repository": ctx.name, **default_branch_ruleset(ctx.settings)},
+            depends_on=tuple(file_resource_name(ctx, p) for p in ctx.files) if direct else (),
+        )
+    ]

@@ -1,0 +1,18 @@
+"""Teams area: which organisation teams have which permission on the repository."""
+
+from __future__ import annotations
+
+import pulumi_github as github
+
+from infra.github.settings.declaration import Declaration, RepositoryContext
+
+
+def teams(ctx: RepositoryContext) -> list[Declaration]:
+    return [
+        Declaration(
+            github.TeamRepository,
+            f"{ctx.name}-team-{access.team}",
+            {"repository": ctx.name, "team_id": access.team, "permission": access.permission},
+        )
+        for access in ctx.settings.teams
+    ]
