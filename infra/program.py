@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from infra.config import ConfigError, StackConfig, load_from_runtime
+from infra.config import ConfigError, StackConfig, runtime_config
 from infra.docker.image import image_resolver
 from infra.github.governance import declare_governance
 from infra.kubernetes.app_service import AppService
@@ -14,6 +14,7 @@ from infra.kubernetes.provider import kubernetes_provider
 from infra.kubernetes.strategies import ServiceContext
 from infra.monitoring.component import MonitoringStack
 from infra.secrets import MissingSecret
+from infra.stack import load_stack
 
 
 def stack_file() -> str:
@@ -68,9 +69,12 @@ def declare(stack: str, config: StackConfig) -> None:
         )
 
 
-def main() -> None:
+def main(config: StackConfig | None = None) -> None:
+    """Run the program; `config` is the stack's config when the caller has loaded it already
+    (the offline harness), else it is read from the engine."""
     try:
-        config = load_from_runtime(stack_file())
+        if config is None:
+            config = load_stack(stack_file(), runtime_config())
         declare(pulumi.get_stack(), config)
     except ConfigError as exc:
         # RunError is reported by the engine as a plain message, without a Python traceback.

@@ -6,15 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from infra.config import ConfigError, parse_stack_config
-from infractl.project import UsageError, find_project, resolve_stack_file
-from infractl.stackfile import StackFile, read_stack_file
+from infractl.errors import UsageError
 
-if TYPE_CHECKING:
-    from infractl.synth.harness import SynthResult
-
+# Each command imports what it needs when it runs: `--help`, preview reports and recorded drift
+# never pay for the provider SDKs or the config model.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -81,22 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _synthesize(args: argparse.Namespace) -> tuple[Path, StackFile, SynthResult]:
-    project = find_project(Path.cwd())
-    path = resolve_stack_file(project, args.stack, args.config_file)
-    stack_file = read_stack_file(path, label=args.config_file or path.name)
-    config = parse_stack_config(args.config_file or path.name, stack_file.config)
-
-    from infractl.synth.harness import run_program
-
-    return project, stack_file, run_program(args.stack, stack_file, config)
-
-
 def cmd_synth(args: argparse.Namespace) -> int:
+    from infractl.project import open_stack
     from infractl.summary import synth_summary
+    from infractl.synth.harness import synthesize
     from infractl.synth.render import render, write_tree
 
-    _, _, result = _synthesize(args)
+    result = synthesize(open_stack(args.stack, args.config_file))
     files = render(result)
     write_tree(args.out, files)
     print(synth_summary(args.stack, result.resources, args.out, sorted(files)))
@@ -104,33 +91,19 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from infractl.policy.analyzer import PackError
-    from infractl.policy.check import run_check
+    from infractl.policy.check import check_stack
     from infractl.policy.report import FORMATS
+    from infractl.project import open_stack
 
-    project, stack_file, result = _synthesize(args)
-    policy_config = args.policy_config
-    if policy_config is None:
-        default = project / "policies" / "config" / f"{args.stack}.json"
-        policy_config = default if default.is_file() else None
-    try:
-        outcome = run_check(
-            result,
-            project / "policies",
-            policy_config,
-            stack_file.config,
-            stack_file.secret_keys,
-            timeout=args.timeout,
-        )
-    except PackError as exc:
-        print(f"infractl: policy pack: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    stack = open_stack(args.stack, args.config_file)
+    outcome = check_stack(stack, args.policy_config, timeout=args.timeout)
     print(FORMATS[args.format](outcome))
     return EXIT_FAILED if outcome.mandatory else EXIT_OK
 
 
 def cmd_policies(args: argparse.Namespace) -> int:
     from infractl.policy.catalogue import catalogue_markdown, sync_policy_config
+    from infractl.project import find_project
 
     project = find_project(Path.cwd())
     if args.action == "catalogue":
@@ -142,27 +115,15 @@ def cmd_policies(args: argparse.Namespace) -> int:
 
 
 def cmd_preview_report(args: argparse.Namespace) -> int:
-    from infractl.ops.engine_output import parse_engine_output
-    from infractl.ops.github_api import GitHubTarget, upsert_sticky_comment
-    from infractl.ops.preview_report import MARKER, json_report, markdown_report
+    from infractl.ops.preview_report import MARKER, json_report, markdown_report, read_reports
 
-    inputs = [*args.input, *args.event_log]
-    if not inputs:
-        raise UsageError("give at least one --input or --event-log")
-    if args.stack and len(args.stack) != len(inputs):
-        raise UsageError("give one --stack per input, in the same order, or none")
-    reports = []
-    for i, path in enumerate(inputs):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-        report = parse_engine_output(str(path), text)
-        reports.append((args.stack[i] if args.stack else report.stack or path.stem, report))
+    if args.post and args.pr is None:
+        raise UsageError("--post needs --pr")
+    reports = read_reports([*args.input, *args.event_log], args.stack)
     body = json_report(reports) if args.format == "json" else markdown_report(reports)
     if args.post:
-        if args.pr is None:
-            raise UsageError("--post needs --pr")
+        from infractl.ops.github_api import GitHubTarget, upsert_sticky_comment
+
         outcome = upsert_sticky_comment(GitHubTarget.from_env(args.repo), args.pr, body, MARKER)
         print(f"preview comment {outcome} on PR #{args.pr}", file=sys.stderr)
     print(body, end="")
@@ -170,24 +131,16 @@ def cmd_preview_report(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from infractl.ops.drift import drift_markdown, run_refresh_preview
-    from infractl.ops.engine_output import parse_engine_output
-    from infractl.ops.github_api import GitHubTarget, sync_drift_issue
+    from infractl.ops.drift import drift_markdown, drift_of
 
-    if args.input:
-        try:
-            text = args.input.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.input}: {exc.strerror}") from None
-        report = parse_engine_output(str(args.input), text)
-    else:
-        report = run_refresh_preview(find_project(Path.cwd()), args.stack)
+    report = drift_of(args.stack, args.input)
     body = drift_markdown(args.stack, report)
     print(body, end="")
     drifted = bool(report.changes)
     if args.open_issue:
-        target = GitHubTarget.from_env(args.repo)
-        outcome = sync_drift_issue(target, args.stack, drifted, body)
+        from infractl.ops.github_api import GitHubTarget, sync_drift_issue
+
+        outcome = sync_drift_issue(GitHubTarget.from_env(args.repo), args.stack, drifted, body)
         print(f"drift issue: {outcome}", file=sys.stderr)
     return EXIT_FAILED if drifted else EXIT_OK
 
@@ -195,40 +148,27 @@ def cmd_drift(args: argparse.Namespace) -> int:
 def cmd_move(args: argparse.Namespace) -> int:
     import os
 
-    from infractl.ops.analysis import analyse_canary
-    from infractl.ops.promotion import apply_move, bluegreen_move, canary_move, validate_move
+    from infractl.ops.promotion import apply_move, plan_move
+    from infractl.project import open_stack
 
-    project = find_project(Path.cwd())
-    path = resolve_stack_file(project, args.stack, None)
-    stack_file = read_stack_file(path)
-    config = parse_stack_config(path.name, stack_file.config)
-    if args.command == "canary":
-        changes = canary_move(config, args.service, args.action)
-        needs_analysis = args.action in ("advance", "promote")
-        strategy = config.services[args.service].strategy
-        if needs_analysis and getattr(strategy, "weight", 0) > 0:
-            url = args.prometheus or os.environ.get("PROMETHEUS_URL")
-            if not url or config.monitoring is None:
-                raise UsageError("canary analysis needs --prometheus URL (or $PROMETHEUS_URL)")
-            from infra.monitoring.target import monitored_services
-
-            svc = next(s for s in monitored_services(config) if s.name == args.service)
-            verdict = analyse_canary(url, svc, config.monitoring.thresholds, args.window)
-            print(verdict.render())
-            if not verdict.healthy:
-                print(f"refused: the canary is not healthy; consider `infractl canary abort "
-                      f"--stack {args.stack} --service {args.service}`")  # fmt: skip
-                return EXIT_FAILED
-    else:
-        changes = bluegreen_move(config, args.service)
-    validate_move(path.name, stack_file, changes)
-    for change in changes:
+    stack = open_stack(args.stack)
+    prometheus = getattr(args, "prometheus", None) or os.environ.get("PROMETHEUS_URL")
+    move = plan_move(
+        stack, args.command, args.service, args.action, prometheus, getattr(args, "window", "5m")
+    )
+    if move.analysis is not None:
+        print(move.analysis.render())
+    if move.refused:
+        print(f"refused: the canary is not healthy; consider `infractl canary abort "
+              f"--stack {args.stack} --service {args.service}`")  # fmt: skip
+        return EXIT_FAILED
+    for change in move.changes:
         print(f"{change.key}: {change.old} -> {change.new}")
         print(f"  {change.command(args.stack)}")
     if args.dry_run:
         print("dry run: nothing applied")
         return EXIT_OK
-    apply_move(project, args.stack, changes)
+    apply_move(stack.project, args.stack, move.changes)
     return EXIT_OK
 
 
@@ -245,30 +185,17 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from infra.config.errors import ConfigError
+    from infractl.errors import InfractlError
+
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
-    except UsageError as exc:
+    except InfractlError as exc:
         print(f"infractl: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception as exc:
-        if not isinstance(exc, _operational_errors()):
-            raise
-        print(f"infractl: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-
-
-def _operational_errors() -> tuple[type[Exception], ...]:
-    """Errors of the operations commands that mean "cannot do this here", not a bug."""
-    from infractl.ops.analysis import PrometheusError
-    from infractl.ops.drift import CliMissing
-    from infractl.ops.engine_output import EngineOutputError
-    from infractl.ops.github_api import GitHubSetupError
-    from infractl.ops.promotion import MoveRefused
-
-    return (PrometheusError, CliMissing, EngineOutputError, GitHubSetupError, MoveRefused)
+        return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -1,15 +1,16 @@
-"""Locate the Pulumi project and the stack settings file a command should use."""
+"""Locate the Pulumi project and the stack a command works on."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from infra.config.errors import ConfigError, ConfigProblem
-from infractl.stackfile import known_stacks, stack_file_path
+from infractl.errors import UsageError
+from infractl.stackfile import StackFile, known_stacks, read_stack_file, stack_file_path
 
-
-class UsageError(Exception):
-    """A command line that cannot be carried out; exit code 2."""
+if TYPE_CHECKING:
+    from infra.config import StackConfig
 
 
 def find_project(start: Path) -> Path:
@@ -24,6 +25,8 @@ def resolve_stack_file(project: Path, stack: str, config_file: str | None) -> Pa
     if config_file:
         path = Path(config_file)
         if not path.is_file():
+            from infra.config import ConfigError, ConfigProblem
+
             raise ConfigError(str(path), [ConfigProblem("", "config file not found")])
         return path
     path = stack_file_path(project, stack)
@@ -31,3 +34,27 @@ def resolve_stack_file(project: Path, stack: str, config_file: str | None) -> Pa
         stacks = ", ".join(known_stacks(project)) or "none"
         raise UsageError(f"no stack '{stack}': {path.name} not found (stacks here: {stacks})")
     return path
+
+
+@dataclass
+class Stack:
+    """A stack as a command reads it: its settings file and, once loaded, its config."""
+
+    name: str
+    project: Path
+    source: str  # how messages name the settings file
+    file: StackFile
+
+    def load(self) -> StackConfig:
+        """The validated config (`infra.stack.load_stack`); raises ConfigError."""
+        from infra.stack import load_stack
+
+        return load_stack(self.source, self.file.config)
+
+
+def open_stack(name: str, config_file: str | None = None) -> Stack:
+    """The stack's settings file, read (not yet validated) from the project around the cwd."""
+    project = find_project(Path.cwd())
+    path = resolve_stack_file(project, name, config_file)
+    source = config_file or path.name
+    return Stack(name, project, source, read_stack_file(path, label=source))

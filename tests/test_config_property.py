@@ -10,7 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from infra.config import ConfigError, StackConfig, parse_stack_config
+from infra.config import ConfigError, StackConfig
+from infra.stack import load_stack
 from infractl.stackfile import read_stack_file
 from tests.conftest import REPO
 
@@ -91,7 +92,7 @@ def mutated_configs(draw: st.DrawFn) -> dict[str, str]:
 )
 def test_mutated_config_validates_or_raises_config_error(flat: dict[str, str]) -> None:
     try:
-        config = parse_stack_config("Pulumi.fuzz.yaml", flat)
+        config = load_stack("Pulumi.fuzz.yaml", flat)
     except ConfigError as exc:
         assert exc.problems
         for line in exc.render().splitlines():

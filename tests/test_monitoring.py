@@ -18,12 +18,12 @@ import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
-from infra.config import parse_stack_config
 from infra.config.model import StackConfig
 from infra.monitoring.rule_tests import promtool_tests
 from infra.monitoring.rules import alerts, prometheus_rule_spec, recording_rules
 from infra.monitoring.stack_values import kube_prometheus_stack_values
 from infra.monitoring.target import monitored_services
+from infra.stack import load_stack
 from infractl.stackfile import read_stack_file
 from tests.conftest import REPO, resources
 
@@ -44,7 +44,7 @@ def promtool(*args: str | Path, cwd: Path | None = None) -> subprocess.Completed
 
 def _config(stack: str) -> StackConfig:
     path = REPO / f"Pulumi.{stack}.yaml"
-    return parse_stack_config(path.name, read_stack_file(path).config)
+    return load_stack(path.name, read_stack_file(path).config)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import parse_stack_config
+from infra.stack import load_stack
 from infractl.policy.analyzer import PackError
 from infractl.policy.check import CheckResult, run_check
 from infractl.stackfile import read_stack_file
@@ -148,7 +148,7 @@ def test_weakened_stack_config_fires_the_policy(
 
 def _synth_result(stack: str, out: Path) -> SynthResult:
     path = REPO / f"Pulumi.{stack}.yaml"
-    config = parse_stack_config(path.name, read_stack_file(path).config)
+    config = load_stack(path.name, read_stack_file(path).config)
     captured = [Captured.from_json(r) for r in resources(out)]
     return SynthResult(stack=stack, config=config, resources=captured)
 

@@ -7,7 +7,8 @@ import json
 import jsonschema
 import yaml
 
-from infra.config import StackConfig, parse_stack_config
+from infra.config import StackConfig
+from infra.stack import load_stack
 from infractl.stackfile import read_stack_file
 from tests.conftest import REPO, vendored
 
@@ -33,7 +34,7 @@ def test_both_stack_files_parse_into_stack_config() -> None:
     for stack in ("staging", "prod"):
         path = REPO / f"Pulumi.{stack}.yaml"
         stack_file = read_stack_file(path)
-        config = parse_stack_config(path.name, stack_file.config)
+        config = load_stack(path.name, stack_file.config)
         assert isinstance(config, StackConfig)
         assert config.environments
 

@@ -18,9 +18,9 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from infra.config import parse_stack_config
 from infra.config.monitoring import LATENCY_BUCKETS
 from infra.monitoring.target import monitored_services
+from infra.stack import load_stack
 from infractl.ops.analysis import analyse_canary
 from infractl.ops.promotion import MoveRefused, bluegreen_move, canary_move, validate_move
 from infractl.stackfile import read_stack_file
@@ -126,7 +126,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 def _config():  # type: ignore[no-untyped-def]
     path = REPO / "Pulumi.prod.yaml"
-    return parse_stack_config(path.name, read_stack_file(path).config)
+    return load_stack(path.name, read_stack_file(path).config)
 
 
 def _wait_for_samples(seconds: float = 12) -> None:

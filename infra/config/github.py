@@ -1,8 +1,9 @@
 """Repository governance config, layered like safe-settings: org defaults <- groups <- repository.
 
 Each layer is a partial `RepositorySettings`; layers are deep-merged (mappings merge, lists and
-scalars replace) and the result validated once more. Every layer is also validated on its own, so
-a mistake is reported at the layer that made it, e.g. `github.groups.python.merge.alowSquash`.
+scalars replace) and the result validated once more, while the config is parsed: the model holds
+the effective settings. Every layer is also validated on its own, so a mistake is reported at the
+layer that made it, e.g. `github.groups.python.merge.alowSquash`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from infra.config.base import Model, pattern
 from infra.config.errors import ConfigProblem, problems_from_validation
@@ -245,43 +246,105 @@ class GitHubConfig(Model):
         layers.append((f"github.repositories.{repo}", own))
         return layers
 
-    def resolve(self) -> tuple[dict[str, RepositorySettings], list[ConfigProblem]]:
-        """Effective settings per repository, and every problem found on the way."""
-        settings: dict[str, RepositorySettings] = {}
-        problems: list[ConfigProblem] = []
+    # Filled once while parsing (model_post_init): the effective settings of every repository
+    # whose layers are valid, and every problem found on the way.
+    _settings: dict[str, RepositorySettings] = PrivateAttr(default_factory=dict)
+    _problems: list[ConfigProblem] = PrivateAttr(default_factory=list)
+
+    def model_post_init(self, context: Any, /) -> None:
         for repo in sorted(self.repositories):
-            groups = self.repositories[repo].get("groups", [])
-            base = f"github.repositories.{repo}.groups"
-            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-                problems.append(ConfigProblem(base, "must be a list of group names"))
-                continue
-            problems += [
-                ConfigProblem(base, f"no group {g!r} in github.groups")
-                for g in groups
-                if g not in self.groups
-            ]
-            merged: dict[str, Any] = {}
-            layer_failed = False
-            for prefix, layer in self.layers(repo):
-                try:
-                    RepositorySettings.model_validate(layer)
-                except pydantic.ValidationError as exc:
-                    layer_failed = True
-                    problems += [
-                        ConfigProblem(f"{prefix}.{p.path}" if p.path else prefix, p.message)
-                        for p in problems_from_validation(RepositorySettings, exc)
-                    ]
-                merged = deep_merge(merged, layer)
-            if layer_failed:
-                continue
+            effective = self._resolve(repo)
+            if effective is not None:
+                self._settings[repo] = effective
+                self._problems += settings_problems(f"github.repositories.{repo}", effective)
+
+    @property
+    def settings(self) -> dict[str, RepositorySettings]:
+        """Effective settings per repository (every layer merged and validated)."""
+        return self._settings
+
+    def problems(self) -> list[ConfigProblem]:
+        """What the layers got wrong, at the layer that made the mistake."""
+        return list(self._problems)
+
+    def _resolve(self, repo: str) -> RepositorySettings | None:
+        groups = self.repositories[repo].get("groups", [])
+        base = f"github.repositories.{repo}.groups"
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            self._problems.append(ConfigProblem(base, "must be a list of group names"))
+            return None
+        self._problems += [
+            ConfigProblem(base, f"no group {g!r} in github.groups")
+            for g in groups
+            if g not in self.groups
+        ]
+        merged: dict[str, Any] = {}
+        layer_failed = False
+        for prefix, layer in self.layers(repo):
             try:
-                settings[repo] = RepositorySettings.model_validate(merged)
+                RepositorySettings.model_validate(layer)
             except pydantic.ValidationError as exc:
-                problems += [
-                    ConfigProblem(f"github.repositories.{repo}.{p.path}", p.message)
+                layer_failed = True
+                self._problems += [
+                    ConfigProblem(f"{prefix}.{p.path}" if p.path else prefix, p.message)
                     for p in problems_from_validation(RepositorySettings, exc)
                 ]
-        return settings, problems
+            merged = deep_merge(merged, layer)
+        if layer_failed:
+            return None
+        try:
+            return RepositorySettings.model_validate(merged)
+        except pydantic.ValidationError as exc:
+            self._problems += [
+                ConfigProblem(f"github.repositories.{repo}.{p.path}", p.message)
+                for p in problems_from_validation(RepositorySettings, exc)
+            ]
+            return None
+
+
+def settings_problems(base: str, s: RepositorySettings) -> list[ConfigProblem]:
+    """Settings of one repository that contradict each other (`base` is its key path)."""
+    problems = []
+    sec = s.security
+    if s.visibility != "public" and sec.secret_scanning and not sec.secret_protection_licensed:
+        problems.append(
+            ConfigProblem(
+                f"{base}.security.secretScanning",
+                "a private repository needs GitHub Secret Protection for secret scanning: set "
+                "security.secretProtectionLicensed: true once the licence covers it, or make "
+                "the repository public",
+            )
+        )
+    if sec.push_protection and not sec.secret_scanning:
+        problems.append(
+            ConfigProblem(f"{base}.security.pushProtection", "needs security.secretScanning: true")
+        )
+    if sec.dependabot_security_updates and not sec.vulnerability_alerts:
+        problems.append(
+            ConfigProblem(
+                f"{base}.security.dependabotSecurityUpdates",
+                "needs security.vulnerabilityAlerts: true",
+            )
+        )
+    if s.branch_rules.linear_history and s.merge.allow_merge_commit:
+        problems.append(
+            ConfigProblem(
+                f"{base}.merge.allowMergeCommit",
+                "merge commits break branchRules.linearHistory; allow squash or rebase only",
+            )
+        )
+    labels = {label.name for label in s.labels}
+    for eco in s.dependabot.ecosystems:
+        for label in ("dependencies", ECOSYSTEM_LABELS.get(eco.ecosystem, eco.ecosystem)):
+            if label not in labels:
+                problems.append(
+                    ConfigProblem(
+                        f"{base}.labels",
+                        f"Dependabot labels its {eco.ecosystem} PRs {label!r}, which is not a "
+                        "declared label",
+                    )
+                )
+    return problems
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

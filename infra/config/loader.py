@@ -2,21 +2,21 @@
 
 The same function serves the real engine (values arrive through `pulumi.runtime.config`) and the
 offline harness (which feeds the map it read from `Pulumi.<stack>.yaml`), so both refuse the same
-input with the same words.
+input with the same words. Checks that need rendered output (e.g. the checks a workflow reports)
+run above this package, in `infra.stack.load_stack`.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pydantic
 
-from infra.config.errors import NAMESPACE, ConfigError, ConfigProblem, problems_from_validation
+from infra.config.errors import NAMESPACE, ConfigProblem, problems_from_validation
 from infra.config.model import StackConfig
-from infra.github.checks import governance_problems
 
 # Namespaces whose keys configure a provider, not this program; allowed beside our own.
 PROVIDER_NAMESPACES = frozenset({"kubernetes", "github", "docker", "pulumi"})
@@ -38,8 +38,11 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def parse_stack_config(source: str, flat: Mapping[str, Any]) -> StackConfig:
-    """Validate the `<namespace>:<key>` map; raise ConfigError naming `source` and each key."""
+def validate_stack_config(
+    flat: Mapping[str, Any],
+) -> tuple[StackConfig | None, list[ConfigProblem]]:
+    """Validate the `<namespace>:<key>` map: the model (None if it did not parse) and every
+    problem found, each naming its full key."""
     sections: dict[str, Any] = {}
     problems: list[ConfigProblem] = []
     for full_key, value in sorted(flat.items()):
@@ -54,25 +57,14 @@ def parse_stack_config(source: str, flat: Mapping[str, Any]) -> StackConfig:
             problems.append(ConfigProblem(key, f"unknown config namespace; {why}", namespace))
     try:
         config = StackConfig.model_validate(sections)
-        problems.extend(config.problems())
-        problems.extend(governance_problems(config.github))
     except pydantic.ValidationError as exc:
-        problems.extend(problems_from_validation(StackConfig, exc))
-        config = None
-    if problems or config is None:
-        raise ConfigError(source, problems)
-    return config
+        return None, [*problems, *problems_from_validation(StackConfig, exc)]
+    return config, [*problems, *config.problems()]
 
 
-def runtime_config_keys() -> Iterable[str]:
-    from pulumi.runtime import config as runtime_config
+def runtime_config() -> dict[str, Any]:
+    """The flat config map the engine (or the mocks) gave this program run."""
+    from pulumi.runtime import config as runtime
 
-    return {*runtime_config.CONFIG.get(), *runtime_config.get_config_env()}
-
-
-def load_from_runtime(source: str) -> StackConfig:
-    """Read the config the engine (or the mocks) gave this program run."""
-    from pulumi.runtime import config as runtime_config
-
-    flat = {key: runtime_config.get_config(key) for key in runtime_config_keys()}
-    return parse_stack_config(source, flat)
+    keys = {*runtime.CONFIG.get(), *runtime.get_config_env()}
+    return {key: runtime.get_config(key) for key in keys}

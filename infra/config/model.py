@@ -62,6 +62,8 @@ class StackConfig(Model):
     def problems(self) -> list[ConfigProblem]:
         """Checks across sections, run after every section validated on its own."""
         problems = [*self._namespace_problems(), *self._service_problems()]
+        if self.github is not None:
+            problems += self.github.problems()
         problems += [
             ConfigProblem(
                 f"{path}.fromSecret", f"no key {ref.from_secret!r} in tbcoin-platform:secrets"

@@ -9,11 +9,9 @@ from infra.github.component import GovernedRepository
 
 
 def declare_governance(config: GitHubConfig) -> dict[str, GovernedRepository]:
-    settings, problems = config.resolve()
-    assert not problems, problems  # parse_stack_config refused the config otherwise
     # The token comes from GITHUB_TOKEN in the environment of `pulumi up`, never from config.
     provider = github.Provider("github", owner=config.owner)
     return {
         name: GovernedRepository(config.owner, name, s, config.action_pins, provider)
-        for name, s in sorted(settings.items())
+        for name, s in sorted(config.settings.items())
     }

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from infra.config.monitoring import Thresholds
 from infra.monitoring.rules import error_ratio_expr, quantile_expr, selector
 from infra.monitoring.target import MonitoredService
+from infractl.errors import InfractlError
 
 
-class PrometheusError(Exception):
-    pass
+class PrometheusError(InfractlError):
+    """Prometheus did not answer, or refused the query."""
 
 
 def query(base_url: str, expr: str, timeout: float = 10.0) -> dict[str, float]:

@@ -7,12 +7,22 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from infractl.ops.engine_output import EngineReport, parse_engine_output
+from infractl.errors import InfractlError
+from infractl.ops.engine_output import EngineReport, parse_engine_output, read_engine_output
 from infractl.ops.preview_report import stack_section
 
 
-class CliMissing(Exception):
-    pass
+class CliMissing(InfractlError):
+    """A command this one needs (the pulumi CLI) is not installed."""
+
+
+def drift_of(stack: str, recorded: Path | None) -> EngineReport:
+    """What the recorded refresh-preview output says, or (none given) what a fresh one says."""
+    if recorded is not None:
+        return read_engine_output(recorded)
+    from infractl.project import find_project
+
+    return run_refresh_preview(find_project(Path.cwd()), stack)
 
 
 def run_refresh_preview(project: Path, stack: str) -> EngineReport:

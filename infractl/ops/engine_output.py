@@ -15,7 +15,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from infractl.errors import InfractlError, UsageError
 
 # Steps that change nothing; everything else is shown.
 QUIET_OPS = {"same", "refresh", "read", "discard", "remove-pending-replace"}
@@ -30,7 +33,7 @@ KNOWN_EVENTS = {
 }  # fmt: skip
 
 
-class EngineOutputError(Exception):
+class EngineOutputError(InfractlError):
     """Nothing in the input could be read as Pulumi engine output."""
 
 
@@ -234,6 +237,15 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
     if nothing and (unreadable or unknown):
         raise EngineOutputError(f"{source}: no Pulumi engine events found")
     return report
+
+
+def read_engine_output(path: Path) -> EngineReport:
+    """`parse_engine_output` of a file; a file that cannot be read is a usage error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    return parse_engine_output(str(path), text)
 
 
 def parse_engine_output(source: str, text: str) -> EngineReport:

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 from github import Auth, Github
 
+from infractl.errors import InfractlError
+
 DRIFT_LABEL = "drift"
 API = "https://api.github.com"
 
 
-class GitHubSetupError(Exception):
-    pass
+class GitHubSetupError(InfractlError):
+    """No token or repository to talk to GitHub with."""
 
 
 @dataclass

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 
-from infractl.ops.engine_output import Change, EngineReport
+from infractl.errors import UsageError
+from infractl.ops.engine_output import Change, EngineReport, read_engine_output
 
 MARKER = "<!-- tbcoin-platform:preview-report -->"
 # GitHub refuses issue comments longer than this many characters.
@@ -148,3 +150,16 @@ def json_report(reports: list[tuple[str, EngineReport]]) -> str:
             }
         )
     return json.dumps({"stacks": stacks}, indent=2, sort_keys=True) + "\n"
+
+
+def read_reports(inputs: list[Path], stacks: list[str]) -> list[tuple[str, EngineReport]]:
+    """Each input parsed, named by its `--stack` (else the stack its events name, else the file)."""
+    if not inputs:
+        raise UsageError("give at least one --input or --event-log")
+    if stacks and len(stacks) != len(inputs):
+        raise UsageError("give one --stack per input, in the same order, or none")
+    reports = []
+    for i, path in enumerate(inputs):
+        report = read_engine_output(path)
+        reports.append((stacks[i] if stacks else report.stack or path.stem, report))
+    return reports

@@ -12,13 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.config import ConfigError, StackConfig, parse_stack_config
+from infra.config import ConfigError, StackConfig
 from infra.config.errors import NAMESPACE
 from infra.config.services import BlueGreen, Canary
+from infra.stack import load_stack
+from infractl.errors import InfractlError, UsageError
+from infractl.ops.analysis import Verdict, analyse_canary
+from infractl.project import Stack
 from infractl.stackfile import StackFile
 
 
-class MoveRefused(Exception):
+class MoveRefused(InfractlError):
     """The move makes no sense in the current state (e.g. advancing past 100%)."""
 
 
@@ -95,7 +99,51 @@ def validate_move(source: str, stack_file: StackFile, changes: list[ConfigChange
         value = json.loads(flat[key])
         _apply_path({change.path.split(".")[0]: value}, change)
         flat[key] = json.dumps(value, sort_keys=True)
-    return parse_stack_config(f"{source} (after the move)", flat)
+    return load_stack(f"{source} (after the move)", flat)
+
+
+@dataclass
+class Move:
+    """A planned move: its config changes, and the canary analysis that gated it (if any)."""
+
+    changes: list[ConfigChange]
+    analysis: Verdict | None = None
+    refused: bool = False
+
+
+def _canary_analysis(
+    config: StackConfig, service: str, prometheus: str | None, window: str
+) -> Verdict:
+    from infra.monitoring.target import monitored_services
+
+    if not prometheus or config.monitoring is None:
+        raise UsageError("canary analysis needs --prometheus URL (or $PROMETHEUS_URL)")
+    svc = next(s for s in monitored_services(config) if s.name == service)
+    return analyse_canary(prometheus, svc, config.monitoring.thresholds, window)
+
+
+def plan_move(
+    stack: Stack,
+    kind: str,
+    service: str,
+    action: str = "switch",
+    prometheus: str | None = None,
+    window: str = "5m",
+) -> Move:
+    """The changes of a canary or blue-green move, validated like a `pulumi up` would be. A canary
+    that already gets traffic only advances or is promoted if Prometheus says it is healthy."""
+    config = stack.load()
+    if kind == "bluegreen":
+        move = Move(bluegreen_move(config, service))
+    else:
+        move = Move(canary_move(config, service, action))
+        strategy = config.services[service].strategy
+        if action in ("advance", "promote") and getattr(strategy, "weight", 0) > 0:
+            move.analysis = _canary_analysis(config, service, prometheus, window)
+            move.refused = not move.analysis.healthy
+    if not move.refused:
+        validate_move(stack.source, stack.file, move.changes)
+    return move
 
 
 def apply_move(project: Path, stack: str, changes: list[ConfigChange]) -> None:
@@ -111,5 +159,5 @@ def apply_move(project: Path, stack: str, changes: list[ConfigChange]) -> None:
     workspace_stack.up(on_output=print)
 
 
-__all__ = ["ConfigChange", "ConfigError", "MoveRefused", "apply_move", "bluegreen_move",
-           "canary_move", "validate_move"]  # fmt: skip
+__all__ = ["ConfigChange", "ConfigError", "Move", "MoveRefused", "apply_move", "bluegreen_move",
+           "canary_move", "plan_move", "validate_move"]  # fmt: skip

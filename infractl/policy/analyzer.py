@@ -23,11 +23,13 @@ from typing import Any
 import grpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from infractl.errors import InfractlError
+
 # No engine runs here; the pack only needs an address-shaped argument.
 ENGINE_ADDRESS = "127.0.0.1:0"
 
 
-class PackError(Exception):
+class PackError(InfractlError):
     """The policy pack could not be started or did not answer in time."""
 
 

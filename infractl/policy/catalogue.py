@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.config import parse_stack_config
+from infra.stack import load_stack
 from infractl.stackfile import known_stacks, read_stack_file, stack_file_path
 
 OWNERSHIP_POLICY = "github-single-stack-ownership"
@@ -78,7 +78,7 @@ def owned_by_other_stacks(project: Path) -> dict[str, dict[str, str]]:
     owners: dict[str, set[str]] = {}
     for stack in known_stacks(project):
         path = stack_file_path(project, stack)
-        config = parse_stack_config(path.name, read_stack_file(path).config)
+        config = load_stack(path.name, read_stack_file(path).config)
         if config.github is not None:
             owners[stack] = set(config.github.repositories)
     return {

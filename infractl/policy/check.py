@@ -13,6 +13,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from infractl.policy.analyzer import analyzer_info, running_pack
 from infractl.policy.config import configure_request, load_policy_config, merge_policy_config
 from infractl.policy.requests import analyze_requests, analyze_stack_request
+from infractl.project import Stack
 from infractl.synth.harness import PROJECT, SynthResult
 
 # Analyze calls kept in flight at once: enough to overlap both ends, few enough that no call
@@ -139,4 +140,22 @@ def run_check(
         pack=f"{info.name}@{pack_version(pack_dir, info.version)}",
         analyzer=analyzer,
         violations=sorted(set(violations)),
+    )
+
+
+def check_stack(stack: Stack, policy_config: Path | None, timeout: float = 60.0) -> CheckResult:
+    """Synthesize the stack and run the pack over it, with the stack's policy config
+    (`policies/config/<stack>.json`) unless another is given."""
+    from infractl.synth.harness import synthesize
+
+    if policy_config is None:
+        default = stack.project / "policies" / "config" / f"{stack.name}.json"
+        policy_config = default if default.is_file() else None
+    return run_check(
+        synthesize(stack),
+        stack.project / "policies",
+        policy_config,
+        stack.file.config,
+        stack.file.secret_keys,
+        timeout=timeout,
     )

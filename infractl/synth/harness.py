@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 
 from infra.config import StackConfig
+from infractl.project import Stack
 from infractl.stackfile import StackFile
 from infractl.synth.capture import Captured, CapturingMonitor, StableMocks
 
@@ -52,6 +53,11 @@ def run_program(stack: str, stack_file: StackFile, config: StackConfig) -> Synth
 
     os.environ[OFFLINE_ENV] = "1"
     sys.unraisablehook = _quiet_event_loop_teardown
-    run_to_completion(program.main)()
+    run_to_completion(lambda: program.main(config))()
     resources = sorted(monitor.captured, key=lambda r: r.urn)
     return SynthResult(stack=stack, config=config, resources=resources)
+
+
+def synthesize(stack: Stack) -> SynthResult:
+    """Load the stack's config and run the program over it."""
+    return run_program(stack.name, stack.file, stack.load())

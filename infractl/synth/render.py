@@ -65,8 +65,7 @@ def github_files(result: SynthResult) -> dict[str, str]:
     """Effective settings per repository, and each managed file as the provider would commit it."""
     files: dict[str, str] = {}
     if result.config.github is not None:
-        settings, _ = result.config.github.resolve()
-        for repo, effective in settings.items():
+        for repo, effective in result.config.github.settings.items():
             files[f"github/{repo}/settings.json"] = dump_json(
                 effective.model_dump(mode="json", by_alias=True)
             )
