@@ -12,9 +12,10 @@ from tests.conftest import load_stack, resources
 
 def context(stack: str = "prod", repo: str = "tbcoin-engine-ml") -> RepositoryContext:
     config = GitHubConfig.model_validate(load_stack(stack)["config"]["tbcoin-platform:github"])
-    settings, problems = config.resolve()
-    assert problems == []
-    return RepositoryContext(config.owner, repo, settings[repo], config.action_pins, lambda t: 7)
+    assert config.problems() == []
+    return RepositoryContext(
+        config.owner, repo, config.settings[repo], config.action_pins, lambda t: 7
+    )
 
 
 def test_each_area_is_a_pure_function_of_the_context() -> None:
