@@ -46,6 +46,7 @@ $(PROMTOOL):
 tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL)
 
 plan: $(VENV)/.installed-run
+	mkdir -p $(dir $(OUT))
 	$(VENV)/bin/infractl synth --stack $(STACK) --out $(OUT)
 	$(VENV)/bin/infractl check --stack $(STACK)
 

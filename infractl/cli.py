@@ -78,14 +78,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
+    from infractl.synth.outdir import check_out, replace_output
+
+    check_out(args.out, cwd=Path.cwd())  # refuse before spending time on a synth
     from infractl.project import open_stack
     from infractl.summary import synth_summary
     from infractl.synth.harness import synthesize
-    from infractl.synth.render import render, write_tree
+    from infractl.synth.render import render
 
     result = synthesize(open_stack(args.stack, args.config_file))
     files = render(result)
-    write_tree(args.out, files)
+    replace_output(args.out, files, cwd=Path.cwd())
     print(synth_summary(args.stack, result.resources, args.out, sorted(files)))
     return EXIT_OK
 

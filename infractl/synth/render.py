@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -113,20 +109,3 @@ def render(result: SynthResult, renderers: Iterable[Renderer] = RENDERERS) -> di
     for renderer in renderers:
         files.update(renderer(result))
     return files
-
-
-def write_tree(out: Path, files: dict[str, str]) -> None:
-    """Replace `out` with exactly these files; a failure leaves the previous `out` untouched."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        for rel, content in sorted(files.items()):
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content, encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

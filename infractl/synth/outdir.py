@@ -1,0 +1,128 @@
+"""`infractl synth --out`: the only folder synth may replace is one it wrote itself.
+
+A folder is synth's own when it is new, empty, or carries the marker file an earlier synth left.
+Everything else (the current folder or a parent of it, so `/` and the project too; a source folder
+or any other non-empty folder without the marker; a file; a symbolic link) is refused before
+anything is synthesized, and once more under the lock just before the swap, so nothing is ever
+deleted that synth did not write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from infractl.errors import UsageError
+
+MARKER = ".infractl-synth"
+MARKER_TEXT = (
+    "Written by `infractl synth`. The next synth with --out pointing here replaces this whole\n"
+    "folder; keep nothing else in it.\n"
+)
+# How long a second synth into the same parent folder waits for the first to finish its swap.
+LOCK_WAIT_SECONDS = 60.0
+
+
+def _refuse(out: Path, why: str) -> UsageError:
+    return UsageError(f"--out {out}: {why}; synth only replaces a folder it wrote itself")
+
+
+def _contains(folder: Path, path: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_out(out: Path, *, cwd: Path) -> Path:
+    """The absolute output folder if synth may (re)place it; UsageError (exit 2) otherwise.
+    (The project is the current folder or one of its parents: see `find_project`.)"""
+    if (cwd / out).is_symlink():
+        raise _refuse(out, "is a symbolic link")
+    target = Path(os.path.abspath(cwd / out)).resolve()
+    if _contains(target, cwd.resolve()):
+        raise _refuse(out, "is the current folder or one of its parents")
+    parent = target.parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise UsageError(f"--out {out}: parent folder {parent} {what}")
+    try:  # a read-only parent fails here, before a synth is spent on it
+        os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.probe-", dir=parent))
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write in {parent}: {exc.strerror}") from None
+    if target.exists() and not target.is_dir():
+        raise _refuse(out, "is a file, not a folder")
+    if target.is_dir() and not (target / MARKER).is_file():
+        try:
+            empty = next(target.iterdir(), None) is None
+        except OSError as exc:
+            raise UsageError(f"--out {out}: cannot read it: {exc.strerror}") from None
+        if not empty:
+            raise _refuse(out, f"is a folder that is not empty and has no {MARKER} marker")
+    return target
+
+
+@contextlib.contextmanager
+def _parent_lock(out: Path, target: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the parent folder: concurrent synths into it take turns."""
+    fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise UsageError(
+                        f"--out {out}: another infractl synth has been writing into "
+                        f"{target.parent} for {LOCK_WAIT_SECONDS:.0f} s; try again later"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _write_files(folder: Path, files: dict[str, str]) -> None:
+    for rel, content in sorted({**files, MARKER: MARKER_TEXT}.items()):
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+
+
+def replace_output(out: Path, files: dict[str, str], *, cwd: Path) -> None:
+    """Replace `out` with exactly these files (plus the marker). A refusal or failure leaves the
+    previous output untouched; a write error is one line (UsageError), never a traceback."""
+    target = check_out(out, cwd=cwd)
+    try:
+        with _parent_lock(out, target):
+            check_out(out, cwd=cwd)  # another writer may have been first
+            staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+            try:
+                _write_files(staging, files)
+                _swap(staging, target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:
+        reason = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
+        raise UsageError(f"--out {out}: cannot write it: {reason}") from None
+
+
+def _swap(staging: Path, target: Path) -> None:
+    """Move the previous output aside, the new one in, then delete the previous one."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.rename(target, old)  # replaces the empty placeholder folder
+    try:
+        os.rename(staging, target)
+    except OSError:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
