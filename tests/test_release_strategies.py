@@ -46,7 +46,10 @@ def test_switching_active_color_changes_only_service_selectors(
 ) -> None:
     before = _by_urn(synthesized("prod"))
     after = _by_urn(
-        _synth(mutated_stack(lambda c: _strategy(c, "api").update(activeColor="green")), tmp_path)
+        _synth(
+            mutated_stack(lambda c: _strategy(c, "api").update(activeColor="green")),
+            tmp_path / "out",
+        )
     )
     assert set(before) == set(after)
     changed = {urn: _diff(before[urn], after[urn]) for urn in before}
@@ -56,7 +59,9 @@ def test_switching_active_color_changes_only_service_selectors(
         "tbcoin-prod-service-api-preview": ["/inputs/spec/selector/tbcoin.io/track"],
     }
     live = next(
-        m for m in manifests(tmp_path) if m["kind"] == "Service" and m["metadata"]["name"] == "api"
+        m
+        for m in manifests(tmp_path / "out")
+        if m["kind"] == "Service" and m["metadata"]["name"] == "api"
     )
     assert live["spec"]["selector"]["tbcoin.io/track"] == "green"
 
