@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from infra.config import ConfigError, StackConfig, runtime_config
+from infra.config import ConfigError, StackConfig, runtime_config, runtime_secret_keys
 from infra.docker.image import image_resolver
 from infra.github.governance import declare_governance
 from infra.kubernetes.app_service import AppService
@@ -74,7 +74,7 @@ def main(config: StackConfig | None = None) -> None:
     (the offline harness), else it is read from the engine."""
     try:
         if config is None:
-            config = load_stack(stack_file(), runtime_config())
+            config = load_stack(stack_file(), runtime_config(), runtime_secret_keys())
         declare(pulumi.get_stack(), config)
     except ConfigError as exc:
         # RunError is reported by the engine as a plain message, without a Python traceback.

@@ -7,7 +7,7 @@ status check must be reported by a job of a managed workflow.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from infra.config import ConfigError, ConfigProblem, StackConfig, validate_stack_config
@@ -44,10 +44,12 @@ def _workflow_problems(github: GitHubConfig) -> list[ConfigProblem]:
     return problems
 
 
-def load_stack(source: str, flat: Mapping[str, Any]) -> StackConfig:
+def load_stack(
+    source: str, flat: Mapping[str, Any], secret_keys: Collection[str] | None = None
+) -> StackConfig:
     """The validated config of a stack from its flat `<namespace>:<key>` map; raises ConfigError
-    naming `source` and the full key of every problem."""
-    config, problems = validate_stack_config(flat)
+    naming `source` and the full key of every problem. `secret_keys`: see validate_stack_config."""
+    config, problems = validate_stack_config(flat, secret_keys)
     if config is not None and config.github is not None:
         problems += _workflow_problems(config.github)
     if problems or config is None:

@@ -8,24 +8,16 @@ cannot be decrypted offline; they are replaced by a placeholder that is still ma
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from infra.config.credentials import credential_problems
 from infra.config.errors import NAMESPACE, ConfigError, ConfigProblem
 
 SECRET_PLACEHOLDER = "[secret]"
-# Key names whose values are credentials; they must be stored with `pulumi config set --secret`.
-_SECRET_NAME = re.compile(
-    r"(password|passwd|passphrase|secret|token|apikey|api_key|privatekey|private_key|webhookurl|"
-    r"credentials?)$",
-    re.IGNORECASE,
-)
-# Keys that name where a secret lives (a Secret's key, an env var), not the secret itself.
-_REFERENCE_NAME = re.compile(r"(ref|key|name|env|from\w*)$", re.IGNORECASE)
 
 
 @dataclass
@@ -45,26 +37,6 @@ def known_stacks(project_dir: Path) -> list[str]:
 
 def _is_secure(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"}
-
-
-def _plain_secrets(value: Any, path: str) -> list[str]:
-    """Paths below a key whose names say "credential" but whose values are plain text."""
-    found: list[str] = []
-    if isinstance(value, dict) and not _is_secure(value):
-        for k, v in value.items():
-            sub = f"{path}.{k}"
-            leaf = str(k)
-            if (
-                isinstance(v, str | int)
-                and _SECRET_NAME.search(leaf)
-                and not _REFERENCE_NAME.search(leaf)
-            ):
-                found.append(sub)
-            found.extend(_plain_secrets(v, sub))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found.extend(_plain_secrets(item, f"{path}[{i}]"))
-    return found
 
 
 def _reveal(value: Any) -> tuple[Any, bool]:
@@ -113,16 +85,7 @@ def read_stack_file(path: Path, label: str | None = None) -> StackFile:
     problems: list[ConfigProblem] = []
     for raw_key, raw_value in (document.get("config") or {}).items():
         key = str(raw_key) if ":" in str(raw_key) else f"{NAMESPACE}:{raw_key}"
-        namespace, _, name = key.partition(":")
-        for plain in _plain_secrets(raw_value, name):
-            problems.append(
-                ConfigProblem(
-                    plain,
-                    "looks like a credential in plain text; store it encrypted with "
-                    f"`pulumi config set --secret --path '{namespace}:{plain}' <value>`",
-                    namespace,
-                )
-            )
+        problems += credential_problems(key, raw_value, _is_secure)
         value, secret = _reveal(raw_value)
         stack.config[key] = _as_engine_string(value)
         if secret:

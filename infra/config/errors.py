@@ -13,6 +13,7 @@ from typing import Any
 import pydantic
 
 from infra.config.base import PATTERN_WORDS
+from infra.config.secret_patterns import is_credential_name, redact
 
 NAMESPACE = "tbcoin-platform"
 
@@ -25,7 +26,8 @@ class ConfigProblem:
 
     def render(self, source: str) -> str:
         key = f"{self.namespace}:{self.path}" if self.path else self.namespace
-        return f"{source}: {key}: {self.message}"
+        # Last line of defence: a token quoted from user input never reaches a terminal or log.
+        return redact(f"{source}: {key}: {self.message}")
 
 
 class ConfigError(Exception):
@@ -76,6 +78,9 @@ def format_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+HIDDEN = "a value not shown: it may be a secret"
+
+
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -97,10 +102,14 @@ _TYPE_WORDS = {
 }
 
 
-def _message(err: Any, known_keys: list[str]) -> str:
+def _message(err: Any, known_keys: list[str], reveal: bool) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     got = err.get("input")
+    if not reveal:
+        # Keep the message; replace what it would quote.
+        err = {**err, "input": _Hidden()}
+        got = err["input"]
     if kind == "extra_forbidden":
         key = str(err["loc"][-1])
         hint = difflib.get_close_matches(key, known_keys, n=1, cutoff=0.6)
@@ -134,6 +143,11 @@ def _message(err: Any, known_keys: list[str]) -> str:
     return f"{msg[:1].lower()}{msg[1:]} (got {_show(got)})"
 
 
+class _Hidden:
+    def __repr__(self) -> str:
+        return HIDDEN
+
+
 def _unwrap(annotation: Any) -> list[Any]:
     """The concrete types an annotation can hold, with Optional/Union/Annotated peeled off."""
     origin = typing.get_origin(annotation)
@@ -151,8 +165,8 @@ def _literal_values(model: Any, field: str) -> tuple[Any, ...]:
     return typing.get_args(info.annotation) if info else ()
 
 
-def _keys_at(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> list[str]:
-    """Field aliases of the model that sits at `loc` below `model`, for "did you mean"."""
+def _types_at(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> list[Any]:
+    """The types the value at `loc` below `model` can have."""
     current: list[Any] = [model]
     for i, part in enumerate(loc):
         if i and (loc[i - 1], part) in _UNION_TAGS:
@@ -168,14 +182,29 @@ def _keys_at(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> lis
                 args = typing.get_args(cand)
                 if args:
                     following.extend(_unwrap(args[-1]))
-            else:
-                continue
         current = [c for f in following for c in _unwrap(f)]
+    return current
+
+
+def _keys_at(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """Field aliases of the model that sits at `loc` below `model`, for "did you mean"."""
     keys: list[str] = []
-    for cand in current:
+    for cand in _types_at(model, loc):
         if isinstance(cand, type) and issubclass(cand, pydantic.BaseModel):
             keys.extend(f.alias or n for n, f in cand.model_fields.items())
     return keys
+
+
+def _reveals(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> bool:
+    """Whether a message may quote the value at `loc`: not below a credential-named key, nor in
+    a model that holds secrets (`reveals_input = False`), where a value may be a password."""
+    if any(isinstance(part, str) and is_credential_name(part) for part in loc):
+        return False
+    return all(
+        getattr(cand, "reveals_input", True)
+        for i in range(len(loc) + 1)
+        for cand in _types_at(model, loc[:i])
+    )
 
 
 def problems_from_validation(
@@ -188,8 +217,9 @@ def problems_from_validation(
         is_key = bool(loc) and loc[-1] == "[key]"
         loc = loc[:-1] if is_key else loc
         known = _keys_at(model, loc[:-1]) if err["type"] == "extra_forbidden" else []
+        reveal = _reveals(model, loc)
         loc = _strip_tags(loc)
-        message = _message(err, known)
+        message = _message(err, known, reveal)
         if _AT in message:
             _, sub, text = message.split(_AT, 2)
             text = text.rsplit(" (got ", 1)[0]

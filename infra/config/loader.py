@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import pydantic
 
+from infra.config.credentials import credential_problems
 from infra.config.errors import NAMESPACE, ConfigProblem, problems_from_validation
 from infra.config.model import StackConfig
 
@@ -39,12 +40,21 @@ def _decode(value: Any) -> Any:
 
 
 def validate_stack_config(
-    flat: Mapping[str, Any],
+    flat: Mapping[str, Any], secret_keys: Collection[str] | None = None
 ) -> tuple[StackConfig | None, list[ConfigProblem]]:
     """Validate the `<namespace>:<key>` map: the model (None if it did not parse) and every
-    problem found, each naming its full key."""
+    problem found, each naming its full key.
+
+    `secret_keys` is given when `flat` comes from the engine: a key with any encrypted part
+    arrives decrypted and marked secret as a whole, every other key was plain text and is checked
+    for credentials here. (The offline tools check the stack file itself, value by value.)"""
     sections: dict[str, Any] = {}
-    problems: list[ConfigProblem] = []
+    problems: list[ConfigProblem] = [
+        problem
+        for key, value in sorted(flat.items())
+        if secret_keys is not None and key not in secret_keys
+        for problem in credential_problems(key, _decode(value), lambda _: False)
+    ]
     for full_key, value in sorted(flat.items()):
         namespace, key = _split(full_key)
         if namespace == NAMESPACE:
@@ -68,3 +78,10 @@ def runtime_config() -> dict[str, Any]:
 
     keys = {*runtime.CONFIG.get(), *runtime.get_config_env()}
     return {key: runtime.get_config(key) for key in keys}
+
+
+def runtime_secret_keys() -> set[str]:
+    """The keys the engine marks secret: those with any `secure:` part in the stack file."""
+    from pulumi.runtime import config as runtime
+
+    return {key for key in runtime_config() if runtime.is_config_secret(key)}

@@ -7,7 +7,7 @@ Secrets never sit in a stack file in plain text. A `SecretRef` names a key of th
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import StringConstraints, model_validator
 
@@ -17,6 +17,9 @@ EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 
 
 class SecretRef(Model):
+    # Where a reference belongs, a user may paste the secret itself: errors never quote it.
+    reveals_input: ClassVar[bool] = False
+
     from_secret: str | None = None
     from_env: EnvName | None = None
 
