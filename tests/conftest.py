@@ -54,6 +54,38 @@ def write_stack(path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
+def set_at(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A stack mutation: set `tbcoin-platform:<path>` (dots between keys) to `value`."""
+
+    def mutate(config: dict[str, Any]) -> None:
+        top, *rest = path.split(".")
+        node = config[f"tbcoin-platform:{top}"]
+        for part in rest[:-1]:
+            node = node[part]
+        node[rest[-1]] = value
+
+    return mutate
+
+
+def config_problems(
+    mutate: Callable[[dict[str, Any]], None], folder: Path, stack: str = "prod"
+) -> str:
+    """What the offline tools report, in-process, for a real stack file changed by
+    `mutate(config_dict)`; '' when it is accepted. (ConfigError is exit 2 in every command.)"""
+    from infra.config import ConfigError
+    from infra.stack import load_stack as load_config
+    from infractl.stackfile import read_stack_file
+
+    document = copy.deepcopy(load_stack(stack))
+    mutate(document["config"])
+    path = write_stack(folder / f"Pulumi.{stack}.yaml", document)
+    try:
+        load_config(path.name, read_stack_file(path).config)
+    except ConfigError as exc:
+        return exc.render()
+    return ""
+
+
 @pytest.fixture
 def mutated_stack(tmp_path: Path) -> Callable[..., Path]:
     """A copy of a real stack file changed by `mutate(config_dict)`, written to tmp."""

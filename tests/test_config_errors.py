@@ -9,17 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import infractl
-
-
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    def mutate(config: dict[str, Any]) -> None:
-        top, *rest = path.split(".")
-        node = config[f"tbcoin-platform:{top}"]
-        for part in rest[:-1]:
-            node = node[part]
-        node[rest[-1]] = value
-
-    return mutate
+from tests.conftest import set_at as _set
 
 
 def _drop(key: str) -> Callable[[dict[str, Any]], None]:

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
+from infra import stack
 from infra.config import ConfigError, runtime_config, runtime_secret_keys
-from infra.stack import load_stack as parse_stack_config
 from infra.config.secret_patterns import is_credential_name
 from infractl.stackfile import read_stack_file
-from tests.conftest import infractl, load_stack, write_stack
+from tests.conftest import config_problems, infractl, load_stack, write_stack
 
 # Fake credentials of well-known formats, assembled so this file holds none verbatim.
 FAKE = {
@@ -28,18 +28,6 @@ FAKE = {
     "a password in a URL": "https://deploy:" + "s3cr3t-pw@registry.example.com/v2",
 }
 PASSWORD = "correct-horse-battery-staple"
-
-
-def _problems(tmp_path: Path, mutate: Callable[[dict[str, Any]], None]) -> str:
-    """Every problem the offline tools report for prod changed by `mutate`; '' if none."""
-    document = copy.deepcopy(load_stack("prod"))
-    mutate(document["config"])
-    path = write_stack(tmp_path / "Pulumi.prod.yaml", document)
-    try:
-        parse_stack_config(path.name, read_stack_file(path).config)
-    except ConfigError as exc:
-        return exc.render()
-    return ""
 
 
 def _put(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -115,7 +103,7 @@ REFUSED = {
 @pytest.mark.parametrize("case", sorted(REFUSED))
 def test_plain_credentials_are_refused_without_quoting_them(case: str, tmp_path: Path) -> None:
     mutate, expected = REFUSED[case]
-    report = _problems(tmp_path, mutate)
+    report = config_problems(mutate, tmp_path)
     assert f"Pulumi.prod.yaml: {expected}" in report, report
     assert "pulumi config set --secret" in report or "mapping" in report
     for secret in (PASSWORD, *FAKE.values()):
@@ -139,7 +127,7 @@ ACCEPTED = {
 
 @pytest.mark.parametrize("case", sorted(ACCEPTED))
 def test_encrypted_values_and_references_pass(case: str, tmp_path: Path) -> None:
-    assert _problems(tmp_path, ACCEPTED[case]) == ""
+    assert config_problems(ACCEPTED[case], tmp_path) == ""
 
 
 @pytest.mark.parametrize(
@@ -160,8 +148,8 @@ def _refs(report: str) -> Iterator[str]:
 
 
 def test_a_password_where_a_secret_reference_belongs_is_not_printed(tmp_path: Path) -> None:
-    report = _problems(
-        tmp_path, lambda c: c["tbcoin-platform:monitoring"].update(grafanaAdmin=PASSWORD)
+    report = config_problems(
+        lambda c: c["tbcoin-platform:monitoring"].update(grafanaAdmin=PASSWORD), tmp_path
     )
     lines = list(_refs(report))
     assert lines == [
@@ -177,7 +165,7 @@ def test_values_under_credential_keys_are_not_quoted_in_type_errors() -> None:
         "tbcoin-platform:secrets": '{"registry": ["' + PASSWORD + '"]}',
     }
     with pytest.raises(ConfigError) as caught:
-        parse_stack_config("Pulumi.x.yaml", flat)
+        stack.load_stack("Pulumi.x.yaml", flat)
     assert "tbcoin-platform:secrets.registry: must be a string" in caught.value.render()
     assert PASSWORD not in caught.value.render()
 
@@ -188,10 +176,9 @@ def test_tokens_quoted_from_any_input_are_redacted() -> None:
         "tbcoin-platform:kubernetes": '{"replicas": "' + FAKE["a GitHub token"] + '"}',
     }
     with pytest.raises(ConfigError) as caught:
-        parse_stack_config("Pulumi.x.yaml", flat)
+        stack.load_stack("Pulumi.x.yaml", flat)
     assert caught.value.render() == (
-        "Pulumi.x.yaml: tbcoin-platform:kubernetes.replicas: must be an integer (got "
-        "'[redacted]')"
+        "Pulumi.x.yaml: tbcoin-platform:kubernetes.replicas: must be an integer (got '[redacted]')"
     )
 
 
@@ -212,12 +199,15 @@ def test_the_program_refuses_plain_credentials_the_engine_hands_it(
     base = read_stack_file(Path("Pulumi.prod.yaml")).config
     engine_config({**base, "github:token": PASSWORD}, [])
     with pytest.raises(ConfigError) as caught:
-        parse_stack_config("Pulumi.prod.yaml", runtime_config(), runtime_secret_keys())
+        stack.load_stack("Pulumi.prod.yaml", runtime_config(), runtime_secret_keys())
     assert caught.value.render().startswith("Pulumi.prod.yaml: github:token: looks like a")
     assert PASSWORD not in caught.value.render()
     # Set with `pulumi config set --secret`: the engine marks the key secret.
     engine_config({**base, "github:token": PASSWORD}, ["github:token"])
-    assert parse_stack_config("Pulumi.prod.yaml", runtime_config(), runtime_secret_keys()).github is not None
+    assert (
+        stack.load_stack("Pulumi.prod.yaml", runtime_config(), runtime_secret_keys()).github
+        is not None
+    )
 
 
 def test_the_cli_exits_2(tmp_path: Path) -> None:

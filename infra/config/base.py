@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from collections.abc import Callable, Hashable, Sequence
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pydantic.alias_generators import to_camel
 
 
 class Model(BaseModel):
-    """Config section: camelCase keys as Pulumi config uses them, unknown keys rejected."""
+    """Config section: camelCase keys as Pulumi config uses them, unknown keys rejected, strict
+    types (`replicas: true` or `enabled: "yes"` is an error, not 1 or True)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -17,16 +21,28 @@ class Model(BaseModel):
         populate_by_name=False,
         frozen=True,
         hide_input_in_errors=False,
+        strict=True,
     )
+
+
+def _decimal(value: Any) -> Any:
+    # `pulumi config set --path` stores integers and booleans typed but decimals as strings.
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
+        return float(value)
+    return value
+
+
+# A number: an integer, a float, or a decimal as `pulumi config set --path` writes it; no bools.
+Number = Annotated[float, BeforeValidator(_decimal)]
 
 
 # What each pattern means, in the words an error message should use.
 PATTERN_WORDS: dict[str, str] = {}
 
 
-def pattern(regex: str, words: str) -> StringConstraints:
+def pattern(regex: str, words: str, max_length: int | None = None) -> StringConstraints:
     PATTERN_WORDS[regex] = words
-    return StringConstraints(pattern=regex)
+    return StringConstraints(pattern=regex, max_length=max_length)
 
 
 # RFC 1123 label: what Kubernetes accepts for namespace and most object names.
@@ -64,7 +80,66 @@ UrlPath = Annotated[str, pattern(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$", "an absol
 Hostname = Annotated[
     str,
     pattern(
-        r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-        "a lowercase DNS hostname",
+        r"^(\*\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$",
+        "a lowercase DNS hostname, each label at most 63 characters",
+        max_length=253,
     ),
 ]
+
+_UNITS: dict[str, Decimal | int] = {
+    "": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+}  # fmt: skip
+
+
+def quantity_value(quantity: str) -> Decimal:
+    """The number a `Quantity` stands for (cores or bytes), to compare two of them."""
+    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", quantity)
+    assert match, quantity  # the Quantity pattern admits nothing else
+    return Decimal(match.group(1)) * _UNITS[match.group(2)]
+
+
+def duplicates(items: Sequence[Any], key: Callable[[Any], Hashable] = lambda x: x) -> list[Any]:
+    """The keys that occur more than once, in order of their second occurrence."""
+    seen: set[Hashable] = set()
+    repeated: list[Any] = []
+    for item in items:
+        k = key(item)
+        if k in seen and k not in repeated:
+            repeated.append(k)
+        seen.add(k)
+    return repeated
+
+
+def unique(what: str, key: Callable[[Any], Hashable] = lambda x: x) -> AfterValidator:
+    """A list validator: no two items with the same `key` (`what` names the key in messages)."""
+
+    def check(items: list[Any]) -> list[Any]:
+        repeated = duplicates(items, key)
+        if repeated:
+            raise ValueError(f"{what} {', '.join(map(repr, repeated))} listed more than once")
+        return items
+
+    return AfterValidator(check)
+
+
+def _git_branch(name: str) -> str:
+    # `git check-ref-format --branch`: what git (and so GitHub) accepts as a branch name.
+    bad = (
+        not name
+        or name == "@"
+        or name.startswith(("/", "-"))
+        or name.endswith(("/", ".", ".lock"))
+        or any(part.startswith(".") for part in name.split("/"))
+        or any(s in name for s in ("..", "//", "@{"))
+        or re.search(r"[\x00-\x20\x7f~^:?*\[\\]", name)
+    )
+    if bad:
+        raise ValueError(
+            "must be a git branch name: no '..', '//', '@{', spaces, control characters or "
+            "~^:?*[\\, no part starting with '.', not ending in '/', '.' or '.lock'"
+        )
+    return name
+
+
+BranchName = Annotated[str, StringConstraints(max_length=255), AfterValidator(_git_branch)]

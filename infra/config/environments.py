@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from infra.config.base import DnsLabel, Hostname, LabelKey, LabelValue, Model, Quantity
+from infra.config.base import (
+    DnsLabel,
+    Hostname,
+    LabelKey,
+    LabelValue,
+    Model,
+    Quantity,
+    quantity_value,
+)
+from infra.config.errors import at
 
 
 class QuotaConfig(Model):
@@ -24,6 +33,14 @@ class ContainerDefaults(Model):
     memory_request: Quantity = "128Mi"
     cpu_limit: Quantity = "500m"
     memory_limit: Quantity = "512Mi"
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> ContainerDefaults:
+        for kind in ("cpu", "memory"):
+            request, limit = getattr(self, f"{kind}_request"), getattr(self, f"{kind}_limit")
+            if quantity_value(request) > quantity_value(limit):
+                raise at(f"{kind}Request", f"{request} is above {kind}Limit {limit}")
+        return self
 
 
 class EnvironmentConfig(Model):

@@ -13,12 +13,23 @@ import re
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import AfterValidator, Field, PrivateAttr, field_validator
 
-from infra.config.base import Model, pattern
+from infra.config.base import BranchName, Model, pattern, unique
 from infra.config.errors import ConfigProblem, problems_from_validation
 
-RepoName = Annotated[str, pattern(r"^[A-Za-z0-9._-]{1,100}$", "a GitHub repository name")]
+
+def _not_dots(name: str) -> str:
+    if name in (".", ".."):
+        raise ValueError(f"{name!r} is not a repository name")
+    return name
+
+
+RepoName = Annotated[
+    str,
+    pattern(r"^[A-Za-z0-9._-]{1,100}$", "a GitHub repository name"),
+    AfterValidator(_not_dots),
+]
 Slug = Annotated[str, pattern(r"^[a-z0-9][a-z0-9-]*$", "a lowercase slug")]
 Owner = Annotated[
     str,
@@ -66,7 +77,9 @@ class BranchRules(Model):
     dismiss_stale_reviews: bool = True
     require_code_owner_review: bool = False
     require_last_push_approval: bool = True
-    required_checks: list[str] = Field(default_factory=lambda: list(DEFAULT_CHECKS))
+    required_checks: Annotated[list[str], unique("check")] = Field(
+        default_factory=lambda: list(DEFAULT_CHECKS)
+    )
     # "Require branches to be up to date before merging".
     strict_checks: bool = True
     require_conversation_resolution: bool = True
@@ -91,7 +104,9 @@ def _default_ecosystems() -> list[Ecosystem]:
 
 
 class DependabotSettings(Model):
-    ecosystems: list[Ecosystem] = Field(default_factory=_default_ecosystems, min_length=1)
+    ecosystems: Annotated[
+        list[Ecosystem], unique("ecosystem and directory", lambda e: (e.ecosystem, e.directory))
+    ] = Field(default_factory=_default_ecosystems, min_length=1)
     interval: Literal["daily", "weekly", "monthly"] = "weekly"
     day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = (
         "monday"
@@ -133,7 +148,7 @@ class TeamAccess(Model):
 
 class DeploymentEnvironment(Model):
     # Team slugs (at most 6, GitHub's limit) who must approve deployments.
-    reviewers: list[Slug] = Field(default_factory=list, max_length=6)
+    reviewers: Annotated[list[Slug], unique("reviewer")] = Field(default_factory=list, max_length=6)
     protected_branches_only: bool = False
     wait_timer_minutes: int = Field(default=0, ge=0, le=43200)
     prevent_self_review: bool = True
@@ -159,10 +174,13 @@ ALL_WORKFLOWS: list[WorkflowName] = [
 
 
 class WorkflowSettings(Model):
-    enabled: list[WorkflowName] = Field(default_factory=lambda: list(ALL_WORKFLOWS))
-    python_versions: list[Annotated[str, pattern(r"^3\.[0-9]+$", "a Python version like 3.12")]] = (
-        Field(default_factory=lambda: ["3.11", "3.12"], min_length=1)
+    enabled: Annotated[list[WorkflowName], unique("workflow")] = Field(
+        default_factory=lambda: list(ALL_WORKFLOWS)
     )
+    python_versions: Annotated[
+        list[Annotated[str, pattern(r"^3\.[0-9]+$", "a Python version like 3.12")]],
+        unique("version"),
+    ] = Field(default_factory=lambda: ["3.11", "3.12"], min_length=1)
     requirements_file: str = "requirements-minimal.txt"
     # Import path of the FastAPI app whose OpenAPI document the docs workflow publishes.
     app_import: Annotated[str, pattern(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", "module:attribute")] = (
@@ -174,7 +192,7 @@ class ManagedFiles(Model):
     # pullRequest: commit to a branch and open a PR, so the ruleset needs no bypass.
     # defaultBranch: commit straight to the default branch (bootstrap only; see README).
     via: Literal["pullRequest", "defaultBranch"] = "pullRequest"
-    branch: str = "tbcoin-platform/managed-files"
+    branch: BranchName = "tbcoin-platform/managed-files"
     commit_author: str = "tbcoin-platform[bot]"
     commit_email: Annotated[str, pattern(r"^[^@\s]+@[^@\s]+$", "an email address")] = (
         "tbcoin-platform-bot@users.noreply.github.com"
@@ -187,24 +205,32 @@ class RepositorySettings(Model):
     description: str = ""
     visibility: Literal["public", "private", "internal"] = "private"
     homepage_url: str | None = None
-    topics: list[Annotated[str, pattern(r"^[a-z0-9][a-z0-9-]{0,49}$", "a GitHub topic")]] = Field(
-        default_factory=list
-    )
+    topics: Annotated[
+        list[Annotated[str, pattern(r"^[a-z0-9][a-z0-9-]{0,49}$", "a GitHub topic")]],
+        unique("topic"),
+    ] = Field(default_factory=list)
     has_issues: bool = True
     has_discussions: bool = True
     has_wiki: bool = False
     has_projects: bool = False
-    default_branch: str = "main"
+    default_branch: BranchName = "main"
     # Adopt an existing repository on the first `up` instead of creating one.
     import_existing: bool = False
     merge: MergeSettings = Field(default_factory=MergeSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     branch_rules: BranchRules = Field(default_factory=BranchRules)
     dependabot: DependabotSettings = Field(default_factory=DependabotSettings)
-    codeowners: list[CodeOwner] = Field(default_factory=list)
+    codeowners: Annotated[list[CodeOwner], unique("pattern", lambda c: c.pattern)] = Field(
+        default_factory=list
+    )
     security_policy: SecurityPolicy | None = None
-    labels: list[Label] = Field(default_factory=list)
-    teams: list[TeamAccess] = Field(default_factory=list)
+    # GitHub compares label names without case.
+    labels: Annotated[list[Label], unique("label", lambda label: label.name.lower())] = Field(
+        default_factory=list
+    )
+    teams: Annotated[list[TeamAccess], unique("team", lambda t: t.team)] = Field(
+        default_factory=list
+    )
     environments: dict[Slug, DeploymentEnvironment] = Field(default_factory=dict)
     actions: ActionsSettings = Field(default_factory=ActionsSettings)
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import Field
 
 from infra.config.app import BUILD, AppConfig, is_tag
-from infra.config.base import DnsLabel, Model
+from infra.config.base import DnsLabel, Model, quantity_value
 from infra.config.environments import EnvironmentConfig
 from infra.config.errors import ConfigProblem
 from infra.config.gateway import GatewayConfig
@@ -61,7 +63,12 @@ class StackConfig(Model):
 
     def problems(self) -> list[ConfigProblem]:
         """Checks across sections, run after every section validated on its own."""
-        problems = [*self._namespace_problems(), *self._service_problems()]
+        problems = [
+            *self._namespace_problems(),
+            *self._hostname_problems(),
+            *self._service_problems(),
+            *self._quota_problems(),
+        ]
         if self.github is not None:
             problems += self.github.problems()
         problems += [
@@ -86,10 +93,104 @@ class StackConfig(Model):
                     )
                 )
             seen[env.namespace] = name
+        # Namespaces with a role of their own (Pod Security level, NetworkPolicies) are not
+        # application namespaces.
+        roles = {}
+        if self.monitoring is not None:
+            roles["monitoring.namespace"] = self.monitoring.namespace
+        if self.gateway is not None:
+            roles["gateway.dataPlaneNamespace"] = self.gateway.data_plane_namespace
+            if self.gateway.install is not None:
+                roles["gateway.install.namespace"] = self.gateway.install.namespace
+        for key, namespace in roles.items():
+            if namespace in seen:
+                problems.append(
+                    ConfigProblem(
+                        key, f"'{namespace}' is the namespace of environment '{seen[namespace]}'"
+                    )
+                )
+        monitoring = roles.get("monitoring.namespace")
+        for key in ("gateway.dataPlaneNamespace", "gateway.install.namespace"):
+            if monitoring is not None and roles.get(key) == monitoring:
+                problems.append(ConfigProblem(key, f"'{monitoring}' is the monitoring namespace"))
+        return problems
+
+    def _hostname_problems(self) -> list[ConfigProblem]:
+        # Two Gateways listening for one host name: which one answers is up to the data plane.
+        seen: dict[str, str] = {}
+        problems = []
+        for name, env in sorted(self.environments.items()):
+            if env.hostname is None:
+                continue
+            if env.hostname in seen:
+                problems.append(
+                    ConfigProblem(
+                        f"environments.{name}.hostname",
+                        f"'{env.hostname}' is already the hostname of environment "
+                        f"'{seen[env.hostname]}'",
+                    )
+                )
+            seen.setdefault(env.hostname, name)
+        return problems
+
+    def pods_of(self, service: ServiceConfig) -> int:
+        """Pods a service runs at its declared replicas, every track or color included."""
+        strategy = service.strategy
+        extra = 0
+        if isinstance(strategy, BlueGreen):
+            extra = strategy.idle_replicas
+        elif isinstance(strategy, Canary):
+            extra = strategy.canary_replicas
+        return self.replicas_of(service) + extra
+
+    def _quota_problems(self) -> list[ConfigProblem]:
+        """An environment whose quota cannot hold its services at their declared replicas would
+        have pods refused by the API server on every `up`."""
+        problems = []
+        for name, env in sorted(self.environments.items()):
+            services = [s for s in self.services.values() if s.environment == name]
+            pods = sum(self.pods_of(s) for s in services)
+            need = {
+                "pods": (Decimal(pods), Decimal(env.quota.pods)),
+                **{
+                    kind: (
+                        sum(
+                            (
+                                quantity_value(getattr(s.resources.limits, kind)) * self.pods_of(s)
+                                for s in services
+                            ),
+                            Decimal(0),
+                        ),
+                        quantity_value(getattr(env.quota, kind)),
+                    )
+                    for kind in ("cpu", "memory")
+                },
+            }
+            for kind, (total, quota) in need.items():
+                if total > quota:
+                    problems.append(
+                        ConfigProblem(
+                            f"environments.{name}.quota.{kind}",
+                            f"too small for the environment's services at their declared "
+                            f"replicas ({kind} limits add up to {total.normalize():f})",
+                        )
+                    )
         return problems
 
     def _service_problems(self) -> list[ConfigProblem]:
         problems = []
+        routes: dict[tuple[str, str], str] = {}
+        for name, svc in sorted(self.services.items()):
+            route = (svc.environment, svc.path_prefix)
+            if route in routes:
+                problems.append(
+                    ConfigProblem(
+                        f"services.{name}.pathPrefix",
+                        f"service '{routes[route]}' already routes '{svc.path_prefix}' in "
+                        f"environment '{svc.environment}'",
+                    )
+                )
+            routes.setdefault(route, name)
         if self.services and (self.app is None or self.gateway is None):
             missing = "app" if self.app is None else "gateway"
             problems.append(ConfigProblem(missing, "required when services are declared"))
@@ -134,6 +235,13 @@ class StackConfig(Model):
                     )
                 )
             strategy = svc.strategy
+            if isinstance(strategy, BlueGreen) and strategy.idle_replicas > replicas:
+                problems.append(
+                    ConfigProblem(
+                        f"{base}.strategy.idleReplicas",
+                        f"must not exceed the service's replicas ({replicas})",
+                    )
+                )
             if isinstance(strategy, Canary) and strategy.canary_replicas > replicas:
                 problems.append(
                     ConfigProblem(

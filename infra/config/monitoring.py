@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from infra.config.base import DnsLabel, Model, Quantity, pattern
+from infra.config.base import DnsLabel, Model, Number, Quantity, pattern, unique
 from infra.config.secrets import SecretRef
 
 Duration = Annotated[str, pattern(r"^[0-9]+(ms|s|m|h|d|w|y)$", "a duration such as 30s, 15d")]
@@ -14,7 +14,7 @@ ByteSize = Annotated[str, pattern(r"^[0-9]+(B|KB|MB|GB|TB|PB)$", "a size such as
 ChartVersion = Annotated[
     str, pattern(r"^v?[0-9]+\.[0-9]+\.[0-9]+$", "an exact chart version such as 88.5.0")
 ]
-Ratio = Annotated[float, Field(gt=0, lt=1)]
+Ratio = Annotated[Number, Field(gt=0, lt=1)]
 # The app's high-resolution latency histogram buckets (prometheus-fastapi-instrumentator).
 LATENCY_BUCKETS = (
     0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5,
@@ -31,14 +31,14 @@ class Chart(Model):
 class Thresholds(Model):
     """Alert thresholds of this stack's environment."""
 
-    latency_p95_seconds: float = Field(default=0.5, gt=0)
-    latency_p99_seconds: float = Field(default=1.0, gt=0)
+    latency_p95_seconds: Number = Field(default=0.5, gt=0)
+    latency_p99_seconds: Number = Field(default=1.0, gt=0)
     error_rate: Ratio = 0.05
     cpu_throttling: Ratio = 0.25
     memory_of_limit: Ratio = 0.9
     restarts_per_hour: int = Field(default=3, ge=1)
     # Canary alert: its error rate above `canaryErrorFactor` x stable's and above the floor.
-    canary_error_factor: float = Field(default=2.0, gt=1)
+    canary_error_factor: Number = Field(default=2.0, gt=1)
     canary_error_floor: Ratio = 0.01
 
 
@@ -46,7 +46,7 @@ class Slo(Model):
     availability: Ratio = 0.999
     latency: Ratio = 0.99
     # Requests slower than this count against the latency SLO; must be a histogram bucket.
-    latency_threshold_seconds: float = 0.5
+    latency_threshold_seconds: Number = 0.5
 
     @model_validator(mode="after")
     def _bucket(self) -> Slo:
@@ -67,7 +67,9 @@ class Receiver(Model):
 
 
 class Alerting(Model):
-    receivers: list[Receiver] = Field(default_factory=list)
+    receivers: Annotated[list[Receiver], unique("receiver", lambda r: r.name)] = Field(
+        default_factory=list
+    )
     # severity -> receiver name; severities without a route go to the default receiver.
     routes: dict[Literal["critical", "warning", "info"], DnsLabel] = Field(default_factory=dict)
     default_receiver: DnsLabel | None = None

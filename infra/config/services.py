@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.app import ImageRef
-from infra.config.base import DnsLabel, Model, Quantity, UrlPath
+from infra.config.base import DnsLabel, Model, Quantity, UrlPath, quantity_value
 from infra.config.errors import at, register_union_tags
 
 Color = Literal["blue", "green"]
@@ -21,6 +21,15 @@ class ResourceSpec(Model):
 class Resources(Model):
     requests: ResourceSpec = Field(default_factory=lambda: ResourceSpec(cpu="250m", memory="256Mi"))
     limits: ResourceSpec = Field(default_factory=lambda: ResourceSpec(cpu="1", memory="1Gi"))
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Resources:
+        # The API server refuses a container whose request exceeds its limit.
+        for kind in ("cpu", "memory"):
+            request, limit = getattr(self.requests, kind), getattr(self.limits, kind)
+            if quantity_value(request) > quantity_value(limit):
+                raise at(f"requests.{kind}", f"{request} is above the limit {limit}")
+        return self
 
 
 class Autoscaling(Model):

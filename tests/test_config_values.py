@@ -1,0 +1,167 @@
+"""Values that make no sense are refused when the config is read (exit 2 in every command), not
+by the API server halfway through an `up` or by a crash later."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import config_problems
+from tests.conftest import set_at as _at
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _both(*mutations: Mutation) -> Mutation:
+    def mutate(config: dict[str, Any]) -> None:
+        for m in mutations:
+            m(config)
+
+    return mutate
+
+
+GOV = "github.defaults"
+REPO = "github.repositories.tbcoin-engine-ml"
+PROD_ENV = {
+    "namespace": "tbcoin-prod-2",
+    "tier": "production",
+    "hostname": "api.tbcoin.example.com",
+}
+LABEL = {"name": "Python", "color": "000000"}
+
+REFUSED: dict[str, tuple[Mutation, str]] = {
+    "request above limit": (
+        _at("services.inference.resources.requests.cpu", "4"),
+        "services.inference.resources.requests.cpu: 4 is above the limit 2",
+    ),
+    "memory request above limit": (
+        _at("services.inference.resources.requests.memory", "3Gi"),
+        "services.inference.resources.requests.memory: 3Gi is above the limit 2Gi",
+    ),
+    "container default request above limit": (
+        _at("environments.production.containerDefaults", {"cpuRequest": "1", "cpuLimit": "500m"}),
+        "environments.production.containerDefaults.cpuRequest: 1 is above cpuLimit 500m",
+    ),
+    "hostname label over 63 characters": (
+        _at("environments.production.hostname", "a" * 64 + ".example.com"),
+        "environments.production.hostname: must be a lowercase DNS hostname, each label at most "
+        "63 characters",
+    ),
+    "hostname over 253 characters": (
+        _at("environments.production.hostname", ".".join(["a" * 60] * 5)),
+        "environments.production.hostname: is too long",
+    ),
+    "repository named ..": (
+        lambda c: c["tbcoin-platform:github"]["repositories"].update({"..": {}}),
+        "github.repositories[\"..\"]: the key itself '..' is not a repository name",
+    ),
+    "default branch with ..": (
+        _at(f"{REPO}.defaultBranch", "release..1"),
+        f"{REPO}.defaultBranch: must be a git branch name",
+    ),
+    "managed-files branch with ..": (
+        _at(f"{GOV}.managedFiles", {"branch": "a/../b"}),
+        f"{GOV}.managedFiles.branch: must be a git branch name",
+    ),
+    "branch ending in .lock": (
+        _at(f"{REPO}.defaultBranch", "main.lock"),
+        f"{REPO}.defaultBranch: must be a git branch name",
+    ),
+    "duplicate labels (GitHub ignores case)": (
+        lambda c: c["tbcoin-platform:github"]["defaults"]["labels"].append(LABEL),
+        f"{GOV}.labels: label 'python' listed more than once",
+    ),
+    "a team listed twice": (
+        lambda c: c["tbcoin-platform:github"]["defaults"]["teams"].append(
+            {"team": "team-leads", "permission": "admin"}
+        ),
+        f"{GOV}.teams: team 'team-leads' listed more than once",
+    ),
+    "duplicate required checks": (
+        _at(f"{GOV}.branchRules.requiredChecks", ["Tests", "Tests"]),
+        f"{GOV}.branchRules.requiredChecks: check 'Tests' listed more than once",
+    ),
+    "duplicate environment reviewers": (
+        _at(
+            "github.groups.production-services.environments.production.reviewers",
+            ["team-leads", "team-leads"],
+        ),
+        "github.groups.production-services.environments.production.reviewers: reviewer "
+        "'team-leads' listed more than once",
+    ),
+    "duplicate alert receivers": (
+        lambda c: c["tbcoin-platform:monitoring"]["alerting"]["receivers"].append(
+            {"name": "oncall", "type": "webhook", "secret": {"fromEnv": "X"}}
+        ),
+        "monitoring.alerting.receivers: receiver 'oncall' listed more than once",
+    ),
+    "two environments with one hostname": (
+        _at("environments.second", PROD_ENV),
+        "environments.second.hostname: 'api.tbcoin.example.com' is already the hostname of "
+        "environment 'production'",
+    ),
+    "monitoring namespace equal to an app namespace": (
+        _at("monitoring.namespace", "tbcoin-prod"),
+        "monitoring.namespace: 'tbcoin-prod' is the namespace of environment 'production'",
+    ),
+    "gateway data plane in an app namespace": (
+        _at("gateway.dataPlaneNamespace", "tbcoin-prod"),
+        "gateway.dataPlaneNamespace: 'tbcoin-prod' is the namespace of environment 'production'",
+    ),
+    "gateway data plane in the monitoring namespace": (
+        _both(
+            _at("gateway.dataPlaneNamespace", "monitoring"),
+            _at("gateway.install.namespace", "monitoring"),
+        ),
+        "gateway.dataPlaneNamespace: 'monitoring' is the monitoring namespace",
+    ),
+    "replicas: true": (
+        _at("kubernetes.replicas", True),
+        "kubernetes.replicas: must be an integer (got True)",
+    ),
+    "replicas as a string": (
+        _at("services.api.replicas", "3"),
+        "services.api.replicas: must be an integer (got '3')",
+    ),
+    "a flag as a string": (
+        _at("monitoring.protect", "yes"),
+        "monitoring.protect: must be true or false (got 'yes')",
+    ),
+    "a ratio as a boolean": (
+        _at("monitoring.slo.availability", True),
+        "monitoring.slo.availability: must be a number (got True)",
+    ),
+    "two services on one path": (
+        _at("services.inference.pathPrefix", "/"),
+        "services.inference.pathPrefix: service 'api' already routes '/' in environment "
+        "'production'",
+    ),
+    "idle color larger than the service": (
+        _at("services.api.strategy.idleReplicas", 5),
+        "services.api.strategy.idleReplicas: must not exceed the service's replicas (3)",
+    ),
+    "quota smaller than the services": (
+        _at("environments.production.quota.cpu", "8"),
+        "environments.production.quota.cpu: too small for the environment's services at their "
+        "declared replicas (cpu limits add up to 14)",
+    ),
+    "pod quota smaller than the services": (
+        _at("environments.production.quota.pods", 5),
+        "environments.production.quota.pods: too small",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_nonsense_is_refused_naming_the_key(case: str, tmp_path: Path) -> None:
+    mutate, expected = REFUSED[case]
+    report = config_problems(mutate, tmp_path)
+    assert f"Pulumi.prod.yaml: tbcoin-platform:{expected}" in report, report
+
+
+def test_decimals_set_with_pulumi_config_set_path_are_numbers(tmp_path: Path) -> None:
+    # `pulumi config set --path ... 0.995` stores the decimal as a string.
+    assert config_problems(_at("monitoring.slo.availability", "0.995"), tmp_path) == ""
