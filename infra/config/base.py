@@ -86,6 +86,24 @@ Hostname = Annotated[
     ),
 ]
 
+# Free text that reaches a file or an API field: one line, no control characters.
+Text = Annotated[str, pattern(r"^[^\x00-\x1f\x7f]*$", "one line of text")]
+Email = Annotated[
+    str,
+    pattern(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", "an email address"),
+]
+HttpsUrl = Annotated[
+    str, pattern(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~%/+-]*)?$", "an https:// URL")
+]
+# A file in a repository, relative to its root: no '..', no option-like or hidden first part.
+RelativePath = Annotated[
+    str,
+    pattern(
+        r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$",
+        "a relative path of letters, digits, '_', '.', '-' and '/'",
+    ),
+]
+
 _UNITS: dict[str, Decimal | int] = {
     "": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
@@ -131,13 +149,14 @@ def _git_branch(name: str) -> str:
         or name.startswith(("/", "-"))
         or name.endswith(("/", ".", ".lock"))
         or any(part.startswith(".") for part in name.split("/"))
-        or any(s in name for s in ("..", "//", "@{"))
-        or re.search(r"[\x00-\x20\x7f~^:?*\[\\]", name)
+        or any(s in name for s in ("..", "//"))
+        # Stricter than git: nothing a shell, YAML or Markdown would read as syntax.
+        or not re.fullmatch(r"[A-Za-z0-9._/+-]+", name)
     )
     if bad:
         raise ValueError(
-            "must be a git branch name: no '..', '//', '@{', spaces, control characters or "
-            "~^:?*[\\, no part starting with '.', not ending in '/', '.' or '.lock'"
+            "must be a git branch name of letters, digits and . _ / + -, with no '..' or '//', "
+            "no part starting with '.', not ending in '/', '.' or '.lock'"
         )
     return name
 

@@ -15,7 +15,16 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import AfterValidator, Field, PrivateAttr, field_validator
 
-from infra.config.base import BranchName, Model, pattern, unique
+from infra.config.base import (
+    BranchName,
+    Email,
+    HttpsUrl,
+    Model,
+    RelativePath,
+    Text,
+    pattern,
+    unique,
+)
 from infra.config.errors import ConfigProblem, problems_from_validation
 
 
@@ -33,7 +42,10 @@ RepoName = Annotated[
 Slug = Annotated[str, pattern(r"^[a-z0-9][a-z0-9-]*$", "a lowercase slug")]
 Owner = Annotated[
     str,
-    pattern(r"^@[A-Za-z0-9-]+(/[A-Za-z0-9._-]+)?$|^[^@\s]+@[^@\s]+$", "@user, @org/team or email"),
+    pattern(
+        r"^@[A-Za-z0-9-]+(/[A-Za-z0-9._-]+)?$|^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
+        "@user, @org/team or email",
+    ),
 ]
 
 DEFAULT_CHECKS = ["Tests", "Code Quality", "Dependency Review"]
@@ -94,9 +106,9 @@ class Ecosystem(Model):
         "pip", "uv", "github-actions", "docker", "docker-compose", "npm", "gomod", "cargo",
         "maven", "gradle", "nuget", "composer", "bundler", "terraform",
     ]  # fmt: skip
-    directory: Annotated[str, pattern(r"^/[^\s]*$", "an absolute directory in the repository")] = (
-        "/"
-    )
+    directory: Annotated[
+        str, pattern(r"^/[A-Za-z0-9_.*/-]*$", "an absolute directory (glob) in the repository")
+    ] = "/"
 
 
 def _default_ecosystems() -> list[Ecosystem]:
@@ -112,23 +124,38 @@ class DependabotSettings(Model):
         "monday"
     )
     time: Annotated[str, pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "a time as HH:MM")] = "06:00"
-    timezone: str = "Etc/UTC"
+    timezone: Annotated[
+        str, pattern(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", "an IANA time zone")
+    ] = "Etc/UTC"
     open_pull_requests_limit: int = Field(default=10, ge=0, le=100)
     group_minor_and_patch: bool = True
 
 
 class CodeOwner(Model):
-    pattern: str = Field(min_length=1)
+    pattern: Annotated[
+        str,
+        pattern(
+            r"^[A-Za-z0-9_.*?/\[\]-]+$",
+            "a CODEOWNERS path pattern: letters, digits and _ . - / * ? [ ], no spaces",
+        ),
+    ]
     owners: list[Owner] = Field(min_length=1)
 
 
 class SupportedVersion(Model):
-    version: str
+    # A version or range as SECURITY.md's table shows it: "1.x", "< 1.0", ">= 2.1".
+    version: Annotated[
+        str,
+        pattern(
+            r"^(([<>]=?|[~^=]) ?)?[0-9A-Za-z][0-9A-Za-z.*+-]{0,29}$",
+            "a version or range such as 1.x, < 1.0 or >= 2.1",
+        ),
+    ]
     supported: bool
 
 
 class SecurityPolicy(Model):
-    contact: Annotated[str, pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address")]
+    contact: Email
     response_hours: int = Field(default=48, ge=1, le=720)
     supported_versions: list[SupportedVersion] = Field(
         default_factory=lambda: [SupportedVersion(version="1.x", supported=True)]
@@ -136,9 +163,9 @@ class SecurityPolicy(Model):
 
 
 class Label(Model):
-    name: str = Field(min_length=1, max_length=50)
+    name: Text = Field(min_length=1, max_length=50)
     color: Annotated[str, pattern(r"^[0-9a-fA-F]{6}$", "six hex digits, no '#'")]
-    description: str = Field(default="", max_length=100)
+    description: Text = Field(default="", max_length=100)
 
 
 class TeamAccess(Model):
@@ -181,11 +208,11 @@ class WorkflowSettings(Model):
         list[Annotated[str, pattern(r"^3\.[0-9]+$", "a Python version like 3.12")]],
         unique("version"),
     ] = Field(default_factory=lambda: ["3.11", "3.12"], min_length=1)
-    requirements_file: str = "requirements-minimal.txt"
+    requirements_file: RelativePath = "requirements-minimal.txt"
     # Import path of the FastAPI app whose OpenAPI document the docs workflow publishes.
-    app_import: Annotated[str, pattern(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", "module:attribute")] = (
-        "main:app"
-    )
+    app_import: Annotated[
+        str, pattern(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$", "module:attribute")
+    ] = "main:app"
 
 
 class ManagedFiles(Model):
@@ -193,18 +220,16 @@ class ManagedFiles(Model):
     # defaultBranch: commit straight to the default branch (bootstrap only; see README).
     via: Literal["pullRequest", "defaultBranch"] = "pullRequest"
     branch: BranchName = "tbcoin-platform/managed-files"
-    commit_author: str = "tbcoin-platform[bot]"
-    commit_email: Annotated[str, pattern(r"^[^@\s]+@[^@\s]+$", "an email address")] = (
-        "tbcoin-platform-bot@users.noreply.github.com"
-    )
+    commit_author: Text = Field(default="tbcoin-platform[bot]", min_length=1, max_length=100)
+    commit_email: Email = "tbcoin-platform-bot@users.noreply.github.com"
 
 
 class RepositorySettings(Model):
     """The effective settings of one repository, after merging its layers."""
 
-    description: str = ""
+    description: Text = Field(default="", max_length=350)
     visibility: Literal["public", "private", "internal"] = "private"
-    homepage_url: str | None = None
+    homepage_url: HttpsUrl | None = None
     topics: Annotated[
         list[Annotated[str, pattern(r"^[a-z0-9][a-z0-9-]{0,49}$", "a GitHub topic")]],
         unique("topic"),
@@ -244,7 +269,10 @@ class ActionPin(Model):
     sha: Annotated[
         str, pattern(r"^[0-9a-f]{40}$", "a full 40-character commit SHA, not a tag or branch")
     ]
-    version: str = Field(min_length=1)
+    # Shown as a comment beside the pin in every workflow: a tag, nothing that could end a line.
+    version: Annotated[
+        str, pattern(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$", "a release tag such as v4.2.2")
+    ]
 
 
 class GitHubConfig(Model):

@@ -7,9 +7,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from infra.config.github import ActionPin, RepositorySettings
 from infra.github.yaml_text import to_yaml
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _USES_LINE = re.compile(r"^(\s*(?:- )?uses: )(\S+)@([0-9a-f]{40})$")
 _MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
 _PERMISSION_LINE = re.compile(r"^\s+(actions|security-events|pages|id-token): (read|write)$")
@@ -83,6 +86,11 @@ class Workflow:
             step["with"]["cache"] = "pip"
         return step
 
+    def with_requirements(self, step: dict[str, Any]) -> dict[str, Any]:
+        """`step` with the requirements file in `$REQUIREMENTS`: config reaches the shell as
+        data in an environment variable, never pasted into the script."""
+        return {**step, "env": {"REQUIREMENTS": self.settings.workflows.requirements_file}}
+
     def text(self) -> str:
         lines = []
         for line in to_yaml(self.document).splitlines():
@@ -97,7 +105,12 @@ class Workflow:
             "# Managed by tbcoin-platform (Pulumi). Local edits are overwritten on the next "
             "`pulumi up`;\n# change the platform repository's config instead.\n"
         )
-        return header + "\n".join(lines) + "\n"
+        text = header + "\n".join(lines) + "\n"
+        # The comments are the only text added after dumping: the file must still read back as
+        # exactly the document (nothing in a version can add a key, a step or a line).
+        if yaml.load(text, Loader=_Loader) != self.document:
+            raise ValueError(f"{self.path}: rendered text does not read back as its document")
+        return text
 
 
 def _fill_matrix(template: str, values: dict[str, str]) -> str:

@@ -28,17 +28,21 @@ def build(w: Workflow) -> None:
                     w.checkout(),
                     w.setup_python(s.python_versions[-1], cache=False),
                     {"name": "Install pip-audit", "run": "python -m pip install pip-audit"},
-                    {
-                        "name": "Audit requirements for known vulnerabilities",
-                        "run": f"pip-audit --requirement {s.requirements_file} --strict",
-                    },
-                    {
-                        "name": "List outdated packages",
-                        "run": (
-                            f"python -m pip install -r {s.requirements_file}\n"
-                            "python -m pip list --outdated\n"
-                        ),
-                    },
+                    w.with_requirements(
+                        {
+                            "name": "Audit requirements for known vulnerabilities",
+                            "run": 'pip-audit --requirement "$REQUIREMENTS" --strict',
+                        }
+                    ),
+                    w.with_requirements(
+                        {
+                            "name": "List outdated packages",
+                            "run": (
+                                'python -m pip install -r "$REQUIREMENTS"\n'
+                                "python -m pip list --outdated\n"
+                            ),
+                        }
+                    ),
                 ],
             },
             "review": {

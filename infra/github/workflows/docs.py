@@ -7,7 +7,6 @@ from infra.github.workflows.common import Workflow
 
 def build(w: Workflow) -> None:
     s = w.settings.workflows
-    module, attribute = s.app_import.split(":")
     w.document = {
         **w.top(
             "API Documentation",
@@ -22,18 +21,24 @@ def build(w: Workflow) -> None:
                 "steps": [
                     w.checkout(),
                     w.setup_python(s.python_versions[-1], cache=False),
-                    {
-                        "name": "Install dependencies",
-                        "run": (
-                            f"python -m pip install -r {s.requirements_file}\n"
-                            "python -m pip install sphinx sphinx-rtd-theme sphinxcontrib-openapi\n"
-                        ),
-                    },
+                    w.with_requirements(
+                        {
+                            "name": "Install dependencies",
+                            "run": (
+                                'python -m pip install -r "$REQUIREMENTS"\n'
+                                "python -m pip install sphinx sphinx-rtd-theme "
+                                "sphinxcontrib-openapi\n"
+                            ),
+                        }
+                    ),
                     {
                         "name": "Generate the OpenAPI document",
+                        # module:attribute arrives as data in $APP_IMPORT, not in the script.
+                        "env": {"APP_IMPORT": s.app_import},
                         "run": (
-                            "python -c 'import json; from "
-                            f"{module} import {attribute} as app; "
+                            "python -c 'import importlib, json, os; "
+                            'module, name = os.environ["APP_IMPORT"].split(":"); '
+                            "app = getattr(importlib.import_module(module), name); "
                             "print(json.dumps(app.openapi()))' > docs/openapi.json"
                         ),
                     },

@@ -22,13 +22,15 @@ def build(w: Workflow) -> None:
                 "steps": [
                     w.checkout(),
                     w.setup_python("${{ matrix.python-version }}"),
-                    {
-                        "name": "Install dependencies",
-                        "run": (
-                            f"python -m pip install -r {s.requirements_file}\n"
-                            "python -m pip install pytest pytest-cov pytest-asyncio\n"
-                        ),
-                    },
+                    w.with_requirements(
+                        {
+                            "name": "Install dependencies",
+                            "run": (
+                                'python -m pip install -r "$REQUIREMENTS"\n'
+                                "python -m pip install pytest pytest-cov pytest-asyncio\n"
+                            ),
+                        }
+                    ),
                     {
                         "name": "Run tests with coverage",
                         "run": "pytest --cov=. --cov-report=xml --cov-report=term",
