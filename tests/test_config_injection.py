@@ -20,8 +20,9 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from infra.config import ConfigError, StackConfig, parse_stack_config
+from infra.config import ConfigError, StackConfig
 from infra.github.files import repository_files
+from infra.stack import load_stack
 from infractl.stackfile import read_stack_file
 from tests.conftest import REPO
 
@@ -74,11 +75,9 @@ LEAVES = _string_leaves(BASE)
 def _files(config: StackConfig) -> dict[str, str]:
     github = config.github
     assert github is not None
-    settings, problems = github.resolve()
-    assert not problems
     return {
         f"{repo}/{path}": text
-        for repo, s in settings.items()
+        for repo, s in github.settings.items()
         for path, text in repository_files(github.owner, repo, s, github.action_pins).items()
     }
 
@@ -95,14 +94,12 @@ def _shape(node: Any) -> Any:
 def _structure(path: str, text: str) -> Any:
     if path.endswith((".yml", ".yaml")):
         return _shape(yaml.safe_load(text))
-    # Line-based formats: lines, and per line its leading token and its fields/columns.
+    if path.endswith("CODEOWNERS"):
+        # A rule per line: comment or not, and how many fields (pattern + owners).
+        return [(line.startswith("#"), len(line.split())) for line in text.split("\n")]
+    # Markdown: lines, each with its block marker and its table columns.
     return [
-        (
-            line[:1] if line[:1] in "#|-<" else "",
-            len(line.split()) if "CODEOWNERS" in path else 0,
-            line.count("|"),
-        )
-        for line in text.split("\n")
+        (line[:1] if line[:1] in "#|-<>*" else "", line.count("|")) for line in text.split("\n")
     ]
 
 
@@ -115,7 +112,7 @@ def _run_scripts(node: Any) -> list[str]:
     return []
 
 
-BASELINE = _files(parse_stack_config("Pulumi.prod.yaml", {**FLAT, GITHUB: json.dumps(BASE)}))
+BASELINE = _files(load_stack("Pulumi.prod.yaml", {**FLAT, GITHUB: json.dumps(BASE)}))
 SCRIPTS = {p: _run_scripts(yaml.safe_load(t)) for p, t in BASELINE.items() if p.endswith(".yml")}
 
 
@@ -139,7 +136,7 @@ def _check(path: tuple[Any, ...], value: str) -> None:
     node[path[-1]] = value
     flat = {**FLAT, GITHUB: json.dumps(github)}
     try:
-        config = parse_stack_config("Pulumi.prod.yaml", flat)
+        config = load_stack("Pulumi.prod.yaml", flat)
     except ConfigError as exc:
         for line in exc.render().split("\n"):
             assert line.startswith("Pulumi.prod.yaml: tbcoin-platform:"), line
@@ -226,7 +223,7 @@ def test_the_widest_accepted_values_leave_zizmor_clean(tmp_path: Path) -> None:
         },
     )
     github["actionPins"]["actions/checkout"]["version"] = "v4.2.2+build.1-rc_1"
-    config = parse_stack_config("Pulumi.prod.yaml", {**FLAT, GITHUB: json.dumps(github)})
+    config = load_stack("Pulumi.prod.yaml", {**FLAT, GITHUB: json.dumps(github)})
     folder = tmp_path / ".github" / "workflows"
     folder.mkdir(parents=True)
     for name, text in _files(config).items():
