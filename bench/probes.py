@@ -22,7 +22,7 @@ def program(stack_file: Path) -> dict[str, float]:
     import infra.program  # noqa: F401 - import cost is per process, not per resource
 
     loaded = read_stack_file(stack_file)
-    config = load_stack(stack_file.name, loaded.config)
+    config = load_stack(stack_file.name, loaded.config, stack="prod")
     started = time.perf_counter()
     run_program("prod", loaded, config)
     return {"seconds": time.perf_counter() - started}
@@ -30,7 +30,7 @@ def program(stack_file: Path) -> dict[str, float]:
 
 def kubernetes_policies(resources_json: Path) -> dict[str, float]:
     prod = REPO / "Pulumi.prod.yaml"
-    config = load_stack(prod.name, read_stack_file(prod).config)
+    config = load_stack(prod.name, read_stack_file(prod).config, stack="prod")
     captured = [
         Captured.from_json(r)
         for r in json.loads(resources_json.read_text())

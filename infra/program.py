@@ -74,7 +74,9 @@ def main(config: StackConfig | None = None) -> None:
     (the offline harness), else it is read from the engine."""
     try:
         if config is None:
-            config = load_stack(stack_file(), runtime_config(), runtime_secret_keys())
+            config = load_stack(
+                stack_file(), runtime_config(), runtime_secret_keys(), stack=pulumi.get_stack()
+            )
         declare(pulumi.get_stack(), config)
     except ConfigError as exc:
         # RunError is reported by the engine as a plain message, without a Python traceback.

@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from infra.config import ConfigError, ConfigProblem, StackConfig, validate_stack_config
+from infra.config.floor import floor_problems
 from infra.config.github import GitHubConfig
 from infra.github.workflows import MissingPin, managed_workflows, produced_checks
 
@@ -45,11 +46,18 @@ def _workflow_problems(github: GitHubConfig) -> list[ConfigProblem]:
 
 
 def load_stack(
-    source: str, flat: Mapping[str, Any], secret_keys: Collection[str] | None = None
+    source: str,
+    flat: Mapping[str, Any],
+    secret_keys: Collection[str] | None = None,
+    *,
+    stack: str,
 ) -> StackConfig:
-    """The validated config of a stack from its flat `<namespace>:<key>` map; raises ConfigError
-    naming `source` and the full key of every problem. `secret_keys`: see validate_stack_config."""
+    """The validated config of `stack` from its flat `<namespace>:<key>` map, at or above the
+    stack's security floor; raises ConfigError naming `source` and the full key of every problem.
+    `secret_keys`: see validate_stack_config."""
     config, problems = validate_stack_config(flat, secret_keys)
+    if config is not None:
+        problems += floor_problems(stack, config)
     if config is not None and config.github is not None:
         problems += _workflow_problems(config.github)
     if problems or config is None:

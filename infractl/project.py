@@ -49,7 +49,7 @@ class Stack:
         """The validated config (`infra.stack.load_stack`); raises ConfigError."""
         from infra.stack import load_stack
 
-        return load_stack(self.source, self.file.config)
+        return load_stack(self.source, self.file.config, stack=self.name)
 
 
 def open_stack(name: str, config_file: str | None = None) -> Stack:

@@ -80,7 +80,7 @@ def config_problems(
     mutate(document["config"])
     path = write_stack(folder / f"Pulumi.{stack}.yaml", document)
     try:
-        load_config(path.name, read_stack_file(path).config)
+        load_config(path.name, read_stack_file(path).config, stack=stack)
     except ConfigError as exc:
         return exc.render()
     return ""

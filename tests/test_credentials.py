@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from infra import stack
-from infra.config import ConfigError, runtime_config, runtime_secret_keys
+from infra.config import ConfigError, StackConfig, runtime_config, runtime_secret_keys
 from infra.config.secret_patterns import is_credential_name
 from infractl.stackfile import read_stack_file
 from tests.conftest import config_problems, infractl, load_stack, write_stack
@@ -165,7 +165,7 @@ def test_values_under_credential_keys_are_not_quoted_in_type_errors() -> None:
         "tbcoin-platform:secrets": '{"registry": ["' + PASSWORD + '"]}',
     }
     with pytest.raises(ConfigError) as caught:
-        stack.load_stack("Pulumi.x.yaml", flat)
+        stack.load_stack("Pulumi.x.yaml", flat, stack="x")
     assert "tbcoin-platform:secrets.registry: must be a string" in caught.value.render()
     assert PASSWORD not in caught.value.render()
 
@@ -176,7 +176,7 @@ def test_tokens_quoted_from_any_input_are_redacted() -> None:
         "tbcoin-platform:kubernetes": '{"replicas": "' + FAKE["a GitHub token"] + '"}',
     }
     with pytest.raises(ConfigError) as caught:
-        stack.load_stack("Pulumi.x.yaml", flat)
+        stack.load_stack("Pulumi.x.yaml", flat, stack="x")
     assert caught.value.render() == (
         "Pulumi.x.yaml: tbcoin-platform:kubernetes.replicas: must be an integer (got '[redacted]')"
     )
@@ -193,21 +193,24 @@ def engine_config() -> Iterator[Callable[[dict[str, str], list[str]], None]]:
     runtime.set_all_config({}, [])
 
 
+def _from_engine() -> StackConfig:
+    return stack.load_stack(
+        "Pulumi.prod.yaml", runtime_config(), runtime_secret_keys(), stack="prod"
+    )
+
+
 def test_the_program_refuses_plain_credentials_the_engine_hands_it(
     engine_config: Callable[[dict[str, str], list[str]], None],
 ) -> None:
     base = read_stack_file(Path("Pulumi.prod.yaml")).config
     engine_config({**base, "github:token": PASSWORD}, [])
     with pytest.raises(ConfigError) as caught:
-        stack.load_stack("Pulumi.prod.yaml", runtime_config(), runtime_secret_keys())
+        _from_engine()
     assert caught.value.render().startswith("Pulumi.prod.yaml: github:token: looks like a")
     assert PASSWORD not in caught.value.render()
     # Set with `pulumi config set --secret`: the engine marks the key secret.
     engine_config({**base, "github:token": PASSWORD}, ["github:token"])
-    assert (
-        stack.load_stack("Pulumi.prod.yaml", runtime_config(), runtime_secret_keys()).github
-        is not None
-    )
+    assert _from_engine().github is not None
 
 
 def test_the_cli_exits_2(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def promtool(*args: str | Path, cwd: Path | None = None) -> subprocess.Completed
 
 def _config(stack: str) -> StackConfig:
     path = REPO / f"Pulumi.{stack}.yaml"
-    return load_stack(path.name, read_stack_file(path).config)
+    return load_stack(path.name, read_stack_file(path).config, stack=stack)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -68,32 +68,8 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 PROD_REPO = "github.repositories.tbcoin-engine-ml"
+# What the security floor lets through to the pack (what it refuses first is below, ALTERED).
 WEAKENED = {
-    "github-ruleset-reviews": ("prod", _set(f"{PROD_REPO}.branchRules.requiredApprovals", 1)),
-    "github-ruleset-history": ("prod", _set(f"{PROD_REPO}.branchRules.blockForcePushes", False)),
-    "github-ruleset-required-checks": (
-        "prod",
-        _set(f"{PROD_REPO}.branchRules.requiredChecks", ["Tests", "Code Quality"]),
-    ),
-    "github-ruleset-no-standing-bypass": (
-        "prod",
-        _set(
-            f"{PROD_REPO}.branchRules.bypassActors",
-            [{"actorType": "RepositoryRole", "actorId": 5, "bypassMode": "always"}],
-        ),
-    ),
-    "github-default-branch-ruleset": (
-        "prod",
-        _set(f"{PROD_REPO}.branchRules.enforcement", "disabled"),
-    ),
-    "github-secret-scanning": ("prod", _set(f"{PROD_REPO}.security.pushProtection", False)),
-    "github-dependabot-alerts": (
-        "prod",
-        _set(
-            f"{PROD_REPO}.security",
-            {"vulnerabilityAlerts": False, "dependabotSecurityUpdates": False},
-        ),
-    ),
     "github-dependabot-covers-ecosystems": (
         "prod",
         _set(
@@ -102,13 +78,9 @@ WEAKENED = {
         ),
     ),
     "github-security-policy-and-owners": ("prod", _set(f"{PROD_REPO}.securityPolicy", None)),
-    "github-workflow-token-read-only": (
-        "prod",
-        _set(f"{PROD_REPO}.actions", {"defaultWorkflowPermissions": "write"}),
-    ),
     "github-single-stack-ownership": (
         "prod",
-        _set("github.repositories.tbcoin-platform-sandbox", {"visibility": "public"}),
+        _set("github.repositories.tbcoin-platform-sandbox", {"groups": ["production-services"]}),
     ),
     "k8s-images-pinned": ("staging", _set("services.api.strategy.image", "1.4.2")),
     "k8s-production-high-availability": (
@@ -148,7 +120,7 @@ def test_weakened_stack_config_fires_the_policy(
 
 def _synth_result(stack: str, out: Path) -> SynthResult:
     path = REPO / f"Pulumi.{stack}.yaml"
-    config = load_stack(path.name, read_stack_file(path).config)
+    config = load_stack(path.name, read_stack_file(path).config, stack=stack)
     captured = [Captured.from_json(r) for r in resources(out)]
     return SynthResult(stack=stack, config=config, resources=captured)
 
@@ -175,9 +147,51 @@ def _container(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
+REPOSITORY = "github:index/repository:Repository"
+
+
+def _rules(i: dict[str, Any]) -> dict[str, Any]:
+    return i["rules"]  # type: ignore[no-any-return]
+
+
 ALTERED: dict[str, tuple[str, Callable[[dict[str, Any], dict[str, Any]], None]]] = {
+    # The security floor refuses these as config (tests/test_floor.py); the pack still guards
+    # them for programs or providers that would produce them.
+    "github-ruleset-reviews": (
+        RULESET,
+        lambda i, o: _rules(i)["pullRequest"].update(requiredApprovingReviewCount=1),
+    ),
+    "github-ruleset-history": (RULESET, lambda i, o: _rules(i).update(nonFastForward=False)),
+    "github-ruleset-required-checks": (
+        RULESET,
+        lambda i, o: _rules(i)["requiredStatusChecks"].update(
+            requiredChecks=[{"context": "Tests"}, {"context": "Code Quality"}]
+        ),
+    ),
+    "github-ruleset-no-standing-bypass": (
+        RULESET,
+        lambda i, o: i.update(
+            bypassActors=[{"actorType": "RepositoryRole", "actorId": 5, "bypassMode": "exempt"}]
+        ),
+    ),
+    "github-default-branch-ruleset": (RULESET, lambda i, o: i.update(enforcement="disabled")),
+    "github-secret-scanning": (
+        REPOSITORY,
+        lambda i, o: i["securityAndAnalysis"]["secretScanningPushProtection"].update(
+            status="disabled"
+        ),
+    ),
+    "github-dependabot-alerts": (
+        "github:index/repositoryVulnerabilityAlerts:RepositoryVulnerabilityAlerts",
+        lambda i, o: i.update(enabled=False),
+    ),
+    "github-workflow-token-read-only": (
+        "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions",
+        lambda i, o: i.update(defaultWorkflowPermissions="write"),
+    ),
     "github-repository-protected": (
-        "github:index/repository:Repository",
+        REPOSITORY,
         lambda i, o: o.pop("protect"),
     ),
     "github-actions-pinned-by-sha": (
@@ -315,3 +329,40 @@ def test_stack_ownership_config_is_in_sync() -> None:
         assert config[OWNERSHIP_POLICY]["ownedByOtherStacks"] == others, (
             "run `infractl policies sync-config`"
         )
+
+
+def test_a_policy_the_floor_keeps_mandatory_cannot_be_turned_down(
+    tmp_path: Path, synthesized: Callable[[str], Path]
+) -> None:
+    from infra.config import ConfigError
+
+    for stack, policy, level in (
+        ("prod", "github-ruleset-reviews", "advisory"),
+        ("prod", "k8s-production-high-availability", "disabled"),
+        ("staging", "github-secret-scanning", "disabled"),
+    ):
+        config = json.loads((REPO / f"policies/config/{stack}.json").read_text())
+        config[policy] = level
+        path = tmp_path / f"{stack}.json"
+        path.write_text(json.dumps(config))
+        with pytest.raises(ConfigError) as caught:
+            run_check(_synth_result(stack, synthesized(stack)), POLICIES, path, {}, [])
+        assert f"policy:{policy}: is mandatory on stack '{stack}'" in caught.value.render()
+        assert f"it cannot be {level}" in caught.value.render()
+
+
+def test_the_report_names_the_policies_the_config_disabled(
+    tmp_path: Path, synthesized: Callable[[str], Path]
+) -> None:
+    from infractl.policy.report import json_report, markdown_report, text_report
+
+    config = json.loads((REPO / "policies/config/staging.json").read_text())
+    config["github-ruleset-reviews"] = "disabled"
+    path = tmp_path / "staging.json"
+    path.write_text(json.dumps(config))
+    result = run_check(_synth_result("staging", synthesized("staging")), POLICIES, path, {}, [])
+    assert result.disabled == ["github-ruleset-reviews"]
+    assert "disabled by the policy config: github-ruleset-reviews" in text_report(result)
+    assert json.loads(json_report(result))["disabled"] == ["github-ruleset-reviews"]
+    assert "Disabled by the policy config: `github-ruleset-reviews`." in markdown_report(result)
+    assert _run(_synth_result("staging", synthesized("staging"))).disabled == []

@@ -34,7 +34,7 @@ def test_both_stack_files_parse_into_stack_config() -> None:
     for stack in ("staging", "prod"):
         path = REPO / f"Pulumi.{stack}.yaml"
         stack_file = read_stack_file(path)
-        config = load_stack(path.name, stack_file.config)
+        config = load_stack(path.name, stack_file.config, stack=stack)
         assert isinstance(config, StackConfig)
         assert config.environments
 

@@ -126,7 +126,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 def _config():  # type: ignore[no-untyped-def]
     path = REPO / "Pulumi.prod.yaml"
-    return load_stack(path.name, read_stack_file(path).config)
+    return load_stack(path.name, read_stack_file(path).config, stack="prod")
 
 
 def _wait_for_samples(seconds: float = 12) -> None:
@@ -214,7 +214,7 @@ def test_blue_green_switch_is_validated_before_anything_runs() -> None:
     path = REPO / "Pulumi.prod.yaml"
     stack_file = read_stack_file(path)
     changes = bluegreen_move(_config(), "api")
-    after = validate_move(path.name, stack_file, changes)
+    after = validate_move("prod", path.name, stack_file, changes)
     assert after.services["api"].strategy.active_color == "green"  # type: ignore[union-attr]
     run = infractl("bluegreen", "rollback", "--stack", "prod", "--service", "api", "--dry-run")
     assert run.code == 0

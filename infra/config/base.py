@@ -104,6 +104,21 @@ RelativePath = Annotated[
     ),
 ]
 
+# Where Helm charts may come from: HTTPS (or OCI, over TLS) from these hosts only.
+CHART_HOSTS = frozenset({"prometheus-community.github.io", "grafana.github.io", "docker.io"})
+
+
+def _chart_repository(url: str) -> str:
+    match = re.fullmatch(r"(https|oci)://([a-z0-9.-]+)(/[A-Za-z0-9._~/-]*)?", url)
+    if match is None or match.group(2) not in CHART_HOSTS:
+        hosts = ", ".join(sorted(CHART_HOSTS))
+        raise ValueError(f"must be an https:// or oci:// chart repository on {hosts}")
+    return url
+
+
+ChartRepository = Annotated[str, AfterValidator(_chart_repository)]
+ChartName = Annotated[str, pattern(r"^[a-z0-9][a-z0-9-]{0,62}$", "a Helm chart name")]
+
 _UNITS: dict[str, Decimal | int] = {
     "": 1, "m": Decimal("0.001"), "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from infra.config.base import DnsLabel, Model
+from infra.config.base import ChartName, ChartRepository, DnsLabel, Model
 
 
 class GatewayInstall(Model):
     """Install Envoy Gateway with a pinned Helm chart (otherwise the cluster provides the class)."""
 
-    chart: str = "gateway-helm"
-    repository: str = "oci://docker.io/envoyproxy"
+    chart: ChartName = "gateway-helm"
+    repository: ChartRepository = "oci://docker.io/envoyproxy"
     version: str = Field(pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+$")
     namespace: DnsLabel = "envoy-gateway-system"
 

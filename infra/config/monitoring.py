@@ -6,7 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from infra.config.base import DnsLabel, Model, Number, Quantity, pattern, unique
+from infra.config.base import (
+    ChartName,
+    ChartRepository,
+    DnsLabel,
+    Model,
+    Number,
+    Quantity,
+    pattern,
+    unique,
+)
 from infra.config.secrets import SecretRef
 
 Duration = Annotated[str, pattern(r"^[0-9]+(ms|s|m|h|d|w|y)$", "a duration such as 30s, 15d")]
@@ -23,8 +32,8 @@ LATENCY_BUCKETS = (
 
 
 class Chart(Model):
-    chart: str
-    repository: str
+    chart: ChartName
+    repository: ChartRepository
     version: ChartVersion
 
 

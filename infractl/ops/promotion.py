@@ -91,7 +91,9 @@ def _apply_path(sections: dict[str, Any], change: ConfigChange) -> None:
     node[rest[-1]] = change.new
 
 
-def validate_move(source: str, stack_file: StackFile, changes: list[ConfigChange]) -> StackConfig:
+def validate_move(
+    stack: str, source: str, stack_file: StackFile, changes: list[ConfigChange]
+) -> StackConfig:
     """The config after the move, validated exactly like a `pulumi up` would be."""
     flat = copy.deepcopy(stack_file.config)
     for change in changes:
@@ -99,7 +101,7 @@ def validate_move(source: str, stack_file: StackFile, changes: list[ConfigChange
         value = json.loads(flat[key])
         _apply_path({change.path.split(".")[0]: value}, change)
         flat[key] = json.dumps(value, sort_keys=True)
-    return load_stack(f"{source} (after the move)", flat)
+    return load_stack(f"{source} (after the move)", flat, stack=stack)
 
 
 @dataclass
@@ -142,7 +144,7 @@ def plan_move(
             move.analysis = _canary_analysis(config, service, prometheus, window)
             move.refused = not move.analysis.healthy
     if not move.refused:
-        validate_move(stack.source, stack.file, move.changes)
+        validate_move(stack.name, stack.source, stack.file, move.changes)
     return move
 
 

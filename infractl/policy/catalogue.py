@@ -78,7 +78,7 @@ def owned_by_other_stacks(project: Path) -> dict[str, dict[str, str]]:
     owners: dict[str, set[str]] = {}
     for stack in known_stacks(project):
         path = stack_file_path(project, stack)
-        config = load_stack(path.name, read_stack_file(path).config)
+        config = load_stack(path.name, read_stack_file(path).config, stack=stack)
         if config.github is not None:
             owners[stack] = set(config.github.repositories)
     return {

@@ -54,6 +54,8 @@ class CheckResult:
     pack: str
     analyzer: dict[str, Any]
     violations: list[Violation] = field(default_factory=list)
+    # Policies the policy config turned off: the report says so, a clean run is not all-clear.
+    disabled: list[str] = field(default_factory=list)
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -100,7 +102,9 @@ def run_check(
     ) as pack:
         ready = time.perf_counter()
         info = analyzer_info(pack)
-        settings = merge_policy_config(str(policy_config or "defaults"), info, raw_config)
+        settings = merge_policy_config(
+            str(policy_config or "defaults"), info, raw_config, result.stack
+        )
         pack.stub.ConfigureStack(
             analyzer_pb2.AnalyzerStackConfigureRequest(
                 stack=result.stack,
@@ -140,6 +144,7 @@ def run_check(
         pack=f"{info.name}@{pack_version(pack_dir, info.version)}",
         analyzer=analyzer,
         violations=sorted(set(violations)),
+        disabled=sorted(name for name, s in settings.items() if s.enforcement == "disabled"),
     )
 
 

@@ -13,6 +13,7 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
 from infra.config.errors import ConfigError, ConfigProblem
+from infra.config.floor import floor_of
 
 LEVELS = {"advisory", "mandatory", "disabled", "remediate"}
 
@@ -39,11 +40,14 @@ def load_policy_config(path: Path) -> dict[str, Any]:
 
 
 def merge_policy_config(
-    source: str, info: analyzer_pb2.AnalyzerInfo, config: dict[str, Any]
+    source: str, info: analyzer_pb2.AnalyzerInfo, config: dict[str, Any], stack: str
 ) -> dict[str, PolicySetting]:
-    """Effective level and properties of every policy; ConfigError on unknown names or values."""
+    """Effective level and properties of every policy; ConfigError on unknown names or values,
+    and on a policy the stack's security floor keeps mandatory set to anything else."""
     problems: list[ConfigProblem] = []
     policies = {p.name: p for p in info.policies}
+    floor = floor_of(stack).mandatory_policies
+    mandatory = set(policies) if floor is None else floor & set(policies)
 
     def problem(key: str, message: str) -> None:
         problems.append(ConfigProblem(key, message, namespace="policy"))
@@ -65,6 +69,12 @@ def merge_policy_config(
         if level not in LEVELS:
             problem(name, f"enforcementLevel must be one of {sorted(LEVELS)} (got {level!r})")
             continue
+        if name in mandatory and level != "mandatory":
+            problem(
+                name,
+                f"is mandatory on stack '{stack}' (its security floor, infra/config/floor.py); "
+                f"it cannot be {level}",
+            )
         schema = json_format.MessageToDict(policy.configSchema)
         props = schema.get("properties", {})
         values = {k: v["default"] for k, v in props.items() if "default" in v}

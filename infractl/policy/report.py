@@ -31,6 +31,8 @@ def text_report(result: CheckResult) -> str:
         lines.append(f"  {urn}")
         for v in violations:
             lines.append(f"    [{v.enforcement}] {v.policy} ({v.severity}): {v.message}")
+    if result.disabled:
+        lines.append(f"disabled by the policy config: {', '.join(result.disabled)}")
     verdict = "FAILED" if result.mandatory else "passed"
     lines.append(f"{verdict}: {_counts(result)} violation(s)")
     return "\n".join(lines)
@@ -44,6 +46,7 @@ def json_report(result: CheckResult) -> str:
         "pack": result.pack,
         "analyzer": result.analyzer,
         "violations": [v.as_json() for v in result.violations],
+        "disabled": result.disabled,
     }
     return json.dumps(document, indent=2, sort_keys=True)
 
@@ -60,6 +63,9 @@ def markdown_report(result: CheckResult) -> str:
         f"{result.resources} resources, {result.policies} policies, {_counts(result)} "
         "violation(s).",
     ]
+    if result.disabled:
+        names = ", ".join(f"`{name}`" for name in result.disabled)
+        lines += ["", f"Disabled by the policy config: {names}."]
     if result.violations:
         lines += ["", "| resource | policy | level | severity | message |", "|---|---|---|---|---|"]
         for urn, violations in _grouped(result):

@@ -148,18 +148,22 @@ ruleset_required_checks = resource_policy(
 
 
 def _bypass(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    # Any mode is a standing exception: `pull_request` and `exempt` let the actor merge without
+    # the reviews and checks everyone else needs.
     for actor in args.props.get("bypassActors") or []:
-        if actor.get("bypassMode") == "always":
-            yield f"{actor.get('actorType')} {actor.get('actorId')} may always bypass the rules."
+        yield (
+            f"{actor.get('actorType')} {actor.get('actorId')} may bypass the rules "
+            f"(mode {actor.get('bypassMode')!r})."
+        )
 
 
 ruleset_bypass = resource_policy(
     "github-ruleset-no-standing-bypass",
     area=AREA,
-    description="Nobody may bypass the default-branch rules at will.",
+    description="Nobody may bypass the default-branch rules, in any mode.",
     severity=Severity.MEDIUM,
     standard=scorecard("Branch-Protection"),
-    remediation="remove the actor from branchRules.bypassActors or use bypassMode 'pull_request'.",
+    remediation="remove the actor from branchRules.bypassActors.",
     types=(RULESET,),
     check=_bypass,
 )

@@ -1,0 +1,257 @@
+"""The security floor of each stack: settings no config change may weaken, as data.
+
+A floor names the environment tiers the stack may declare, the repository settings every
+repository it governs must keep (each a `Guard`), and the policies its policy config may not
+turn down from mandatory. Prod's floor comes from the seed's branch-protection requirements and
+the OpenSSF Scorecard checks this project aims at (Branch-Protection tier 4, Pinned-Dependencies,
+Token-Permissions, SAST, Dependency-Update-Tool, Vulnerabilities); staging governs a public
+sandbox, so it keeps everything but visibility, the prod-only environment and the stricter
+review rules. A stack without a floor of its own gets prod's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from infra.config.errors import ConfigProblem
+from infra.config.github import DEFAULT_CHECKS, DeploymentEnvironment, RepositorySettings
+from infra.config.model import StackConfig
+
+TEAM_OWNER = r"@[A-Za-z0-9-]+/[A-Za-z0-9._-]+"
+PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class Guard:
+    """One security-relevant repository setting and the least it may be."""
+
+    name: str  # id, e.g. "bypass-actors"
+    setting: str  # key below github.repositories.<repo>, as messages name it
+    floor: str  # the least allowed, in words
+    holds: Callable[[RepositorySettings], bool]
+
+
+def _production(s: RepositorySettings) -> DeploymentEnvironment | None:
+    return s.environments.get(PRODUCTION)
+
+
+def _owned_by_teams(s: RepositorySettings) -> bool:
+    if not s.codeowners:
+        return True  # the generated default: everything and /.github/ owned by team-leads
+    rules = {rule.pattern: rule.owners for rule in s.codeowners}
+    return all(
+        pattern in rules and any(re.fullmatch(TEAM_OWNER, o) for o in rules[pattern])
+        for pattern in ("*", "/.github/")
+    )
+
+
+def approvals(minimum: int) -> Guard:
+    return Guard(
+        "approvals",
+        "branchRules.requiredApprovals",
+        f">= {minimum}",
+        lambda s: s.branch_rules.required_approvals >= minimum,
+    )
+
+
+COMMON: tuple[Guard, ...] = (
+    Guard(
+        "bypass-actors",
+        "branchRules.bypassActors",
+        "empty: nobody bypasses the rules, in any mode (always, pull_request or exempt)",
+        lambda s: not s.branch_rules.bypass_actors,
+    ),
+    Guard(
+        "ruleset-active",
+        "branchRules.enforcement",
+        "'active'",
+        lambda s: s.branch_rules.enforcement == "active",
+    ),
+    Guard(
+        "stale-reviews",
+        "branchRules.dismissStaleReviews",
+        "true",
+        lambda s: s.branch_rules.dismiss_stale_reviews,
+    ),
+    Guard(
+        "last-push-approval",
+        "branchRules.requireLastPushApproval",
+        "true",
+        lambda s: s.branch_rules.require_last_push_approval,
+    ),
+    Guard(
+        "required-checks",
+        "branchRules.requiredChecks",
+        f"at least {', '.join(DEFAULT_CHECKS)} on an up-to-date branch (strictChecks)",
+        lambda s: (
+            set(DEFAULT_CHECKS) <= set(s.branch_rules.required_checks)
+            and s.branch_rules.strict_checks
+        ),
+    ),
+    Guard(
+        "conversation-resolution",
+        "branchRules.requireConversationResolution",
+        "true",
+        lambda s: s.branch_rules.require_conversation_resolution,
+    ),
+    Guard(
+        "history",
+        "branchRules",
+        "linearHistory, blockForcePushes and blockDeletion all true",
+        lambda s: (
+            s.branch_rules.linear_history
+            and s.branch_rules.block_force_pushes
+            and s.branch_rules.block_deletion
+        ),
+    ),
+    Guard(
+        "actions-allow-list",
+        "actions.allowedActions",
+        "'selected' or 'local_only' (never all actions)",
+        lambda s: s.actions.allowed_actions != "all",
+    ),
+    Guard(
+        "sha-pinning",
+        "actions.shaPinningRequired",
+        "true",
+        lambda s: s.actions.sha_pinning_required,
+    ),
+    Guard(
+        "workflow-token",
+        "actions",
+        "defaultWorkflowPermissions 'read' and canApprovePullRequests false",
+        lambda s: (
+            s.actions.default_workflow_permissions == "read"
+            and not s.actions.can_approve_pull_requests
+        ),
+    ),
+    Guard(
+        "team-permissions",
+        "teams",
+        "no team above 'maintain' (admins are granted by the organisation, not here)",
+        lambda s: all(t.permission != "admin" for t in s.teams),
+    ),
+    Guard(
+        "codeowners",
+        "codeowners",
+        "'*' and '/.github/' each owned by a team (@org/team)",
+        _owned_by_teams,
+    ),
+    Guard(
+        "required-workflows",
+        "workflows.enabled",
+        "includes codeql and dependency-check (which reports the required Dependency Review)",
+        lambda s: {"codeql", "dependency-check"} <= set(s.workflows.enabled),
+    ),
+    Guard(
+        "dependabot",
+        "dependabot.openPullRequestsLimit",
+        ">= 1 (0 turns version updates off)",
+        lambda s: s.dependabot.open_pull_requests_limit >= 1,
+    ),
+    Guard(
+        "vulnerability-alerts",
+        "security",
+        "vulnerabilityAlerts and dependabotSecurityUpdates true",
+        lambda s: s.security.vulnerability_alerts and s.security.dependabot_security_updates,
+    ),
+    Guard(
+        "secret-scanning",
+        "security",
+        "secretScanning and pushProtection true",
+        lambda s: s.security.secret_scanning and s.security.push_protection,
+    ),
+)
+
+PROD_ONLY: tuple[Guard, ...] = (
+    Guard(
+        "visibility",
+        "visibility",
+        "'private' or 'internal'",
+        lambda s: s.visibility != "public",
+    ),
+    approvals(2),
+    Guard(
+        "code-owner-review",
+        "branchRules.requireCodeOwnerReview",
+        "true",
+        lambda s: s.branch_rules.require_code_owner_review,
+    ),
+    Guard(
+        "production-environment",
+        f"environments.{PRODUCTION}",
+        "present, with required reviewers, self-review prevented, admins unable to bypass, and "
+        "deployments from protected branches only",
+        lambda s: (
+            (env := _production(s)) is not None
+            and bool(env.reviewers)
+            and env.prevent_self_review
+            and not env.can_admins_bypass
+            and env.protected_branches_only
+        ),
+    ),
+    Guard(
+        "managed-files-route",
+        "managedFiles.via",
+        "'pullRequest' (files reach the default branch by reviewed pull request)",
+        lambda s: s.managed_files.via == "pullRequest",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Floor:
+    tiers: frozenset[str]  # environment tiers the stack may declare
+    guards: tuple[Guard, ...]
+    # Policies its policy config may not set below mandatory; None: every policy of the pack.
+    mandatory_policies: frozenset[str] | None
+
+
+FLOORS: dict[str, Floor] = {
+    "prod": Floor(frozenset({PRODUCTION}), (*COMMON, *PROD_ONLY), None),
+    "staging": Floor(
+        frozenset({"staging"}),
+        (*COMMON, approvals(1)),
+        frozenset(
+            {
+                "github-secret-scanning",
+                "github-repository-protected",
+                "github-single-stack-ownership",
+                "k8s-images-pinned",
+                "k8s-pod-security-restricted",
+            }
+        ),
+    ),
+}
+
+
+def floor_of(stack: str) -> Floor:
+    return FLOORS.get(stack, FLOORS["prod"])
+
+
+def floor_problems(stack: str, config: StackConfig) -> list[ConfigProblem]:
+    """Every setting of `config` below the floor of `stack`."""
+    floor = floor_of(stack)
+    own = "" if stack in FLOORS else " (a stack without a floor of its own gets prod's)"
+    problems = [
+        ConfigProblem(
+            f"environments.{name}.tier",
+            f"stack '{stack}' may declare only tier {' or '.join(sorted(floor.tiers))}{own}; "
+            "a weaker tier would switch off the policies of its own",
+        )
+        for name, env in sorted(config.environments.items())
+        if env.tier not in floor.tiers
+    ]
+    if config.github is not None:
+        problems += [
+            ConfigProblem(
+                f"github.repositories.{repo}.{guard.setting}",
+                f"below the security floor of stack '{stack}'{own}: must be {guard.floor}",
+            )
+            for repo, settings in sorted(config.github.settings.items())
+            for guard in floor.guards
+            if not guard.holds(settings)
+        ]
+    return problems
