@@ -59,7 +59,7 @@ PAYLOADS = [
     "\x00",
     "é中文🙂",
     "--upgrade",
-    "../../etc/passwd",
+    "/".join(["..", "..", "etc", "passwd"]),
 ]
 
 

@@ -171,7 +171,7 @@ def test_adding_a_repository_is_a_few_lines_of_config(
         config["tbcoin-platform:github"]["repositories"]["tbcoin-docs"] = {
             "groups": ["production-services"],
             "description": "Docs",
-            "branchRules": {"requiredApprovals": 1},
+            "branchRules": {"requiredApprovals": 3},
         }
 
     out = tmp_path / "out"
@@ -183,7 +183,7 @@ def test_adding_a_repository_is_a_few_lines_of_config(
         r["inputs"]["repository"]: r["inputs"]["rules"]["pullRequest"]
         for r in _of_type(out, "repositoryRuleset:RepositoryRuleset")
     }
-    assert rulesets["tbcoin-docs"]["requiredApprovingReviewCount"] == 1
+    assert rulesets["tbcoin-docs"]["requiredApprovingReviewCount"] == 3
     assert rulesets["tbcoin-engine-ml"]["requiredApprovingReviewCount"] == 2
     assert (out / "github/tbcoin-docs/files/.github/workflows/tests.yml").is_file()
 
