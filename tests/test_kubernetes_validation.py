@@ -1,60 +1,23 @@
-"""Rendered Kubernetes objects pass independent validators: the API schemas, the Gateway API CRDs,
-and checkov."""
+"""The project's own Kubernetes objects pass independent validators: the API schemas, the CRDs the
+pinned charts install, and checkov."""
 
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import pytest
-import yaml
 
-from tests.conftest import REPO, manifests, vendored
+from tests.charts import validate
+from tests.conftest import REPO, manifests
 
-KUBERNETES_VERSION = "1.34"
 STACKS = ["staging", "prod"]
-
-
-class _CrdLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """CRDs carry a bare `=` (YAML 1.1's value tag) in enum lists: read it as the string."""
-
-
-_CrdLoader.add_constructor(
-    "tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node)
-)
-
-
-@functools.cache
-def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
-    schemas = {}
-    for folder in ("gateway-api", "prometheus-operator"):
-        for path in vendored("crds-upstream", folder).glob("*.yaml"):
-            crd = yaml.load(path.read_text(), Loader=_CrdLoader)
-            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-            for version in crd["spec"]["versions"]:
-                schema = version["schema"]["openAPIV3Schema"]
-                schemas[(f"{group}/{version['name']}", kind)] = schema
-    return schemas
-
-
-def validate_custom(obj: dict[str, Any]) -> None:
-    schema = crd_schemas()[(obj["apiVersion"], obj["kind"])]
-    jsonschema.Draft7Validator(schema).validate(obj)
-
-
-def validate(obj: dict[str, Any]) -> None:
-    if (obj["apiVersion"], obj["kind"]) in crd_schemas():
-        validate_custom(obj)
-    else:
-        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -1,0 +1,89 @@
+"""The pinned charts render offline with the values the program declares, and every object they
+would install validates: custom resources against the CRDs those charts install (vendor/crds)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+
+from tests.charts import (
+    HELM_RELEASE,
+    archive_of,
+    chart_crds,
+    describe,
+    render_release,
+    validate,
+)
+from tests.conftest import resources, vendored
+
+RELEASES = {
+    "staging": {"kube-prometheus-stack"},
+    "prod": {"kube-prometheus-stack", "loki", "alloy", "envoy-gateway"},
+}
+
+
+def releases(out: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {r["inputs"]["name"]: r for r in resources(out) if r["type"] == HELM_RELEASE}
+
+
+@pytest.mark.parametrize("stack", sorted(RELEASES))
+def test_every_rendered_chart_object_validates(
+    stack: str, synthesized: Callable[[str], Path]
+) -> None:
+    declared = releases(synthesized(stack))
+    assert set(declared) == RELEASES[stack]
+    for name, release in declared.items():
+        objects = render_release(release)
+        assert objects, f"{name} rendered nothing"
+        errors = []
+        for obj in objects:
+            try:
+                validate(obj)
+            except (jsonschema.ValidationError, kubernetes_validate.ValidationError) as e:
+                errors.append(f"{name}: {describe(obj)}: {str(e).splitlines()[0]}")
+        assert errors == [], "\n".join(errors)
+
+
+def test_validation_of_rendered_objects_can_fail(synthesized: Callable[[str], Path]) -> None:
+    objects = render_release(releases(synthesized("prod"))["kube-prometheus-stack"])
+    by_kind = {o["kind"]: o for o in objects}
+    prometheus = copy.deepcopy(by_kind["Prometheus"])
+    prometheus["spec"]["serviceMonitorSelectr"] = {}  # unknown field: strict CRD validation
+    with pytest.raises(jsonschema.ValidationError, match="serviceMonitorSelectr"):
+        validate(prometheus)
+    rule = copy.deepcopy(by_kind["PrometheusRule"])
+    rule["spec"]["groups"][0]["rules"][0]["for"] = 5  # wrong type
+    with pytest.raises(jsonschema.ValidationError):
+        validate(rule)
+    deployment = copy.deepcopy(by_kind["Deployment"])
+    deployment["spec"]["replicass"] = 1
+    with pytest.raises(kubernetes_validate.ValidationError):
+        validate(deployment)
+    unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    with pytest.raises(jsonschema.ValidationError, match="no schema"):
+        validate(unknown)
+
+
+@pytest.mark.parametrize(
+    ("chart", "folder"),
+    [
+        ("kube-prometheus-stack", "prometheus-operator"),
+        ("envoy-gateway", "gateway-api"),
+        ("envoy-gateway", "envoy-gateway"),
+        ("alloy", "alloy"),
+    ],
+)
+def test_vendored_crds_are_the_ones_the_pinned_charts_install(
+    chart: str, folder: str, synthesized: Callable[[str], Path]
+) -> None:
+    """vendor/crds holds byte copies of the CRD files in the archives the program deploys."""
+    installed = chart_crds(archive_of(releases(synthesized("prod"))[chart]))
+    copies = {p.name: p.read_text() for p in vendored("crds", folder).glob("*.yaml")}
+    assert copies, folder
+    for name, text in copies.items():
+        assert installed.get(name) == text, f"vendor/crds/{folder}/{name} differs from {chart}"
