@@ -74,3 +74,12 @@ def test_nothing_refers_to_a_path_outside_the_repository() -> None:
         and OUTSIDE.search((REPO / path).read_text(errors="replace"))
     ]
     assert offenders == []
+
+
+def test_no_tracked_symlink_leaves_the_repository() -> None:
+    listing = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    links = [line.split("\t", 1)[1] for line in listing.splitlines() if line.startswith("120000")]
+    outside = [link for link in links if not (REPO / link).resolve().is_relative_to(REPO.resolve())]
+    assert outside == [], "tracked symlinks pointing outside the repository"
