@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from infra.config.credentials import credential_problems
 from infra.config.errors import NAMESPACE, ConfigError, ConfigProblem
+from infractl.documents import DocumentError, load_yaml
 
 SECRET_PLACEHOLDER = "[secret]"
 
@@ -64,18 +63,9 @@ def read_stack_file(path: Path, label: str | None = None) -> StackFile:
     """Parse a stack settings file; any problem raises ConfigError naming the file."""
     source = label or path.name
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(source, [ConfigProblem("", "stack settings file not found")]) from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            source, [ConfigProblem("", f"not valid YAML: {where}{problem}")]
-        ) from None
+        document = load_yaml(path)
+    except DocumentError as exc:
+        raise ConfigError(source, [ConfigProblem("", str(exc))]) from None
     document = {} if document is None else document
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
         raise ConfigError(

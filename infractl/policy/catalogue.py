@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.stack import load_stack
+from infractl.policy.config import load_policy_config
 from infractl.stackfile import known_stacks, read_stack_file, stack_file_path
 
 OWNERSHIP_POLICY = "github-single-stack-ownership"
@@ -26,7 +27,7 @@ def _pack_catalogue(pack_dir: Path) -> dict[str, dict[str, Any]]:
 def catalogue_markdown(project: Path) -> str:
     catalogue = _pack_catalogue(project / "policies")
     levels = {
-        stack: json.loads((project / "policies" / "config" / f"{stack}.json").read_text())
+        stack: load_policy_config(project / "policies" / "config" / f"{stack}.json")
         for stack in known_stacks(project)
         if (project / "policies" / "config" / f"{stack}.json").is_file()
     }
@@ -92,7 +93,7 @@ def sync_policy_config(project: Path) -> list[Path]:
     changed = []
     for stack, others in owned_by_other_stacks(project).items():
         path = project / "policies" / "config" / f"{stack}.json"
-        config = json.loads(path.read_text()) if path.is_file() else {}
+        config = load_policy_config(path) if path.is_file() else {}
         entry = config.get(OWNERSHIP_POLICY)
         entry = entry if isinstance(entry, dict) else ({"enforcementLevel": entry} if entry else {})
         if entry.get("ownedByOtherStacks") == others:

@@ -3,7 +3,6 @@ each policy's schema defaults the way the engine merges it before calling `Confi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from pulumi.runtime.proto import analyzer_pb2
 
 from infra.config.errors import ConfigError, ConfigProblem
 from infra.config.floor import floor_of
+from infractl.documents import DocumentError, load_json
 
 LEVELS = {"advisory", "mandatory", "disabled", "remediate"}
 
@@ -29,11 +29,9 @@ def load_policy_config(path: Path) -> dict[str, Any]:
         return ConfigError(str(path), [ConfigProblem("", message, namespace="policy config")])
 
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise fail("file not found") from None
-    except json.JSONDecodeError as exc:
-        raise fail(f"not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        data = load_json(path)
+    except DocumentError as exc:
+        raise fail(str(exc)) from None
     if not isinstance(data, dict):
         raise fail("expected a JSON object of policy name -> level or settings")
     return data
