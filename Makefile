@@ -32,18 +32,22 @@ $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION): | $(UV)
 	$(UV) pip install --python $(TOOLS)/checkov/bin/python --quiet checkov==$(CHECKOV_VERSION)
 	touch $@
 
-# promtool (and the prometheus server) from Debian's package, unpacked here: nothing is
-# installed system-wide and no service starts.
+# promtool and amtool from Debian's packages, unpacked here: nothing is installed system-wide
+# and no service starts. $(call deb_unpack,package,folder)
+deb_unpack = mkdir -p $(TOOLS)/debs && cd $(TOOLS)/debs && (apt-get download $(1) 2>/dev/null || \
+	(apt-get update -qq && apt-get download $(1))) && cd - >/dev/null && \
+	dpkg-deb -x $(TOOLS)/debs/$(1)_*.deb $(2)
 PROMETHEUS_DIR := $(TOOLS)/prometheus
 PROMTOOL := $(PROMETHEUS_DIR)/usr/bin/promtool
 $(PROMTOOL):
-	mkdir -p $(TOOLS)/debs
-	cd $(TOOLS)/debs && (apt-get download prometheus 2>/dev/null || \
-		(apt-get update -qq && apt-get download prometheus))
-	dpkg-deb -x $(TOOLS)/debs/prometheus_*.deb $(PROMETHEUS_DIR)
+	$(call deb_unpack,prometheus,$(PROMETHEUS_DIR))
+	touch $@
+AMTOOL := $(TOOLS)/alertmanager/usr/bin/amtool
+$(AMTOOL):
+	$(call deb_unpack,prometheus-alertmanager,$(TOOLS)/alertmanager)
 	touch $@
 
-tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL)
+tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL)
 
 plan: $(VENV)/.installed-run
 	mkdir -p $(dir $(OUT))
@@ -58,7 +62,7 @@ typecheck: $(VENV)/.installed-test
 	$(VENV)/bin/mypy
 
 unit: $(VENV)/.installed-test tools
-	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) $(VENV)/bin/pytest -n 2 -q
+	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) $(VENV)/bin/pytest -n 2 -q
 
 test: lint typecheck unit
 

@@ -168,3 +168,23 @@ def validate(obj: Obj) -> None:
 def describe(obj: Obj) -> str:
     meta = obj.get("metadata", {})
     return f"{obj['kind']} {meta.get('namespace', '')}/{meta.get('name', '')}"
+
+
+def selects(selector: Obj | None, labels: dict[str, str]) -> bool:
+    """Kubernetes label-selector semantics: every matchLabels pair and every matchExpression must
+    hold; an empty selector selects everything, a missing one (None) nothing."""
+    if selector is None:
+        return False
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e["key"], e["operator"], e.get("values") or []
+        holds = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[op]
+        if not holds:
+            return False
+    return True

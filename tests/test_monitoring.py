@@ -1,6 +1,6 @@
 """Monitoring: rule files pass promtool, every alert is proven to fire just past its threshold and
-to stay silent just below it, dashboards are valid and query only the documented metrics, and
-no credential reaches Helm values."""
+to stay silent just below it, dashboards are valid, and no credential reaches Helm values. What the
+deployed charts do with all this: test_monitoring_deployed.py."""
 
 from __future__ import annotations
 
@@ -127,42 +127,9 @@ def test_canary_and_burn_rate_alerts_exist_where_they_should() -> None:
     assert "app_track:http_error_ratio:rate1h" in records
 
 
-# ---- metrics contract ----
-
-CONTRACT = {
-    "http_requests_total",
-    "http_request_duration_highr_seconds_bucket",
-    "http_request_duration_highr_seconds_count",
-}
-PROMQL_WORDS = {
-    "sum", "by", "rate", "increase", "histogram_quantile", "vector", "max", "on", "and", "or",
-    "offset", "le", "group_left", "ignoring", "without",
-}  # fmt: skip
-
-
-def _metrics(expr: str) -> set[str]:
-    expr = re.sub(r'"[^"]*"', '""', expr)
-    expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", expr)
-    expr = re.sub(r"\{[^}]*\}", "{}", expr)
-    expr = re.sub(r"\[[^\]]*\]", "[]", expr)
-    return {w for w in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr) if w not in PROMQL_WORDS}
-
-
-def _allowed(metric: str, recorded: set[str]) -> bool:
-    return metric in CONTRACT or metric in recorded or metric.startswith(("kube_", "container_"))
-
-
 @pytest.mark.parametrize("stack", STACKS)
-def test_dashboards_are_valid_and_query_only_documented_metrics(
-    stack: str, synthesized: Callable[[str], Path]
-) -> None:
+def test_dashboards_are_valid(stack: str, synthesized: Callable[[str], Path]) -> None:
     config = _config(stack)
-    assert config.monitoring is not None
-    recorded = {
-        r["record"]
-        for svc in monitored_services(config)
-        for r in recording_rules(svc, config.monitoring)
-    }
     boards = sorted((synthesized(stack) / "grafana/dashboards").glob("*.json"))
     assert len(boards) == len(config.services)
     for path in boards:
@@ -174,15 +141,7 @@ def test_dashboards_are_valid_and_query_only_documented_metrics(
         assert len(panels) >= 6
         for panel in panels:
             assert panel["datasource"] == {"type": "prometheus", "uid": "prometheus"}
-            for target in panel["targets"]:
-                assert target["refId"]
-                unknown = {m for m in _metrics(target["expr"]) if not _allowed(m, recorded)}
-                assert unknown == set(), f"{path.name}: {panel['title']}: {unknown}"
-
-
-def test_the_metric_check_is_not_vacuous() -> None:
-    assert _metrics('sum by (x) (rate(my_metric{a="b"}[5m])) > on (y) z') == {"my_metric", "z"}
-    assert not _allowed("process_cpu_seconds_total", set())
+            assert all(target["refId"] for target in panel["targets"])
 
 
 # ---- secrets and pins ----
@@ -257,4 +216,3 @@ def test_prod_metrics_history_is_kept(synthesized: Callable[[str], Path]) -> Non
         "whenDeleted": "Retain",
         "whenScaled": "Retain",
     }
-    assert spec["serviceMonitorSelectorNilUsesHelmValues"] is False

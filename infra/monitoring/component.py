@@ -14,6 +14,7 @@ from infra.monitoring.objects import prometheus_rule_manifest, service_monitor_m
 from infra.monitoring.stack_values import (
     GRAFANA_ADMIN_SECRET,
     RECEIVERS_SECRET,
+    RELEASE,
     alloy_values,
     kube_prometheus_stack_values,
     loki_values,
@@ -96,7 +97,7 @@ class MonitoringStack(pulumi.ComponentResource):
                 )
             )
         stack = _release(
-            "kube-prometheus-stack",
+            RELEASE,
             m.chart,
             m.namespace,
             kube_prometheus_stack_values(m),

@@ -9,13 +9,15 @@ from infra.config.monitoring import MonitoringConfig
 from infra.kubernetes.labels import common_labels, service_selector
 from infra.kubernetes.network_policies import APP_PORT_NAME
 from infra.monitoring.rules import prometheus_rule_spec, rule_group_name
+from infra.monitoring.stack_values import SELECTED_LABELS
 from infra.monitoring.target import MonitoredService
 
 MONITORING_API = "monitoring.coreos.com/v1"
 
 
 def _meta(svc: MonitoredService, name: str) -> dict[str, Any]:
-    return {"name": name, "namespace": svc.namespace, "labels": common_labels(svc.environment)}
+    labels = {**common_labels(svc.environment), **SELECTED_LABELS}
+    return {"name": name, "namespace": svc.namespace, "labels": labels}
 
 
 def service_monitor_manifest(svc: MonitoredService, app: str, metrics_path: str) -> dict[str, Any]:

@@ -9,12 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.monitoring import MonitoringConfig, Receiver
-from infra.kubernetes.labels import PART_OF
 
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 RECEIVERS_SECRET = "alertmanager-receivers"
 SECRETS_DIR = f"/etc/alertmanager/secrets/{RECEIVERS_SECRET}"
-OWN_OBJECTS = {"matchLabels": {"app.kubernetes.io/part-of": PART_OF}}
+RELEASE = "kube-prometheus-stack"
+# Prometheus loads the ServiceMonitors and PrometheusRules that carry the release label: the
+# chart's own (kubelet/cAdvisor, kube-state-metrics, node-exporter and its rule groups) and this
+# project's, which carry it too (`SELECTED_LABELS`). A label selector cannot OR two labels, so
+# both sides share this one.
+SELECTED_LABELS = {"release": RELEASE}
+SELECTED = {"matchLabels": SELECTED_LABELS}
 LOKI_URL = "http://loki-gateway.{namespace}.svc.cluster.local"
 
 
@@ -34,11 +39,17 @@ def alertmanager_config(m: MonitoringConfig) -> dict[str, Any]:
     a = m.alerting
     receivers = [{"name": "null"}, *(_receiver(r) for r in a.receivers)]
     routes = [
-        {"matchers": [f'severity="{severity}"'], "receiver": receiver}
-        for severity, receiver in sorted(a.routes.items())
+        # Watchdog always fires by design and InfoInhibitor only exists to inhibit: neither pages.
+        # No dead-man's-switch service is configured; to add one, route Watchdog to a webhook
+        # receiver that alerts when the heartbeat stops.
+        {"matchers": ['alertname=~"Watchdog|InfoInhibitor"'], "receiver": "null"},
+        # Info-level alerts are context for other alerts, never a page on their own.
+        {"matchers": ['severity="info"'], "receiver": "null"},
+        *(
+            {"matchers": [f'severity="{severity}"'], "receiver": receiver}
+            for severity, receiver in sorted(a.routes.items())
+        ),
     ]
-    # Watchdog always fires by design: route it nowhere rather than page on it.
-    routes.insert(0, {"matchers": ['alertname="Watchdog"'], "receiver": "null"})
     return {
         "global": {"resolve_timeout": "5m"},
         "route": {
@@ -49,6 +60,25 @@ def alertmanager_config(m: MonitoringConfig) -> dict[str, Any]:
             "repeat_interval": "4h",
             "routes": routes,
         },
+        # The chart's own defaults, which a config of our own replaces: a critical alert mutes
+        # the same alert's warning, and InfoInhibitor mutes info alerts of its namespace.
+        "inhibit_rules": [
+            {
+                "source_matchers": ['severity="critical"'],
+                "target_matchers": ['severity=~"warning|info"'],
+                "equal": ["namespace", "alertname"],
+            },
+            {
+                "source_matchers": ['severity="warning"'],
+                "target_matchers": ['severity="info"'],
+                "equal": ["namespace", "alertname"],
+            },
+            {
+                "source_matchers": ['alertname="InfoInhibitor"'],
+                "target_matchers": ['severity="info"'],
+                "equal": ["namespace"],
+            },
+        ],
         "receivers": receivers,
     }
 
@@ -61,12 +91,11 @@ def kube_prometheus_stack_values(m: MonitoringConfig) -> dict[str, Any]:
             "requests": {"cpu": m.prometheus_cpu, "memory": m.prometheus_memory},
             "limits": {"memory": m.prometheus_memory},
         },
-        # Pick up this project's ServiceMonitors and PrometheusRules in every namespace, by the
-        # label every object of the project carries, instead of the chart's release label.
+        # Stated here rather than left to the chart's defaults: the wiring tests check them.
         "serviceMonitorSelectorNilUsesHelmValues": False,
         "ruleSelectorNilUsesHelmValues": False,
-        "serviceMonitorSelector": OWN_OBJECTS,
-        "ruleSelector": OWN_OBJECTS,
+        "serviceMonitorSelector": SELECTED,
+        "ruleSelector": SELECTED,
         "serviceMonitorNamespaceSelector": {},
         "ruleNamespaceSelector": {},
     }
