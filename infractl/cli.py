@@ -190,13 +190,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from infra.config.errors import ConfigError
     from infractl.errors import InfractlError
+    from infractl.signals import Stopped, stop_signals_raise
 
     try:
-        return COMMANDS[args.command](args)
+        with stop_signals_raise():
+            return COMMANDS[args.command](args)
     except ConfigError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_USAGE
     except InfractlError as exc:
+        print(f"infractl: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Stopped as exc:
+        import logging
+
+        # A stop during synth also ends the mock engine's pending tasks; asyncio would report
+        # each one at exit, with a traceback.
+        logging.getLogger("asyncio").disabled = True
         print(f"infractl: {exc}", file=sys.stderr)
         return exc.exit_code
 

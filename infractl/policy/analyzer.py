@@ -109,6 +109,7 @@ def running_pack(
         "PYTHONUNBUFFERED": "1",
     }
     command = [python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, str(pack_dir)]
+    channel = None
     process = subprocess.Popen(
         command,
         cwd=pack_dir,
@@ -118,8 +119,7 @@ def running_pack(
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    channel = None
-    try:
+    try:  # from here on, whatever happens (a stop signal included) stops the pack
         try:
             port = _read_port(process, time.monotonic() + timeout)
         except PackError as exc:
