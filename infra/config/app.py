@@ -34,16 +34,17 @@ def is_tag(ref: str) -> bool:
 
 
 class RegistryConfig(Model):
-    server: str = Field(min_length=1)
-    username: str = Field(min_length=1)
+    server: Annotated[str, pattern(r"^[a-z0-9.-]+(:[0-9]+)?$", "a registry host such as ghcr.io")]
+    username: Annotated[str, pattern(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$", "a registry user name")]
     password: SecretRef
 
 
 class BuildConfig(Model):
     """Build and push the image with pulumi-docker during `pulumi up`."""
 
-    context: str = Field(min_length=1)
-    dockerfile: str = "Dockerfile"
+    # Folders and files on the machine that runs `pulumi up`, relative to the project.
+    context: Annotated[str, pattern(r"^[A-Za-z0-9_./-]{1,255}$", "a folder path")]
+    dockerfile: Annotated[str, pattern(r"^[A-Za-z0-9_./-]{1,255}$", "a file path")] = "Dockerfile"
     platform: str = Field(default="linux/amd64", pattern=r"^[a-z0-9]+/[a-z0-9]+(/[a-z0-9]+)?$")
     tag: str = Field(default="main", pattern=_TAG.pattern)
     registry: RegistryConfig

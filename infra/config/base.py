@@ -86,6 +86,10 @@ Hostname = Annotated[
     ),
 ]
 
+# A key of `tbcoin-platform:secrets`, as `fromSecret` names it.
+SecretName = Annotated[
+    str, pattern(r"^[A-Za-z0-9_.-]{1,100}$", "a secret name: letters, digits, _ . -")
+]
 # Free text that reaches a file or an API field: one line, no control characters.
 Text = Annotated[str, pattern(r"^[^\x00-\x1f\x7f]*$", "one line of text")]
 Email = Annotated[

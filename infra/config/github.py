@@ -89,7 +89,7 @@ class BranchRules(Model):
     dismiss_stale_reviews: bool = True
     require_code_owner_review: bool = False
     require_last_push_approval: bool = True
-    required_checks: Annotated[list[str], unique("check")] = Field(
+    required_checks: Annotated[list[Annotated[Text, Field(min_length=1)]], unique("check")] = Field(
         default_factory=lambda: list(DEFAULT_CHECKS)
     )
     # "Require branches to be up to date before merging".

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import Field
 
 from infra.config.app import BUILD, AppConfig, is_tag
-from infra.config.base import DnsLabel, Model, quantity_value
+from infra.config.base import DnsLabel, Model, SecretName, pattern, quantity_value
 from infra.config.environments import EnvironmentConfig
 from infra.config.errors import ConfigProblem
 from infra.config.gateway import GatewayConfig
@@ -21,7 +22,9 @@ class KubernetesConfig(Model):
     """Cluster access and workload defaults shared by every environment of the stack."""
 
     # kubeconfig context the explicit provider targets; None = the ambient current context.
-    context: str | None = None
+    context: (
+        Annotated[str, pattern(r"^[A-Za-z0-9._:@/-]{1,253}$", "a kubeconfig context name")] | None
+    ) = None
     replicas: int = Field(default=1, ge=1, le=50)
 
 
@@ -46,7 +49,7 @@ class StackConfig(Model):
     github: GitHubConfig | None = None
     monitoring: MonitoringConfig | None = None
     # Encrypted values only: `pulumi config set --secret --path 'tbcoin-platform:secrets.<name>'`.
-    secrets: dict[str, str] = Field(default_factory=dict)
+    secrets: dict[SecretName, str] = Field(default_factory=dict)
 
     def replicas_of(self, service: ServiceConfig) -> int:
         return service.replicas or self.kubernetes.replicas

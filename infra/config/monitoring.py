@@ -10,6 +10,7 @@ from infra.config.base import (
     ChartName,
     ChartRepository,
     DnsLabel,
+    HttpsUrl,
     Model,
     Number,
     Quantity,
@@ -72,7 +73,10 @@ class Receiver(Model):
     type: Literal["slack", "pagerduty", "webhook"]
     # The webhook URL (slack, webhook) or routing key (pagerduty): always a secret.
     secret: SecretRef
-    channel: str | None = None
+    channel: (
+        Annotated[str, pattern(r"^#?[a-z0-9][a-z0-9._-]{0,79}$", "a Slack channel such as #alerts")]
+        | None
+    ) = None
 
 
 class Alerting(Model):
@@ -96,7 +100,13 @@ class Alerting(Model):
 
 class Storage(Model):
     size: Quantity = "50Gi"
-    storage_class: str | None = None
+    storage_class: (
+        Annotated[
+            str,
+            pattern(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", "a StorageClass name"),
+        ]
+        | None
+    ) = None
 
 
 class Loki(Model):
@@ -137,6 +147,6 @@ class MonitoringConfig(Model):
     slo: Slo = Field(default_factory=Slo)
     alerting: Alerting = Field(default_factory=Alerting)
     loki: Loki = Field(default_factory=Loki)
-    runbook_base_url: str = (
+    runbook_base_url: HttpsUrl = (
         "https://github.com/tbcoin/tbcoin-platform/blob/main/docs/runbooks/alerts.md"
     )

@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import StringConstraints, model_validator
 
-from infra.config.base import Model
+from infra.config.base import Model, SecretName
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 
@@ -20,7 +20,7 @@ class SecretRef(Model):
     # Where a reference belongs, a user may paste the secret itself: errors never quote it.
     reveals_input: ClassVar[bool] = False
 
-    from_secret: str | None = None
+    from_secret: SecretName | None = None
     from_env: EnvName | None = None
 
     @model_validator(mode="after")

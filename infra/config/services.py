@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.app import ImageRef
-from infra.config.base import DnsLabel, Model, Quantity, UrlPath, quantity_value
+from infra.config.base import DnsLabel, Model, Quantity, UrlPath, pattern, quantity_value
 from infra.config.errors import at, register_union_tags
 
 Color = Literal["blue", "green"]
@@ -55,8 +55,11 @@ class BlueGreen(Model):
 
 
 class CanaryHeader(Model):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$")] = "x-canary"
-    value: str = Field(default="always", min_length=1)
+    name: Annotated[str, pattern(r"^[A-Za-z0-9-]{1,100}$", "a header name")] = "x-canary"
+    # Compared with the request's header by the Gateway: a plain token, nothing to escape.
+    value: Annotated[
+        str, pattern(r"^[A-Za-z0-9._~+-]{1,128}$", "a header value of letters, digits, . _ ~ + -")
+    ] = "always"
 
 
 class Canary(Model):
