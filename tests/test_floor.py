@@ -195,3 +195,15 @@ def test_a_stack_without_a_floor_of_its_own_gets_prods() -> None:
         "Pulumi.qa.yaml: tbcoin-platform:environments.staging.tier: stack 'qa' may declare only "
         "tier production (a stack without a floor of its own gets prod's)"
     ) in caught.value.render()
+
+
+def test_infractl_check_refuses_a_weakened_prod_with_exit_2(
+    mutated_stack: Callable[..., Path],
+) -> None:
+    from tests.conftest import infractl
+
+    path = mutated_stack(_repo("prod", visibility="public"))
+    run = infractl("check", "--stack", "prod", "--config-file", path)
+    assert run.code == 2, run
+    assert "visibility: below the security floor of stack 'prod'" in run.stderr
+    assert "Traceback" not in run.stderr
