@@ -14,10 +14,26 @@ if TYPE_CHECKING:
 
 
 def find_project(start: Path) -> Path:
+    """The folder of this project's Pulumi.yaml: `start` or the nearest parent holding one (as
+    the pulumi CLI looks). Run from anywhere else, say where to run from instead."""
+    from infra.config.errors import NAMESPACE  # Pulumi names the config namespace after the project
+    from infractl.documents import DocumentError, load_yaml
+
+    where = f"run infractl from the {NAMESPACE} project folder (the one holding its Pulumi.yaml)"
     for folder in (start, *start.parents):
         if (folder / "Pulumi.yaml").is_file():
+            try:
+                project = load_yaml(folder / "Pulumi.yaml")
+            except DocumentError as exc:
+                raise UsageError(f"{folder / 'Pulumi.yaml'}: {exc}") from None
+            name = project.get("name") if isinstance(project, dict) else None
+            if name != NAMESPACE:
+                raise UsageError(
+                    f"{folder / 'Pulumi.yaml'} is the Pulumi project {name!r}, not {NAMESPACE}; "
+                    f"{where}"
+                )
             return folder
-    raise UsageError(f"no Pulumi.yaml in {start} or any parent folder; run from the project")
+    raise UsageError(f"no Pulumi.yaml in {start} or any parent folder; {where}")
 
 
 def resolve_stack_file(project: Path, stack: str, config_file: str | None) -> Path:

@@ -1,0 +1,40 @@
+"""Commands that work on the project say where to run them when run elsewhere (issue 18, 10)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, infractl
+
+WHERE = "run infractl from the tbcoin-platform project folder (the one holding its Pulumi.yaml)"
+PROJECT_COMMANDS = [
+    ["synth", "--stack", "prod", "--out", "out"],
+    ["check", "--stack", "prod"],
+    ["policies", "catalogue"],
+    ["drift", "--stack", "prod"],
+    ["canary", "advance", "--stack", "prod", "--service", "inference", "--dry-run"],
+]
+
+
+@pytest.mark.parametrize("command", PROJECT_COMMANDS, ids=lambda c: c[0])
+def test_outside_any_project_says_where_to_run(tmp_path: Path, command: list[str]) -> None:
+    run = infractl(*command, cwd=tmp_path)
+    assert run.code == 2
+    assert run.stderr == f"infractl: no Pulumi.yaml in {tmp_path} or any parent folder; {WHERE}\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_another_pulumi_project_is_not_taken_for_this_one(tmp_path: Path) -> None:
+    # Before: its stack file was read and run through this project's program.
+    (tmp_path / "Pulumi.yaml").write_text("name: payments\nruntime: python\n")
+    shutil.copy(REPO / "Pulumi.prod.yaml", tmp_path / "Pulumi.prod.yaml")
+    run = infractl("synth", "--stack", "prod", "--out", "out", cwd=tmp_path)
+    assert run.code == 2
+    assert run.stderr == (
+        f"infractl: {tmp_path}/Pulumi.yaml is the Pulumi project 'payments', not "
+        f"tbcoin-platform; {WHERE}\n"
+    )
+    assert not (tmp_path / "out").exists()
