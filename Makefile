@@ -49,10 +49,10 @@ $(AMTOOL):
 
 tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL)
 
+# One program run: synthesize into $(OUT), then check that result with the policy pack.
 plan: $(VENV)/.installed-run
 	mkdir -p $(dir $(OUT))
-	$(VENV)/bin/infractl synth --stack $(STACK) --out $(OUT)
-	$(VENV)/bin/infractl check --stack $(STACK)
+	$(VENV)/bin/infractl check --stack $(STACK) --out $(OUT)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
@@ -62,7 +62,7 @@ typecheck: $(VENV)/.installed-test
 	$(VENV)/bin/mypy
 
 unit: $(VENV)/.installed-test tools
-	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) $(VENV)/bin/pytest -n 2 -q
+	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) $(VENV)/bin/pytest -n 2 -q --durations=10
 
 test: lint typecheck unit
 

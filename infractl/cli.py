@@ -31,6 +31,17 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="synthesize a stack and run the policy pack over it, offline"
     )
     _stack_arguments(check)
+    source = check.add_mutually_exclusive_group()
+    source.add_argument(
+        "--out", type=Path, help="also write the synth output here, as `synth --out` does"
+    )
+    source.add_argument(
+        "--from",
+        dest="from_dir",
+        type=Path,
+        metavar="DIR",
+        help="check an existing synth output (DIR/resources.json) instead of running the program",
+    )
     check.add_argument("--format", choices=["text", "json", "markdown"], default="text")
     check.add_argument(
         "--policy-config",
@@ -78,28 +89,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from infractl.synth.outdir import check_out, replace_output
+    from infractl.synth.outdir import check_out
 
     check_out(args.out, cwd=Path.cwd())  # refuse before spending time on a synth
     from infractl.project import open_stack
-    from infractl.summary import synth_summary
     from infractl.synth.harness import synthesize
-    from infractl.synth.render import render
+    from infractl.synth.render import write_output
 
-    result = synthesize(open_stack(args.stack, args.config_file))
-    files = render(result)
-    replace_output(args.out, files, cwd=Path.cwd())
-    print(synth_summary(args.stack, result.resources, args.out, sorted(files)))
+    print(write_output(synthesize(open_stack(args.stack, args.config_file)), args.out))
     return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from infractl.policy.check import check_stack
+    from infractl.policy.check import check_output, check_stack
     from infractl.policy.report import FORMATS
     from infractl.project import open_stack
 
     stack = open_stack(args.stack, args.config_file)
-    outcome = check_stack(stack, args.policy_config, timeout=args.timeout)
+    if args.from_dir is not None:
+        outcome = check_output(stack, args.from_dir, args.policy_config, args.timeout)
+    else:
+        summary, outcome = check_stack(stack, args.policy_config, args.timeout, args.out)
+        if summary is not None:
+            # The report may be JSON on stdout; the synth summary must not corrupt it.
+            print(summary, file=sys.stdout if args.format == "text" else sys.stderr)
     print(FORMATS[args.format](outcome))
     return EXIT_FAILED if outcome.mandatory else EXIT_OK
 

@@ -12,6 +12,9 @@ from infractl.stackfile import StackFile, known_stacks, read_stack_file, stack_f
 if TYPE_CHECKING:
     from infra.config import StackConfig
 
+# The Pulumi project name (Pulumi.yaml), as the engine tells it to the program and the pack.
+PROJECT = "tbcoin-platform"
+
 
 def find_project(start: Path) -> Path:
     """The folder of this project's Pulumi.yaml: `start` or the nearest parent holding one (as

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+
+if TYPE_CHECKING:
+    from infractl.stackfile import StackFile
+    from infractl.synth.harness import SynthResult
 
 REPO = Path(__file__).resolve().parents[1]
 VENDOR = REPO / "vendor"
@@ -98,16 +105,48 @@ def mutated_stack(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+_SYNTHS: dict[str, tuple[SynthResult, StackFile]] = {}
+
+
+def synth(stack: str, document: dict[str, Any] | None = None) -> tuple[SynthResult, StackFile]:
+    """The real program run in this process (as `infractl synth` runs it) over a stack's config:
+    the stack file, or `document` in its place. Cached per test run by content, so every test
+    that needs the same stack shares one run."""
+    document = load_stack(stack) if document is None else document
+    text = yaml.safe_dump(document, sort_keys=True)
+    key = hashlib.sha256(f"{stack}\0{text}".encode()).hexdigest()
+    if key not in _SYNTHS:
+        from infra.secrets import OFFLINE_ENV
+        from infra.stack import load_stack as load_config
+        from infractl.stackfile import read_stack_file
+        from infractl.synth.harness import run_program
+
+        folder = Path(tempfile.mkdtemp(prefix="tbcoin-synth-"))
+        path = write_stack(folder / f"Pulumi.{stack}.yaml", document)
+        stack_file = read_stack_file(path)
+        offline = os.environ.get(OFFLINE_ENV)
+        try:
+            config = load_config(path.name, stack_file.config, stack=stack)
+            result = run_program(stack, stack_file, config)
+        finally:  # the harness marks its process offline; tests after this one are not
+            if offline is None:
+                os.environ.pop(OFFLINE_ENV, None)
+        shutil.rmtree(folder)
+        _SYNTHS[key] = (result, stack_file)
+    return _SYNTHS[key]
+
+
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """Synth a real stack once per test session; returns its output folder."""
+    """The synth output folder of a real stack, written once per test run (per worker)."""
+    from infractl.synth.render import write_output
+
     done: dict[str, Path] = {}
 
     def get(stack: str) -> Path:
         if stack not in done:
             out = tmp_path_factory.mktemp(f"synth-{stack}") / "out"
-            run = infractl("synth", "--stack", stack, "--out", out)
-            assert run.code == 0, run.stderr
+            write_output(synth(stack)[0], out)
             done[stack] = out
         return done[stack]
 

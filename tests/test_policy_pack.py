@@ -2,7 +2,9 @@
 
 Firing cases change the real prod/staging stack config (config -> program -> pack); where no
 config can produce the violation (the program always builds it right), real synthesized
-resources are altered before they reach the pack.
+resources are altered before they reach the pack. Those cases share one pack process per test
+module (each check configures it afresh, as `infractl check` does) and the per-run synth cache;
+`infractl check` itself runs end to end on the real stacks and on one weakened stack.
 """
 
 from __future__ import annotations
@@ -10,19 +12,18 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.stack import load_stack
-from infractl.policy.analyzer import PackError
-from infractl.policy.check import CheckResult, run_check
-from infractl.stackfile import read_stack_file
-from infractl.synth.capture import Captured, struct_of
+from infractl.policy.analyzer import PackError, RunningPack, running_pack
+from infractl.policy.check import CheckResult, analyze, run_check
+from infractl.project import PROJECT
+from infractl.synth.capture import struct_of
 from infractl.synth.harness import SynthResult
-from tests.conftest import REPO, infractl, resources
+from tests.conftest import REPO, infractl, load_stack, synth
 
 POLICIES = REPO / "policies"
 
@@ -41,8 +42,21 @@ def _check(*args: str | Path) -> tuple[int, dict[str, Any]]:
     return run.code, json.loads(run.stdout)
 
 
+@pytest.fixture(scope="module")
+def pack() -> Iterator[RunningPack]:
+    """One pack process for the module's firing cases."""
+    with running_pack(POLICIES, project=PROJECT, stack="prod", config={}) as running:
+        yield running
+
+
+def _without_run_details(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in report.items() if k != "analyzer"}
+
+
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_real_stacks_pass_in_a_separate_analyzer_process(stack: str) -> None:
+def test_real_stacks_pass_in_a_separate_analyzer_process(
+    stack: str, synthesized: Callable[[str], Path]
+) -> None:
     code, report = _check("--stack", stack)
     assert code == 0
     assert [v for v in report["violations"] if v["enforcement"] == "mandatory"] == []
@@ -54,6 +68,27 @@ def test_real_stacks_pass_in_a_separate_analyzer_process(stack: str) -> None:
     assert 0 < analyzer["port"] < 65536
     assert analyzer["pid"] != os.getpid()
     assert not _alive(analyzer["pid"]), "the pack process was left running"
+    # Checking the synth output instead of running the program again: the same report.
+    from_code, from_report = _check("--stack", stack, "--from", synthesized(stack))
+    assert from_code == code
+    assert _without_run_details(from_report) == _without_run_details(report)
+
+
+def test_check_from_a_missing_or_broken_output_exits_2(tmp_path: Path) -> None:
+    run = infractl("check", "--stack", "prod", "--from", tmp_path)
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == (
+        f"infractl: {tmp_path}/resources.json not found: write it with "
+        f"`infractl synth --out {tmp_path}`\n"
+    )
+    (tmp_path / "resources.json").write_text('[{"urn": 1}]')
+    run = infractl("check", "--stack", "prod", "--from", tmp_path)
+    assert run.code == 2
+    assert run.stderr.startswith(f"infractl: {tmp_path}/resources.json: not a synth output")
+
+
+def _policy_config(stack: str) -> Path:
+    return REPO / "policies/config" / f"{stack}.json"
 
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -101,28 +136,34 @@ WEAKENED = {
 
 
 @pytest.mark.parametrize("policy", sorted(WEAKENED))
-def test_weakened_stack_config_fires_the_policy(
-    policy: str, mutated_stack: Callable[..., Path]
-) -> None:
+def test_weakened_stack_config_fires_the_policy(policy: str, pack: RunningPack) -> None:
     stack, mutate = WEAKENED[policy]
-    code, report = _check("--stack", stack, "--config-file", mutated_stack(mutate, stack=stack))
-    fired = {v["policy"] for v in report["violations"]}
-    assert policy in fired, report["violations"]
+    document = copy.deepcopy(load_stack(stack))
+    mutate(document["config"])
+    result, stack_file = synth(stack, document)
+    report = analyze(
+        pack,
+        stack,
+        result.resources,
+        _policy_config(stack),
+        stack_file.config,
+        stack_file.secret_keys,
+    )
+    assert policy in {v.policy for v in report.violations}, report.violations
+    for violation in report.violations:
+        assert "Fix: " in violation.message, violation
+        assert violation.severity in {"low", "medium", "high", "critical"}
+
+
+def test_a_mandatory_violation_fails_the_check_command(mutated_stack: Callable[..., Path]) -> None:
+    _, mutate = WEAKENED["k8s-canary-weights"]
+    code, report = _check("--stack", "prod", "--config-file", mutated_stack(mutate))
+    assert code == 1
     mandatory = {v["policy"] for v in report["violations"] if v["enforcement"] == "mandatory"}
-    assert code == (1 if mandatory else 0)
-    for violation in report["violations"]:
-        assert "Fix: " in violation["message"], violation
-        assert violation["severity"] in {"low", "medium", "high", "critical"}
+    assert mandatory == {"k8s-canary-weights"}
 
 
 # ---- cases no stack config can produce: real resources, altered before the pack sees them ----
-
-
-def _synth_result(stack: str, out: Path) -> SynthResult:
-    path = REPO / f"Pulumi.{stack}.yaml"
-    config = load_stack(path.name, read_stack_file(path).config, stack=stack)
-    captured = [Captured.from_json(r) for r in resources(out)]
-    return SynthResult(stack=stack, config=config, resources=captured)
 
 
 def _altered(
@@ -138,8 +179,8 @@ def _altered(
     return altered
 
 
-def _run(result: SynthResult) -> CheckResult:
-    return run_check(result, POLICIES, REPO / "policies/config" / f"{result.stack}.json", {}, [])
+def _run(pack: RunningPack, result: SynthResult) -> CheckResult:
+    return analyze(pack, result.stack, result.resources, _policy_config(result.stack), {}, [])
 
 
 def _container(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -239,11 +280,11 @@ ALTERED: dict[str, tuple[str, Callable[[dict[str, Any], dict[str, Any]], None]]]
 
 
 @pytest.mark.parametrize("policy", sorted(ALTERED))
-def test_altered_resources_fire_the_policy(policy: str, synthesized: Callable[[str], Path]) -> None:
+def test_altered_resources_fire_the_policy(policy: str, pack: RunningPack) -> None:
     kind, change = ALTERED[policy]
-    baseline = _synth_result("prod", synthesized("prod"))
-    assert policy not in {v.policy for v in _run(baseline).violations}
-    fired = {v.policy for v in _run(_altered(baseline, kind, change)).violations}
+    baseline, _ = synth("prod")
+    assert policy not in {v.policy for v in _run(pack, baseline).violations}
+    fired = {v.policy for v in _run(pack, _altered(baseline, kind, change)).violations}
     assert policy in fired
 
 
@@ -278,21 +319,17 @@ def _processes_running(marker: str) -> list[int]:
     return [pid for pid in found if _alive(pid)]
 
 
-def test_a_crashing_pack_is_a_clear_error(
-    tmp_path: Path, synthesized: Callable[[str], Path]
-) -> None:
+def test_a_crashing_pack_is_a_clear_error(tmp_path: Path) -> None:
     pack = _pack(tmp_path, "raise RuntimeError('policy module exploded')\n")
-    result = _synth_result("prod", synthesized("prod"))
+    result, _ = synth("prod")
     with pytest.raises(PackError, match=r"(?s)exited .* before it served.*policy module exploded"):
         run_check(result, pack, None, {}, [], timeout=20)
     assert _processes_running(str(pack)) == []
 
 
-def test_a_hanging_pack_times_out_and_is_killed(
-    tmp_path: Path, synthesized: Callable[[str], Path]
-) -> None:
+def test_a_hanging_pack_times_out_and_is_killed(tmp_path: Path) -> None:
     pack = _pack(tmp_path, "import time\nwhile True:\n    time.sleep(1)\n")
-    result = _synth_result("prod", synthesized("prod"))
+    result, _ = synth("prod")
     with pytest.raises(PackError, match="did not announce its port in time"):
         run_check(result, pack, None, {}, [], timeout=2)
     assert _processes_running(str(pack)) == []
@@ -332,7 +369,7 @@ def test_stack_ownership_config_is_in_sync() -> None:
 
 
 def test_a_policy_the_floor_keeps_mandatory_cannot_be_turned_down(
-    tmp_path: Path, synthesized: Callable[[str], Path]
+    tmp_path: Path, pack: RunningPack
 ) -> None:
     from infra.config import ConfigError
 
@@ -346,13 +383,14 @@ def test_a_policy_the_floor_keeps_mandatory_cannot_be_turned_down(
         path = tmp_path / f"{stack}.json"
         path.write_text(json.dumps(config))
         with pytest.raises(ConfigError) as caught:
-            run_check(_synth_result(stack, synthesized(stack)), POLICIES, path, {}, [])
+            result, _ = synth(stack)
+            analyze(pack, stack, result.resources, path, {}, [])
         assert f"policy:{policy}: is mandatory on stack '{stack}'" in caught.value.render()
         assert f"it cannot be {level}" in caught.value.render()
 
 
 def test_the_report_names_the_policies_the_config_disabled(
-    tmp_path: Path, synthesized: Callable[[str], Path]
+    tmp_path: Path, pack: RunningPack
 ) -> None:
     from infractl.policy.report import json_report, markdown_report, text_report
 
@@ -360,9 +398,10 @@ def test_the_report_names_the_policies_the_config_disabled(
     config["github-ruleset-reviews"] = "disabled"
     path = tmp_path / "staging.json"
     path.write_text(json.dumps(config))
-    result = run_check(_synth_result("staging", synthesized("staging")), POLICIES, path, {}, [])
+    staging, _ = synth("staging")
+    result = analyze(pack, "staging", staging.resources, path, {}, [])
     assert result.disabled == ["github-ruleset-reviews"]
     assert "disabled by the policy config: github-ruleset-reviews" in text_report(result)
     assert json.loads(json_report(result))["disabled"] == ["github-ruleset-reviews"]
     assert "Disabled by the policy config: `github-ruleset-reviews`." in markdown_report(result)
-    assert _run(_synth_result("staging", synthesized("staging"))).disabled == []
+    assert _run(pack, staging).disabled == []

@@ -35,11 +35,38 @@ class PackError(InfractlError):
 
 @dataclass
 class RunningPack:
+    """A started pack. Its port is read the first time `stub` is used, so a caller can start the
+    pack, do other work (run the program) while it starts, and only then wait for it."""
+
     process: subprocess.Popen[bytes]
-    port: int
-    stub: analyzer_pb2_grpc.AnalyzerStub
+    pack_dir: Path
     timeout: float
     command: list[str]
+    port: int = 0
+    # Seconds the caller waited for the port (start-up not hidden behind other work).
+    waited: float = 0.0
+    _channel: grpc.Channel | None = None
+    _stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+
+    @property
+    def stub(self) -> analyzer_pb2_grpc.AnalyzerStub:
+        if self._stub is None:
+            started = time.monotonic()
+            try:
+                self.port = _read_port(self.process, started + self.timeout)
+            except PackError as exc:
+                _stop(self.process)
+                raise PackError(f"{exc}{_stderr_tail(self.process)}") from None
+            self.waited = time.monotonic() - started
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+            self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        return self._stub
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+        _stop(self.process)
+        _close(self.process)
 
 
 def _read_port(process: subprocess.Popen[bytes], deadline: float) -> int:
@@ -119,24 +146,15 @@ def running_pack(
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    pack = RunningPack(process, pack_dir, timeout, command)
     try:  # from here on, whatever happens (a stop signal included) stops the pack
-        try:
-            port = _read_port(process, time.monotonic() + timeout)
-        except PackError as exc:
-            _stop(process)
-            raise PackError(f"{exc}{_stderr_tail(process)}") from None
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        stub = analyzer_pb2_grpc.AnalyzerStub(channel)
-        yield RunningPack(process, port, stub, timeout, command)
+        yield pack
     except grpc.RpcError as exc:
         code = exc.code() if isinstance(exc, grpc.Call) else None
         detail = exc.details() if isinstance(exc, grpc.Call) else str(exc)
         raise PackError(f"the policy pack failed a call ({code}): {detail}") from None
     finally:
-        if channel is not None:
-            channel.close()
-        _stop(process)
-        _close(process)
+        pack.close()
 
 
 def analyzer_info(pack: RunningPack) -> analyzer_pb2.AnalyzerInfo:

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulumi.runtime.proto import analyzer_pb2
 
-from infractl.policy.analyzer import analyzer_info, running_pack
+from infractl.policy.analyzer import RunningPack, analyzer_info, running_pack
 from infractl.policy.config import configure_request, load_policy_config, merge_policy_config
 from infractl.policy.requests import analyze_requests, analyze_stack_request
-from infractl.project import Stack
-from infractl.synth.harness import PROJECT, SynthResult
+from infractl.project import PROJECT, Stack
+from infractl.synth.capture import Captured, read_resources
+
+if TYPE_CHECKING:
+    from infractl.synth.harness import SynthResult
 
 # Analyze calls kept in flight at once: enough to overlap both ends, few enough that no call
 # waits in a queue long enough to hit its deadline on a large stack.
@@ -87,6 +92,131 @@ def pack_version(pack_dir: Path, announced: str) -> str:
     return str(project.get("version") or announced)
 
 
+def analyze(
+    pack: RunningPack,
+    stack: str,
+    resources: list[Captured],
+    policy_config: Path | None,
+    stack_config: Mapping[str, str],
+    secret_keys: list[str],
+) -> CheckResult:
+    """Configure a running pack for this stack and evaluate every resource, then the stack. One
+    pack can check several stacks in turn: each check configures it afresh."""
+    raw_config = load_policy_config(policy_config) if policy_config else {}
+    timeout = pack.timeout
+    info = analyzer_info(pack)
+    started = time.perf_counter()
+    settings = merge_policy_config(str(policy_config or "defaults"), info, raw_config, stack)
+    pack.stub.ConfigureStack(
+        analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=stack,
+            project=PROJECT,
+            organization="organization",
+            dry_run=True,
+            config=stack_config,
+            config_secret_keys=secret_keys,
+        ),
+        timeout=timeout,
+    )
+    pack.stub.Configure(configure_request(settings), timeout=timeout)
+    violations: list[Violation] = []
+    # Analyze has no batch form; keep several calls in flight (the pack serves 4 at a time)
+    # instead of paying one round trip per resource in turn.
+    pending: deque[tuple[str, Any]] = deque()
+    for request in analyze_requests(resources):
+        pending.append((request.urn, pack.stub.Analyze.future(request, timeout=timeout)))
+        if len(pending) >= IN_FLIGHT:
+            urn, future = pending.popleft()
+            violations += [_violation(d, urn) for d in future.result().diagnostics]
+    for urn, future in pending:
+        violations += [_violation(d, urn) for d in future.result().diagnostics]
+    response = pack.stub.AnalyzeStack(analyze_stack_request(resources), timeout=timeout)
+    violations += [_violation(d, "") for d in response.diagnostics]
+    analyzer = {
+        "pid": pack.process.pid,
+        "port": pack.port,
+        "command": pack.command,
+        # start: how long this check waited for the pack to announce its port (start-up that
+        # overlapped other work is not counted).
+        "seconds": {
+            "start": round(pack.waited, 3),
+            "analyze": round(time.perf_counter() - started, 3),
+        },
+    }
+    return CheckResult(
+        stack=stack,
+        resources=len(resources),
+        policies=len(info.policies),
+        pack=f"{info.name}@{pack_version(pack.pack_dir, info.version)}",
+        analyzer=analyzer,
+        violations=sorted(set(violations)),
+        disabled=sorted(name for name, s in settings.items() if s.enforcement == "disabled"),
+    )
+
+
+def start_pack(stack: Stack, timeout: float) -> AbstractContextManager[RunningPack]:
+    """The project's pack, started for this stack (it serves once its port is read)."""
+    return running_pack(
+        stack.project / "policies",
+        project=PROJECT,
+        stack=stack.name,
+        config=stack.file.config,
+        timeout=timeout,
+    )
+
+
+def default_policy_config(stack: Stack) -> Path | None:
+    path = stack.project / "policies" / "config" / f"{stack.name}.json"
+    return path if path.is_file() else None
+
+
+def check_stack(
+    stack: Stack,
+    policy_config: Path | None = None,
+    timeout: float = 60.0,
+    out: Path | None = None,
+) -> tuple[str | None, CheckResult]:
+    """Run the program once and check what it declares, with the stack's policy config
+    (`policies/config/<stack>.json`) unless another is given. With `out`, also write the synth
+    output there (as `infractl synth` does) and return its summary. The pack starts before the
+    program runs, so its start-up is hidden behind the program's."""
+    from infractl.synth.harness import run_program
+    from infractl.synth.outdir import check_out
+    from infractl.synth.render import write_output
+
+    if out is not None:
+        check_out(out, cwd=Path.cwd())  # refuse before spending time on a synth
+    config = stack.load()
+    with start_pack(stack, timeout) as pack:
+        result = run_program(stack.name, stack.file, config)
+        summary = write_output(result, out) if out is not None else None
+        outcome = analyze(
+            pack,
+            stack.name,
+            result.resources,
+            policy_config or default_policy_config(stack),
+            stack.file.config,
+            stack.file.secret_keys,
+        )
+    return summary, outcome
+
+
+def check_output(
+    stack: Stack, folder: Path, policy_config: Path | None = None, timeout: float = 60.0
+) -> CheckResult:
+    """Check an existing synth output (`folder/resources.json`) without running the program."""
+    resources = read_resources(folder)
+    with start_pack(stack, timeout) as pack:
+        return analyze(
+            pack,
+            stack.name,
+            resources,
+            policy_config or default_policy_config(stack),
+            stack.file.config,
+            stack.file.secret_keys,
+        )
+
+
 def run_check(
     result: SynthResult,
     pack_dir: Path,
@@ -95,72 +225,10 @@ def run_check(
     secret_keys: list[str],
     timeout: float = 60.0,
 ) -> CheckResult:
-    raw_config = load_policy_config(policy_config) if policy_config else {}
-    started = time.perf_counter()
+    """One check in a pack process of its own."""
     with running_pack(
         pack_dir, project=PROJECT, stack=result.stack, config=stack_config, timeout=timeout
     ) as pack:
-        ready = time.perf_counter()
-        info = analyzer_info(pack)
-        settings = merge_policy_config(
-            str(policy_config or "defaults"), info, raw_config, result.stack
+        return analyze(
+            pack, result.stack, result.resources, policy_config, stack_config, secret_keys
         )
-        pack.stub.ConfigureStack(
-            analyzer_pb2.AnalyzerStackConfigureRequest(
-                stack=result.stack,
-                project=PROJECT,
-                organization="organization",
-                dry_run=True,
-                config=stack_config,
-                config_secret_keys=secret_keys,
-            ),
-            timeout=timeout,
-        )
-        pack.stub.Configure(configure_request(settings), timeout=timeout)
-        violations: list[Violation] = []
-        # Analyze has no batch form; keep several calls in flight (the pack serves 4 at a time)
-        # instead of paying one round trip per resource in turn.
-        pending: deque[tuple[str, Any]] = deque()
-        for request in analyze_requests(result.resources):
-            pending.append((request.urn, pack.stub.Analyze.future(request, timeout=timeout)))
-            if len(pending) >= IN_FLIGHT:
-                urn, future = pending.popleft()
-                violations += [_violation(d, urn) for d in future.result().diagnostics]
-        for urn, future in pending:
-            violations += [_violation(d, urn) for d in future.result().diagnostics]
-        response = pack.stub.AnalyzeStack(analyze_stack_request(result.resources), timeout=timeout)
-        violations += [_violation(d, "") for d in response.diagnostics]
-        done = time.perf_counter()
-        analyzer = {
-            "pid": pack.process.pid,
-            "port": pack.port,
-            "command": pack.command,
-            "seconds": {"start": round(ready - started, 3), "analyze": round(done - ready, 3)},
-        }
-    return CheckResult(
-        stack=result.stack,
-        resources=len(result.resources),
-        policies=len(info.policies),
-        pack=f"{info.name}@{pack_version(pack_dir, info.version)}",
-        analyzer=analyzer,
-        violations=sorted(set(violations)),
-        disabled=sorted(name for name, s in settings.items() if s.enforcement == "disabled"),
-    )
-
-
-def check_stack(stack: Stack, policy_config: Path | None, timeout: float = 60.0) -> CheckResult:
-    """Synthesize the stack and run the pack over it, with the stack's policy config
-    (`policies/config/<stack>.json`) unless another is given."""
-    from infractl.synth.harness import synthesize
-
-    if policy_config is None:
-        default = stack.project / "policies" / "config" / f"{stack.name}.json"
-        policy_config = default if default.is_file() else None
-    return run_check(
-        synthesize(stack),
-        stack.project / "policies",
-        policy_config,
-        stack.file.config,
-        stack.file.secret_keys,
-        timeout=timeout,
-    )

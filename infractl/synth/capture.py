@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
-from infractl.synth.values import plain
+from infractl.errors import UsageError
+from infractl.synth.values import engine_encoded, plain
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -42,10 +45,10 @@ class Captured:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Captured:
-        """A resource read back from resources.json (secrets stay as their placeholder)."""
+        """A resource read back from resources.json (a secret's placeholder is a secret again)."""
         return cls(
             data["urn"], data["type"], data["name"], data["custom"], data["inputs"],
-            data["options"], struct_of(data["inputs"]),
+            data["options"], struct_of(engine_encoded(data["inputs"])),
         )  # fmt: skip
 
     def as_json(self) -> dict[str, Any]:
@@ -57,6 +60,23 @@ class Captured:
             "inputs": self.inputs,
             "options": self.options,
         }
+
+
+def read_resources(folder: Path) -> list[Captured]:
+    """The resources of a synth output folder (its resources.json)."""
+    path = folder / "resources.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(
+            f"{path} not found: write it with `infractl synth --out {folder}`"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    try:
+        return [Captured.from_json(r) for r in data]
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:
+        raise UsageError(f"{path}: not a synth output (bad resource entry: {exc!r})") from None
 
 
 def struct_of(values: dict[str, Any]) -> struct_pb2.Struct:

@@ -8,11 +8,9 @@ import sys
 from dataclasses import dataclass
 
 from infra.config import StackConfig
-from infractl.project import Stack
+from infractl.project import PROJECT, Stack
 from infractl.stackfile import StackFile
 from infractl.synth.capture import Captured, CapturingMonitor, StableMocks
-
-PROJECT = "tbcoin-platform"
 
 
 @dataclass

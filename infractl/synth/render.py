@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from infractl.summary import synth_summary
 from infractl.synth.capture import Captured
 from infractl.synth.harness import SynthResult
+from infractl.synth.outdir import replace_output
 from infractl.synth.values import SECRET_SHOWN
 
 # Each renderer turns a synth result into {relative path: file content}.
@@ -109,3 +112,10 @@ def render(result: SynthResult, renderers: Iterable[Renderer] = RENDERERS) -> di
     for renderer in renderers:
         files.update(renderer(result))
     return files
+
+
+def write_output(result: SynthResult, out: Path) -> str:
+    """Render the synth into `out`; returns the summary a terminal shows."""
+    files = render(result)
+    replace_output(out, files, cwd=Path.cwd())
+    return synth_summary(result.stack, result.resources, out, sorted(files))

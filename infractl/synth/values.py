@@ -35,3 +35,18 @@ def plain(value: Any, normalise_urn: Any = lambda u: u) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def engine_encoded(value: Any) -> Any:
+    """The inverse of `plain` as far as it goes: shown secrets are secrets again (their value is
+    gone, the placeholder stands in) and unknowns unknown, so a pack reading resources.json sees
+    what it sees during a synth."""
+    if value == SECRET_SHOWN:
+        return {SIG: SECRET_SIG, "value": SECRET_SHOWN}
+    if value == UNKNOWN_SHOWN:
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: engine_encoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [engine_encoded(v) for v in value]
+    return value
