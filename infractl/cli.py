@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -201,16 +202,12 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from infra.config.errors import ConfigError
     from infractl.errors import InfractlError
     from infractl.signals import Stopped, stop_signals_raise
 
     try:
         with stop_signals_raise():
             return COMMANDS[args.command](args)
-    except ConfigError as exc:
-        print(exc.render(), file=sys.stderr)
-        return EXIT_USAGE
     except InfractlError as exc:
         print(f"infractl: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -222,7 +219,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("asyncio").disabled = True
         print(f"infractl: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:
+        # A ConfigError can only come from a command that loaded the config model, so its module
+        # is loaded then; commands that never read config do not pay for importing it here.
+        errors = sys.modules.get("infra.config.errors")
+        if errors is None or not isinstance(exc, errors.ConfigError):
+            raise
+        print(exc.render(), file=sys.stderr)
+        return EXIT_USAGE
+
+
+def run() -> None:
+    """The `infractl` command. After a synth, the interpreter's own teardown (hundreds of SDK
+    modules, the mock runtime's threads) takes ~0.4 s and does nothing a finished command needs:
+    flush what was printed and leave without it."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away (`| head`); nothing left to tell it
+        pass
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

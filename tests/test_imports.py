@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import REPO
@@ -51,3 +52,44 @@ def test_a_cycle_hidden_by_import_order_is_found(tmp_path: Path) -> None:
     assert "FAILED pkg.github\n" in run.stdout
     assert "partially initialized module 'pkg.github'" in run.stdout
     assert "FAILED pkg.config\n" not in run.stdout
+
+
+PROVIDER_SDKS = ("pulumi_github", "pulumi_kubernetes", "pulumi_docker")
+EVENTS = REPO / "vendor/pulumi-engine-outputs"
+
+
+def _sdks_imported_by(*args: str | Path, cwd: Path = REPO) -> list[str]:
+    """Run `infractl ARGS` in a fresh interpreter; the provider SDK packages it imported."""
+    script = (
+        "import json, sys\n"
+        "from infractl.cli import main\n"
+        "try:\n"
+        f"    main({[str(a) for a in args]!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"sdks = sorted(m for m in sys.modules if m in {PROVIDER_SDKS!r})\n"
+        "print(json.dumps(sdks), file=sys.stderr)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+    return list(eval(run.stderr.strip().splitlines()[-1]))
+
+
+def test_commands_that_do_not_run_the_program_import_no_provider_sdk(
+    synthesized: Callable[[str], Path],
+) -> None:
+    events = (
+        EVENTS / "pulumi-lifecycle-TestSimpleAnalyzeResourceMultipleViolations--eventstream.json"
+    )
+    refresh = EVENTS / "pulumi-lifecycle-TestRefreshBasics-all-0-0-preview--eventstream.json"
+    assert _sdks_imported_by("--help") == []
+    assert _sdks_imported_by("preview-report", "--event-log", events, "--stack", "dev") == []
+    assert _sdks_imported_by("drift", "--stack", "prod", "--input", refresh) == []
+    assert _sdks_imported_by("check", "--stack", "prod", "--from", synthesized("prod")) == []
+
+
+def test_running_the_program_imports_the_provider_sdks(tmp_path: Path) -> None:
+    """The probe above can see an SDK import: a synth makes them all."""
+    imported = _sdks_imported_by("synth", "--stack", "prod", "--out", tmp_path / "out")
+    assert imported == sorted(PROVIDER_SDKS)

@@ -136,7 +136,6 @@ def running_pack(
         "PYTHONUNBUFFERED": "1",
     }
     command = [python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, str(pack_dir)]
-    channel = None
     process = subprocess.Popen(
         command,
         cwd=pack_dir,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -187,10 +188,11 @@ def check_stack(
     if out is not None:
         check_out(out, cwd=Path.cwd())  # refuse before spending time on a synth
     config = stack.load()
-    with start_pack(stack, timeout) as pack:
+    with start_pack(stack, timeout) as pack, ThreadPoolExecutor(1) as background:
         result = run_program(stack.name, stack.file, config)
-        summary = write_output(result, out) if out is not None else None
-        outcome = analyze(
+        # The pack evaluates in its own process: write the output meanwhile.
+        checking = background.submit(
+            analyze,
             pack,
             stack.name,
             result.resources,
@@ -198,7 +200,8 @@ def check_stack(
             stack.file.config,
             stack.file.secret_keys,
         )
-    return summary, outcome
+        summary = write_output(result, out) if out is not None else None
+        return summary, checking.result()
 
 
 def check_output(
