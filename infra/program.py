@@ -5,14 +5,17 @@ from __future__ import annotations
 import pulumi
 
 from infra.config import ConfigError, StackConfig, runtime_config, runtime_secret_keys
+from infra.config.monitoring import Thresholds
 from infra.docker.image import image_resolver
 from infra.github.governance import declare_governance
 from infra.kubernetes.app_service import AppService
 from infra.kubernetes.environment import Environment
 from infra.kubernetes.gateway_install import GatewayController
 from infra.kubernetes.provider import kubernetes_provider
+from infra.kubernetes.rollouts_install import ArgoRollouts
 from infra.kubernetes.strategies import ServiceContext
 from infra.monitoring.component import MonitoringStack
+from infra.release import release_plan
 from infra.secrets import MissingSecret
 from infra.stack import load_stack
 
@@ -36,37 +39,41 @@ def declare(stack: str, config: StackConfig) -> None:
         pulumi.export(f"{name}Namespace", env.namespace)
     if config.gateway and config.gateway.install:
         GatewayController("envoy-gateway", config.gateway, config.gateway.install, k8s_opts)
+    monitoring = None
     if config.monitoring is not None:
-        MonitoringStack(
+        monitoring = MonitoringStack(
             config,
             config.monitoring,
             {name: env.namespace for name, env in environments.items()},
             k8s_opts,
         )
+    rollouts = None
+    if config.rollouts is not None:
+        rollouts = ArgoRollouts(config.rollouts, monitoring_ns, monitoring, k8s_opts)
     if not config.services or config.app is None:
         return
+    app = config.app
+    # Every image is resolved (and the app image built, if any) before a manifest is built.
     resolve = image_resolver(config)
-    for name, svc in sorted(config.services.items()):
-        env = config.environments[svc.environment]
-        assert env.hostname is not None  # StackConfig.problems() guarantees it
+    releases = release_plan(config)
+    images = {r.name: resolve(r.service.strategy.image) for r in releases}
+    thresholds = config.monitoring.thresholds if config.monitoring else Thresholds()
+    for release in releases:
+        hostname = config.environments[release.environment].hostname
+        assert hostname is not None  # StackConfig.problems() guarantees it
         context = ServiceContext(
-            app=config.app.name,
-            environment=svc.environment,
-            namespace=env.namespace,
-            hostname=env.hostname,
-            port=config.app.port,
-            health_path=config.app.health_path,
-            replicas=config.replicas_of(svc),
-            resolve_image=resolve,
+            app=app.name,
+            hostname=hostname,
+            port=app.port,
+            health_path=app.health_path,
+            image=images[release.name],
+            monitoring_namespace=monitoring_ns,
+            thresholds=thresholds,
         )
-        AppService(
-            name,
-            svc,
-            context,
-            pulumi.ResourceOptions(
-                providers=[provider], depends_on=[environments[svc.environment].namespace]
-            ),
-        )
+        after: list[pulumi.Resource] = [environments[release.environment].namespace]
+        if rollouts is not None and release.workload.kind == "Rollout":
+            after.append(rollouts)  # the Rollout and AnalysisTemplate CRDs come with its chart
+        AppService(release, context, pulumi.ResourceOptions(providers=[provider], depends_on=after))
 
 
 def main(config: StackConfig | None = None) -> None:

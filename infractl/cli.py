@@ -74,18 +74,15 @@ def _parser() -> argparse.ArgumentParser:
     drift.add_argument("--input", type=Path, help="recorded refresh-preview output to read")
     drift.add_argument("--open-issue", action="store_true", help="open/update/close a drift issue")
     drift.add_argument("--repo", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
-    for name, actions in (
-        ("canary", ["advance", "promote", "abort"]),
-        ("bluegreen", ["switch", "rollback"]),
-    ):
-        move = commands.add_parser(name, help=f"{name} release moves, applied with `pulumi up`")
-        move.add_argument("action", choices=actions)
-        move.add_argument("--stack", required=True)
-        move.add_argument("--service", required=True)
-        move.add_argument("--dry-run", action="store_true", help="print the change, apply nothing")
-        if name == "canary":
-            move.add_argument("--prometheus", help="Prometheus URL (default: $PROMETHEUS_URL)")
-            move.add_argument("--window", default="5m", help="analysis window (default 5m)")
+    rollout = commands.add_parser(
+        "rollout", help="watch or steer a service's Argo Rollout in the stack's cluster"
+    )
+    rollout.add_argument("action", choices=["status", "promote", "abort", "retry"])
+    _stack_arguments(rollout)
+    rollout.add_argument("--service", required=True)
+    rollout.add_argument(
+        "--full", action="store_true", help="promote: skip the remaining steps and analysis"
+    )
     return parser
 
 
@@ -162,31 +159,26 @@ def cmd_drift(args: argparse.Namespace) -> int:
     return EXIT_FAILED if drifted else EXIT_OK
 
 
-def cmd_move(args: argparse.Namespace) -> int:
-    import os
-
-    from infractl.ops.promotion import apply_move, plan_move
+def cmd_rollout(args: argparse.Namespace) -> int:
+    from infractl.ops import rollouts
     from infractl.project import open_stack
 
-    stack = open_stack(args.stack)
-    prometheus = getattr(args, "prometheus", None) or os.environ.get("PROMETHEUS_URL")
-    move = plan_move(
-        stack, args.command, args.service, args.action, prometheus, getattr(args, "window", "5m")
-    )
-    if move.analysis is not None:
-        print(move.analysis.render())
-    if move.refused:
-        print(f"refused: the canary is not healthy; consider `infractl canary abort "
-              f"--stack {args.stack} --service {args.service}`")  # fmt: skip
-        return EXIT_FAILED
-    for change in move.changes:
-        print(f"{change.key}: {change.old} -> {change.new}")
-        print(f"  {change.command(args.stack)}")
-    if args.dry_run:
-        print("dry run: nothing applied")
-        return EXIT_OK
-    apply_move(stack.project, args.stack, move.changes)
-    return EXIT_OK
+    config = open_stack(args.stack, args.config_file).load()
+    if args.full and args.action != "promote":
+        raise UsageError("--full goes with promote only")
+    target = rollouts.target(config, args.service)
+    api = rollouts.Rollouts(target.context)
+    if args.action == "promote":
+        result = rollouts.promote(api, target, args.full)
+    elif args.action == "abort":
+        result = rollouts.abort(api, target)
+    elif args.action == "retry":
+        result = rollouts.retry(api, target)
+    else:
+        result = api.get(target)
+    text, trouble = rollouts.summary(result)
+    print(text)
+    return EXIT_FAILED if trouble and args.action == "status" else EXIT_OK
 
 
 COMMANDS = {
@@ -195,8 +187,7 @@ COMMANDS = {
     "policies": cmd_policies,
     "preview-report": cmd_preview_report,
     "drift": cmd_drift,
-    "canary": cmd_move,
-    "bluegreen": cmd_move,
+    "rollout": cmd_rollout,
 }
 
 

@@ -3,14 +3,13 @@ operations tools use, so PyGithub's real requests can be tested without GitHub."
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.loopback import loopback_server
 
 
 class FakeGitHub:
@@ -112,30 +111,10 @@ class FakeGitHub:
 def fake_github(repo: str = "tbcoin/tbcoin-engine-ml") -> Iterator[FakeGitHub]:
     state = FakeGitHub(repo)
 
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            url = urlparse(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}") if length else {}
-            code, payload = state.handle(self.command, url.path, parse_qs(url.query), body)
-            data = json.dumps(payload).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def handle(method: str, path: str, headers: Any, body: Any) -> tuple[int, Any]:
+        url = urlparse(path)
+        return state.handle(method, url.path, parse_qs(url.query), body or {})
 
-        do_GET = do_POST = do_PATCH = _serve
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with loopback_server(handle) as base:
+        state.base = base
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -24,7 +24,7 @@ def test_every_workload_runs_an_image_by_digest(
     images = [
         c["image"]
         for m in manifests(synthesized(stack))
-        if m["kind"] == "Deployment"
+        if m["kind"] in ("Deployment", "Rollout")
         for c in m["spec"]["template"]["spec"]["containers"]
     ]
     assert images

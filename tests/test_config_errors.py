@@ -58,46 +58,88 @@ CASES = {
         _set("environments.production.tier", "prod"),
         "tbcoin-platform:environments.production.tier: must be one of 'staging' or 'production'",
     ),
-    "canary weight above 100": (
-        _set("services.inference.strategy.weight", 120),
-        "tbcoin-platform:services.inference.strategy.weight: must be <= 100 (got 120)",
+    "canary step weight above 100": (
+        _set("services.inference.strategy.steps", [{"weight": 5, "pause": "1m"}, {"weight": 120}]),
+        "tbcoin-platform:services.inference.strategy.steps[1].weight: must be <= 100 (got 120)",
     ),
-    "canary weight below 0": (
-        _set("services.inference.strategy.weight", -5),
-        "tbcoin-platform:services.inference.strategy.weight: must be >= 0 (got -5)",
+    "canary steps not increasing": (
+        _set("services.inference.strategy.steps", [{"weight": 25, "pause": "1m"}, {"weight": 5}]),
+        "tbcoin-platform:services.inference.strategy.steps[1].weight: steps must strictly "
+        "increase (got 5 after 25)",
     ),
-    "canary weight off the step plan": (
-        _set("services.inference.strategy.weight", 30),
-        "tbcoin-platform:services.inference.strategy.weight: must be 0 or one of the steps "
-        "[5, 25, 50, 100] (got 30)",
+    "canary step above maxWeight": (
+        _set("services.inference.strategy.steps", [{"weight": 5, "pause": "1m"}, {"weight": 80}]),
+        "tbcoin-platform:services.inference.strategy.steps[1].weight: above maxWeight 50",
+    ),
+    "pause that is not a duration": (
+        _set(
+            "services.inference.strategy.steps",
+            [{"weight": 5, "pause": "ten minutes"}, {"weight": 50}],
+        ),
+        "tbcoin-platform:services.inference.strategy.steps[0].pause: must be a duration such as "
+        "30s, 5m or 1h (got 'ten minutes')",
+    ),
+    "canary gate with a duration": (
+        _set(
+            "services.inference.strategy.steps",
+            [{"weight": 5, "pause": "1m"}, {"weight": 50, "pause": "1m"}],
+        ),
+        "tbcoin-platform:services.inference.strategy.steps[1].pause: the last step is the human "
+        "gate before full traffic: no duration",
+    ),
+    "analysis threshold out of range": (
+        _set("services.inference.strategy.analysis.maxErrorRatio", 1.5),
+        "tbcoin-platform:services.inference.strategy.analysis.maxErrorRatio: must be < 1 (got 1.5)",
+    ),
+    "analysis interval not a duration": (
+        _set("services.api.strategy.analysis.interval", "often"),
+        "tbcoin-platform:services.api.strategy.analysis.interval: must be a duration",
+    ),
+    "timed promotion without a delay": (
+        _set("services.api.strategy.promotion", {"mode": "timed"}),
+        "tbcoin-platform:services.api.strategy.promotion.afterSeconds: required when mode is "
+        "'timed'",
+    ),
+    "plugin image by tag": (
+        _set(
+            "rollouts.gatewayPluginImage",
+            "ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi:v0.15.0",
+        ),
+        "tbcoin-platform:rollouts.gatewayPluginImage: must be an image pinned by digest: "
+        "registry/repository@sha256:<64 hex digits>",
+    ),
+    "progressive service without the controller": (
+        _drop("rollouts"),
+        "tbcoin-platform:rollouts: required: service 'api' is released blueGreen through the "
+        "Argo Rollouts controller",
     ),
     "unknown strategy": (
         _set("services.api.strategy.type", "recreate"),
         "tbcoin-platform:services.api.strategy: type must be one of 'rolling', 'blueGreen', "
         "'canary' (got 'recreate')",
     ),
-    "active color not blue or green": (
-        _set("services.api.strategy.activeColor", "purple"),
-        "tbcoin-platform:services.api.strategy.activeColor: must be one of 'blue' or 'green' "
-        "(got 'purple')",
+    "promotion mode unknown": (
+        _set("services.api.strategy.promotion", {"mode": "automatic"}),
+        "tbcoin-platform:services.api.strategy.promotion.mode: must be one of 'manual' or "
+        "'timed' (got 'automatic')",
     ),
     "typo inside a strategy": (
-        _set("services.api.strategy.activeColour", "green"),
-        "tbcoin-platform:services.api.strategy.activeColour: unknown key; did you mean "
-        "'activeColor'?",
+        _set("services.api.strategy.scaleDownDelay", 600),
+        "tbcoin-platform:services.api.strategy.scaleDownDelay: unknown key; did you mean "
+        "'scaleDownDelaySeconds'?",
     ),
     "prod image by tag": (
-        _set("services.api.strategy.green", "1.4.2"),
-        "tbcoin-platform:services.api.strategy.green: production images must be pinned by digest",
+        _set("services.api.strategy.image", "1.4.2"),
+        "tbcoin-platform:services.api.strategy.image: production images must be pinned by digest",
     ),
     "latest tag anywhere": (
-        _set("services.inference.strategy.canary", "latest"),
-        "tbcoin-platform:services.inference.strategy.canary: the mutable tag 'latest' is never "
+        _set("services.inference.strategy.image", "latest"),
+        "tbcoin-platform:services.inference.strategy.image: the mutable tag 'latest' is never "
         "deployed",
     ),
     "build without a build section": (
-        _set("services.inference.strategy.canary", "build"),
-        "tbcoin-platform:services.inference.strategy.canary: 'build' needs "
+        _set("services.inference.strategy.image", "build"),
+        "tbcoin-platform:services.inference.strategy.image: 'build' needs "
         "tbcoin-platform:app.build",
     ),
     "service replicas below 1": (

@@ -103,6 +103,15 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 PROD_REPO = "github.repositories.tbcoin-engine-ml"
+
+
+def _unmonitored(config: dict[str, Any]) -> None:
+    """No monitoring at all; progressive releases need it, so the services roll."""
+    config.pop("tbcoin-platform:monitoring")
+    for svc in config["tbcoin-platform:services"].values():
+        svc["strategy"] = {"type": "rolling", "image": svc["strategy"]["image"]}
+
+
 # What the security floor lets through to the pack (what it refuses first is below, ALTERED).
 WEAKENED = {
     "github-dependabot-covers-ecosystems": (
@@ -120,17 +129,9 @@ WEAKENED = {
     "k8s-images-pinned": ("staging", _set("services.api.strategy.image", "1.4.2")),
     "k8s-production-high-availability": (
         "prod",
-        lambda c: c["tbcoin-platform:services"]["inference"].update(
-            replicas=1,
-            autoscaling=None,
-            strategy={
-                **c["tbcoin-platform:services"]["inference"]["strategy"],
-                "canaryReplicas": 1,
-            },
-        ),
+        lambda c: c["tbcoin-platform:services"]["inference"].update(replicas=1, autoscaling=None),
     ),
-    "k8s-canary-weights": ("prod", _set("services.inference.strategy.weight", 100)),
-    "monitoring-service-coverage": ("prod", lambda c: c.pop("tbcoin-platform:monitoring")),
+    "monitoring-service-coverage": ("prod", _unmonitored),
     "monitoring-storage-retained": ("prod", _set("monitoring.protect", False)),
 }
 
@@ -187,7 +188,7 @@ def _container(inputs: dict[str, Any]) -> dict[str, Any]:
     return inputs["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
 
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
 REPOSITORY = "github:index/repository:Repository"
 
@@ -243,14 +244,14 @@ ALTERED: dict[str, tuple[str, Callable[[dict[str, Any], dict[str, Any]], None]]]
         ),
     ),
     "k8s-pod-security-restricted": (
-        DEPLOYMENT,
+        ROLLOUT,
         lambda i, o: _container(i)["securityContext"].update(allowPrivilegeEscalation=True),
     ),
     "k8s-requests-and-limits": (
-        DEPLOYMENT,
+        ROLLOUT,
         lambda i, o: _container(i)["resources"].pop("limits"),
     ),
-    "k8s-probes": (DEPLOYMENT, lambda i, o: _container(i).pop("readinessProbe")),
+    "k8s-probes": (ROLLOUT, lambda i, o: _container(i).pop("readinessProbe")),
     "k8s-namespace-default-deny": (
         "kubernetes:networking.k8s.io/v1:NetworkPolicy",
         lambda i, o: (
@@ -263,10 +264,13 @@ ALTERED: dict[str, tuple[str, Callable[[dict[str, Any], dict[str, Any]], None]]]
         "kubernetes:core/v1:Service",
         lambda i, o: i["spec"]["selector"].update({"tbcoin.io/track": "purple"}),
     ),
-    "k8s-blue-green-active-color": (
-        DEPLOYMENT,
-        # Scaled to zero and no longer the HPA's target.
-        lambda i, o: (i["spec"].update(replicas=0), i["metadata"].update(name="renamed")),
+    "k8s-shared-with-controllers": (
+        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+        lambda i, o: o.pop("ignoreChanges", None),
+    ),
+    "k8s-canary-weights": (
+        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+        lambda i, o: i["spec"]["rules"][0]["backendRefs"][-1].update(weight=60),
     ),
     "monitoring-no-credentials-in-helm-values": (
         "kubernetes:helm.sh/v3:Release",

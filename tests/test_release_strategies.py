@@ -1,4 +1,5 @@
-"""Blue-green and canary behave as the runbooks promise, checked on synthesized stacks."""
+"""Blue-green and canary as Argo Rollouts, checked on synthesized stacks: what the controller is
+given, what Pulumi leaves to it, and what a release changes."""
 
 from __future__ import annotations
 
@@ -6,11 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from infra.config.services import ServiceConfig
-from infra.kubernetes.strategies import ServiceContext, release_manifests
 from tests.conftest import infractl, manifests, resources
+
+NEW_DIGEST = "sha256:" + "ab" * 32
 
 
 def _diff(a: Any, b: Any, path: str = "") -> list[str]:
@@ -31,128 +30,139 @@ def _by_urn(out: Path) -> dict[str, dict[str, Any]]:
     return {r["urn"]: r for r in resources(out)}
 
 
-def _synth(stack_file: Path, out: Path) -> Path:
-    run = infractl("synth", "--stack", "prod", "--config-file", stack_file, "--out", out)
-    assert run.code == 0, run.stderr
-    return out
+def _object(out: Path, kind: str, name: str) -> dict[str, Any]:
+    return next(m for m in manifests(out) if m["kind"] == kind and m["metadata"]["name"] == name)
 
 
-def _strategy(config: dict[str, Any], service: str) -> dict[str, Any]:
-    return config["tbcoin-platform:services"][service]["strategy"]
+def _options(out: Path, kind: str, name: str) -> dict[str, Any]:
+    return next(
+        r["options"]
+        for r in resources(out)
+        if r["type"].endswith(f":{kind}") and r["inputs"]["metadata"]["name"] == name
+    )
 
 
-def test_switching_active_color_changes_only_service_selectors(
+def test_changing_only_the_image_changes_only_the_rollouts_pod_template(
     synthesized: Callable[[str], Path], mutated_stack: Callable[..., Path], tmp_path: Path
 ) -> None:
+    """A release is one reviewed change: the image digest. Nothing but the pod template moves,
+    so the controller (not Pulumi) walks traffic over."""
     before = _by_urn(synthesized("prod"))
-    after = _by_urn(
-        _synth(
-            mutated_stack(lambda c: _strategy(c, "api").update(activeColor="green")),
-            tmp_path / "out",
-        )
-    )
+
+    def release(config: dict[str, Any]) -> None:
+        config["tbcoin-platform:services"]["inference"]["strategy"]["image"] = NEW_DIGEST
+
+    stack_file = mutated_stack(release)
+    out = tmp_path / "out"
+    run = infractl("synth", "--stack", "prod", "--config-file", stack_file, "--out", out)
+    assert run.code == 0, run.stderr
+    after = _by_urn(out)
     assert set(before) == set(after)
-    changed = {urn: _diff(before[urn], after[urn]) for urn in before}
-    changed = {urn.rsplit("::", 1)[1]: paths for urn, paths in changed.items() if paths}
-    assert changed == {
-        "tbcoin-prod-service-api": ["/inputs/spec/selector/tbcoin.io/track"],
-        "tbcoin-prod-service-api-preview": ["/inputs/spec/selector/tbcoin.io/track"],
-    }
-    live = next(
-        m
-        for m in manifests(tmp_path / "out")
-        if m["kind"] == "Service" and m["metadata"]["name"] == "api"
+    changed = {urn.rsplit("::", 1)[1]: _diff(before[urn], after[urn]) for urn in before}
+    changed = {name: paths for name, paths in changed.items() if paths}
+    image = "/inputs/spec/template/spec/containers[0]/image"
+    assert changed == {"tbcoin-prod-rollout-inference": [image]}
+    rollout = _object(out, "Rollout", "inference")
+    assert rollout["spec"]["template"]["spec"]["containers"][0]["image"].endswith(NEW_DIGEST)
+
+
+def test_canary_rollout_drives_our_route_with_analysis(synthesized: Callable[[str], Path]) -> None:
+    out = synthesized("prod")
+    rollout = _object(out, "Rollout", "inference")
+    canary = rollout["spec"]["strategy"]["canary"]
+    assert (canary["stableService"], canary["canaryService"]) == (
+        "inference-stable",
+        "inference-canary",
     )
-    assert live["spec"]["selector"]["tbcoin.io/track"] == "green"
+    assert canary["trafficRouting"]["plugins"]["argoproj-labs/gatewayAPI"] == {
+        "httpRoutes": [{"name": "inference", "useHeaderRoutes": True}],
+        "namespace": "tbcoin-prod",
+    }
+    # Steps from config; the header route first, the human gate last (a pause without duration).
+    header, *steps = canary["steps"]
+    assert header["setHeaderRoute"]["match"] == [
+        {"headerName": "x-canary", "headerValue": {"exact": "always"}}
+    ]
+    assert canary["trafficRouting"]["managedRoutes"] == [{"name": header["setHeaderRoute"]["name"]}]
+    assert steps == [
+        {"setWeight": 5}, {"pause": {"duration": "10m"}},
+        {"setWeight": 25}, {"pause": {"duration": "10m"}},
+        {"setWeight": 50}, {"pause": {}},
+    ]  # fmt: skip
+    template = canary["analysis"]["templates"][0]["templateName"]
+    assert _object(out, "AnalysisTemplate", template)["spec"]["metrics"]
+    # Track labels stay: dashboards and alerts keep telling stable from canary.
+    assert canary["canaryMetadata"] == {"labels": {"tbcoin.io/track": "canary"}}
+    assert canary["stableMetadata"] == {"labels": {"tbcoin.io/track": "stable"}}
+    # Explicit weights: an omitted weight would mean 1, a 50/50 split until the controller acts.
+    route = _object(out, "HTTPRoute", "inference")
+    (rule,) = route["spec"]["rules"]
+    assert {b["name"]: b["weight"] for b in rule["backendRefs"]} == {
+        "inference-stable": 100,
+        "inference-canary": 0,
+    }
 
 
-def test_canary_route_splits_by_config_and_routes_testers_by_header(
+def test_blue_green_rollout_analyses_the_preview_and_waits_for_promotion(
     synthesized: Callable[[str], Path],
 ) -> None:
-    route = next(
-        m
-        for m in manifests(synthesized("prod"))
-        if m["kind"] == "HTTPRoute" and m["metadata"]["name"] == "inference"
-    )
-    header_rule, split_rule = route["spec"]["rules"]
-    assert header_rule["matches"][0]["headers"] == [
-        {"name": "x-canary", "type": "Exact", "value": "always"}
-    ]
-    assert [b["name"] for b in header_rule["backendRefs"]] == ["inference-canary"]
-    weights = {b["name"]: b["weight"] for b in split_rule["backendRefs"]}
-    assert weights == {"inference-stable": 95, "inference-canary": 5}
-    assert sum(weights.values()) == 100
+    out = synthesized("prod")
+    bg = _object(out, "Rollout", "api")["spec"]["strategy"]["blueGreen"]
+    assert (bg["activeService"], bg["previewService"]) == ("api", "api-preview")
+    assert bg["autoPromotionEnabled"] is False
+    assert bg["scaleDownDelaySeconds"] == 600
+    (template,) = bg["prePromotionAnalysis"]["templates"]
+    metrics = _object(out, "AnalysisTemplate", template["templateName"])["spec"]["metrics"]
+    assert all('track="preview"' in m["provider"]["prometheus"]["query"] for m in metrics)
 
 
-@pytest.mark.parametrize("weight", [0, 25, 50, 100])
-def test_canary_weights_follow_config_and_sum_to_100(weight: int) -> None:
-    svc = ServiceConfig.model_validate(
-        {
-            "environment": "production",
-            "strategy": {
-                "type": "canary",
-                "stable": "v1",
-                "canary": "v2",
-                "weight": weight,
-                "steps": [5, 25, 50, 100],
-            },
-        }
-    )
-    route = next(m for m in release_manifests("svc", svc, _context()) if m["kind"] == "HTTPRoute")
-    refs = route["spec"]["rules"][1]["backendRefs"]
-    assert [r["weight"] for r in refs] == [100 - weight, weight]
-
-
-def _context(replicas: int = 3) -> ServiceContext:
-    return ServiceContext(
-        app="app",
-        environment="production",
-        namespace="ns",
-        hostname="example.com",
-        port=8000,
-        health_path="/health",
-        replicas=replicas,
-        resolve_image=lambda ref: f"repo:{ref}",
-    )
-
-
-def test_idle_color_scaled_to_zero_has_no_budget_or_autoscaler() -> None:
-    svc = ServiceConfig.model_validate(
-        {
-            "environment": "production",
-            "autoscaling": {"maxReplicas": 6},
-            "strategy": {
-                "type": "blueGreen",
-                "activeColor": "blue",
-                "blue": "v1",
-                "green": "v2",
-                "idleReplicas": 0,
-            },
-        }
-    )
-    objects = release_manifests("api", svc, _context())
-    by_kind: dict[str, list[str]] = {}
-    for m in objects:
-        by_kind.setdefault(m["kind"], []).append(m["metadata"]["name"])
-    assert by_kind["PodDisruptionBudget"] == ["api-blue"]
-    assert by_kind["HorizontalPodAutoscaler"] == ["api-blue"]
-    green = next(
-        m for m in objects if m["metadata"]["name"] == "api-green" and m["kind"] == "Deployment"
-    )
-    assert green["spec"]["replicas"] == 0
-    blue = next(
-        m for m in objects if m["metadata"]["name"] == "api-blue" and m["kind"] == "Deployment"
-    )
-    assert "replicas" not in blue["spec"], "the HPA owns the replica count of an autoscaled color"
-
-
-def test_colors_differ_only_in_track_and_image(synthesized: Callable[[str], Path]) -> None:
-    deployments = {
-        m["metadata"]["name"]: m
-        for m in manifests(synthesized("prod"))
-        if m["kind"] == "Deployment"
+def test_pulumi_leaves_controller_owned_fields_alone(synthesized: Callable[[str], Path]) -> None:
+    out = synthesized("prod")
+    owned = {
+        ("HTTPRoute", "inference"): ["spec.rules"],
+        ("Service", "inference-stable"): ["spec.selector"],
+        ("Service", "inference-canary"): ["spec.selector"],
+        ("Service", "api"): ["spec.selector"],
+        ("Service", "api-preview"): ["spec.selector"],
     }
-    paths = _diff(deployments["api-blue"], deployments["api-green"])
-    assert paths, "blue and green must differ"
-    for path in paths:
-        assert path.endswith(("tbcoin.io/track", "/name", "/image", "/value")), path
+    for (kind, name), fields in owned.items():
+        assert _options(out, kind, name).get("ignoreChanges") == fields, (kind, name)
+    # No other Kubernetes object ignores anything: Pulumi still owns them fully.
+    ignored = [
+        r["urn"]
+        for r in resources(out)
+        if r["type"].startswith("kubernetes:") and r["options"].get("ignoreChanges")
+    ]
+    assert len(ignored) == len(owned)
+    # HPAs scale the Rollouts, which therefore declare no replica count.
+    for name in ("api", "inference"):
+        hpa = _object(out, "HorizontalPodAutoscaler", name)
+        assert hpa["spec"]["scaleTargetRef"] == {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Rollout",
+            "name": name,
+        }
+        assert "replicas" not in _object(out, "Rollout", name)["spec"]
+
+
+def test_staging_releases_a_service_as_prod_does(synthesized: Callable[[str], Path]) -> None:
+    staging, prod = synthesized("staging"), synthesized("prod")
+    ours = _object(staging, "Rollout", "inference")["spec"]["strategy"]["canary"]
+    theirs = _object(prod, "Rollout", "inference")["spec"]["strategy"]["canary"]
+    assert set(ours) == set(theirs)
+    assert ours["trafficRouting"]["plugins"].keys() == theirs["trafficRouting"]["plugins"].keys()
+
+
+def test_monitoring_scrapes_each_pod_once(synthesized: Callable[[str], Path]) -> None:
+    """The controller points stable and canary Services at the same pods between releases: the
+    ServiceMonitor selects only the headless metrics Service, so no pod is scraped twice."""
+    out = synthesized("prod")
+    monitor = _object(out, "ServiceMonitor", "inference")
+    selected = [
+        m["metadata"]["name"]
+        for m in manifests(out)
+        if m["kind"] == "Service"
+        and m["metadata"]["namespace"] == "tbcoin-prod"
+        and monitor["spec"]["selector"]["matchLabels"].items() <= m["metadata"]["labels"].items()
+    ]
+    assert selected == ["inference-metrics"]

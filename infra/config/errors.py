@@ -65,6 +65,11 @@ def at(path: str, message: str) -> ValueError:
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_/-][A-Za-z0-9_./-]*$")
 
 
+def _sub_path(path: str) -> list[int | str]:
+    """`steps[1].weight` -> ["steps", 1, "weight"]."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"\.|\[(\d+)\]\.?", path) if p]
+
+
 def format_path(loc: tuple[int | str, ...]) -> str:
     """`a.b[0].c`; keys that are not plain words are quoted so a message stays one line."""
     out = ""
@@ -223,7 +228,7 @@ def problems_from_validation(
         if _AT in message:
             _, sub, text = message.split(_AT, 2)
             text = text.rsplit(" (got ", 1)[0]
-            loc = (*loc, *sub.split("."))
+            loc = (*loc, *_sub_path(sub))
             message = text
         if is_key:
             message = f"the key itself {message}"

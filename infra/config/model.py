@@ -14,6 +14,7 @@ from infra.config.errors import ConfigProblem
 from infra.config.gateway import GatewayConfig
 from infra.config.github import GitHubConfig
 from infra.config.monitoring import MonitoringConfig
+from infra.config.rollouts import RolloutsController
 from infra.config.secrets import SecretRef
 from infra.config.services import BlueGreen, Canary, Rolling, ServiceConfig
 
@@ -30,12 +31,7 @@ class KubernetesConfig(Model):
 
 def image_refs(service: ServiceConfig) -> dict[str, str]:
     """Every image a service's strategy names, keyed by its config key."""
-    strategy = service.strategy
-    if isinstance(strategy, Rolling):
-        return {"image": strategy.image}
-    if isinstance(strategy, BlueGreen):
-        return {"blue": strategy.blue, "green": strategy.green}
-    return {"stable": strategy.stable, "canary": strategy.canary}
+    return {"image": service.strategy.image}
 
 
 class StackConfig(Model):
@@ -48,6 +44,8 @@ class StackConfig(Model):
     services: dict[DnsLabel, ServiceConfig] = Field(default_factory=dict)
     github: GitHubConfig | None = None
     monitoring: MonitoringConfig | None = None
+    # The Argo Rollouts controller; required once a service is released blue-green or canary.
+    rollouts: RolloutsController | None = None
     # Encrypted values only: `pulumi config set --secret --path 'tbcoin-platform:secrets.<name>'`.
     secrets: dict[SecretName, str] = Field(default_factory=dict)
 
@@ -137,14 +135,16 @@ class StackConfig(Model):
         return problems
 
     def pods_of(self, service: ServiceConfig) -> int:
-        """Pods a service runs at its declared replicas, every track or color included."""
+        """Pods a service runs at its declared replicas during a release: a blue-green preview
+        is a full copy; a canary gets its share of the replicas, up to maxWeight."""
         strategy = service.strategy
+        replicas = self.replicas_of(service)
         extra = 0
         if isinstance(strategy, BlueGreen):
-            extra = strategy.idle_replicas
+            extra = replicas
         elif isinstance(strategy, Canary):
-            extra = strategy.canary_replicas
-        return self.replicas_of(service) + extra
+            extra = -(-replicas * strategy.max_weight // 100)
+        return replicas + extra
 
     def _quota_problems(self) -> list[ConfigProblem]:
         """An environment whose quota cannot hold its services at their declared replicas would
@@ -237,19 +237,20 @@ class StackConfig(Model):
                         f"must be >= the service's replicas ({replicas})",
                     )
                 )
-            strategy = svc.strategy
-            if isinstance(strategy, BlueGreen) and strategy.idle_replicas > replicas:
-                problems.append(
-                    ConfigProblem(
-                        f"{base}.strategy.idleReplicas",
-                        f"must not exceed the service's replicas ({replicas})",
+            if not isinstance(svc.strategy, Rolling):
+                if self.rollouts is None:
+                    problems.append(
+                        ConfigProblem(
+                            "rollouts",
+                            f"required: service '{name}' is released {svc.strategy.type} "
+                            "through the Argo Rollouts controller",
+                        )
                     )
-                )
-            if isinstance(strategy, Canary) and strategy.canary_replicas > replicas:
-                problems.append(
-                    ConfigProblem(
-                        f"{base}.strategy.canaryReplicas",
-                        f"must not exceed the service's replicas ({replicas})",
+                if self.monitoring is None:
+                    problems.append(
+                        ConfigProblem(
+                            "monitoring",
+                            f"required: service '{name}' is analysed against its Prometheus",
+                        )
                     )
-                )
         return problems

@@ -1,16 +1,16 @@
-"""Services of the app and how each is released: rolling, blue-green or canary."""
+"""Services of the app and how each is released: rolling (a Deployment), or blue-green or
+canary (an Argo Rollout)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from infra.config.app import ImageRef
 from infra.config.base import DnsLabel, Model, Quantity, UrlPath, pattern, quantity_value
 from infra.config.errors import at, register_union_tags
-
-Color = Literal["blue", "green"]
+from infra.config.rollouts import Analysis, CanaryStep, Promotion
 
 
 class ResourceSpec(Model):
@@ -43,15 +43,14 @@ class Rolling(Model):
 
 
 class BlueGreen(Model):
-    type: Literal["blueGreen"]
-    active_color: Color
-    blue: ImageRef
-    green: ImageRef
-    # Replicas the idle color keeps: the service's replicas keeps it warm, 0 scales it down.
-    idle_replicas: int = Field(ge=0, le=50)
+    """An Argo Rollout: the new image starts as the preview, is analysed, then promoted."""
 
-    def idle_color(self) -> Color:
-        return "green" if self.active_color == "blue" else "blue"
+    type: Literal["blueGreen"]
+    image: ImageRef
+    promotion: Promotion = Field(default_factory=Promotion)
+    # The old color keeps running this long after promotion: the instant-rollback window.
+    scale_down_delay_seconds: int = Field(default=600, ge=30, le=86400)
+    analysis: Analysis
 
 
 class CanaryHeader(Model):
@@ -63,32 +62,39 @@ class CanaryHeader(Model):
 
 
 class Canary(Model):
-    type: Literal["canary"]
-    stable: ImageRef
-    canary: ImageRef
-    # Percent of traffic the canary gets now; 0 or one of `steps`.
-    weight: int = Field(ge=0, le=100)
-    steps: list[int] = Field(min_length=1)
-    # The highest weight allowed without an explicit promotion (policy pack checks it).
-    max_weight: int = Field(default=50, ge=1, le=100)
-    canary_replicas: int = Field(default=1, ge=1, le=50)
-    header: CanaryHeader = Field(default_factory=CanaryHeader)
+    """An Argo Rollout: the controller walks `steps`, analysing the canary all along."""
 
-    @field_validator("steps")
-    @classmethod
-    def _steps_climb_to_100(cls, steps: list[int]) -> list[int]:
-        if any(not 1 <= s <= 100 for s in steps):
-            raise ValueError(f"every step must be within 1..100, got {steps}")
-        if steps != sorted(set(steps)):
-            raise ValueError(f"steps must strictly increase, got {steps}")
-        if steps[-1] != 100:
-            raise ValueError(f"the last step must be 100 (full promotion), got {steps}")
-        return steps
+    type: Literal["canary"]
+    image: ImageRef
+    steps: list[CanaryStep] = Field(min_length=1)
+    # The highest weight reached without an explicit promotion (policy pack checks it).
+    max_weight: int = Field(default=50, ge=1, le=100)
+    header: CanaryHeader = Field(default_factory=CanaryHeader)
+    analysis: Analysis
 
     @model_validator(mode="after")
-    def _weight_on_a_step(self) -> Canary:
-        if self.weight != 0 and self.weight not in self.steps:
-            raise at("weight", f"must be 0 or one of the steps {self.steps} (got {self.weight})")
+    def _steps_climb_to_the_gate(self) -> Canary:
+        weights = [s.weight for s in self.steps]
+        for i in range(1, len(weights)):
+            if weights[i] <= weights[i - 1]:
+                raise at(
+                    f"steps[{i}].weight",
+                    f"steps must strictly increase (got {weights[i]} after {weights[i - 1]})",
+                )
+        for i, step in enumerate(self.steps):
+            if step.weight > self.max_weight:
+                raise at(
+                    f"steps[{i}].weight",
+                    f"above maxWeight {self.max_weight}: past it only `infractl rollout "
+                    f"promote` moves traffic (got {step.weight})",
+                )
+            if step.pause is None and i != len(self.steps) - 1:
+                raise at(f"steps[{i}].pause", "required on every step but the last (the gate)")
+        if self.steps[-1].pause is not None:
+            raise at(
+                f"steps[{len(self.steps) - 1}].pause",
+                "the last step is the human gate before full traffic: no duration",
+            )
         return self
 
 

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import pulumi
 
-from infra.config.services import ServiceConfig
 from infra.kubernetes.apply import apply_manifest
 from infra.kubernetes.strategies import ServiceContext, release_manifests
+from infra.release import ServiceRelease
 
 
 class AppService(pulumi.ComponentResource):
     def __init__(
         self,
-        name: str,
-        service: ServiceConfig,
+        release: ServiceRelease,
         context: ServiceContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
-            "tbcoin:kubernetes:AppService", f"{context.environment}-{name}", None, opts
+            "tbcoin:kubernetes:AppService", f"{release.environment}-{release.name}", None, opts
         )
-        child = pulumi.ResourceOptions(parent=self)
-        for manifest in release_manifests(name, service, context):
-            apply_manifest(manifest, child)
-        self.register_outputs({"strategy": service.strategy.type})
+        for item in release_manifests(release, context):
+            # Fields a controller owns (route weights, Service selectors) are left to it.
+            child = pulumi.ResourceOptions(parent=self, ignore_changes=list(item.ignore_changes))
+            apply_manifest(item.manifest, child)
+        self.register_outputs({"strategy": release.service.strategy.type})

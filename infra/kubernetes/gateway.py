@@ -60,18 +60,8 @@ class Backend:
         return ref
 
 
-@dataclass(frozen=True)
-class HeaderMatch:
-    name: str
-    value: str
-
-
-def route_rule(
-    path_prefix: str, backends: list[Backend], header: HeaderMatch | None = None
-) -> dict[str, Any]:
-    match: dict[str, Any] = {"path": {"type": "PathPrefix", "value": path_prefix}}
-    if header is not None:
-        match["headers"] = [{"type": "Exact", "name": header.name, "value": header.value}]
+def route_rule(path_prefix: str, backends: list[Backend]) -> dict[str, Any]:
+    match = {"path": {"type": "PathPrefix", "value": path_prefix}}
     return {"matches": [match], "backendRefs": [b.ref() for b in backends]}
 
 

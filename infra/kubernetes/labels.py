@@ -9,6 +9,8 @@ NAME = "app.kubernetes.io/name"
 INSTANCE = "app.kubernetes.io/instance"
 # Which copy of a service a pod belongs to: main (rolling), blue/green, stable/canary.
 TRACK = "tbcoin.io/track"
+# On the one Service per service whose endpoints the ServiceMonitor scrapes (each pod once).
+SCRAPE = "tbcoin.io/scrape"
 
 
 def common_labels(environment: str) -> dict[str, str]:

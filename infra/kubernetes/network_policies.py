@@ -10,16 +10,22 @@ NAMESPACE_NAME = "kubernetes.io/metadata.name"
 APP_PORT_NAME = "http"
 
 
-def _policy(env_name: str, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+def network_policy(
+    namespace: str, name: str, spec: dict[str, Any], labels: dict[str, str]
+) -> dict[str, Any]:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace, "labels": common_labels(env_name)},
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
         "spec": spec,
     }
 
 
-def _from_namespace(namespace: str) -> dict[str, Any]:
+def _policy(env_name: str, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return network_policy(namespace, name, spec, common_labels(env_name))
+
+
+def from_namespace(namespace: str) -> dict[str, Any]:
     return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: namespace}}}
 
 
@@ -50,7 +56,7 @@ def network_policy_manifests(
                     {
                         "to": [
                             {
-                                **_from_namespace("kube-system"),
+                                **from_namespace("kube-system"),
                                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
                             }
                         ],
@@ -69,7 +75,7 @@ def network_policy_manifests(
             {
                 "podSelector": app_pods,
                 "policyTypes": ["Ingress"],
-                "ingress": [{"from": [_from_namespace(gateway_namespace)], "ports": app_port}],
+                "ingress": [{"from": [from_namespace(gateway_namespace)], "ports": app_port}],
             },
         ),
         _policy(
@@ -79,7 +85,7 @@ def network_policy_manifests(
             {
                 "podSelector": app_pods,
                 "policyTypes": ["Ingress"],
-                "ingress": [{"from": [_from_namespace(monitoring_namespace)], "ports": app_port}],
+                "ingress": [{"from": [from_namespace(monitoring_namespace)], "ports": app_port}],
             },
         ),
     ]

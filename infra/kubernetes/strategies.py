@@ -1,143 +1,224 @@
 """Release strategies: which workloads, Services and routes one service is made of.
 
 - rolling: one Deployment (`main` track), one Service, one route.
-- blueGreen: blue and green Deployments that differ only in track label and image; the live
-  Service selects the active color, `<name>-preview` the idle one. Switching `activeColor` swaps
-  the two selectors and nothing else (when the idle color is kept warm).
-- canary: stable and canary Deployments with a Service each; the HTTPRoute splits traffic by
-  weight and sends requests carrying the canary header straight to the canary.
+- blueGreen: one Argo Rollout; the route sends traffic to the active Service, the controller
+  points `<name>` (active) and `<name>-preview` at the right ReplicaSet, runs the pre-promotion
+  analysis on the preview and keeps the old color for `scaleDownDelaySeconds`.
+- canary: one Argo Rollout; the controller sets the weights of our HTTPRoute through the Gateway
+  API plugin, adds the header route as a managed route, walks the steps and aborts on a failed
+  background analysis.
+
+Objects the controller edits after creation are declared with `ignore_changes` on exactly the
+field it owns (both are atomic in their schemas, so Pulumi would otherwise revert it).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from infra.config.services import BlueGreen, Canary, Rolling, ServiceConfig
-from infra.kubernetes.gateway import Backend, HeaderMatch, http_route_manifest, route_rule
+from infra.config.monitoring import Thresholds
+from infra.config.services import BlueGreen, Canary
+from infra.kubernetes.analysis import analysis_template_manifest
+from infra.kubernetes.gateway import Backend, http_route_manifest, route_rule
+from infra.kubernetes.labels import SCRAPE, TRACK
 from infra.kubernetes.workload import (
     Workload,
     service_account_manifest,
     service_manifest,
     workload_manifests,
 )
+from infra.monitoring.target import MonitoredService
+from infra.release import ServiceRelease
 
-ImageResolver = Callable[[str], Any]
 CANARY_MAX_WEIGHT = "tbcoin.io/canary-max-weight"
+GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
+HEADER_ROUTE = "canary-header"
+# What the controller owns on the objects it shares with Pulumi.
+CONTROLLER_OWNS = {"HTTPRoute": "spec.rules", "Service": "spec.selector"}
 
 
 @dataclass(frozen=True)
 class ServiceContext:
     app: str
-    environment: str
-    namespace: str
     hostname: str
     port: int
     health_path: str
-    replicas: int
-    resolve_image: ImageResolver
+    image: Any  # resolved before any builder runs: a str, or the Output of a pushed digest
+    monitoring_namespace: str
+    thresholds: Thresholds
 
 
-def _workload(
-    name: str, svc: ServiceConfig, ctx: ServiceContext, track: str, image: str
-) -> Workload:
+@dataclass(frozen=True)
+class Declared:
+    """A manifest and the fields of it Pulumi must leave to a controller."""
+
+    manifest: dict[str, Any]
+    ignore_changes: tuple[str, ...] = field(default=())
+
+
+def _controller_managed(manifest: dict[str, Any]) -> Declared:
+    return Declared(manifest, (CONTROLLER_OWNS[manifest["kind"]],))
+
+
+def _workload(release: ServiceRelease, ctx: ServiceContext) -> Workload:
+    plan = release.workload
     return Workload(
         app=ctx.app,
-        service=name,
-        track=track,
-        environment=ctx.environment,
-        namespace=ctx.namespace,
-        image=ctx.resolve_image(image),
-        replicas=ctx.replicas,
-        resources=svc.resources,
+        service=release.name,
+        track=plan.tracks[0],
+        environment=release.environment,
+        namespace=release.namespace,
+        image=ctx.image,
+        replicas=plan.replicas,
+        resources=release.service.resources,
         port=ctx.port,
         health_path=ctx.health_path,
-        autoscaling=svc.autoscaling,
+        autoscaling=plan.autoscaling,
+        kind=plan.kind,
     )
 
 
 def _route(
-    name: str, ctx: ServiceContext, rules: list[dict[str, Any]], w: Workload
+    release: ServiceRelease, ctx: ServiceContext, backends: list[Backend], w: Workload
 ) -> dict[str, Any]:
-    labels = {k: v for k, v in w.selector.items() if k != "tbcoin.io/track"}
-    return http_route_manifest(ctx.environment, ctx.namespace, name, ctx.hostname, rules, labels)
-
-
-def rolling(
-    name: str, svc: ServiceConfig, strategy: Rolling, ctx: ServiceContext
-) -> list[dict[str, Any]]:
-    w = _workload(name, svc, ctx, "main", strategy.image)
-    route = _route(name, ctx, [route_rule(svc.path_prefix, [Backend(name)])], w)
-    return [
-        service_account_manifest(w),
-        *workload_manifests(w),
-        service_manifest(w, name, w.selector),
-        route,
-    ]
-
-
-def blue_green(
-    name: str, svc: ServiceConfig, strategy: BlueGreen, ctx: ServiceContext
-) -> list[dict[str, Any]]:
-    idle = strategy.idle_color()
-    keep_warm = strategy.idle_replicas == ctx.replicas
-    colors: dict[str, Workload] = {}
-    for color, image in (("blue", strategy.blue), ("green", strategy.green)):
-        w = _workload(name, svc, ctx, color, image)
-        if color == idle and not keep_warm:
-            w = dataclasses.replace(w, replicas=strategy.idle_replicas, autoscaling=None)
-        colors[color] = w
-    live, preview = colors[strategy.active_color], colors[idle]
-    route = _route(name, ctx, [route_rule(svc.path_prefix, [Backend(name)])], live)
-    return [
-        service_account_manifest(live),
-        *workload_manifests(colors["blue"]),
-        *workload_manifests(colors["green"]),
-        service_manifest(live, name, live.selector, role="live"),
-        service_manifest(preview, f"{name}-preview", preview.selector, role="preview"),
-        route,
-    ]
-
-
-def canary(
-    name: str, svc: ServiceConfig, strategy: Canary, ctx: ServiceContext
-) -> list[dict[str, Any]]:
-    stable = _workload(name, svc, ctx, "stable", strategy.stable)
-    candidate = dataclasses.replace(
-        _workload(name, svc, ctx, "canary", strategy.canary),
-        replicas=strategy.canary_replicas,
-        autoscaling=None,
+    rules = [route_rule(release.service.path_prefix, backends)]
+    return http_route_manifest(
+        release.environment, release.namespace, release.name, ctx.hostname, rules, w.selector
     )
-    header = HeaderMatch(strategy.header.name, strategy.header.value)
-    rules = [
-        route_rule(svc.path_prefix, [Backend(candidate.name)], header),
-        route_rule(
-            svc.path_prefix,
-            [
-                Backend(stable.name, 100 - strategy.weight),
-                Backend(candidate.name, strategy.weight),
-            ],
-        ),
+
+
+def _metrics_service(w: Workload) -> dict[str, Any]:
+    """Every pod of the Rollout once, for the ServiceMonitor: the controller points its stable and
+    canary (or active and preview) Services at the same pods between releases."""
+    service = service_manifest(w, f"{w.name}-metrics", w.selector, role="metrics")
+    service["spec"]["clusterIP"] = "None"
+    service["metadata"]["labels"][SCRAPE] = "true"
+    return service
+
+
+def _track_metadata(track: str) -> dict[str, Any]:
+    return {"labels": {TRACK: track}}
+
+
+def _analysis(
+    release: ServiceRelease, ctx: ServiceContext, track: str, w: Workload
+) -> dict[str, Any]:
+    strategy = release.service.strategy
+    assert isinstance(strategy, Canary | BlueGreen)
+    labels = {k: v for k, v in w.labels.items() if k != TRACK}
+    return analysis_template_manifest(
+        MonitoredService.of(release),
+        track,
+        strategy.analysis,
+        ctx.thresholds,
+        ctx.monitoring_namespace,
+        labels,
+    )
+
+
+def rolling(release: ServiceRelease, ctx: ServiceContext) -> list[Declared]:
+    w = _workload(release, ctx)
+    service = service_manifest(w, w.name, w.selector)
+    service["metadata"]["labels"][SCRAPE] = "true"
+    return [
+        Declared(m)
+        for m in (
+            service_account_manifest(w),
+            *workload_manifests(w),
+            service,
+            _route(release, ctx, [Backend(w.name)], w),
+        )
     ]
-    route = _route(name, ctx, rules, stable)
+
+
+def blue_green(release: ServiceRelease, strategy: BlueGreen, ctx: ServiceContext) -> list[Declared]:
+    w = _workload(release, ctx)
+    preview = f"{w.name}-preview"
+    analysis = _analysis(release, ctx, "preview", w)
+    spec: dict[str, Any] = {
+        "activeService": w.name,
+        "previewService": preview,
+        "activeMetadata": _track_metadata("active"),
+        "previewMetadata": _track_metadata("preview"),
+        "autoPromotionEnabled": strategy.promotion.mode == "timed",
+        "scaleDownDelaySeconds": strategy.scale_down_delay_seconds,
+        "prePromotionAnalysis": {"templates": [{"templateName": analysis["metadata"]["name"]}]},
+    }
+    if strategy.promotion.after_seconds is not None:
+        spec["autoPromotionSeconds"] = strategy.promotion.after_seconds
+    return [
+        Declared(service_account_manifest(w)),
+        Declared(analysis),
+        *(Declared(m) for m in workload_manifests(w, {"blueGreen": spec})),
+        _controller_managed(service_manifest(w, w.name, w.selector, role="active")),
+        _controller_managed(service_manifest(w, preview, w.selector, role="preview")),
+        Declared(_metrics_service(w)),
+        Declared(_route(release, ctx, [Backend(w.name)], w)),
+    ]
+
+
+def canary_steps(strategy: Canary) -> list[dict[str, Any]]:
+    header = strategy.header
+    steps: list[dict[str, Any]] = [
+        {
+            "setHeaderRoute": {
+                "name": HEADER_ROUTE,
+                "match": [{"headerName": header.name, "headerValue": {"exact": header.value}}],
+            }
+        }
+    ]
+    for step in strategy.steps:
+        steps.append({"setWeight": step.weight})
+        # No duration: wait for `infractl rollout promote` (the last step, at maxWeight).
+        steps.append({"pause": {"duration": step.pause} if step.pause else {}})
+    return steps
+
+
+def canary(release: ServiceRelease, strategy: Canary, ctx: ServiceContext) -> list[Declared]:
+    w = _workload(release, ctx)
+    stable, candidate = f"{w.name}-stable", f"{w.name}-canary"
+    analysis = _analysis(release, ctx, "canary", w)
+    spec = {
+        "canaryService": candidate,
+        "stableService": stable,
+        "canaryMetadata": _track_metadata("canary"),
+        "stableMetadata": _track_metadata("stable"),
+        "trafficRouting": {
+            "managedRoutes": [{"name": HEADER_ROUTE}],
+            "plugins": {
+                GATEWAY_PLUGIN: {
+                    "httpRoutes": [{"name": w.name, "useHeaderRoutes": True}],
+                    "namespace": release.namespace,
+                }
+            },
+        },
+        "steps": canary_steps(strategy),
+        # Background analysis from the first weight on; a failure aborts to weight 0.
+        "analysis": {
+            "templates": [{"templateName": analysis["metadata"]["name"]}],
+            "startingStep": 1,
+        },
+    }
+    # Explicit weights: an omitted weight defaults to 1, a 50/50 split until the controller acts.
+    route = _route(release, ctx, [Backend(stable, 100), Backend(candidate, 0)], w)
     # The route carries its own bound, so a policy can check the weight without the config.
     route["metadata"]["annotations"] = {CANARY_MAX_WEIGHT: str(strategy.max_weight)}
     return [
-        service_account_manifest(stable),
-        *workload_manifests(stable),
-        *workload_manifests(candidate),
-        service_manifest(stable, stable.name, stable.selector, role="stable"),
-        service_manifest(candidate, candidate.name, candidate.selector, role="canary"),
-        route,
+        Declared(service_account_manifest(w)),
+        Declared(analysis),
+        *(Declared(m) for m in workload_manifests(w, {"canary": spec})),
+        _controller_managed(service_manifest(w, stable, w.selector, role="stable")),
+        _controller_managed(service_manifest(w, candidate, w.selector, role="canary")),
+        Declared(_metrics_service(w)),
+        _controller_managed(route),
     ]
 
 
-def release_manifests(name: str, svc: ServiceConfig, ctx: ServiceContext) -> list[dict[str, Any]]:
-    strategy = svc.strategy
-    if isinstance(strategy, Rolling):
-        return rolling(name, svc, strategy, ctx)
+def release_manifests(release: ServiceRelease, ctx: ServiceContext) -> list[Declared]:
+    strategy = release.service.strategy
     if isinstance(strategy, BlueGreen):
-        return blue_green(name, svc, strategy, ctx)
-    return canary(name, svc, strategy, ctx)
+        return blue_green(release, strategy, ctx)
+    if isinstance(strategy, Canary):
+        return canary(release, strategy, ctx)
+    return rolling(release, ctx)

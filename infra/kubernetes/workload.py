@@ -1,7 +1,8 @@
 """The one workload construct every release strategy uses: secure by default.
 
-A `Workload` is one Deployment (a service's track: main, blue, green, stable or canary) with its
-PodDisruptionBudget and HorizontalPodAutoscaler when it runs more than one replica.
+A `Workload` is one Deployment (rolling, track `main`) or one Argo Rollout (blue-green or canary,
+whose pods the controller labels with their track), with its PodDisruptionBudget and
+HorizontalPodAutoscaler when it runs more than one replica. The pod template is the same for both.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.config.services import Autoscaling, Resources
-from infra.kubernetes.labels import TRACK, common_labels, track_selector
+from infra.kubernetes.labels import TRACK, common_labels, service_selector, track_selector
 from infra.kubernetes.network_policies import APP_PORT_NAME
 
 # A high UID/GID outside any host range; the image must not need root.
 RUN_AS = 10001
+ROLLOUTS_API = "argoproj.io/v1alpha1"
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,24 @@ class Workload:
     port: int
     health_path: str
     autoscaling: Autoscaling | None = None
+    kind: str = "Deployment"  # or "Rollout"
 
     @property
     def name(self) -> str:
-        return self.service if self.track == "main" else f"{self.service}-{self.track}"
+        return self.service
 
     @property
     def selector(self) -> dict[str, str]:
+        # A Rollout's pods get their track from the controller, per ReplicaSet: the template
+        # (and so the selector) carries none.
+        if self.kind == "Rollout":
+            return service_selector(self.app, self.service)
         return track_selector(self.app, self.service, self.track)
+
+    @property
+    def scale_target(self) -> dict[str, str]:
+        api = ROLLOUTS_API if self.kind == "Rollout" else "apps/v1"
+        return {"apiVersion": api, "kind": self.kind, "name": self.name}
 
     @property
     def labels(self) -> dict[str, str]:
@@ -68,10 +80,7 @@ def container(w: Workload) -> dict[str, Any]:
         # Digests make Always cheap (a manifest check) and stop a node serving a stale copy.
         "imagePullPolicy": "Always",
         "ports": [{"name": APP_PORT_NAME, "containerPort": w.port, "protocol": "TCP"}],
-        "env": [
-            {"name": "APP_ENV", "value": w.environment},
-            {"name": "APP_TRACK", "value": w.track},
-        ],
+        "env": [{"name": "APP_ENV", "value": w.environment}],
         "resources": {
             "requests": {"cpu": r.requests.cpu, "memory": r.requests.memory},
             "limits": {"cpu": r.limits.cpu, "memory": r.limits.memory},
@@ -154,7 +163,7 @@ def autoscaler_manifest(w: Workload, autoscaling: Autoscaling) -> dict[str, Any]
         "kind": "HorizontalPodAutoscaler",
         "metadata": w._meta(),
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": w.name},
+            "scaleTargetRef": w.scale_target,
             "minReplicas": w.replicas,
             "maxReplicas": autoscaling.max_replicas,
             "metrics": [
@@ -173,8 +182,20 @@ def autoscaler_manifest(w: Workload, autoscaling: Autoscaling) -> dict[str, Any]
     }
 
 
-def workload_manifests(w: Workload) -> list[dict[str, Any]]:
-    manifests = [deployment_manifest(w)]
+def rollout_manifest(w: Workload, strategy: dict[str, Any]) -> dict[str, Any]:
+    """An Argo Rollout: the Deployment's spec with the controller's strategy in place of its own."""
+    spec = {**deployment_manifest(w)["spec"], "strategy": strategy}
+    return {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "metadata": w._meta(), "spec": spec}
+
+
+def workload_manifests(
+    w: Workload, rollout_strategy: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    manifests = [
+        deployment_manifest(w)
+        if rollout_strategy is None
+        else rollout_manifest(w, rollout_strategy)
+    ]
     if w.replicas > 1:
         manifests.append(pod_disruption_budget_manifest(w))
     if w.autoscaling is not None and w.autoscaled:

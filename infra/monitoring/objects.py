@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.monitoring import MonitoringConfig
-from infra.kubernetes.labels import common_labels, service_selector
+from infra.kubernetes.labels import SCRAPE, common_labels, service_selector
 from infra.kubernetes.network_policies import APP_PORT_NAME
 from infra.monitoring.rules import prometheus_rule_spec, rule_group_name
 from infra.monitoring.stack_values import SELECTED_LABELS
@@ -26,8 +26,8 @@ def service_monitor_manifest(svc: MonitoredService, app: str, metrics_path: str)
         "kind": "ServiceMonitor",
         "metadata": _meta(svc, svc.name),
         "spec": {
-            # Every Service of the service (live and preview, stable and canary) carries these.
-            "selector": {"matchLabels": service_selector(app, svc.name)},
+            # The one Service that reaches every pod of the service once, whatever its track.
+            "selector": {"matchLabels": {**service_selector(app, svc.name), SCRAPE: "true"}},
             "namespaceSelector": {"matchNames": [svc.namespace]},
             "endpoints": [
                 {

@@ -19,7 +19,7 @@ from infra.monitoring.rules import (
     alerts,
     le,
 )
-from infra.monitoring.target import MonitoredService, deployment_name
+from infra.monitoring.target import MonitoredService
 
 ABOVE, BELOW = 1.05, 0.95
 RATE = 600.0  # requests per minute in the generated traffic
@@ -111,10 +111,10 @@ def cases_for(alert: Alert, svc: MonitoredService, m: MonitoringConfig) -> list[
     track = svc.tracks[0]
     availability = 1 - m.slo.availability
     latency = 1 - m.slo.latency
-    pod = f"{deployment_name(svc.name, track)}-5d9f7c6b8-x2x4q"
+    pod = f"{svc.workload}-5d9f7c6b8-x2x4q"
     pod_labels = {"namespace": svc.namespace, "pod": pod}
     container = {**pod_labels, "container": "app"}
-    deployment = {"namespace": svc.namespace, "deployment": deployment_name(svc.name, track)}
+    deployment = {"namespace": svc.namespace, "deployment": svc.workload}
     name = alert.name
     if name.startswith("AvailabilityErrorBudgetBurn") or name.startswith("LatencyErrorBudgetBurn"):
         fast = name.endswith("Fast")
@@ -222,6 +222,24 @@ def cases_for(alert: Alert, svc: MonitoredService, m: MonitoringConfig) -> list[
                  {**deployment, "condition": "Progressing", "status": "false"}),
             Case("silent while progressing", {series: "0x10"}, "6m", False, deployment),
         ]  # fmt: skip
+    rollout = {"namespace": svc.namespace, "name": svc.workload}
+    if name in ("RolloutAborted", "RolloutDegraded"):
+        phase, after = ("Abort", "2m") if name == "RolloutAborted" else ("Error", "6m")
+
+        def info(value: str, phase: str = phase) -> dict[str, str]:
+            labels = _labels(**rollout, strategy="canary", traffic_router="Plugin", phase=phase)
+            return {"rollout_info" + labels: value}
+
+        return [
+            Case(f"fires in phase {phase}", info("1x10"), after, True, rollout),
+            Case("silent while progressing", info("1x10", "Progressing"), after, False, rollout),
+        ]
+    if name == "RolloutReplicasUnavailable":
+        series = "rollout_info_replicas_unavailable" + _labels(**rollout)
+        return [
+            Case("fires at one missing replica", {series: "1x20"}, "11m", True, rollout),
+            Case("silent at none missing", {series: "0x20"}, "11m", False, rollout),
+        ]
     if name == "AutoscalerAtMaximum":
         hpa = {"namespace": svc.namespace, "horizontalpodautoscaler": svc.autoscaled[0]}
 

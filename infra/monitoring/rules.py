@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.config.monitoring import MonitoringConfig
+from infra.config.monitoring import MonitoringConfig, Thresholds
 from infra.monitoring.target import MonitoredService
 
 WINDOWS = ("5m", "30m", "1h", "6h")
@@ -82,6 +82,18 @@ def quantile_expr(q: str, selector: str, window: str) -> str:
     )
 
 
+def canary_above_stable_expr(svc: MonitoredService, t: Thresholds) -> str:
+    """The canary's error ratio when it is above `canaryErrorFactor` x stable's and the floor
+    (empty otherwise); shared by the alert and the Rollout's analysis."""
+    ratio = ERROR_RATIO.format(w="5m")
+    canary, stable = selector(svc, track="canary"), selector(svc, track="stable")
+    return (
+        f"{ratio}{{{canary}}} > on (namespace, app) group_left () "
+        f"({t.canary_error_factor} * {ratio}{{{stable}}}) "
+        f"and {ratio}{{{canary}}} > {t.canary_error_floor}"
+    )
+
+
 def recording_rules(svc: MonitoredService, m: MonitoringConfig) -> list[dict[str, Any]]:
     sel = selector(svc)
     fast_enough = le(m.slo.latency_threshold_seconds)
@@ -133,7 +145,6 @@ def _burn(svc: MonitoredService, kind: str, series: str, budget: float, slo: flo
 def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
     t, sel = m.thresholds, selector(svc)
     pods = f'namespace="{svc.namespace}",pod=~"{svc.pod_regex}",container="app"'
-    deployments = f'namespace="{svc.namespace}",deployment=~"{svc.deployment_regex}"'
     who = "{{ $labels.app }} ({{ $labels.track }}) in {{ $labels.namespace }}"
     pod = "Pod {{ $labels.pod }} of " + svc.name
     found = [
@@ -202,6 +213,41 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
             f"{pod} is crash-looping",
             f"{pod} has been in CrashLoopBackOff for 5 minutes.",
         ),
+    ]
+    found += _deployment_alerts(svc) if svc.kind == "Deployment" else _rollout_alerts(svc)
+    if svc.autoscaled:
+        hpas = f'namespace="{svc.namespace}",horizontalpodautoscaler=~"{"|".join(svc.autoscaled)}"'
+        found.append(
+            Alert(
+                "AutoscalerAtMaximum",
+                f"kube_horizontalpodautoscaler_status_current_replicas{{{hpas}}}"
+                f" >= kube_horizontalpodautoscaler_spec_max_replicas{{{hpas}}}",
+                "15m",
+                "warning",
+                "Autoscaler {{ $labels.horizontalpodautoscaler }} is at its maximum",
+                "HPA {{ $labels.horizontalpodautoscaler }} in {{ $labels.namespace }} has run at "
+                "maxReplicas for 15 minutes; load beyond this is not absorbed.",
+            )
+        )
+    if svc.canary:
+        found.append(
+            Alert(
+                "CanaryErrorRateAboveStable",
+                canary_above_stable_expr(svc, t),
+                "5m",
+                "critical",
+                "Canary of {{ $labels.app }} fails more than stable",
+                f"The canary of {{{{ $labels.app }}}} in {{{{ $labels.namespace }}}} has answered "
+                f"5xx more than {t.canary_error_factor:g}x as often as stable (and above "
+                f"{percent(t.canary_error_floor)}) for 5 minutes: abort the canary.",
+            )
+        )
+    return found
+
+
+def _deployment_alerts(svc: MonitoredService) -> list[Alert]:
+    deployments = f'namespace="{svc.namespace}",deployment=~"{svc.deployment_regex}"'
+    return [
         Alert(
             "DeploymentReplicasUnavailable",
             f"kube_deployment_status_replicas_unavailable{{{deployments}}} > 0",
@@ -222,38 +268,43 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
             "deadline: the new pods do not become ready.",
         ),
     ]
-    if svc.autoscaled:
-        hpas = f'namespace="{svc.namespace}",horizontalpodautoscaler=~"{"|".join(svc.autoscaled)}"'
-        found.append(
-            Alert(
-                "AutoscalerAtMaximum",
-                f"kube_horizontalpodautoscaler_status_current_replicas{{{hpas}}}"
-                f" >= kube_horizontalpodautoscaler_spec_max_replicas{{{hpas}}}",
-                "15m",
-                "warning",
-                "Autoscaler {{ $labels.horizontalpodautoscaler }} is at its maximum",
-                "HPA {{ $labels.horizontalpodautoscaler }} in {{ $labels.namespace }} has run at "
-                "maxReplicas for 15 minutes; load beyond this is not absorbed.",
-            )
-        )
-    if svc.canary:
-        ratio = ERROR_RATIO.format(w="5m")
-        canary, stable = selector(svc, track="canary"), selector(svc, track="stable")
-        found.append(
-            Alert(
-                "CanaryErrorRateAboveStable",
-                f"{ratio}{{{canary}}} > on (namespace, app) group_left () "
-                f"({t.canary_error_factor} * {ratio}{{{stable}}}) "
-                f"and {ratio}{{{canary}}} > {t.canary_error_floor}",
-                "5m",
-                "critical",
-                "Canary of {{ $labels.app }} fails more than stable",
-                f"The canary of {{{{ $labels.app }}}} in {{{{ $labels.namespace }}}} has answered "
-                f"5xx more than {t.canary_error_factor:g}x as often as stable (and above "
-                f"{percent(t.canary_error_floor)}) for 5 minutes: abort the canary.",
-            )
-        )
-    return found
+
+
+def _rollout_alerts(svc: MonitoredService) -> list[Alert]:
+    """From the Argo Rollouts controller's metrics (`rollout_info` carries the phase)."""
+    rollout = f'namespace="{svc.namespace}",name="{svc.workload}"'
+    return [
+        Alert(
+            "RolloutAborted",
+            f'max by (namespace, name) (rollout_info{{{rollout},phase="Abort"}}) == 1',
+            "1m",
+            "critical",
+            "Release of {{ $labels.name }} was aborted",
+            "Argo Rollouts aborted the release of {{ $labels.name }} in {{ $labels.namespace }} "
+            "(a failed analysis, or `infractl rollout abort`): traffic is back on the stable "
+            "version. Find out why before `infractl rollout retry`.",
+        ),
+        Alert(
+            "RolloutDegraded",
+            f"max by (namespace, name) (rollout_info{{{rollout},"
+            f'phase=~"Error|Timeout|InvalidSpec"}}) == 1',
+            "5m",
+            "critical",
+            "Rollout {{ $labels.name }} is degraded",
+            "Rollout {{ $labels.name }} in {{ $labels.namespace }} has been in error, past its "
+            "progress deadline or invalid for 5 minutes: the new pods do not become ready or the "
+            "controller cannot act on it.",
+        ),
+        Alert(
+            "RolloutReplicasUnavailable",
+            f"rollout_info_replicas_unavailable{{{rollout}}} > 0",
+            "10m",
+            "warning",
+            "Rollout {{ $labels.name }} is missing replicas",
+            "Rollout {{ $labels.name }} in {{ $labels.namespace }} has had unavailable replicas "
+            "for 10 minutes.",
+        ),
+    ]
 
 
 def rule_group_name(svc: MonitoredService) -> str:

@@ -1,1 +1,1 @@
-"""Day-to-day operations: PR preview reports, drift detection, metric-gated promotion."""
+"""Day-to-day operations: PR preview reports, drift detection, steering Argo Rollouts."""

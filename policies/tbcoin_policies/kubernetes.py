@@ -23,8 +23,10 @@ from tbcoin_policies.common import (
 
 AREA = "kubernetes"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 WORKLOADS = {
     DEPLOYMENT: ("spec", "template", "spec"),
+    ROLLOUT: ("spec", "template", "spec"),
     "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
     "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
     "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
@@ -38,8 +40,6 @@ PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-TRACK = "tbcoin.io/track"
-ROLE = "tbcoin.io/role"
 TIER = "tbcoin.io/tier"
 MAX_WEIGHT = "tbcoin.io/canary-max-weight"
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -182,30 +182,8 @@ def _pod_labels(r: PolicyResource) -> Mapping[str, Any]:
     return dig(r.props, "spec", "template", "metadata", "labels", default={})
 
 
-def _live_deployments(resources: list[PolicyResource]) -> list[PolicyResource]:
-    """Deployments that serve traffic: not a canary, not an idle (preview) color."""
-    previews = [
-        s
-        for s in of_type(resources, SERVICE)
-        if dig(s.props, "metadata", "labels", ROLE) == "preview"
-    ]
-    live = []
-    for d in of_type(resources, DEPLOYMENT):
-        labels = _pod_labels(d)
-        if labels.get(TRACK) == "canary":
-            continue
-        if any(
-            namespace_of(s) == namespace_of(d)
-            and labels_match(dig(s.props, "spec", "selector", default={}), labels)
-            for s in previews
-        ):
-            continue
-        live.append(d)
-    return live
-
-
 def _autoscalers(resources: list[PolicyResource]) -> dict[tuple[str, Any], PolicyResource]:
-    """HPAs by (namespace, name of the Deployment they scale)."""
+    """HPAs by (namespace, name of the workload they scale)."""
     return {
         (namespace_of(h), dig(h.props, "spec", "scaleTargetRef", "name")): h
         for h in of_type(resources, HPA)
@@ -219,7 +197,8 @@ def _high_availability(
     tiers = _namespace_tiers(resources)
     hpas = _autoscalers(resources)
     pdbs = of_type(resources, PDB)
-    for d in _live_deployments(resources):
+    # Every Deployment and Rollout serves traffic (canary and preview pods belong to a Rollout).
+    for d in of_type(resources, DEPLOYMENT, ROLLOUT):
         if tiers.get(namespace_of(d)) != "production":
             continue
         name = dig(d.props, "metadata", "name")
@@ -231,7 +210,7 @@ def _high_availability(
         )
         if int(replicas or 0) < minimum:
             yield (
-                f"Deployment '{name}' runs {replicas} replica(s); production needs {minimum}.",
+                f"Workload '{name}' runs {replicas} replica(s); production needs {minimum}.",
                 d.urn,
             )
         labels = _pod_labels(d)
@@ -240,7 +219,7 @@ def _high_availability(
             and labels_match(dig(p.props, "spec", "selector", "matchLabels", default={}), labels)
             for p in pdbs
         ):
-            yield f"Deployment '{name}' has no PodDisruptionBudget.", d.urn
+            yield f"Workload '{name}' has no PodDisruptionBudget.", d.urn
 
 
 high_availability = stack_policy(
@@ -307,50 +286,63 @@ service_selects_workload = stack_policy(
     description="Every Service's selector matches the pods of a workload.",
     severity=Severity.HIGH,
     standard=project_rule("no-dangling-services"),
-    remediation="check the service's strategy (activeColor, track names) in the stack config.",
+    remediation="check the service's strategy and track names in the stack config.",
     check=_selectors,
 )
 
 
-def _active_color(
+# What a controller owns on an object Pulumi declares (both fields are atomic in their schemas).
+ROLLOUT_SERVICES = ("canaryService", "stableService", "activeService", "previewService")
+
+
+def _rollout_routes(rollout: PolicyResource) -> list[str]:
+    canary = dig(rollout.props, "spec", "strategy", "canary", default={}) or {}
+    names = []
+    for plugin in (dig(canary, "trafficRouting", "plugins", default={}) or {}).values():
+        names += [r.get("name") for r in plugin.get("httpRoutes") or []]
+        names += [plugin["httpRoute"]] if plugin.get("httpRoute") else []
+    return names
+
+
+def _shared_with_controllers(
     resources: list[PolicyResource], _: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
-    deployments = of_type(resources, DEPLOYMENT)
-    hpas = _autoscalers(resources)
-    for s in of_type(resources, SERVICE):
-        if dig(s.props, "metadata", "labels", ROLE) != "live":
-            continue
-        selector = dig(s.props, "spec", "selector", default={})
-        name = dig(s.props, "metadata", "name")
-        targets = [
-            d
-            for d in deployments
-            if namespace_of(d) == namespace_of(s) and labels_match(selector, _pod_labels(d))
-        ]
-        if not targets:
-            yield (
-                f"Live Service '{name}' points at color {selector.get(TRACK)!r}, "
-                "which has no Deployment.",
-                s.urn,
-            )
-        for d in targets:
-            scaled = (namespace_of(d), dig(d.props, "metadata", "name")) in hpas
-            if not scaled and int(dig(d.props, "spec", "replicas", default=1) or 0) < 1:
+    by_name = {
+        (r.resource_type, namespace_of(r), dig(r.props, "metadata", "name")): r
+        for r in of_type(resources, SERVICE, HTTP_ROUTE)
+    }
+    for rollout in of_type(resources, ROLLOUT):
+        ns = namespace_of(rollout)
+        strategies = dig(rollout.props, "spec", "strategy", default={}) or {}
+        strategy: Mapping[str, Any] = next(iter(strategies.values()), {}) or {}
+        owned = [(SERVICE, strategy.get(k), "spec.selector") for k in ROLLOUT_SERVICES]
+        owned += [(HTTP_ROUTE, name, "spec.rules") for name in _rollout_routes(rollout)]
+        for kind, name, field in owned:
+            shared = by_name.get((kind, ns, name)) if name else None
+            if shared is not None and list(shared.opts.ignore_changes or []) != [field]:
                 yield (
-                    f"Live Service '{name}' points at "
-                    f"'{dig(d.props, 'metadata', 'name')}', scaled to zero.",
-                    s.urn,
+                    f"{kind.rsplit(':', 1)[1]} '{name}' is edited by the Argo Rollouts "
+                    f"controller: declare it with ignoreChanges exactly ['{field}'] "
+                    f"(got {list(shared.opts.ignore_changes or [])}).",
+                    shared.urn,
                 )
+    scaled = _autoscalers(resources)
+    for w in of_type(resources, DEPLOYMENT, ROLLOUT):
+        name = dig(w.props, "metadata", "name")
+        if (namespace_of(w), name) in scaled and dig(w.props, "spec", "replicas") is not None:
+            yield (f"'{name}' declares replicas although an HPA scales it.", w.urn)
 
 
-blue_green_active = stack_policy(
-    "k8s-blue-green-active-color",
+shared_with_controllers = stack_policy(
+    "k8s-shared-with-controllers",
     area=AREA,
-    description="A blue-green service's live color exists and runs replicas.",
+    description="Fields a controller owns (route weights, Service selectors, replica counts) are "
+    "left to it.",
     severity=Severity.CRITICAL,
-    standard=project_rule("blue-green"),
-    remediation="switch activeColor back, or give the idle color replicas before switching.",
-    check=_active_color,
+    standard=project_rule("progressive-delivery"),
+    remediation="build the object through the release strategies (infra/kubernetes/"
+    "strategies.py), which set ignoreChanges and leave replicas to the HPA.",
+    check=_shared_with_controllers,
 )
 
 
@@ -381,8 +373,8 @@ canary_weights = resource_policy(
     description="Traffic splits add up to 100 and a canary stays within its maximum weight.",
     severity=Severity.HIGH,
     standard=project_rule("canary"),
-    remediation="set services.<name>.strategy.weight to a step <= maxWeight; promote by making "
-    "the canary image stable instead of raising the weight past the maximum.",
+    remediation="declare routes with explicit weights (stable 100, canary 0); the controller "
+    "moves them, up to maxWeight, then `infractl rollout promote`.",
     types=(HTTP_ROUTE,),
     check=_weights,
 )
@@ -414,7 +406,7 @@ POLICIES = [
     high_availability,
     default_deny,
     service_selects_workload,
-    blue_green_active,
+    shared_with_controllers,
     canary_weights,
     helm_pinned,
 ]

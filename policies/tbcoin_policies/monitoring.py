@@ -48,14 +48,25 @@ def _alert_rules(rule: PolicyResource) -> list[Mapping[str, Any]]:
 def _coverage(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     monitors = of_type(resources, SERVICE_MONITOR)
     rules = of_type(resources, PROMETHEUS_RULE)
-    for s in _app_services(resources):
-        name = dig(s.props, "metadata", "name")
+    services = _app_services(resources)
+
+    def scraped(s: PolicyResource) -> bool:
         labels = dig(s.props, "metadata", "labels", default={})
-        if not any(
+        return any(
             namespace_of(m) == namespace_of(s)
             and labels_match(dig(m.props, "spec", "selector", "matchLabels", default={}), labels)
             for m in monitors
-        ):
+        )
+
+    def instance(s: PolicyResource) -> tuple[str, Any]:
+        return namespace_of(s), dig(s.props, "metadata", "labels", APP_INSTANCE)
+
+    # One Service per app instance is scraped (the one that reaches every pod once).
+    covered = {instance(s) for s in services if scraped(s)}
+    for s in services:
+        name = dig(s.props, "metadata", "name")
+        labels = dig(s.props, "metadata", "labels", default={})
+        if instance(s) not in covered:
             yield f"Service '{name}' is scraped by no ServiceMonitor.", s.urn
         app = labels.get(APP_INSTANCE)
         alerts = [

@@ -1,0 +1,77 @@
+"""AnalysisTemplates: what Argo Rollouts measures before and while it moves traffic.
+
+Every query is one of the alerts' own expressions (infra/monitoring/rules.py), run against the
+stack's Prometheus, so a release is judged exactly as the on-call alerts would judge it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.config.monitoring import Thresholds
+from infra.config.rollouts import Analysis
+from infra.kubernetes.workload import ROLLOUTS_API
+from infra.monitoring.rules import (
+    canary_above_stable_expr,
+    error_ratio_expr,
+    quantile_expr,
+    selector,
+)
+from infra.monitoring.target import MonitoredService
+
+# The Prometheus Service kube-prometheus-stack creates for release `kube-prometheus-stack`.
+PROMETHEUS_URL = "http://kube-prometheus-stack-prometheus.{namespace}.svc:9090"
+
+
+def _bounded(name: str, query: str, limit: float, a: Analysis, address: str) -> dict[str, Any]:
+    """A measurement passes at or below `limit`; no data (no traffic yet) is inconclusive,
+    which pauses the rollout instead of promoting a version nobody has called."""
+    return {
+        "name": name,
+        "interval": a.interval,
+        "failureLimit": a.failure_limit,
+        "successCondition": f"len(result) > 0 && result[0] <= {limit!r}",
+        "failureCondition": f"len(result) > 0 && result[0] > {limit!r}",
+        "provider": {"prometheus": {"address": address, "query": query}},
+    }
+
+
+def analysis_metrics(
+    svc: MonitoredService, track: str, a: Analysis, t: Thresholds, address: str
+) -> list[dict[str, Any]]:
+    sel = selector(svc, track=track)
+    metrics = [
+        _bounded("error-ratio", error_ratio_expr(sel, a.window), a.max_error_ratio, a, address),
+        _bounded("latency-p95", quantile_expr("95", sel, a.window), a.max_p95_seconds, a, address),
+    ]
+    if track == "canary":
+        # The CanaryErrorRateAboveStable alert's expression: any result means it would fire.
+        metrics.append(
+            {
+                "name": "error-ratio-vs-stable",
+                "interval": a.interval,
+                "failureLimit": a.failure_limit,
+                "successCondition": "len(result) == 0",
+                "provider": {
+                    "prometheus": {"address": address, "query": canary_above_stable_expr(svc, t)}
+                },
+            }
+        )
+    return metrics
+
+
+def analysis_template_manifest(
+    svc: MonitoredService,
+    track: str,
+    a: Analysis,
+    t: Thresholds,
+    monitoring_namespace: str,
+    labels: dict[str, str],
+) -> dict[str, Any]:
+    address = PROMETHEUS_URL.format(namespace=monitoring_namespace)
+    return {
+        "apiVersion": ROLLOUTS_API,
+        "kind": "AnalysisTemplate",
+        "metadata": {"name": f"{svc.name}-{track}", "namespace": svc.namespace, "labels": labels},
+        "spec": {"metrics": analysis_metrics(svc, track, a, t, address)},
+    }

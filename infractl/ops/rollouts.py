@@ -1,0 +1,218 @@
+"""`infractl rollout`: watch and steer a service's Argo Rollout in the cluster.
+
+Talks to the API server through the official `kubernetes` client (kubeconfig context from the
+stack's `kubernetes.context`) and patches the Rollout exactly as Argo's own kubectl plugin does
+(argoproj/argo-rollouts v1.9.0, pkg/kubectl-argo-rollouts/cmd/{promote,abort,retry}): JSON merge
+patches, on the status subresource first and on the object when the CRD has none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from infra.config.model import StackConfig
+from infra.config.services import BlueGreen, Canary
+from infractl.errors import InfractlError
+
+GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "rollouts"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class RolloutError(InfractlError):
+    """The rollout cannot be reached or steered from here."""
+
+
+@dataclass(frozen=True)
+class Target:
+    namespace: str
+    name: str
+    context: str | None
+
+
+def target(config: StackConfig, service: str) -> Target:
+    svc = config.services.get(service)
+    if svc is None:
+        known = ", ".join(sorted(config.services)) or "none"
+        raise RolloutError(f"no service {service!r} in this stack (known: {known})")
+    if not isinstance(svc.strategy, Canary | BlueGreen):
+        raise RolloutError(
+            f"service {service!r} is released {svc.strategy.type}, not through Argo Rollouts"
+        )
+    namespace = config.environments[svc.environment].namespace
+    return Target(namespace, service, config.kubernetes.context)
+
+
+class Rollouts:
+    """The Rollout API of one cluster, through the official client."""
+
+    def __init__(self, context: str | None) -> None:
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
+        try:
+            api_client = config.new_client_from_config(context=context)
+        except (ConfigException, OSError) as exc:
+            raise RolloutError(f"kubeconfig context {context!r}: {exc}") from None
+        self.api = client.CustomObjectsApi(api_client)
+
+    def _call(self, method: str, t: Target, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            result = getattr(self.api, method)(
+                GROUP, VERSION, t.namespace, PLURAL, t.name, *args, **kwargs
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                raise
+            raise RolloutError(
+                f"rollout {t.namespace}/{t.name}: API server answered {exc.status} {exc.reason}"
+            ) from None
+        except HTTPError as exc:
+            raise RolloutError(f"API server unreachable: {exc}") from None
+        return dict(result)
+
+    def get(self, t: Target) -> dict[str, Any]:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return self._call("get_namespaced_custom_object", t)
+        except ApiException:
+            raise RolloutError(
+                f"no Rollout {t.namespace}/{t.name} in the cluster (was `pulumi up` run?)"
+            ) from None
+
+    def patch(self, t: Target, body: dict[str, Any], status: bool) -> dict[str, Any]:
+        method = "patch_namespaced_custom_object" + ("_status" if status else "")
+        return self._call(method, t, body, _content_type=MERGE_PATCH)
+
+    def patch_status_or_object(
+        self, t: Target, status_patch: dict[str, Any], unified: dict[str, Any]
+    ) -> tuple[dict[str, Any], bool]:
+        """The plugin's order: the status subresource; on 404 (no subresource), the unified
+        patch on the object instead. Returns the result and whether the object was patched."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return self.patch(t, status_patch, status=True), False
+        except ApiException:
+            try:
+                return self.patch(t, unified, status=False), True
+            except ApiException:
+                raise RolloutError(f"no Rollout {t.namespace}/{t.name} in the cluster") from None
+
+
+def _steps(rollout: dict[str, Any]) -> list[Any]:
+    return rollout.get("spec", {}).get("strategy", {}).get("canary", {}).get("steps") or []
+
+
+def _step_index(rollout: dict[str, Any]) -> int | None:
+    """GetCurrentCanaryStep's index: None without canary steps, else the status index or 0."""
+    if not _steps(rollout):
+        return None
+    return int(rollout.get("status", {}).get("currentStepIndex") or 0)
+
+
+def _next_step(rollout: dict[str, Any]) -> int | None:
+    index = _step_index(rollout)
+    if index is not None and index < len(_steps(rollout)):
+        index += 1
+    return index
+
+
+def promote_patches(
+    rollout: dict[str, Any], full: bool
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any]]:
+    """(spec patch, status patch, unified patch) as the plugin's getPatches builds them."""
+    spec, status = rollout.get("spec", {}), rollout.get("status", {})
+    unpause = {"spec": {"paused": False}} if spec.get("paused") else None
+    if full:
+        promote = (
+            {"status": {"promoteFull": True}}
+            if status.get("currentPodHash") != status.get("stableRS")
+            else None
+        )
+        return unpause, promote, {"spec": {"paused": False}, "status": {"promoteFull": True}}
+    unified: dict[str, Any] = {"spec": {"paused": False}, "status": {"pauseConditions": None}}
+    pauses = status.get("pauseConditions") or []
+    inconclusive = (
+        status.get("canary", {}).get("currentStepAnalysisRunStatus", {}).get("status")
+        == "Inconclusive"
+    )
+    status_patch: dict[str, Any] | None = None
+    if (
+        "canary" in spec.get("strategy", {})
+        and inconclusive
+        and pauses
+        and status.get("controllerPause")
+    ):
+        index = _next_step(rollout)
+        if index is not None:
+            status_patch = {
+                "status": {"pauseConditions": None, "controllerPause": False,
+                           "currentStepIndex": index}
+            }  # fmt: skip
+    elif pauses:
+        status_patch = {"status": {"pauseConditions": None}}
+    elif "canary" in spec.get("strategy", {}):
+        index = _next_step(rollout)
+        if index is not None:
+            status_patch = {"status": {"pauseConditions": None, "currentStepIndex": index}}
+            unified = {
+                "spec": {"paused": False},
+                "status": {"pauseConditions": None, "currentStepIndex": index},
+            }
+    return unpause, status_patch, unified
+
+
+def promote(api: Rollouts, t: Target, full: bool) -> dict[str, Any]:
+    rollout = api.get(t)
+    spec_patch, status_patch, unified = promote_patches(rollout, full)
+    result = rollout
+    if status_patch is not None:
+        result, used_unified = api.patch_status_or_object(t, status_patch, unified)
+        if used_unified:
+            return result
+    if spec_patch is not None:
+        result = api.patch(t, spec_patch, status=False)
+    return result
+
+
+def abort(api: Rollouts, t: Target) -> dict[str, Any]:
+    patch = {"status": {"abort": True}}
+    return api.patch_status_or_object(t, patch, patch)[0]
+
+
+def retry(api: Rollouts, t: Target) -> dict[str, Any]:
+    patch = {"status": {"abort": False}}
+    return api.patch_status_or_object(t, patch, patch)[0]
+
+
+def summary(rollout: dict[str, Any]) -> tuple[str, bool]:
+    """A few lines a person can act on, and whether the rollout is in trouble."""
+    meta, status = rollout.get("metadata", {}), rollout.get("status", {})
+    phase = status.get("phase", "Unknown")
+    lines = [f"Rollout {meta.get('namespace')}/{meta.get('name')}: {phase}"]
+    if status.get("message"):
+        lines.append(f"  message: {status['message']}")
+    steps = _steps(rollout)
+    if steps:
+        index = _step_index(rollout) or 0
+        lines.append(f"  step: {index}/{len(steps)}")
+        weights = status.get("canary", {}).get("weights", {})
+        if weights:
+            lines.append(
+                f"  weight: canary {weights.get('canary', {}).get('weight', 0)}%, "
+                f"stable {weights.get('stable', {}).get('weight', 0)}%"
+            )
+    for condition in status.get("pauseConditions") or []:
+        lines.append(f"  paused: {condition.get('reason')} (promote to continue)")
+    if status.get("abort"):
+        lines.append("  aborted: traffic is back on the stable version; fix, then `retry`")
+    lines.append(
+        f"  stable: {status.get('stableRS', '-')}, current: {status.get('currentPodHash', '-')}"
+    )
+    trouble = bool(status.get("abort")) or phase == "Degraded"
+    return "\n".join(lines), trouble

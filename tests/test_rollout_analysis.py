@@ -1,0 +1,225 @@
+"""The Rollouts' AnalysisTemplates run against a real Prometheus server (Debian's, on a loopback
+port, stopped afterwards) that scrapes metrics endpoints this test serves and evaluates the
+stack's own recording rules: a healthy canary passes every measurement at the configured
+thresholds, a failing one fails them, and no traffic is inconclusive (the rollout pauses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+
+from infra.config.monitoring import LATENCY_BUCKETS
+from tests.conftest import REPO, manifests
+
+WINDOW = "10s"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Track:
+    error_ratio: float
+    registry: CollectorRegistry
+    requests: Counter
+    duration: Histogram
+    port: int
+
+
+def _track(error_ratio: float) -> Track:
+    registry = CollectorRegistry()
+    requests = Counter("http_requests", "requests", ["status"], registry=registry)
+    duration = Histogram(
+        "http_request_duration_highr_seconds", "latency", buckets=LATENCY_BUCKETS, registry=registry
+    )
+    port = _free_port()
+    start_http_server(port, addr="127.0.0.1", registry=registry)
+    return Track(error_ratio, registry, requests, duration, port)
+
+
+def _traffic(tracks: dict[str, Track], stop: threading.Event) -> None:
+    """500 requests per second per track, a share of them 5xx, all fast."""
+    while not stop.is_set():
+        for track in tracks.values():
+            errors = round(100 * track.error_ratio)
+            track.requests.labels(status="5xx").inc(errors)
+            track.requests.labels(status="2xx").inc(100 - errors)
+            for _ in range(100):
+                track.duration.observe(0.04)
+        time.sleep(0.2)
+
+
+def _promtool_dir() -> Path:
+    promtool = os.environ.get("PROMTOOL") or str(REPO / ".tools/prometheus/usr/bin/promtool")
+    return Path(promtool).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def prometheus(
+    tmp_path_factory: pytest.TempPathFactory, synthesized: Callable[[str], Path]
+) -> Iterator[tuple[str, dict[str, Track]]]:
+    binary = _promtool_dir() / "prometheus"
+    assert binary.exists(), f"{binary} missing: run `make tools`"
+    tracks = {"stable": _track(0.01), "canary": _track(0.01)}
+    folder = tmp_path_factory.mktemp("prometheus")
+    # The stack's own recording rules: the canary-vs-stable metric reads them, as its alert does.
+    rule = next(
+        m for m in manifests(synthesized("prod"))
+        if m["kind"] == "PrometheusRule" and m["metadata"]["name"] == "tbcoin-prod-inference"
+    )  # fmt: skip
+    for group in rule["spec"]["groups"]:
+        group["interval"] = "1s"  # the test's clock, not the expressions, runs faster
+    (folder / "rules.yml").write_text(yaml.safe_dump(rule["spec"]))
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(folder / "rules.yml")],
+        "scrape_configs": [
+            {
+                "job_name": "app",
+                "static_configs": [
+                    {
+                        "targets": [f"127.0.0.1:{t.port}"],
+                        "labels": {"namespace": "tbcoin-prod", "app": "inference", "track": name},
+                    }
+                    for name, t in tracks.items()
+                ],
+            }
+        ],
+    }
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(binary), f"--config.file={folder / 'prometheus.yml'}",
+         f"--storage.tsdb.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+         "--log.level=warn"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    stop = threading.Event()
+    feeder = threading.Thread(target=_traffic, args=(tracks, stop), daemon=True)
+    feeder.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("prometheus did not become ready")
+        yield url, tracks
+    finally:
+        stop.set()
+        server.terminate()
+        server.wait(timeout=10)
+        assert server.poll() is not None, "prometheus left running"
+
+
+def _wait_for_samples(seconds: float = 12) -> None:
+    time.sleep(seconds)
+
+
+def _query(url: str, expr: str) -> list[float]:
+    """An instant query as Argo's Prometheus provider makes it: the vector's values."""
+    with urllib.request.urlopen(
+        f"{url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}", timeout=10
+    ) as response:
+        payload = json.load(response)
+    assert payload["status"] == "success", payload
+    return [float(sample["value"][1]) for sample in payload["data"]["result"]]
+
+
+def _holds(condition: str, result: list[float]) -> bool:
+    """Argo's conditions here use only `len`, indexing, comparisons and `&&`/`||`, which read the
+    same in Python once the two operators are spelled out."""
+    assert set(condition) <= set("lenrsut()[]0123456789.<>=&| "), condition
+    python = condition.replace("&&", " and ").replace("||", " or ")
+    return bool(eval(python, {"__builtins__": {}}, {"len": len, "result": result}))
+
+
+def _phase(metric: dict[str, Any], result: list[float]) -> str:
+    """Argo's outcome of one measurement: success, failure, or inconclusive (neither holds)."""
+    if "failureCondition" in metric and _holds(metric["failureCondition"], result):
+        return "Failed"
+    if _holds(metric["successCondition"], result):
+        return "Successful"
+    return "Failed" if "failureCondition" not in metric else "Inconclusive"
+
+
+def _measure(url: str, template: dict[str, Any], prometheus_url: str) -> dict[str, str]:
+    phases = {}
+    for metric in template["spec"]["metrics"]:
+        provider = metric["provider"]["prometheus"]
+        assert provider["address"] == prometheus_url
+        phases[metric["name"]] = _phase(metric, _query(url, provider["query"]))
+    return phases
+
+
+def _template(synthesized: Callable[[str], Path], name: str) -> dict[str, Any]:
+    return next(
+        m for m in manifests(synthesized("prod"))
+        if m["kind"] == "AnalysisTemplate" and m["metadata"]["name"] == name
+    )  # fmt: skip
+
+
+IN_CLUSTER = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+
+
+def test_healthy_canary_passes_and_failing_canary_fails(
+    prometheus: tuple[str, dict[str, Track]], synthesized: Callable[[str], Path]
+) -> None:
+    url, tracks = prometheus
+    template = _template(synthesized, "inference-canary")
+    assert {m["name"] for m in template["spec"]["metrics"]} == {
+        "error-ratio", "latency-p95", "error-ratio-vs-stable"
+    }  # fmt: skip
+    _wait_for_samples()
+    healthy = _measure(url, template, IN_CLUSTER)
+    assert set(healthy.values()) == {"Successful"}, healthy
+
+    tracks["canary"].error_ratio = 0.25  # prod's maxErrorRatio is 0.02
+    _wait_for_samples()
+    failing = _measure(url, template, IN_CLUSTER)
+    assert failing["error-ratio"] == "Failed", failing
+    assert failing["error-ratio-vs-stable"] == "Failed", failing
+    assert failing["latency-p95"] == "Successful", failing  # still fast: only errors fail it
+    tracks["canary"].error_ratio = 0.01
+
+
+def test_a_preview_without_traffic_is_inconclusive(
+    prometheus: tuple[str, dict[str, Track]], synthesized: Callable[[str], Path]
+) -> None:
+    """No requests reached the preview: Argo pauses rather than promote an untried version."""
+    url, _ = prometheus
+    phases = _measure(url, _template(synthesized, "api-preview"), IN_CLUSTER)
+    assert set(phases.values()) == {"Inconclusive"}, phases
+
+
+def test_conditions_follow_the_configured_thresholds(synthesized: Callable[[str], Path]) -> None:
+    """The same measurement passes or fails on either side of prod's maxErrorRatio (0.02)."""
+    metric = next(
+        m for m in _template(synthesized, "inference-canary")["spec"]["metrics"]
+        if m["name"] == "error-ratio"
+    )  # fmt: skip
+    assert _phase(metric, [0.019]) == "Successful"
+    assert _phase(metric, [0.021]) == "Failed"
+    assert _phase(metric, []) == "Inconclusive"

@@ -1,0 +1,171 @@
+"""`infractl rollout` drives the real `kubernetes` client against a loopback stand-in of the API
+server, seeded with the Rollouts this repository synthesizes, and patches them as Argo's
+kubectl plugin does."""
+
+from __future__ import annotations
+
+import copy
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import infractl, manifests
+from tests.fake_kubernetes import TOKEN, FakeKubernetes, fake_kubernetes
+
+NS = "tbcoin-prod"
+
+
+@pytest.fixture
+def cluster(
+    synthesized: Callable[[str], Path], tmp_path: Path
+) -> Iterator[tuple[FakeKubernetes, dict[str, str]]]:
+    with fake_kubernetes() as fake:
+        for m in manifests(synthesized("prod")):
+            if m["kind"] == "Rollout":
+                fake.rollouts[(NS, m["metadata"]["name"])] = copy.deepcopy(m)
+        env = {"KUBECONFIG": str(fake.kubeconfig(tmp_path, "tbcoin-prod"))}
+        yield fake, env
+
+
+def _run(env: dict[str, str], *args: str) -> Any:
+    run = infractl("rollout", *args, "--stack", "prod", env=env)
+    assert TOKEN not in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    return run
+
+
+def _patches(fake: FakeKubernetes) -> list[tuple[str, Any]]:
+    return [(r.path.rsplit("/", 1)[1], r.body) for r in fake.requests if r.method == "PATCH"]
+
+
+def _at_the_gate(fake: FakeKubernetes) -> None:
+    """inference paused at the last step (the pause without duration), canary at 50%."""
+    rollout = fake.rollouts[(NS, "inference")]
+    steps = rollout["spec"]["strategy"]["canary"]["steps"]
+    rollout["status"] = {
+        "phase": "Paused",
+        "currentStepIndex": len(steps) - 1,
+        "pauseConditions": [{"reason": "CanaryPauseStep", "startTime": "2026-11-27T10:00:00Z"}],
+        "canary": {"weights": {"canary": {"weight": 50}, "stable": {"weight": 50}}},
+        "stableRS": "6f7d8c9b5",
+        "currentPodHash": "7c8d9e0f1",
+    }
+
+
+def test_status_shows_where_the_release_stands(
+    cluster: tuple[FakeKubernetes, dict[str, str]],
+) -> None:
+    fake, env = cluster
+    _at_the_gate(fake)
+    run = _run(env, "status", "--service", "inference")
+    assert run.code == 0, run.stderr
+    assert f"Rollout {NS}/inference: Paused" in run.stdout
+    assert "step: 6/7" in run.stdout
+    assert "weight: canary 50%, stable 50%" in run.stdout
+    assert "paused: CanaryPauseStep" in run.stdout
+    assert _patches(fake) == []
+
+
+def test_promote_at_the_gate_clears_the_pause_on_the_status(
+    cluster: tuple[FakeKubernetes, dict[str, str]],
+) -> None:
+    fake, env = cluster
+    _at_the_gate(fake)
+    run = _run(env, "promote", "--service", "inference")
+    assert run.code == 0, run.stderr
+    assert _patches(fake) == [("status", {"status": {"pauseConditions": None}})]
+    assert all(r.content_type == "application/merge-patch+json" for r in fake.requests
+               if r.method == "PATCH")  # fmt: skip
+    assert "pauseConditions" not in fake.rollouts[(NS, "inference")]["status"]
+
+
+def test_promote_mid_step_moves_to_the_next_step(
+    cluster: tuple[FakeKubernetes, dict[str, str]],
+) -> None:
+    fake, env = cluster
+    fake.rollouts[(NS, "inference")]["status"] = {"phase": "Progressing", "currentStepIndex": 2}
+    assert _run(env, "promote", "--service", "inference").code == 0
+    assert _patches(fake) == [
+        ("status", {"status": {"pauseConditions": None, "currentStepIndex": 3}})
+    ]
+
+
+def test_full_promotion_and_the_fallback_without_status_subresource(
+    cluster: tuple[FakeKubernetes, dict[str, str]],
+) -> None:
+    fake, env = cluster
+    _at_the_gate(fake)
+    fake.status_subresource = False
+    assert _run(env, "promote", "--service", "inference", "--full").code == 0
+    # The status patch is refused (404), so the plugin's unified patch goes to the object.
+    assert _patches(fake) == [
+        ("status", {"status": {"promoteFull": True}}),
+        ("inference", {"spec": {"paused": False}, "status": {"promoteFull": True}}),
+    ]
+    assert fake.rollouts[(NS, "inference")]["status"]["promoteFull"] is True
+
+
+def test_abort_then_retry(cluster: tuple[FakeKubernetes, dict[str, str]]) -> None:
+    fake, env = cluster
+    _at_the_gate(fake)
+    assert _run(env, "abort", "--service", "inference").code == 0
+    status = _run(env, "status", "--service", "inference")
+    assert status.code == 1, "an aborted release is trouble: status exits 1"
+    assert "aborted: traffic is back on the stable version" in status.stdout
+    assert _run(env, "retry", "--service", "inference").code == 0
+    assert _patches(fake) == [
+        ("status", {"status": {"abort": True}}),
+        ("status", {"status": {"abort": False}}),
+    ]
+
+
+def test_blue_green_promotion_clears_its_pause(
+    cluster: tuple[FakeKubernetes, dict[str, str]],
+) -> None:
+    fake, env = cluster
+    fake.rollouts[(NS, "api")]["status"] = {
+        "phase": "Paused",
+        "pauseConditions": [{"reason": "BlueGreenPause"}],
+    }
+    assert _run(env, "promote", "--service", "api").code == 0
+    assert _patches(fake) == [("status", {"status": {"pauseConditions": None}})]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_what_cannot_be_done_is_a_clear_error(
+    cluster: tuple[FakeKubernetes, dict[str, str]], tmp_path: Path
+) -> None:
+    fake, env = cluster
+    cases = {
+        ("status", "--service", "nope"): "no service 'nope' in this stack (known: api, inference)",
+        ("abort", "--service", "api", "--full"): "--full goes with promote only",
+    }
+    for args, message in cases.items():
+        run = _run(env, *args)
+        assert run.code == 2 and message in run.stderr, run
+    del fake.rollouts[(NS, "api")]
+    run = _run(env, "promote", "--service", "api")
+    assert run.code == 2
+    assert "no Rollout tbcoin-prod/api in the cluster (was `pulumi up` run?)" in run.stderr
+    other = fake.kubeconfig(tmp_path, "another-cluster")
+    run = _run({"KUBECONFIG": str(other)}, "status", "--service", "inference")
+    assert run.code == 2 and "kubeconfig context 'tbcoin-prod'" in run.stderr
+    fake.server = f"http://127.0.0.1:{_free_port()}"
+    run = _run({"KUBECONFIG": str(fake.kubeconfig(tmp_path, "tbcoin-prod"))}, "status",
+               "--service", "inference")  # fmt: skip
+    assert run.code == 2 and "API server unreachable" in run.stderr
+
+
+def test_a_rolling_service_has_no_rollout(tmp_path: Path) -> None:
+    run = infractl("rollout", "status", "--stack", "staging", "--service", "api",
+                   env={"KUBECONFIG": str(tmp_path / "none")})  # fmt: skip
+    assert run.code == 2
+    assert "service 'api' is released rolling, not through Argo Rollouts" in run.stderr
