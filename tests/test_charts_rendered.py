@@ -22,8 +22,8 @@ from tests.charts import (
 from tests.conftest import resources, vendored
 
 RELEASES = {
-    "staging": {"kube-prometheus-stack"},
-    "prod": {"kube-prometheus-stack", "loki", "alloy", "envoy-gateway"},
+    "staging": {"kube-prometheus-stack", "argo-rollouts"},
+    "prod": {"kube-prometheus-stack", "loki", "alloy", "envoy-gateway", "argo-rollouts"},
 }
 
 

@@ -74,6 +74,12 @@ def controller_values(c: RolloutsController) -> dict[str, Any]:
     return {
         "controller": {
             "replicas": c.replicas,
+            # Leader election keeps one active; the second takes over within seconds.
+            "pdb": {"enabled": True, "maxUnavailable": 1},
+            "resources": {
+                "requests": {"cpu": "100m", "memory": "128Mi"},
+                "limits": {"cpu": "1", "memory": "512Mi"},
+            },
             "initContainers": [copy_plugin],
             "trafficRouterPlugins": [
                 {"name": GATEWAY_PLUGIN, "location": f"file://{PLUGIN_DIR}/{PLUGIN_BINARY}"}

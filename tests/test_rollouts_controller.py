@@ -1,0 +1,168 @@
+"""The Argo Rollouts controller as the vendored chart renders it with the project's values: the
+plugin comes from a digest-pinned image through a file:// location (no download), every container
+meets Pod Security `restricted`, RBAC covers Gateway API routes only, the project's ServiceMonitor
+and NetworkPolicies select what the chart really creates, and the vendored CRDs are the chart's."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.charts import HELM_RELEASE, CrdLoader, render, render_release
+from tests.conftest import manifests, resources, vendored
+
+Obj = dict[str, Any]
+PLUGIN_IMAGE = "ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi@sha256:"
+
+
+def _release(out: Path) -> Obj:
+    return next(
+        r for r in resources(out)
+        if r["type"] == HELM_RELEASE and r["inputs"]["name"] == "argo-rollouts"
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def rendered(synthesized: Callable[[str], Path]) -> list[Obj]:
+    return render_release(_release(synthesized("prod")))
+
+
+def _one(objects: Iterable[Obj], kind: str, name: str | None = None) -> Obj:
+    found = [o for o in objects if o["kind"] == kind
+             and (name is None or o["metadata"]["name"] == name)]  # fmt: skip
+    assert len(found) == 1, (kind, name, len(found))
+    return found[0]
+
+
+def restricted_violations(pod: Mapping[str, Any]) -> list[str]:
+    """Pod Security Standards, `restricted` profile, for the fields a chart sets."""
+    found = []
+    pod_ctx = pod.get("securityContext") or {}
+    for c in [*(pod.get("initContainers") or []), *pod["containers"]]:
+        ctx = c.get("securityContext") or {}
+        name = c["name"]
+        if ctx.get("allowPrivilegeEscalation") is not False:
+            found.append(f"{name}: allowPrivilegeEscalation must be false")
+        if "ALL" not in (ctx.get("capabilities") or {}).get("drop", []):
+            found.append(f"{name}: capabilities must drop ALL")
+        if not (ctx.get("runAsNonRoot") or pod_ctx.get("runAsNonRoot")):
+            found.append(f"{name}: runAsNonRoot")
+        seccomp = (ctx.get("seccompProfile") or pod_ctx.get("seccompProfile") or {}).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            found.append(f"{name}: seccompProfile")
+        if ctx.get("privileged"):
+            found.append(f"{name}: privileged")
+    return found
+
+
+def test_the_plugin_is_loaded_from_a_pinned_image_not_downloaded(rendered: list[Obj]) -> None:
+    config = _one(rendered, "ConfigMap", "argo-rollouts-config")
+    (plugin,) = yaml.safe_load(config["data"]["trafficRouterPlugins"])
+    assert plugin["name"] == "argoproj-labs/gatewayAPI"
+    assert plugin["location"].startswith("file:///")
+    assert "http" not in json.dumps(config["data"])
+    pod = _one(rendered, "Deployment", "argo-rollouts")["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    assert init["image"].startswith(PLUGIN_IMAGE)
+    # The file the controller loads is in the folder the init container fills, in both.
+    folder = plugin["location"].removeprefix("file://").rsplit("/", 1)[0]
+    controller = next(c for c in pod["containers"] if c["name"] == "argo-rollouts")
+    for container in (init, controller):
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        assert mounts[folder] == "gatewayapi-plugin", container["name"]
+    assert folder in init["args"][0]
+
+
+def test_controller_pods_meet_pod_security_restricted(
+    rendered: list[Obj], synthesized: Callable[[str], Path]
+) -> None:
+    deployment = _one(rendered, "Deployment", "argo-rollouts")
+    assert deployment["spec"]["replicas"] == 2
+    assert restricted_violations(deployment["spec"]["template"]["spec"]) == []
+    namespace = _one(manifests(synthesized("prod")), "Namespace", "argo-rollouts")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    _one(rendered, "PodDisruptionBudget")
+
+
+def test_restricted_check_can_fail(rendered: list[Obj]) -> None:
+    pod = _one(rendered, "Deployment", "argo-rollouts")["spec"]["template"]["spec"]
+    pod["initContainers"][0].pop("securityContext")  # the upstream example as published
+    assert restricted_violations(pod) == [
+        "copy-gatewayapi-plugin: allowPrivilegeEscalation must be false",
+        "copy-gatewayapi-plugin: capabilities must drop ALL",
+        "copy-gatewayapi-plugin: seccompProfile",
+    ]
+
+
+def _api_groups(rendered: list[Obj]) -> set[str]:
+    return {
+        group
+        for o in rendered if o["kind"] == "ClusterRole"
+        for rule in o.get("rules") or []
+        for group in rule.get("apiGroups", [])
+    }  # fmt: skip
+
+
+def test_rbac_covers_gateway_api_only_and_no_dashboard(rendered: list[Obj]) -> None:
+    groups = _api_groups(rendered)
+    assert "gateway.networking.k8s.io" in groups
+    others = {
+        "networking.istio.io", "split.smi-spec.io", "getambassador.io", "traefik.io",
+        "apisix.apache.org", "projectcontour.io", "elbv2.k8s.aws", "appmesh.k8s.aws",
+        "networking.gloo.solo.io",
+    }  # fmt: skip
+    assert groups & others == set()
+    assert not [o for o in rendered if "dashboard" in o["metadata"]["name"]]
+
+
+def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    return selector.items() <= labels.items()
+
+
+def test_our_service_monitor_and_policies_select_what_the_chart_creates(
+    rendered: list[Obj], synthesized: Callable[[str], Path]
+) -> None:
+    ours = manifests(synthesized("prod"))
+    monitor = _one(ours, "ServiceMonitor", "argo-rollouts")
+    service = _one(rendered, "Service", "argo-rollouts-metrics")
+    assert _selects(monitor["spec"]["selector"]["matchLabels"], service["metadata"]["labels"])
+    ports = {p["name"] for p in service["spec"]["ports"]}
+    assert {e["port"] for e in monitor["spec"]["endpoints"]} <= ports
+    pod_labels = _one(rendered, "Deployment", "argo-rollouts")["spec"]["template"]["metadata"][
+        "labels"
+    ]
+    policies = [o for o in ours if o["kind"] == "NetworkPolicy"
+                and o["metadata"]["namespace"] == "argo-rollouts"]  # fmt: skip
+    for policy in policies:
+        selector = policy["spec"]["podSelector"].get("matchLabels", {})
+        assert _selects(selector, pod_labels), policy["metadata"]["name"]
+    # The check is not vacuous: a relabelled chart would no longer be selected.
+    assert not _selects(monitor["spec"]["selector"]["matchLabels"], {"app": "argo-rollouts"})
+
+
+def test_vendored_crds_are_the_ones_the_chart_renders(rendered: list[Obj]) -> None:
+    crds = {o["metadata"]["name"]: o for o in rendered if o["kind"] == "CustomResourceDefinition"}
+    folder = vendored("crds", "argo-rollouts")
+    copies = {p.stem: yaml.load(p.read_text(), Loader=CrdLoader) for p in folder.glob("*.yaml")}
+    assert set(copies) == set(crds)
+    for name, copy in copies.items():
+        assert copy["spec"] == crds[name]["spec"], name
+
+
+def test_chart_defaults_would_fail_these_checks() -> None:
+    """Without the project's values the chart grants every provider's RBAC and configures no
+    plugin (the controller would have nothing to route with, or would download it)."""
+    defaults = render(
+        vendored("helm-charts", "argo-rollouts-2.41.0.tgz"),
+        release="argo-rollouts",
+        namespace="argo-rollouts",
+    )
+    assert "networking.istio.io" in _api_groups(defaults)
+    assert "trafficRouterPlugins" not in (
+        _one(defaults, "ConfigMap", "argo-rollouts-config").get("data") or {}
+    )
