@@ -139,14 +139,14 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
         "services.inference.pathPrefix: service 'api' already routes '/' in environment "
         "'production'",
     ),
-    "idle color larger than the service": (
-        _at("services.api.strategy.idleReplicas", 5),
-        "services.api.strategy.idleReplicas: must not exceed the service's replicas (3)",
+    "rollback window too short to act in": (
+        _at("services.api.strategy.scaleDownDelaySeconds", 5),
+        "services.api.strategy.scaleDownDelaySeconds: must be >= 30 (got 5)",
     ),
     "quota smaller than the services": (
         _at("environments.production.quota.cpu", "8"),
         "environments.production.quota.cpu: too small for the environment's services at their "
-        "declared replicas (cpu limits add up to 14)",
+        "declared replicas (cpu limits add up to 16)",
     ),
     "pod quota smaller than the services": (
         _at("environments.production.quota.pods", 5),

@@ -50,6 +50,8 @@ CHART_PRODUCERS: dict[str, re.Pattern[str]] = {
     "kube-proxy": re.compile(r"kubeproxy_.+"),
     "kube-etcd": re.compile(r"(etcd|grpc_server)_.+"),
     "grafana": re.compile(r"grafana_.+"),
+    # The Argo Rollouts controller (its docs' controller-metrics list).
+    "argo-rollouts": re.compile(r"(rollout|analysis_run|experiment|controller)_.+"),
 }
 # Series Prometheus writes itself: per target (`up`, `scrape_*`), for every client library
 # (`process_*`, `go_*`) and for its alerts.
@@ -437,7 +439,7 @@ def pods(objects: list[Obj]) -> list[Pod]:
     Alertmanager objects (labelled as the chart's Services select them)."""
     found = []
     for w in objects:
-        if w["kind"] in ("Deployment", "StatefulSet", "DaemonSet"):
+        if w["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Rollout"):
             template = w["spec"]["template"]
             ports = {
                 p["name"]: p["containerPort"]
@@ -607,6 +609,12 @@ def needed_flows(objects: list[Obj]) -> list[tuple[str, Pod, Pod | None, int | s
                     objects, all_pods, parts.hostname or "", parts.port or 80
                 ):
                     flows.append(("Alloy -> Loki", alloy, pod, port))
+    for template in of(objects, "AnalysisTemplate"):
+        controller = one({"app.kubernetes.io/component": "rollouts-controller"})
+        for metric in template["spec"]["metrics"]:
+            url = urlsplit(metric["provider"]["prometheus"]["address"])
+            for pod, port in _service_pods(objects, all_pods, url.hostname or "", url.port or 80):
+                flows.append((f"Argo Rollouts analysis {describe(template)}", controller, pod, port))
     alertmanager = one({"app.kubernetes.io/name": "alertmanager"})
     flows.append(("Alertmanager -> receivers (HTTPS)", alertmanager, None, 443))
     return flows
@@ -621,6 +629,7 @@ def test_network_policies_allow_every_flow_monitoring_needs(
     described = {what for what, *_ in flows}
     assert any("Prometheus scrapes ServiceMonitor tbcoin-" in w for w in described)
     assert {"Prometheus -> Alertmanager", "Grafana -> Prometheus"} <= described
+    assert any(w.startswith("Argo Rollouts analysis AnalysisTemplate") for w in described)
     if stack == "prod":
         assert {"Grafana -> Loki", "Alloy -> Loki"} <= described
     blocked = [

@@ -157,11 +157,11 @@ def test_weakened_stack_config_fires_the_policy(policy: str, pack: RunningPack) 
 
 
 def test_a_mandatory_violation_fails_the_check_command(mutated_stack: Callable[..., Path]) -> None:
-    _, mutate = WEAKENED["k8s-canary-weights"]
+    _, mutate = WEAKENED["k8s-production-high-availability"]
     code, report = _check("--stack", "prod", "--config-file", mutated_stack(mutate))
     assert code == 1
     mandatory = {v["policy"] for v in report["violations"] if v["enforcement"] == "mandatory"}
-    assert mandatory == {"k8s-canary-weights"}
+    assert mandatory == {"k8s-production-high-availability"}
 
 
 # ---- cases no stack config can produce: real resources, altered before the pack sees them ----

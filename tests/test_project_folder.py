@@ -15,7 +15,7 @@ PROJECT_COMMANDS = [
     ["check", "--stack", "prod"],
     ["policies", "catalogue"],
     ["drift", "--stack", "prod"],
-    ["canary", "advance", "--stack", "prod", "--service", "inference", "--dry-run"],
+    ["rollout", "status", "--stack", "prod", "--service", "inference"],
 ]
 
 

@@ -166,3 +166,33 @@ def test_chart_defaults_would_fail_these_checks() -> None:
     assert "trafficRouterPlugins" not in (
         _one(defaults, "ConfigMap", "argo-rollouts-config").get("data") or {}
     )
+
+
+def test_analysis_reaches_prometheus_only_through_its_policies(
+    synthesized: Callable[[str], Path],
+) -> None:
+    """The AnalysisTemplates' address is the rendered Prometheus Service, and the controller's
+    queries pass both namespaces' NetworkPolicies; without the monitoring side's allow they
+    would not."""
+    from tests.test_monitoring_deployed import deployed, flow_allowed, needed_flows
+
+    def blocked(objects: list[Obj]) -> set[str]:
+        return {
+            what
+            for what, src, dst, port in needed_flows(objects)
+            if what.startswith("Argo Rollouts analysis")
+            and not flow_allowed(objects, src, dst, port)
+        }
+
+    objects = deployed(synthesized("prod"))
+    assert any(w.startswith("Argo Rollouts analysis") for w, *_ in needed_flows(objects))
+    assert blocked(objects) == set()
+    without = [
+        o for o in objects
+        if not (o["kind"] == "NetworkPolicy"
+                and o["metadata"]["name"] == "allow-argo-rollouts-analysis")
+    ]  # fmt: skip
+    assert blocked(without) == {
+        "Argo Rollouts analysis AnalysisTemplate tbcoin-prod/api-preview",
+        "Argo Rollouts analysis AnalysisTemplate tbcoin-prod/inference-canary",
+    }

@@ -16,6 +16,7 @@ from infra.kubernetes.labels import MANAGED_BY, PART_OF
 from infra.kubernetes.namespace import POD_SECURITY_LEVEL
 from infra.kubernetes.network_policies import from_namespace, network_policy
 from infra.kubernetes.strategies import GATEWAY_PLUGIN
+from infra.monitoring.stack_values import SELECTED_LABELS
 
 RELEASE = "argo-rollouts"
 CHART_ARCHIVE = "vendor/helm-charts/argo-rollouts-{version}.tgz"  # relative to the project
@@ -118,7 +119,12 @@ def controller_service_monitor(c: RolloutsController) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
-        "metadata": {"name": RELEASE, "namespace": c.namespace, "labels": LABELS},
+        # The label kube-prometheus-stack's Prometheus selects monitors by.
+        "metadata": {
+            "name": RELEASE,
+            "namespace": c.namespace,
+            "labels": {**LABELS, **SELECTED_LABELS},
+        },
         "spec": {
             "selector": {"matchLabels": CONTROLLER_SELECTOR},
             "namespaceSelector": {"matchNames": [c.namespace]},
@@ -160,7 +166,7 @@ def controller_network_policies(c: RolloutsController, monitoring: str) -> list[
         ),
         _policy(
             c.namespace,
-            "allow-prometheus-scrape",
+            "allow-metrics-scrape",
             {
                 "podSelector": controller,
                 "policyTypes": ["Ingress"],
