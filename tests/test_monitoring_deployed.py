@@ -614,7 +614,8 @@ def needed_flows(objects: list[Obj]) -> list[tuple[str, Pod, Pod | None, int | s
         for metric in template["spec"]["metrics"]:
             url = urlsplit(metric["provider"]["prometheus"]["address"])
             for pod, port in _service_pods(objects, all_pods, url.hostname or "", url.port or 80):
-                flows.append((f"Argo Rollouts analysis {describe(template)}", controller, pod, port))
+                what = f"Argo Rollouts analysis {describe(template)}"
+                flows.append((what, controller, pod, port))
     alertmanager = one({"app.kubernetes.io/name": "alertmanager"})
     flows.append(("Alertmanager -> receivers (HTTPS)", alertmanager, None, 443))
     return flows
