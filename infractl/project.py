@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,11 +40,26 @@ def find_project(start: Path) -> Path:
     raise UsageError(f"no Pulumi.yaml in {start} or any parent folder; {where}")
 
 
+# Pulumi's rule for a stack's own name (the last part of org/project/stack).
+_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def _is_file(path: Path, source: str) -> bool:
+    try:
+        return path.is_file()
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise UsageError(f"{source}: {exc.strerror}") from None
+
+
 def resolve_stack_file(project: Path, stack: str, config_file: str | None) -> Path:
     """Like `pulumi --config-file`: an explicit file wins over `Pulumi.<stack>.yaml`."""
+    if not _STACK_NAME.fullmatch(stack):
+        raise UsageError(
+            f"--stack {stack[:100]!r}: a stack name is 1-100 letters, digits, '_', '.' or '-'"
+        )
     if config_file:
         path = Path(config_file)
-        if not path.is_file():
+        if not _is_file(path, f"--config-file {config_file}"):
             from infra.config import ConfigError, ConfigProblem
 
             raise ConfigError(str(path), [ConfigProblem("", "config file not found")])

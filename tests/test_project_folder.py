@@ -38,3 +38,17 @@ def test_another_pulumi_project_is_not_taken_for_this_one(tmp_path: Path) -> Non
         f"tbcoin-platform; {WHERE}\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stack", "../../tmp/evil"], "--stack '../../tmp/evil': a stack name is 1-100"),
+        (["--stack", "s" * 300], "a stack name is 1-100 letters"),
+        (["--stack", "prod", "--config-file", "c" * 300], "File name too long"),
+    ],
+)
+def test_odd_stack_arguments_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    run = infractl("synth", *args, "--out", tmp_path / "out")
+    assert run.code == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert message in run.stderr and "Traceback" not in run.stderr

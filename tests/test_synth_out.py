@@ -145,6 +145,11 @@ def test_a_parent_nobody_may_write_to_is_one_line(project: Path) -> None:
     assert "cannot write in /sys" in _one_line_refusal(run)
 
 
+def test_a_name_the_file_system_cannot_hold_is_one_line(project: Path) -> None:
+    run = infractl("synth", "--stack", "staging", "--out", "x" * 300, cwd=project)
+    assert "File name too long" in _one_line_refusal(run)
+
+
 def test_a_read_only_parent_is_one_line(project: Path, tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)

@@ -41,6 +41,13 @@ def _contains(folder: Path, path: Path) -> bool:
 def check_out(out: Path, *, cwd: Path) -> Path:
     """The absolute output folder if synth may (re)place it; UsageError (exit 2) otherwise.
     (The project is the current folder or one of its parents: see `find_project`.)"""
+    try:
+        return _checked(out, cwd)
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
+
+
+def _checked(out: Path, cwd: Path) -> Path:
     if (cwd / out).is_symlink():
         raise _refuse(out, "is a symbolic link")
     target = Path(os.path.abspath(cwd / out)).resolve()
