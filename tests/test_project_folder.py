@@ -43,7 +43,7 @@ def test_another_pulumi_project_is_not_taken_for_this_one(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--stack", "../../tmp/evil"], "--stack '../../tmp/evil': a stack name is 1-100"),
+        (["--stack", "up/../evil"], "--stack 'up/../evil': a stack name is 1-100"),
         (["--stack", "s" * 300], "a stack name is 1-100 letters"),
         (["--stack", "prod", "--config-file", "c" * 300], "File name too long"),
     ],
