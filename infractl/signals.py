@@ -33,11 +33,32 @@ class Stopped(BaseException):
         return f"stopped by {signal.Signals(self.signum).name}"
 
 
+# Signals that arrived inside `stops_held()`, or None outside it (handlers run in the main thread).
+_held: list[int] | None = None
+
+
 def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
     # One stop is enough: further signals must not interrupt the cleanup this one starts.
     for each in STOP_SIGNALS:
         signal.signal(each, signal.SIG_IGN)
+    if _held is not None:
+        _held.append(signum)
+        return
     raise Stopped(signum)
+
+
+@contextmanager
+def stops_held() -> Iterator[None]:
+    """Hold a stop signal until the block is done, then raise it: for steps that must not be cut
+    in half, such as starting a child process and taking note of it."""
+    global _held
+    _held = []
+    try:
+        yield
+    finally:
+        held, _held = _held, None
+    if held:
+        raise Stopped(held[0])
 
 
 @contextmanager

@@ -8,13 +8,16 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
+from infractl.policy import analyzer
+from infractl.signals import Stopped, stop_signals_raise, stops_held
 from tests.conftest import REPO
 
 T = TypeVar("T")
@@ -109,3 +112,47 @@ def test_a_stop_signal_stops_the_pack_and_exits_cleanly(stop: signal.Signals) ->
             proc.wait()
         if pack is not None and _alive(pack):
             os.killpg(pack, signal.SIGKILL)  # the pack leads its own process group
+
+
+@pytest.fixture
+def stop_signals() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can only be set from the main thread")
+    with stop_signals_raise():
+        yield
+
+
+def test_a_signal_inside_a_held_step_is_raised_once_the_step_is_done(stop_signals: None) -> None:
+    steps = []
+    with pytest.raises(Stopped) as caught, stops_held():
+        os.kill(os.getpid(), signal.SIGTERM)
+        steps.append("finished")
+    assert steps == ["finished"]
+    assert caught.value.signum == signal.SIGTERM
+
+
+def test_a_signal_while_the_pack_starts_still_stops_it(
+    stop_signals: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The signal lands inside Popen, before running_pack has the pack's pid in hand.
+    started: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    def popen_then_signal(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        started.append(real_popen(*args, **kwargs))
+        os.kill(os.getpid(), signal.SIGTERM)
+        return started[-1]
+
+    monkeypatch.setattr(analyzer.subprocess, "Popen", popen_then_signal)
+    pack = analyzer.running_pack(
+        REPO / "policies", project="tbcoin-platform", stack="staging", config={}
+    )
+    try:
+        with pytest.raises(Stopped), pack:
+            pytest.fail("the block must not run")
+        assert started and started[0].poll() is not None  # stopped and reaped
+    finally:
+        for process in started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -24,6 +24,7 @@ import grpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from infractl.errors import InfractlError
+from infractl.signals import stops_held
 
 # No engine runs here; the pack only needs an address-shaped argument.
 ENGINE_ADDRESS = "127.0.0.1:0"
@@ -136,24 +137,28 @@ def running_pack(
         "PYTHONUNBUFFERED": "1",
     }
     command = [python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, str(pack_dir)]
-    process = subprocess.Popen(
-        command,
-        cwd=pack_dir,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    pack = RunningPack(process, pack_dir, timeout, command)
-    try:  # from here on, whatever happens (a stop signal included) stops the pack
+    pack = None
+    try:  # once started, whatever happens (a stop signal included) stops the pack
+        # A stop signal inside Popen would lose the pack's pid: it is raised once pack is set.
+        with stops_held():
+            process = subprocess.Popen(
+                command,
+                cwd=pack_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            pack = RunningPack(process, pack_dir, timeout, command)
         yield pack
     except grpc.RpcError as exc:
         code = exc.code() if isinstance(exc, grpc.Call) else None
         detail = exc.details() if isinstance(exc, grpc.Call) else str(exc)
         raise PackError(f"the policy pack failed a call ({code}): {detail}") from None
     finally:
-        pack.close()
+        if pack is not None:
+            pack.close()
 
 
 def analyzer_info(pack: RunningPack) -> analyzer_pb2.AnalyzerInfo:
