@@ -158,7 +158,8 @@ def running_pack(
         raise PackError(f"the policy pack failed a call ({code}): {detail}") from None
     finally:
         if pack is not None:
-            pack.close()
+            with stops_held():  # a signal arriving now is raised once the pack is stopped
+                pack.close()
 
 
 def analyzer_info(pack: RunningPack) -> analyzer_pb2.AnalyzerInfo:
