@@ -38,10 +38,25 @@ def _panel(title: str, unit: str, *queries: tuple[str, str], description: str = 
     return panel
 
 
+def _replica_queries(svc: MonitoredService) -> list[tuple[str, str]]:
+    """Available and unavailable replicas: kube-state-metrics knows Deployments; a Rollout's come
+    from the Argo Rollouts controller."""
+    if svc.kind == "Rollout":
+        sel = f'namespace="{svc.namespace}",name="{svc.workload}"'
+        return [
+            (f"rollout_info_replicas_available{{{sel}}}", "{{name}}"),
+            (f"rollout_info_replicas_unavailable{{{sel}}}", "{{name}} unavailable"),
+        ]
+    sel = f'namespace="{svc.namespace}",deployment=~"{svc.deployment_regex}"'
+    return [
+        (f"kube_deployment_status_replicas_available{{{sel}}}", "{{deployment}}"),
+        (f"kube_deployment_status_replicas_unavailable{{{sel}}}", "{{deployment}} unavailable"),
+    ]
+
+
 def service_dashboard(svc: MonitoredService, m: MonitoringConfig) -> dict[str, Any]:
     sel = f'namespace="{svc.namespace}",app="{svc.name}"'
     pods = f'namespace="{svc.namespace}",pod=~"{svc.pod_regex}",container="app"'
-    deployments = f'namespace="{svc.namespace}",deployment=~"{svc.deployment_regex}"'
     board = (
         dashboard.Dashboard(f"{svc.name} ({svc.environment})")
         .uid(f"tbcoin-{svc.namespace}-{svc.name}"[:40])
@@ -107,11 +122,7 @@ def service_dashboard(svc: MonitoredService, m: MonitoringConfig) -> dict[str, A
             _panel(
                 "Available replicas",
                 "short",
-                (f"kube_deployment_status_replicas_available{{{deployments}}}", "{{deployment}}"),
-                (
-                    f"kube_deployment_status_replicas_unavailable{{{deployments}}}",
-                    "{{deployment}} unavailable",
-                ),
+                *_replica_queries(svc),
             )
         )
         .with_panel(
