@@ -9,21 +9,19 @@ import pytest
 
 from infra.config.services import Autoscaling, Resources
 from infra.kubernetes.workload import Workload, workload_manifests
+from infra.release import WorkloadPlan
 
 
 def _workload(replicas: int, autoscaling: Autoscaling | None = None) -> Workload:
     return Workload(
+        plan=WorkloadPlan("api", "Deployment", ("main",), replicas, autoscaling),
         app="app",
-        service="api",
-        track="main",
         environment="staging",
         namespace="ns",
         image="repo@sha256:" + "0" * 64,
-        replicas=replicas,
         resources=Resources(),
         port=8000,
         health_path="/health",
-        autoscaling=autoscaling,
     )
 
 

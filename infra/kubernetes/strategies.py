@@ -62,20 +62,15 @@ def _controller_managed(manifest: dict[str, Any]) -> Declared:
 
 
 def _workload(release: ServiceRelease, ctx: ServiceContext) -> Workload:
-    plan = release.workload
     return Workload(
+        plan=release.workload,
         app=ctx.app,
-        service=release.name,
-        track=plan.tracks[0],
         environment=release.environment,
         namespace=release.namespace,
         image=ctx.image,
-        replicas=plan.replicas,
         resources=release.service.resources,
         port=ctx.port,
         health_path=ctx.health_path,
-        autoscaling=plan.autoscaling,
-        kind=plan.kind,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from infra.config.services import Autoscaling, Resources
 from infra.kubernetes.labels import TRACK, common_labels, service_selector, track_selector
 from infra.kubernetes.network_policies import APP_PORT_NAME
+from infra.release import WorkloadPlan
 
 # A high UID/GID outside any host range; the image must not need root.
 RUN_AS = 10001
@@ -21,22 +22,45 @@ ROLLOUTS_API = "argoproj.io/v1alpha1"
 
 @dataclass(frozen=True)
 class Workload:
+    """One entry of the release plan (name, kind, tracks, replicas, autoscaling) with what its
+    pods need to run."""
+
+    plan: WorkloadPlan
     app: str
-    service: str
-    track: str
     environment: str
     namespace: str
     image: Any  # str, or a pulumi Output[str] of a digest reference
-    replicas: int
     resources: Resources
     port: int
     health_path: str
-    autoscaling: Autoscaling | None = None
-    kind: str = "Deployment"  # or "Rollout"
 
     @property
     def name(self) -> str:
-        return self.service
+        return self.plan.name
+
+    @property
+    def service(self) -> str:
+        return self.plan.name
+
+    @property
+    def kind(self) -> str:
+        return self.plan.kind
+
+    @property
+    def track(self) -> str:
+        return self.plan.tracks[0]
+
+    @property
+    def replicas(self) -> int:
+        return self.plan.replicas
+
+    @property
+    def autoscaling(self) -> Autoscaling | None:
+        return self.plan.autoscaling
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.plan.autoscaled
 
     @property
     def selector(self) -> dict[str, str]:
@@ -54,10 +78,6 @@ class Workload:
     @property
     def labels(self) -> dict[str, str]:
         return {**self.selector, **common_labels(self.environment)}
-
-    @property
-    def autoscaled(self) -> bool:
-        return self.autoscaling is not None and self.replicas > 1
 
     def _meta(self, name: str | None = None) -> dict[str, Any]:
         return {"name": name or self.name, "namespace": self.namespace, "labels": self.labels}
