@@ -7,8 +7,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infractl.errors import UsageError
+
+if TYPE_CHECKING:
+    from infractl.ops.drift import DriftReport
 
 # Each command imports what it needs when it runs: `--help`, preview reports and recorded drift
 # never pay for the provider SDKs or the config model.
@@ -69,11 +73,33 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--post", action="store_true", help="update the PR's sticky comment")
     report.add_argument("--repo", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
     report.add_argument("--pr", type=int, help="pull request number (with --post)")
-    drift = commands.add_parser("drift", help="report drift between a stack and the cloud")
+    _author_argument(report)
+    drift = commands.add_parser(
+        "drift",
+        help="report drift (live vs state) apart from pending code changes (code vs state); "
+        "exit 0 in sync, 1 drift, 2 error, 3 pending changes only, 4 drift and pending changes",
+    )
     drift.add_argument("--stack", required=True)
-    drift.add_argument("--input", type=Path, help="recorded refresh-preview output to read")
+    drift.add_argument(
+        "--input", type=Path, help="recorded `pulumi refresh --preview-only` output to read"
+    )
+    drift.add_argument(
+        "--pending-input", type=Path, help="recorded `pulumi preview` output (pending changes)"
+    )
+    drift.add_argument(
+        "--resources",
+        type=Path,
+        help="the synth's resources.json (the program's ignoreChanges, autoscaled workloads)",
+    )
     drift.add_argument("--open-issue", action="store_true", help="open/update/close a drift issue")
     drift.add_argument("--repo", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
+    _author_argument(drift)
+    drift.add_argument(
+        "--remediation-check",
+        action="store_true",
+        help="exit 0 if tbcoin-platform:drift.remediation allows `pulumi up --refresh` for this "
+        "drift, 1 (with the reason) if not",
+    )
     rollout = commands.add_parser(
         "rollout", help="watch or steer a service's Argo Rollout in the stack's cluster"
     )
@@ -84,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
         "--full", action="store_true", help="promote: skip the remaining steps and analysis"
     )
     return parser
+
+
+def _author_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--author",
+        help="login of the token's user, whose comment/issue is updated (default: "
+        "$INFRACTL_GITHUB_AUTHOR, else GET /user; the Actions token is github-actions[bot])",
+    )
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -138,25 +172,69 @@ def cmd_preview_report(args: argparse.Namespace) -> int:
     if args.post:
         from infractl.ops.github_api import GitHubTarget, upsert_sticky_comment
 
-        outcome = upsert_sticky_comment(GitHubTarget.from_env(args.repo), args.pr, body, MARKER)
+        target = GitHubTarget.from_env(args.repo, args.author)
+        outcome = upsert_sticky_comment(target, args.pr, body, MARKER)
         print(f"preview comment {outcome} on PR #{args.pr}", file=sys.stderr)
     print(body, end="")
     return EXIT_OK
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from infractl.ops.drift import drift_markdown, drift_of
+    from datetime import UTC, datetime
 
-    report = drift_of(args.stack, args.input)
-    body = drift_markdown(args.stack, report)
-    print(body, end="")
-    drifted = bool(report.changes)
-    if args.open_issue:
-        from infractl.ops.github_api import GitHubTarget, sync_drift_issue
+    from infractl.ops import drift
+    from infractl.ops.engine_output import read_engine_output
 
-        outcome = sync_drift_issue(GitHubTarget.from_env(args.repo), args.stack, drifted, body)
-        print(f"drift issue: {outcome}", file=sys.stderr)
-    return EXIT_FAILED if drifted else EXIT_OK
+    stack = drift.check_stack_name(args.stack)
+    if args.input:
+        refreshed = read_engine_output(args.input)
+        pending = read_engine_output(args.pending_input) if args.pending_input else None
+    elif args.pending_input:
+        raise UsageError("--pending-input needs --input (the recorded refresh)")
+    else:
+        from infractl.project import find_project
+
+        project = find_project(Path.cwd())
+        refreshed = drift.run_refresh_preview(project, stack)
+        pending = drift.run_preview(project, stack)
+    program = drift.read_program(args.resources) if args.resources else None
+    report = drift.analyse(stack, refreshed, pending, program)
+    if args.remediation_check:
+        return _remediation_check(args.stack, report)
+    if not args.open_issue:
+        print(drift.drift_markdown(report), end="")
+        return report.exit_code()
+    from infractl.ops.github_api import GitHubTarget, sync_drift_issue
+
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rendered: list[str] = []
+
+    def update(previous: str | None) -> tuple[str, str] | None:
+        history, note = drift.History.decode(previous)
+        if note:
+            report.notes.append(note)
+        rendered.append(drift.drift_markdown(report, history.advance(report, now)))
+        return (report.title(), rendered[-1]) if report.findings else None
+
+    target = GitHubTarget.from_env(args.repo, args.author)
+    outcome = sync_drift_issue(target, drift.marker(stack), update)
+    print(rendered[-1], end="")
+    print(f"drift issue: {outcome}", file=sys.stderr)
+    return report.exit_code()
+
+
+def _remediation_check(stack: str, report: DriftReport) -> int:
+    from infractl.ops.drift import remediation_refusal
+    from infractl.project import open_stack
+
+    allowed = open_stack(stack).load().drift.remediation
+    refusal = remediation_refusal(report, allowed)
+    if refusal:
+        print(f"remediation refused for stack {stack}: {refusal}")
+        return EXIT_FAILED
+    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items())
+    print(f"remediation allowed for stack {stack}: {counts} (up to {allowed} allowed)")
+    return EXIT_OK
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
@@ -191,6 +269,10 @@ COMMANDS = {
 }
 
 
+# Their exit 1 means a finding (drift), so no failure may surface as a traceback's exit 1.
+ENGINE_OUTPUT_COMMANDS = {"drift", "preview-report"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from infractl.errors import InfractlError
@@ -214,9 +296,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A ConfigError can only come from a command that loaded the config model, so its module
         # is loaded then; commands that never read config do not pay for importing it here.
         errors = sys.modules.get("infra.config.errors")
-        if errors is None or not isinstance(exc, errors.ConfigError):
+        if errors is not None and isinstance(exc, errors.ConfigError):
+            print(exc.render(), file=sys.stderr)
+            return EXIT_USAGE
+        if args.command not in ENGINE_OUTPUT_COMMANDS:
             raise
-        print(exc.render(), file=sys.stderr)
+        # A bug here must not read as "drift found" (exit 1): one line, exit 2.
+        line = f"infractl: internal error ({type(exc).__name__}): {exc}".replace("\n", " ")
+        print(line[:500], file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -14,6 +14,7 @@ from infractl.ops.github_api import GitHubTarget, upsert_sticky_comment
 from infractl.ops.preview_report import COMMENT_LIMIT, MARKER, markdown_report
 from tests.conftest import infractl, vendored
 from tests.fake_github import fake_github
+from tests.gfm import assert_inert
 
 FIXTURES = sorted(vendored("pulumi-engine-outputs").glob("*.json"))
 GOLDEN = Path(__file__).parent / "golden"
@@ -156,3 +157,46 @@ def test_post_needs_a_token(tmp_path: Path) -> None:
     )
     assert env_free.code == 2
     assert "GITHUB_TOKEN is not set" in env_free.stderr
+
+
+def test_sticky_comment_is_found_only_among_the_tokens_own_comments() -> None:
+    with fake_github() as github:
+        github.add_pull_request(7)
+        mallory = GitHubTarget(github.repo, "other", github.base)
+        ours = GitHubTarget(github.repo, "token", github.base)
+        assert upsert_sticky_comment(mallory, 7, f"{MARKER}\nhijacked", MARKER) == "created"
+        assert upsert_sticky_comment(ours, 7, f"{MARKER}\nfirst", MARKER) == "created"
+        assert upsert_sticky_comment(ours, 7, f"{MARKER}\nsecond", MARKER) == "updated"
+        bodies = {c["user"]: c["body"] for c in github.comments.values()}
+        assert bodies == {"mallory": f"{MARKER}\nhijacked", "infra-bot": f"{MARKER}\nsecond"}
+
+
+def test_hostile_policy_messages_and_names_are_inert(tmp_path: Path) -> None:
+    hostile = "@tbcoin/admins </details> ![x](https://evil.example/x.png) ` end"
+    event = {
+        "policyEvent": {
+            "policyName": f"p{hostile}", "policyPackName": "pack", "enforcementLevel": "mandatory",
+            "resourceUrn": f"urn:pulumi:prod::p::t:m:T::{hostile}", "message": hostile,
+        }
+    }  # fmt: skip
+    text = markdown_report([("prod", parse_engine_output("x", json.dumps(event)))])
+    html = assert_inert(text)
+    assert "evil.example" in html and "<img" not in html and "<a " not in html
+    # Mutation: the same report with the message pasted raw is caught.
+    with pytest.raises(AssertionError):
+        assert_inert(text + f"\n{hostile}\n")
+
+
+def test_a_github_api_error_is_one_line_and_exit_2() -> None:
+    with fake_github() as github:
+        github.add_pull_request(7)
+        github.failures[f"/repos/{github.repo}/issues/7/comments"] = 500
+        run = infractl(
+            "preview-report", "--input", FIXTURES[0], "--post", "--pr", "7", "--repo", github.repo,
+            env={"GITHUB_TOKEN": "token", "GITHUB_API_URL": github.base},
+        )  # fmt: skip
+    assert run.code == 2
+    assert run.stderr.splitlines() == [
+        f"infractl: GitHub API: updating the comment on PR #7 of {github.repo} failed with 500: "
+        "Injected failure"
+    ]

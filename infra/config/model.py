@@ -9,6 +9,7 @@ from pydantic import Field
 
 from infra.config.app import BUILD, AppConfig, is_tag
 from infra.config.base import DnsLabel, Model, SecretName, pattern, quantity_value
+from infra.config.drift import DriftConfig
 from infra.config.environments import EnvironmentConfig
 from infra.config.errors import ConfigProblem
 from infra.config.gateway import GatewayConfig
@@ -46,6 +47,7 @@ class StackConfig(Model):
     monitoring: MonitoringConfig | None = None
     # The Argo Rollouts controller; required once a service is released blue-green or canary.
     rollouts: RolloutsController | None = None
+    drift: DriftConfig = Field(default_factory=DriftConfig)
     # Encrypted values only: `pulumi config set --secret --path 'tbcoin-platform:secrets.<name>'`.
     secrets: dict[SecretName, str] = Field(default_factory=dict)
 

@@ -1,62 +1,292 @@
-"""Drift: what a refresh-preview says differs between the stack's state and the real world."""
+"""Drift, kept apart from pending code: two engine runs, ranked findings, one issue per stack.
+
+- *Drift*: `pulumi refresh --preview-only --expect-no-changes` (live resources vs state; writes
+  no state). Each changed property is ranked by severity.py; controller-owned ones are expected.
+- *Pending changes*: `pulumi preview --expect-no-changes` (code vs state): merged, not applied.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from infractl.errors import InfractlError
-from infractl.ops.engine_output import EngineReport, parse_engine_output, read_engine_output
-from infractl.ops.preview_report import stack_section
+from infractl.ops.engine_output import MISSING, EngineOutputError, EngineReport, read_engine_output
+from infractl.ops.markdown import code, text
+from infractl.ops.preview_report import COMMENT_LIMIT, stack_section
+from infractl.ops.severity import EXPECTED, SEVERITIES, Classifier, Finding, Program
+
+# Exit codes of `infractl drift` (README, docs/runbooks/drift.md).
+EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR, EXIT_PENDING, EXIT_DRIFT_AND_PENDING = 0, 1, 2, 3, 4
+ICONS = {"critical": "🔴", "high": "🟠", "low": "🟡"}
+HISTORY_RUNS = 10
+STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+_STATE = re.compile(r"<!-- tbcoin-platform:drift-state:([A-Za-z0-9_=-]*) -->")
 
 
-class CliMissing(InfractlError):
-    """A command this one needs (the pulumi CLI) is not installed."""
+class DriftError(InfractlError):
+    """The engine could not be run or its output could not be used."""
 
 
-def drift_of(stack: str, recorded: Path | None) -> EngineReport:
-    """What the recorded refresh-preview output says, or (none given) what a fresh one says."""
-    if recorded is not None:
-        return read_engine_output(recorded)
-    from infractl.project import find_project
-
-    return run_refresh_preview(find_project(Path.cwd()), stack)
+def marker(stack: str) -> str:
+    return f"<!-- tbcoin-platform:drift:{stack} -->"
 
 
-def run_refresh_preview(project: Path, stack: str) -> EngineReport:
-    """`pulumi preview --refresh --expect-no-changes`: reads the cloud, writes no state.
+def check_stack_name(stack: str) -> str:
+    if not STACK_NAME.fullmatch(stack):
+        raise DriftError(f"--stack: {stack!r} is not a Pulumi stack name ([A-Za-z0-9_.-])")
+    return stack
 
-    (`pulumi refresh --expect-no-changes` would write the refreshed state before failing.)
-    """
+
+def _run(project: Path, stack: str, command: list[str], what: str) -> EngineReport:
     pulumi = shutil.which("pulumi")
     if pulumi is None:
-        raise CliMissing("the pulumi CLI is not on PATH; pass --input with a recorded output")
+        raise DriftError("the pulumi CLI is not on PATH; pass --input with a recorded output")
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "events.jsonl"
         proc = subprocess.run(
-            [pulumi, "preview", "--stack", stack, "--refresh", "--expect-no-changes", "--json",
-             "--event-log", str(log), "--non-interactive"],
+            [pulumi, *command, "--stack", stack, "--expect-no-changes", "--event-log", str(log),
+             "--non-interactive"],
             cwd=project, capture_output=True, text=True, check=False,
         )  # fmt: skip
-        # Exit codes: 0 no changes; non-zero with changes (7 in recent CLIs, 255 in older ones)
-        # or on error; the event log tells which.
-        text = log.read_text() if log.exists() else proc.stdout
-        if not text.strip():
-            raise CliMissing(
-                f"pulumi preview failed (exit {proc.returncode}): {proc.stderr[-2000:]}"
-            )
-        return parse_engine_output(f"pulumi preview --refresh ({stack})", text)
+        # --expect-no-changes exits non-zero on changes as well as on errors; only a run that got
+        # as far as its summary event answered the question.
+        try:
+            report = read_engine_output(log)
+        except EngineOutputError:
+            report = None
+        if report is None or not (report.summary or report.result):
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
+            raise DriftError(f"{what} failed (exit {proc.returncode}): {last}")
+        return report
 
 
-def drift_markdown(stack: str, report: EngineReport) -> str:
-    section, _ = stack_section(report, stack, max_rows=200)
-    if not report.changes:
-        return f"No drift in stack `{stack}`.\n"
-    return (
-        f"The real resources of stack `{stack}` no longer match its state (or its code):\n\n"
-        f"{section}\n"
-        "Respond with the runbook in `docs/runbooks/drift.md`: either `pulumi up` to put the "
-        "code's values back, or change the code to accept the new values.\n"
+def run_refresh_preview(project: Path, stack: str) -> EngineReport:
+    """Drift: live resources vs state, nothing written."""
+    return _run(project, stack, ["refresh", "--preview-only"], "pulumi refresh --preview-only")
+
+
+def run_preview(project: Path, stack: str) -> EngineReport:
+    """Pending changes: code vs state."""
+    return _run(project, stack, ["preview"], "pulumi preview")
+
+
+def read_program(path: Path) -> Program:
+    """The synth's resources.json (`infractl synth --out`), for ignoreChanges and autoscaling."""
+    try:
+        resources = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
+        raise DriftError(f"--resources {path}: cannot read it ({reason})") from None
+    if not isinstance(resources, list):
+        raise DriftError(f"--resources {path}: expected the list written by `infractl synth`")
+    return Program.from_resources(resources)
+
+
+@dataclass
+class DriftReport:
+    stack: str
+    findings: list[Finding]  # drift, most severe first
+    expected: list[Finding]
+    drift: EngineReport
+    pending: EngineReport | None
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {s: n for s in SEVERITIES if (n := sum(f.severity == s for f in self.findings))}
+
+    @property
+    def highest(self) -> str:
+        return self.findings[0].severity if self.findings else ""
+
+    @property
+    def pending_changes(self) -> int:
+        return len(self.pending.changes) if self.pending else 0
+
+    def exit_code(self) -> int:
+        if self.findings:
+            return EXIT_DRIFT_AND_PENDING if self.pending_changes else EXIT_DRIFT
+        return EXIT_PENDING if self.pending_changes else EXIT_IN_SYNC
+
+    def title(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items())
+        return f"Drift in stack {self.stack}: {self.highest} ({counts})"
+
+
+def analyse(
+    stack: str, drift: EngineReport, pending: EngineReport | None, program: Program | None
+) -> DriftReport:
+    classifier = Classifier(program or Program())
+    findings: list[Finding] = []
+    notes = [f"drift input: {n}" for n in drift.notes]
+    notes += [f"pending-changes input: {n}" for n in (pending.notes if pending else [])]
+    for change in drift.changes:
+        if change.op not in ("update", "delete"):
+            notes.append(f"{change.name}: step {change.op!r} is not a refresh result; not ranked")
+            continue
+        findings += classifier.classify(change)
+    if program is None:
+        notes.append(
+            "the program's ignoreChanges and autoscaling were not consulted (pass --resources "
+            "out/<stack>/resources.json from `infractl synth`)"
+        )
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    drifted = sorted(
+        (f for f in findings if f.severity != EXPECTED),
+        key=lambda f: (rank[f.severity], f.name, f.path),
     )
+    expected = [f for f in findings if f.severity == EXPECTED]
+    return DriftReport(stack, drifted, expected, drift, pending, notes)
+
+
+# --- the issue's memory: when each drift was first seen, and the last runs ---------------------
+
+
+@dataclass
+class History:
+    first_seen: dict[str, str] = field(default_factory=dict)
+    runs: list[list[Any]] = field(default_factory=list)  # [when, critical, high, low, pending]
+
+    def encode(self) -> str:
+        data = json.dumps({"firstSeen": self.first_seen, "runs": self.runs}, sort_keys=True)
+        encoded = base64.urlsafe_b64encode(data.encode()).decode()
+        return f"<!-- tbcoin-platform:drift-state:{encoded} -->"
+
+    @classmethod
+    def decode(cls, body: str | None) -> tuple[History, str]:
+        """The history kept in an earlier issue body, and a note if it could not be read."""
+        match = _STATE.search(body or "")
+        if match is None:
+            return cls(), "" if body is None else "no earlier history in the issue"
+        try:
+            data = json.loads(base64.urlsafe_b64decode(match.group(1)))
+            first = {str(k): str(v) for k, v in data["firstSeen"].items()}
+            runs = [list(r) for r in data["runs"] if isinstance(r, list) and len(r) == 5]
+        except (binascii.Error, ValueError, KeyError, TypeError, AttributeError):
+            return cls(), "the earlier history could not be read and starts again"
+        return cls(first, runs[-HISTORY_RUNS:]), ""
+
+    def advance(self, report: DriftReport, now: str) -> History:
+        first = {f.key: self.first_seen.get(f.key, now) for f in report.findings}
+        counts = report.counts()
+        run = [now, *(counts.get(s, 0) for s in SEVERITIES), report.pending_changes]
+        return History(first, [*self.runs, run][-HISTORY_RUNS:])
+
+
+def _value(value: Any) -> str:
+    if value is MISSING:
+        return "—"
+    return code(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str), limit=80)
+
+
+def _finding_rows(findings: list[Finding], history: History | None) -> list[str]:
+    rows = []
+    for f in findings:
+        prop = code(f.path) if f.path else "_(the resource)_"
+        row = (
+            f"| {ICONS.get(f.severity, '')} {f.severity} | {code(f.name)} | {prop} | "
+            f"{_value(f.old)} | {_value(f.new)} | {text(f.why)} |"
+        )
+        if history is not None:
+            row += f" {text(history.first_seen.get(f.key, ''))} |"
+        rows.append(row)
+    return rows
+
+
+def drift_markdown(
+    report: DriftReport, history: History | None = None, limit: int = COMMENT_LIMIT
+) -> str:
+    for max_rows in (300, 100, 30, 10, 0):
+        body = _render(report, history, max_rows)
+        if len(body) <= limit:
+            return body
+    return body[: limit - 80] + "\n\n_✂️ Cut at GitHub's length limit; the job log has all._\n"
+
+
+def _render(report: DriftReport, history: History | None, max_rows: int) -> str:
+    stack = code(report.stack, table=False)
+    lines = [marker(report.stack)]
+    if report.findings:
+        counts = ", ".join(f"{ICONS[s]} {n} {s}" for s, n in report.counts().items())
+        lines += [f"## Drift in stack {stack}: {counts}", ""]
+        lines += [
+            "Live resources differ from the stack's state (`pulumi refresh --preview-only`), most "
+            "severe first. Old values are what the last `pulumi up` left; secrets are not shown.",
+            "",
+            "| severity | resource | property | in state | live | why |"
+            + (" first seen |" if history is not None else ""),
+            "|---|---|---|---|---|---|" + ("---|" if history is not None else ""),
+            *_finding_rows(report.findings[:max_rows], history),
+        ]
+        if len(report.findings) > max_rows:
+            lines.append(f"| | … {len(report.findings) - max_rows} more not shown | | | | |")
+        lines.append("")
+    else:
+        lines += [f"## No drift in stack {stack}", ""]
+    if report.expected:
+        reasons: dict[str, int] = {}
+        for f in report.expected:
+            reasons[f.why] = reasons.get(f.why, 0) + 1
+        summary = "; ".join(f"{text(why)}: {n}" for why, n in reasons.items())
+        lines += [f"**Expected, not drift:** {len(report.expected)} ({summary}).", ""]
+    if report.pending is not None:
+        if report.pending.changes:
+            section, _ = stack_section(report.pending, report.stack, max_rows)
+            lines += [
+                "**Pending code changes** (merged but not applied yet; `pulumi preview`): the "
+                "Deploy workflow applies them. They are not drift.",
+                "",
+                section,
+            ]
+        else:
+            lines += ["**Pending code changes:** none; the code matches the state.", ""]
+    if history and history.runs:
+        lines += [
+            "<details>",
+            "<summary>Last runs</summary>",
+            "",
+            "| run | critical | high | low | pending |",
+            "|---|---|---|---|---|",
+            *(f"| {' | '.join(text(v) for v in run)} |" for run in history.runs[::-1]),
+            "",
+            "</details>",
+            "",
+        ]
+    if report.notes:
+        lines += [f"_{text('Notes: ' + '; '.join(report.notes), limit=2000)}_", ""]
+    if report.findings:
+        lines += [
+            "Runbook: `docs/runbooks/drift.md` (put the code's values back with the **Drift "
+            "remediation** workflow, or change the code to accept the new values).",
+            "",
+        ]
+    if history is not None:
+        lines.append(history.encode())
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def remediation_refusal(report: DriftReport, allowed: str) -> str:
+    """Why `pulumi up --refresh` must not run for this drift, or "" if it may.
+
+    `allowed` is the stack's `tbcoin-platform:drift.remediation`: "off", "low" or "high";
+    critical drift is never remediated by the workflow.
+    """
+    if allowed == "off":
+        return "remediation is off for this stack (tbcoin-platform:drift.remediation)"
+    if not report.findings:
+        return "there is no drift to remediate"
+    if report.pending_changes:
+        return "code changes are pending as well; apply them with the Deploy workflow first"
+    if report.highest == "critical":
+        return "critical drift is never remediated automatically; follow docs/runbooks/drift.md"
+    if SEVERITIES.index(report.highest) < SEVERITIES.index(allowed):
+        return f"{report.highest} drift is above what this stack allows ({allowed})"
+    return ""

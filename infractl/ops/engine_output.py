@@ -5,20 +5,23 @@
 - An engine event log (`--event-log`, `up --json`, Automation API): one JSON object per line,
   `{sequence, timestamp, <event>}`; detailed diff entries are `{diffKind, inputDiff}`.
 
-Malformed input never raises past `parse_engine_output`: unreadable lines, unknown events and
-missing fields are skipped and counted in `notes`, so a report can say what it could not read.
-Only input with nothing readable at all is an error.
+Malformed input never raises past `read_engine_output`/`parse_engine_output` except as
+`EngineOutputError` (one line): unreadable lines, unknown events and fields of the wrong type are
+skipped and counted in `notes`, so a report can say what it could not read. Only input with
+nothing readable at all, or input that is not UTF-8 text, too large or too deeply nested, is an
+error.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infractl.errors import InfractlError, UsageError
+from infractl.errors import InfractlError
 
 # Steps that change nothing; everything else is shown.
 QUIET_OPS = {"same", "refresh", "read", "discard", "remove-pending-replace"}
@@ -33,8 +36,26 @@ KNOWN_EVENTS = {
 }  # fmt: skip
 
 
+# A real engine log of a few thousand resources is tens of MiB; beyond this it is not one.
+MAX_BYTES = 256 * 1024 * 1024
+
+
 class EngineOutputError(InfractlError):
     """Nothing in the input could be read as Pulumi engine output."""
+
+
+@dataclass
+class PropertyDiff:
+    """One changed property: its Pulumi property path, the diff kind and the values either side
+    (`MISSING` where the property does not exist on that side)."""
+
+    path: str
+    kind: str
+    old: Any
+    new: Any
+
+
+MISSING: Any = None  # the JSON engine output cannot tell an absent property from null
 
 
 @dataclass
@@ -42,13 +63,17 @@ class Change:
     urn: str
     type: str
     op: str
-    paths: list[str] = field(default_factory=list)
+    diffs: list[PropertyDiff] = field(default_factory=list)
     protected: bool = False
     failed: bool = False
 
     @property
     def name(self) -> str:
         return self.urn.rsplit("::", 1)[-1]
+
+    @property
+    def paths(self) -> list[str]:
+        return [d.path for d in self.diffs]
 
     @property
     def dangerous(self) -> bool:
@@ -89,6 +114,14 @@ class EngineReport:
         return dict(sorted(Counter(c.op for c in self.changes).items()))
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _stack_of(urn: str) -> str:
     parts = urn.split(":")
     return parts[2] if urn.startswith("urn:pulumi:") and len(parts) > 2 else ""
@@ -101,58 +134,121 @@ def _type_of(urn: str) -> str:
         return ""
 
 
-def _paths(detailed: Any, fallback: Any) -> list[str]:
-    """Changed property paths: the detailed diff's keys, else the plain diff list (deduped)."""
+_SEGMENT = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
+
+
+def split_path(path: str) -> list[str | int]:
+    """`spec.template["a.b"].containers[0]` -> ["spec", "template", "a.b", "containers", 0];
+    the engine's property path syntax. Unparseable paths give an empty list."""
+    segments: list[str | int] = []
+    position = 0
+    while position < len(path):
+        match = _SEGMENT.match(path, position)
+        if match is None or match.end() == position:
+            return []
+        name, index, quoted = match.groups()
+        if index is not None:
+            segments.append(int(index))
+        elif quoted is not None:
+            segments.append(re.sub(r"\\(.)", r"\1", quoted))
+        else:
+            segments.append(name)
+        position = match.end()
+    return segments
+
+
+def value_at(document: Any, path: str) -> Any:
+    """The value at a property path, or MISSING."""
+    value = document
+    for segment in split_path(path) or [path]:
+        in_list = isinstance(value, list) and isinstance(segment, int) and 0 <= segment < len(value)
+        in_dict = isinstance(value, dict) and isinstance(segment, str) and segment in value
+        if not (in_list or in_dict):
+            return MISSING
+        value = value[segment]
+    return value
+
+
+def _diffs(meta: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> list[PropertyDiff]:
+    """Changed properties with their values: the detailed diff, else the plain diff list."""
+    detailed = meta.get("detailedDiff")
+    entries: dict[str, str] = {}
     if isinstance(detailed, dict) and detailed:
-        return sorted(detailed)
-    if isinstance(fallback, list):
-        return sorted({str(p) for p in fallback})
-    return []
+        for path, entry in detailed.items():
+            entry = _dict(entry)
+            entries[str(path)] = _text(entry.get("diffKind") or entry.get("kind")) or "update"
+    else:
+        plain = meta.get("diffs") or meta.get("keys") or meta.get("diffReasons")
+        if isinstance(plain, list):
+            entries = {str(p): "update" for p in plain if isinstance(p, str | int)}
+    diffs = []
+    for path in sorted(entries):
+        sides = []
+        for state in (old, new):
+            value = value_at(_dict(state.get("inputs")), path)
+            if value is MISSING:
+                value = value_at(_dict(state.get("outputs")), path)
+            sides.append(value)
+        diffs.append(PropertyDiff(path, entries[path], sides[0], sides[1]))
+    return diffs
 
 
 def _op(op: Any) -> str:
-    op = str(op or "unknown")
+    op = _text(op) or "unknown"
     return "replace" if op in REPLACE_STEPS else op
 
 
-def _clean(message: str) -> str:
+def _clean(message: Any) -> str:
     """Drop the CLI's colour markup (`<{%reset%}>`) and surrounding blank lines."""
-    for tag in ("<{%reset%}>", "<{%bold%}>", "<{%fg 1%}>", "<{%fg 3%}>", "<{%fg 2%}>"):
-        message = message.replace(tag, "")
-    return message.strip()
+    return re.sub(r"<\{%[a-z0-9 ]*%\}>", "", _text(message)).strip()
+
+
+def _counts(value: Any) -> dict[str, int]:
+    return {
+        str(k): v for k, v in _dict(value).items() if isinstance(v, int) and not isinstance(v, bool)
+    }
+
+
+def _diagnostic(body: dict[str, Any]) -> Diagnostic:
+    severity, urn = _text(body.get("severity")), _text(body.get("urn"))
+    return Diagnostic(severity, _clean(body.get("message")), urn)
 
 
 def _parse_digest(source: str, document: dict[str, Any]) -> EngineReport:
     report = EngineReport(source=source, format="preview-json")
-    for step in document.get("steps") or []:
-        if not isinstance(step, dict) or "urn" not in step:
-            report.notes.append("a step without a URN was skipped")
+    steps = document.get("steps")
+    if not isinstance(steps, list):
+        steps = []
+        if document.get("steps") is not None:
+            report.notes.append("`steps` is not a list and was skipped")
+    skipped = 0
+    for step in steps:
+        urn = _text(_dict(step).get("urn"))
+        if not urn:
+            skipped += 1
             continue
         op = _op(step.get("op"))
         if op in QUIET_OPS:
             continue
-        state = step.get("oldState") or step.get("newState") or {}
+        old, new = _dict(step.get("oldState")), _dict(step.get("newState"))
+        meta = {"detailedDiff": step.get("detailedDiff"), "diffReasons": step.get("diffReasons")}
         report.changes.append(
             Change(
-                urn=step["urn"],
-                type=state.get("type") or _type_of(step["urn"]),
+                urn=urn,
+                type=_text((old or new).get("type")) or _type_of(urn),
                 op=op,
-                paths=_paths(step.get("detailedDiff"), step.get("diffReasons")),
-                protected=bool((step.get("oldState") or {}).get("protect")),
+                diffs=_diffs(meta, old, new),
+                protected=old.get("protect") is True,
             )
         )
-    for diag in document.get("diagnostics") or []:
+    if skipped:
+        report.notes.append(f"{skipped} step(s) without a URN were skipped")
+    diagnostics = document.get("diagnostics")
+    for diag in diagnostics if isinstance(diagnostics, list) else []:
         if isinstance(diag, dict):
-            report.diagnostics.append(
-                Diagnostic(
-                    str(diag.get("severity", "")),
-                    _clean(str(diag.get("message", ""))),
-                    str(diag.get("urn", "")),
-                )
-            )
-    summary = document.get("changeSummary") or {}
-    report.summary = {str(k): int(v) for k, v in summary.items() if isinstance(v, int)}
-    report.maybe_corrupt = bool(document.get("maybeCorrupt"))
+            report.diagnostics.append(_diagnostic(diag))
+    report.summary = _counts(document.get("changeSummary"))
+    report.maybe_corrupt = document.get("maybeCorrupt") is True
     return report
 
 
@@ -166,25 +262,22 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
             continue
         try:
             event = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             unreadable += 1
             continue
-        if not isinstance(event, dict):
-            unreadable += 1
-            continue
-        kinds = [k for k in event if k not in ("sequence", "timestamp")]
+        kinds = [k for k in _dict(event) if k not in ("sequence", "timestamp")]
         if not kinds or kinds[0] not in KNOWN_EVENTS:
             unknown += 1
             continue
-        kind, body = kinds[0], event[kinds[0]] or {}
+        kind, body = kinds[0], _dict(event[kinds[0]])
         if kind in ("resourcePreEvent", "resOutputsEvent", "resOpFailedEvent"):
-            meta = body.get("metadata") or {}
-            urn = meta.get("urn")
+            meta = _dict(body.get("metadata"))
+            urn = _text(meta.get("urn"))
             if not urn:
                 unreadable += 1
                 continue
             op = _op(meta.get("op"))
-            old = meta.get("old") or {}
+            old, new = _dict(meta.get("old")), _dict(meta.get("new"))
             key = (urn, str(old.get("id", "")))
             change = changes.get(key)
             # resOutputsEvent carries the final op (a refresh step becomes same/update/delete).
@@ -193,39 +286,33 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
                 or (kind == "resOutputsEvent" and op != change.op)
                 or change.op == "refresh"
             ):
-                paths = _paths(meta.get("detailedDiff"), meta.get("diffs") or meta.get("keys"))
                 change = Change(
-                    urn, meta.get("type") or _type_of(urn), op, paths, bool(old.get("protect"))
+                    urn,
+                    _text(meta.get("type")) or _type_of(urn),
+                    op,
+                    _diffs(meta, old, new),
+                    old.get("protect") is True,
                 )
                 changes[key] = change
             if kind == "resOpFailedEvent":
                 change.failed = True
         elif kind == "diagnosticEvent":
-            report.diagnostics.append(
-                Diagnostic(
-                    str(body.get("severity", "")),
-                    _clean(str(body.get("message", ""))),
-                    str(body.get("urn", "")),
-                )
-            )
+            report.diagnostics.append(_diagnostic(body))
         elif kind == "policyEvent":
             report.violations.append(
                 PolicyViolation(
-                    policy=str(body.get("policyName", "")),
-                    pack=str(body.get("policyPackName", "")),
-                    enforcement=str(body.get("enforcementLevel", "")),
-                    severity=str(body.get("severity") or "unspecified"),
-                    urn=str(body.get("resourceUrn", "")),
-                    message=_clean(str(body.get("message", ""))),
+                    policy=_text(body.get("policyName")),
+                    pack=_text(body.get("policyPackName")),
+                    enforcement=_text(body.get("enforcementLevel")),
+                    severity=_text(body.get("severity")) or "unspecified",
+                    urn=_text(body.get("resourceUrn")),
+                    message=_clean(body.get("message")),
                 )
             )
         elif kind == "summaryEvent":
-            changes_summary = body.get("resourceChanges") or {}
-            report.summary = {
-                str(k): int(v) for k, v in changes_summary.items() if isinstance(v, int)
-            }
-            report.result = str(body.get("result") or "")
-            report.maybe_corrupt = bool(body.get("maybeCorrupt"))
+            report.summary = _counts(body.get("resourceChanges"))
+            report.result = _text(body.get("result"))
+            report.maybe_corrupt = body.get("maybeCorrupt") is True
     report.changes = [c for c in changes.values() if c.op not in QUIET_OPS]
     if unreadable:
         report.notes.append(
@@ -240,12 +327,27 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
 
 
 def read_engine_output(path: Path) -> EngineReport:
-    """`parse_engine_output` of a file; a file that cannot be read is a usage error."""
+    """Read and parse a recorded engine output file; every failure is one EngineOutputError line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    return parse_engine_output(str(path), text)
+        raise EngineOutputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return decode_engine_output(str(path), data)
+
+
+def decode_engine_output(source: str, data: bytes) -> EngineReport:
+    if len(data) > MAX_BYTES:
+        raise EngineOutputError(
+            f"{source}: larger than {MAX_BYTES // 2**20} MiB; not engine output"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EngineOutputError(
+            f"{source}: not UTF-8 text (byte {exc.start}); expected Pulumi's JSON output"
+        ) from None
+    return parse_engine_output(source, text)
 
 
 def parse_engine_output(source: str, text: str) -> EngineReport:
@@ -256,6 +358,8 @@ def parse_engine_output(source: str, text: str) -> EngineReport:
     report: EngineReport
     try:
         document = json.loads(stripped)
+    except RecursionError:
+        raise EngineOutputError(f"{source}: JSON nested too deeply to be engine output") from None
     except json.JSONDecodeError as exc:
         lines = stripped.splitlines()
         if stripped.startswith("{") and "\n" in stripped and _looks_like_events(lines):
@@ -267,6 +371,8 @@ def parse_engine_output(source: str, text: str) -> EngineReport:
             ) from None
         else:
             report = _parse_events(source, lines)
+    except ValueError as exc:  # valid JSON syntax Python will not read, e.g. a 5000-digit integer
+        raise EngineOutputError(f"{source}: not Pulumi engine output ({exc})") from None
     else:
         if isinstance(document, dict) and "steps" in document:
             report = _parse_digest(source, document)

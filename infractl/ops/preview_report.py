@@ -8,6 +8,7 @@ from pathlib import Path
 
 from infractl.errors import UsageError
 from infractl.ops.engine_output import Change, EngineReport, read_engine_output
+from infractl.ops.markdown import code, text
 
 MARKER = "<!-- tbcoin-platform:preview-report -->"
 # GitHub refuses issue comments longer than this many characters.
@@ -16,15 +17,11 @@ FOLD_AFTER = 10
 ORDER = ["delete", "replace", "update", "create", "import", "failed"]
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _headline(report: EngineReport) -> str:
     counts = report.counts()
     if not counts:
         return "no changes"
-    parts = [f"{n} to {op}" for op, n in sorted(counts.items(), key=lambda kv: _rank(kv[0]))]
+    parts = [f"{n} to {text(op)}" for op, n in sorted(counts.items(), key=lambda kv: _rank(kv[0]))]
     return ", ".join(parts)
 
 
@@ -41,10 +38,10 @@ def _change_rows(changes: list[Change], max_rows: int) -> tuple[list[str], int]:
             + ("🔒" if c.protected else "")
             + ("❌" if c.failed else "")
         )
-        paths = ", ".join(f"`{_escape(p)}`" for p in c.paths[:8])
+        paths = ", ".join(code(p) for p in c.paths[:8])
         if len(c.paths) > 8:
             paths += f" and {len(c.paths) - 8} more"
-        rows.append(f"| {flags} | {c.op} | `{_escape(c.name)}` | `{_escape(c.type)}` | {paths} |")
+        rows.append(f"| {flags} | {text(c.op)} | {code(c.name)} | {code(c.type)} | {paths} |")
     return rows, max(0, len(ordered) - max_rows)
 
 
@@ -56,7 +53,7 @@ def _fold(title: str, body: list[str], rows: int) -> list[str]:
 
 def stack_section(report: EngineReport, stack: str, max_rows: int) -> tuple[str, int]:
     """One stack's part of the comment; returns the text and how many rows were left out."""
-    lines = [f"### `{stack}`: {_headline(report)}", ""]
+    lines = [f"### {code(stack, table=False)}: {_headline(report)}", ""]
     dangerous = [c for c in report.changes if c.dangerous]
     replaced = sum(c.op == "replace" for c in dangerous)
     deleted = sum(c.op == "delete" for c in dangerous)
@@ -94,8 +91,8 @@ def stack_section(report: EngineReport, stack: str, max_rows: int) -> tuple[str,
         table = ["| level | severity | policy | resource | message |", "|---|---|---|---|---|"]
         shown = ordered[:max_rows]
         table += [
-            f"| {v.enforcement} | {v.severity} | `{_escape(v.policy)}` | "
-            f"`{_escape(v.urn.rsplit('::', 1)[-1])}` | {_escape(v.message)} |"
+            f"| {text(v.enforcement)} | {text(v.severity)} | {code(v.policy)} | "
+            f"{code(v.urn.rsplit('::', 1)[-1])} | {text(v.message)} |"
             for v in shown
         ]
         left_out += len(ordered) - len(shown)
@@ -105,11 +102,12 @@ def stack_section(report: EngineReport, stack: str, max_rows: int) -> tuple[str,
     notable = [d for d in report.diagnostics if d.severity.startswith(("warning", "error"))]
     if notable:
         lines += ["**Diagnostics:**", ""]
-        lines += [f"- {d.severity}: {_escape(d.message)[:500]}" for d in notable[:max_rows]]
+        lines += [f"- {text(d.severity)}: {text(d.message)}" for d in notable[:max_rows]]
         left_out += max(0, len(notable) - max_rows)
         lines.append("")
     if report.notes:
-        lines += [f"_Input notes ({report.source}): " + "; ".join(report.notes) + "._", ""]
+        notes = text(f"Input notes ({report.source}): " + "; ".join(report.notes))
+        lines += [f"_{notes}_", ""]
     return "\n".join(lines), left_out
 
 
@@ -143,7 +141,18 @@ def json_report(reports: list[tuple[str, EngineReport]]) -> str:
                 "summary": r.summary,
                 "result": r.result,
                 "maybeCorrupt": r.maybe_corrupt,
-                "changes": [{**asdict(c), "dangerous": c.dangerous} for c in r.changes],
+                "changes": [
+                    {
+                        "urn": c.urn,
+                        "type": c.type,
+                        "op": c.op,
+                        "paths": c.paths,
+                        "protected": c.protected,
+                        "failed": c.failed,
+                        "dangerous": c.dangerous,
+                    }
+                    for c in r.changes
+                ],
                 "violations": [asdict(v) for v in r.violations],
                 "diagnostics": [asdict(d) for d in r.diagnostics],
                 "notes": r.notes,

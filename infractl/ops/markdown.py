@@ -1,0 +1,53 @@
+"""Text from engine output, policy messages or config, made inert for GitHub Markdown.
+
+Everything the tools write into a PR comment or an issue that they did not write themselves goes
+through `text` (prose, table cells) or `code` (a code span). Neither lets the input mention
+anyone, open or close HTML (`</details>`, `<img>`), show an image or link, end a code span or a
+table cell, or start a new line.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A zero-width space after `@` keeps the text readable but is no mention to GitHub.
+_ZWSP = "\u200b"
+# The characters that open or close inline syntax: emphasis, strikethrough, code, table cells and
+# link/image brackets (without `[` no `![x](y)` or `[x](y)` can form). Block syntax (`#`, `-`,
+# `1.`) only counts at the start of a line, where this text is never put.
+_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
+# GitHub links bare `scheme://…` and `www.…`; an escaped `:` or `.` stops that.
+_AUTOLINK = re.compile(r"(?i)(:(?=/)|(?<=\bwww)\.)")
+_BACKTICKS = re.compile(r"`+")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def _one_line(value: object, limit: int) -> str:
+    flat = _CONTROL.sub("", _LINE_BREAKS.sub(" ", str(value)))
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def text(value: object, limit: int = 500) -> str:
+    """Plain prose on one line: no markup, HTML, mention or image survives."""
+    flat = _one_line(value, limit)
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    flat = _AUTOLINK.sub(r"\\\1", _PUNCTUATION.sub(r"\\\1", flat))
+    return flat.replace("@", "@" + _ZWSP)
+
+
+def code(value: object, limit: int = 200, table: bool = True) -> str:
+    """A code span the content cannot close: its fence is longer than any backtick run inside.
+
+    In a table cell (`table=True`) a `|` is escaped, as GitHub splits cells before it parses code.
+    """
+    flat = _one_line(value, limit)
+    if table:
+        flat = flat.replace("|", "\\|")
+    if not flat.strip():
+        flat = flat + "\u2423" if flat else "\u2205"  # visible blank / empty marker
+    longest = max((len(run) for run in _BACKTICKS.findall(flat)), default=0)
+    fence = "`" * (longest + 1)
+    # A space on both sides lets the content start or end with a backtick; CommonMark strips it.
+    pad = " " if flat.startswith("`") or flat.endswith("`") or longest else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
