@@ -29,6 +29,7 @@ from infractl.ops.drift import (
 from infractl.ops.engine_output import Change, PropertyDiff, parse_engine_output
 from infractl.ops.github_api import GitHubTarget, sync_drift_issue
 from infractl.ops.severity import EXPECTED, Classifier, Program, RulesError, load_rules
+from tests.conftest import REPO as CHECKOUT
 from tests.conftest import infractl, vendored
 from tests.gfm import assert_inert
 
@@ -394,3 +395,28 @@ def test_remediation_check_reads_the_stack_switch() -> None:
     run = infractl("drift", "--stack", "prod", "--input", REFRESH, "--remediation-check")
     assert run.code == 1
     assert run.stdout.startswith("remediation refused for stack prod: remediation is off")
+
+
+def test_remediation_workflow_is_manual_gated_and_checks_before_up() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((CHECKOUT / ".github/workflows/drift-remediation.yml").read_text())
+    assert set(workflow[True]) == {"workflow_dispatch"}  # YAML reads `on:` as True
+    (job,) = workflow["jobs"].values()
+    assert job["environment"] == "${{ inputs.stack == 'prod' && 'production' || 'staging' }}"
+    runs = [step.get("run", "") for step in job["steps"]]
+    check = next(i for i, r in enumerate(runs) if "--remediation-check" in r)
+    up = next(i for i, r in enumerate(runs) if "pulumi up" in r)
+    assert check < up and "--refresh" in runs[up]
+
+
+def test_the_remediation_switch_has_no_critical_value(mutated_stack: Any, tmp_path: Path) -> None:
+    def allow_critical(config: dict[str, Any]) -> None:
+        config["tbcoin-platform:drift"] = {"remediation": "critical"}
+
+    run = infractl("synth", "--stack", "prod", "--config-file", mutated_stack(allow_critical),
+                   "--out", tmp_path / "out")  # fmt: skip
+    assert run.code == 2
+    assert (
+        "tbcoin-platform:drift.remediation" in run.stderr and "'off', 'low' or 'high'" in run.stderr
+    )
