@@ -27,7 +27,9 @@ SOURCES = [
 DOCUMENTS = {p.name: p.read_text() for p in SOURCES}
 ODD_VALUES = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
-    st.just([]), st.just({}), st.just([{"urn": 1}]), st.just({"metadata": "x"}),
+    # Containers are built fresh for each draw: a later mutation must not change a shared one.
+    st.builds(list), st.builds(dict), st.builds(lambda: [{"urn": 1}]),
+    st.builds(lambda: {"metadata": "x"}),
     st.just("urn:pulumi:s::p::t:m:T::`@x </details>"), st.just(10**30),
 )  # fmt: skip
 
