@@ -420,3 +420,21 @@ def test_the_remediation_switch_has_no_critical_value(mutated_stack: Any, tmp_pa
     assert (
         "tbcoin-platform:drift.remediation" in run.stderr and "'off', 'low' or 'high'" in run.stderr
     )
+
+
+def test_recorded_drift_imports_no_pulumi_or_github_sdk() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, contextlib, io\n"
+        "from infractl.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['drift', '--stack', 'prod', '--input', {str(REFRESH)!r},\n"
+        f"                 '--resources', {str(RESOURCES)!r}])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in\n"
+        "               ('pulumi', 'pulumi_github', 'pulumi_kubernetes', 'github'))\n"
+        "print(code, heavy)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "1 []"
