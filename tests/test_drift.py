@@ -242,31 +242,42 @@ def test_the_synths_own_ignore_changes_and_autoscalers_make_changes_expected(
     program = Program.from_resources(resources)
     repo = next(r for r in resources if r["type"] == REPO)
     assert "vulnerabilityAlerts" in repo["options"]["ignoreChanges"]
-    hpa_targets = {
-        r["inputs"]["spec"]["scaleTargetRef"]["name"]
+    # Services whose selector the Argo Rollouts controller owns say so with ignoreChanges.
+    service = next(
+        r for r in resources
+        if r["type"] == "kubernetes:core/v1:Service"
+        and "spec.selector" in r["options"].get("ignoreChanges", [])
+    )  # fmt: skip
+    targets = {
+        (
+            r["inputs"]["spec"]["scaleTargetRef"]["kind"],
+            r["inputs"]["spec"]["scaleTargetRef"]["name"],
+        )
         for r in resources
         if r["type"] == "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
     }
     autoscaled = next(
         r
         for r in resources
-        if r["type"] == DEPLOYMENT and r["inputs"]["metadata"]["name"] in hpa_targets
+        if (r["inputs"].get("kind"), r["inputs"].get("metadata", {}).get("name")) in targets
     )
-    fixed = next(
-        r for r in resources
-        if r["type"] == DEPLOYMENT and r["inputs"]["metadata"]["name"] not in hpa_targets
-    )  # fmt: skip
-    ranked = {}
-    for resource, path in ((repo, "vulnerabilityAlerts"), (autoscaled, "spec.replicas"),
-                           (fixed, "spec.replicas")):  # fmt: skip
+    cases = [
+        (repo, "vulnerabilityAlerts", EXPECTED),
+        (service, 'spec.selector["tbcoin.io/track"]', EXPECTED),
+        (autoscaled, "spec.replicas", EXPECTED),
+        (autoscaled, "spec.template.spec.containers[0].image", "high"),
+    ]
+    for resource, path, severity in cases:
+        change = Change(resource["urn"], resource["type"], "update",
+                        [PropertyDiff(path, "update", "a", "b")])  # fmt: skip
+        (finding,) = Classifier(program).classify(change)
+        assert finding.severity == severity, (resource["name"], path, finding.why)
+    # Mutation: without the program's view, the ignored and autoscaled ones are drift.
+    for resource, path in ((repo, "vulnerabilityAlerts"), (autoscaled, "spec.replicas")):
         change = Change(resource["urn"], resource["type"], "update",
                         [PropertyDiff(path, "update", 3, 7)])  # fmt: skip
-        (finding,) = Classifier(program).classify(change)
-        ranked[resource["name"]] = finding.severity
-        # Mutation: without the program's view the same change is drift.
         (blind,) = Classifier(Program()).classify(change)
         assert blind.severity != EXPECTED
-    assert ranked == {repo["name"]: EXPECTED, autoscaled["name"]: EXPECTED, fixed["name"]: "high"}
 
 
 # --- the issue: one per stack, updated in place, history, closes itself ------------------------
