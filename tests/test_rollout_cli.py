@@ -112,9 +112,19 @@ def test_abort_then_retry(cluster: tuple[FakeKubernetes, dict[str, str]]) -> Non
     fake, env = cluster
     _at_the_gate(fake)
     assert _run(env, "abort", "--service", "inference").code == 0
+    # What the controller reports after the abort: which measurement failed.
+    fake.rollouts[(NS, "inference")]["status"]["canary"]["currentBackgroundAnalysisRunStatus"] = {
+        "name": "inference-7c8d9e0f1-2",
+        "status": "Failed",
+        "message": 'Metric "error-ratio" assessed Failed due to failed (2) > failureLimit (1)',
+    }
     status = _run(env, "status", "--service", "inference")
     assert status.code == 1, "an aborted release is trouble: status exits 1"
     assert "aborted: traffic is back on the stable version" in status.stdout
+    assert (
+        'analysis inference-7c8d9e0f1-2: Failed (Metric "error-ratio" assessed Failed'
+        in status.stdout
+    )
     assert _run(env, "retry", "--service", "inference").code == 0
     assert _patches(fake) == [
         ("status", {"status": {"abort": True}}),

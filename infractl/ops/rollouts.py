@@ -207,6 +207,13 @@ def summary(rollout: dict[str, Any]) -> tuple[str, bool]:
                 f"  weight: canary {weights.get('canary', {}).get('weight', 0)}%, "
                 f"stable {weights.get('stable', {}).get('weight', 0)}%"
             )
+    runs = [
+        status.get("canary", {}).get("currentBackgroundAnalysisRunStatus"),
+        status.get("blueGreen", {}).get("prePromotionAnalysisRunStatus"),
+    ]
+    for run in filter(None, runs):
+        line = f"  analysis {run.get('name')}: {run.get('status')}"
+        lines.append(f"{line} ({run['message']})" if run.get("message") else line)
     for condition in status.get("pauseConditions") or []:
         lines.append(f"  paused: {condition.get('reason')} (promote to continue)")
     if status.get("abort"):
