@@ -19,12 +19,13 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from infra.config.model import StackConfig
-from infra.monitoring.rule_tests import promtool_tests
-from infra.monitoring.rules import alerts, prometheus_rule_spec, recording_rules
+from infra.monitoring.cases import Case
+from infra.monitoring.rules import Alert, alerts, prometheus_rule_spec, recording_rules
 from infra.monitoring.stack_values import kube_prometheus_stack_values
 from infra.monitoring.target import monitored_services
 from infra.stack import load_stack
 from infractl.stackfile import read_stack_file
+from infractl.synth.promtool import promtool_tests
 from tests.conftest import REPO, resources
 
 STACKS = ["staging", "prod"]
@@ -92,7 +93,7 @@ def test_the_promtool_cases_are_sensitive_to_thresholds(tmp_path: Path) -> None:
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(tests))
     proc = promtool("test", "rules", "t.yaml", cwd=tmp_path)
     assert proc.returncode != 0
-    assert "HighErrorRate: fires just above" in proc.stdout + proc.stderr
+    assert "HighErrorRate: fires around the error ratio" in proc.stdout + proc.stderr
 
 
 def test_every_alert_is_labelled_and_documented() -> None:
@@ -216,3 +217,16 @@ def test_prod_metrics_history_is_kept(synthesized: Callable[[str], Path]) -> Non
         "whenDeleted": "Retain",
         "whenScaled": "Retain",
     }
+
+
+def test_an_alert_cannot_be_declared_without_firing_and_silent_cases() -> None:
+    fields = {
+        "name": "X", "expr": "up == 0", "for_": "5m", "severity": "warning",
+        "summary": "s", "description": "d",
+    }  # fmt: skip
+    with pytest.raises(TypeError, match="cases"):
+        Alert(**fields)  # type: ignore[call-arg]
+    firing = Case("fires", {"up": "0x10"}, "6m", True)
+    with pytest.raises(ValueError, match="X needs a firing and a silent"):
+        Alert(**fields, cases=(firing,))
+    assert Alert(**fields, cases=(firing, Case("silent", {"up": "1x10"}, "6m", False))).cases

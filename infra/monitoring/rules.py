@@ -12,10 +12,13 @@ state every annotation exactly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from infra.config.monitoring import MonitoringConfig, Thresholds
+from infra.monitoring import cases
+from infra.monitoring.cases import Case, le
 from infra.monitoring.target import MonitoredService
 
 WINDOWS = ("5m", "30m", "1h", "6h")
@@ -27,11 +30,6 @@ REQUESTS = "app_track:http_requests:rate{w}"
 ERROR_RATIO = "app_track:http_error_ratio:rate{w}"
 LATENCY_BAD_RATIO = "app_track:http_latency_slo_miss_ratio:rate{w}"
 QUANTILE = "app_track:http_request_duration_seconds:p{q}_5m"
-
-
-def le(seconds: float) -> str:
-    """Bucket boundaries as the Python client writes them (0.5 -> "0.5", 1 -> "1.0")."""
-    return repr(float(seconds))
 
 
 def percent(ratio: float) -> str:
@@ -46,6 +44,12 @@ class Alert:
     severity: str
     summary: str
     description: str
+    # promtool cases stated with the alert (infra/monitoring/cases.py): no alert without them.
+    cases: tuple[Case, ...]
+
+    def __post_init__(self) -> None:
+        if {c.fires for c in self.cases} != {True, False}:
+            raise ValueError(f"alert {self.name} needs a firing and a silent promtool case")
 
     def rule(self, runbook_base: str, app: str) -> dict[str, Any]:
         return {
@@ -117,7 +121,14 @@ def recording_rules(svc: MonitoredService, m: MonitoringConfig) -> list[dict[str
     return rules
 
 
-def _burn(svc: MonitoredService, kind: str, series: str, budget: float, slo: float) -> list[Alert]:
+def _burn(
+    svc: MonitoredService,
+    kind: str,
+    series: str,
+    budget: float,
+    slo: float,
+    cases_at: Callable[[float, bool], tuple[Case, ...]],
+) -> list[Alert]:
     sel = selector(svc)
     alerts = []
     for speed, factor, long_w, short_w, for_, severity in (
@@ -137,6 +148,7 @@ def _burn(svc: MonitoredService, kind: str, series: str, budget: float, slo: flo
                 description=f"Over both {long_w} and {short_w}, more than {percent(limit)} of "
                 f"requests to {{{{ $labels.app }}}} ({{{{ $labels.track }}}}) in "
                 f"{{{{ $labels.namespace }}}} missed the {percent(slo)} {kind.lower()} SLO.",
+                cases=cases_at(factor * budget, speed == "Fast"),
             )
         )
     return alerts
@@ -148,8 +160,24 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
     who = "{{ $labels.app }} ({{ $labels.track }}) in {{ $labels.namespace }}"
     pod = "Pod {{ $labels.pod }} of " + svc.name
     found = [
-        *_burn(svc, "Availability", ERROR_RATIO, 1 - m.slo.availability, m.slo.availability),
-        *_burn(svc, "Latency", LATENCY_BAD_RATIO, 1 - m.slo.latency, m.slo.latency),
+        *_burn(
+            svc,
+            "Availability",
+            ERROR_RATIO,
+            1 - m.slo.availability,
+            m.slo.availability,
+            lambda limit, fast: cases.availability_burn(svc, limit, fast),
+        ),
+        *_burn(
+            svc,
+            "Latency",
+            LATENCY_BAD_RATIO,
+            1 - m.slo.latency,
+            m.slo.latency,
+            lambda limit, fast: cases.latency_burn(
+                svc, limit, fast, m.slo.latency_threshold_seconds
+            ),
+        ),
         Alert(
             "HighErrorRate",
             f"{ERROR_RATIO.format(w='5m')}{{{sel}}} > {t.error_rate}",
@@ -157,6 +185,7 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
             "warning",
             f"{who}: more than {percent(t.error_rate)} of requests fail",
             f"Over 5m, more than {percent(t.error_rate)} of requests to {who} answered 5xx.",
+            cases.error_ratio(svc, t.error_rate, "15m"),
         ),
     ]
     for q, limit in (("95", t.latency_p95_seconds), ("99", t.latency_p99_seconds)):
@@ -169,6 +198,7 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
                 f"{who}: p{q} latency above {limit:g}s",
                 f"The {q}th percentile of request duration of {who} has been above {limit:g}s "
                 "for 10 minutes.",
+                cases.latency_quantile(svc, int(q) / 100, limit),
             )
         )
     found += [
@@ -182,6 +212,7 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
             f"{pod} is CPU-throttled",
             f"{pod} was throttled in more than {percent(t.cpu_throttling)} of CPU periods for "
             "15 minutes; raise its CPU limit or replicas.",
+            cases.cpu_throttling(svc, t.cpu_throttling),
         ),
         Alert(
             "MemoryNearLimit",
@@ -193,6 +224,7 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
             f"{pod} is close to its memory limit",
             f"{pod} has used more than {percent(t.memory_of_limit)} of its memory limit for "
             "10 minutes; it will be OOM-killed if it grows.",
+            cases.memory_of_limit(svc, t.memory_of_limit),
         ),
         Alert(
             "FrequentRestarts",
@@ -203,6 +235,7 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
             "warning",
             f"{pod} restarts often",
             f"{pod} restarted more than {t.restarts_per_hour} times in the last hour.",
+            cases.restarts(svc, t.restarts_per_hour),
         ),
         Alert(
             "CrashLooping",
@@ -212,6 +245,7 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
             "critical",
             f"{pod} is crash-looping",
             f"{pod} has been in CrashLoopBackOff for 5 minutes.",
+            cases.crash_looping(svc),
         ),
     ]
     found += _deployment_alerts(svc) if svc.kind == "Deployment" else _rollout_alerts(svc)
@@ -227,6 +261,7 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
                 "Autoscaler {{ $labels.horizontalpodautoscaler }} is at its maximum",
                 "HPA {{ $labels.horizontalpodautoscaler }} in {{ $labels.namespace }} has run at "
                 "maxReplicas for 15 minutes; load beyond this is not absorbed.",
+                cases.autoscaler_at_maximum(svc),
             )
         )
     if svc.canary:
@@ -240,6 +275,7 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
                 f"The canary of {{{{ $labels.app }}}} in {{{{ $labels.namespace }}}} has answered "
                 f"5xx more than {t.canary_error_factor:g}x as often as stable (and above "
                 f"{percent(t.canary_error_floor)}) for 5 minutes: abort the canary.",
+                cases.canary_error_rate(svc, t.canary_error_factor, t.canary_error_floor),
             )
         )
     return found
@@ -256,6 +292,7 @@ def _deployment_alerts(svc: MonitoredService) -> list[Alert]:
             "Deployment {{ $labels.deployment }} is missing replicas",
             "Deployment {{ $labels.deployment }} in {{ $labels.namespace }} has had unavailable "
             "replicas for 10 minutes.",
+            cases.replicas_unavailable(svc),
         ),
         Alert(
             "RolloutStuck",
@@ -266,6 +303,7 @@ def _deployment_alerts(svc: MonitoredService) -> list[Alert]:
             "Rollout of {{ $labels.deployment }} is not progressing",
             "Deployment {{ $labels.deployment }} in {{ $labels.namespace }} exceeded its progress "
             "deadline: the new pods do not become ready.",
+            cases.rollout_stuck(svc),
         ),
     ]
 
@@ -283,6 +321,7 @@ def _rollout_alerts(svc: MonitoredService) -> list[Alert]:
             "Argo Rollouts aborted the release of {{ $labels.name }} in {{ $labels.namespace }} "
             "(a failed analysis, or `infractl rollout abort`): traffic is back on the stable "
             "version. Find out why before `infractl rollout retry`.",
+            cases.rollout_phase(svc, "Abort", "2m"),
         ),
         Alert(
             "RolloutDegraded",
@@ -294,6 +333,7 @@ def _rollout_alerts(svc: MonitoredService) -> list[Alert]:
             "Rollout {{ $labels.name }} in {{ $labels.namespace }} has been in error, past its "
             "progress deadline or invalid for 5 minutes: the new pods do not become ready or the "
             "controller cannot act on it.",
+            cases.rollout_phase(svc, "Error", "6m"),
         ),
         Alert(
             "RolloutReplicasUnavailable",
@@ -303,6 +343,7 @@ def _rollout_alerts(svc: MonitoredService) -> list[Alert]:
             "Rollout {{ $labels.name }} is missing replicas",
             "Rollout {{ $labels.name }} in {{ $labels.namespace }} has had unavailable replicas "
             "for 10 minutes.",
+            cases.rollout_replicas_unavailable(svc),
         ),
     ]
 

@@ -78,9 +78,9 @@ def github_files(result: SynthResult) -> dict[str, str]:
 def monitoring_files(result: SynthResult) -> dict[str, str]:
     """Plain Prometheus rule files (each PrometheusRule's spec), their promtool unit tests, and
     the dashboards the Grafana sidecar would load."""
-    from infra.monitoring.rule_tests import promtool_tests
     from infra.monitoring.rules import rule_group_name
     from infra.monitoring.target import monitored_services
+    from infractl.synth.promtool import promtool_tests
 
     files: dict[str, str] = {}
     for resource in result.resources:
