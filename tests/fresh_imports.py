@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -46,28 +47,42 @@ def _third_party(modules: list[str], own: tuple[str, ...]) -> list[str]:
     return list(json.loads(out.stdout.splitlines()[-1]))
 
 
-def _import_alone(name: str) -> str | None:
-    """Fork, import `name` in the child; the child's traceback, or None if it imported."""
-    read, write = os.pipe()
+def _fork_import(name: str, report: Path) -> int:
+    """Fork a child that imports `name` and writes its traceback (if any) to `report`."""
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
-        os.close(read)
+        code = 0
         try:
             importlib.import_module(name)
-            code, message = 0, b""
         except BaseException:
-            code, message = 1, traceback.format_exc().encode()
-        os.write(write, message)
+            code = 1
+            report.write_text(traceback.format_exc())
         os._exit(code)
-    os.close(write)
-    chunks = []
-    while chunk := os.read(read, 65536):
-        chunks.append(chunk)
-    os.close(read)
-    _, status = os.waitpid(pid, 0)
-    return None if status == 0 else b"".join(chunks).decode(errors="replace")
+    return pid
+
+
+def _import_each_alone(modules: list[str], jobs: int) -> dict[str, str]:
+    """Import every module in a child of its own, `jobs` children at a time; failures by name."""
+    failures: dict[str, str] = {}
+    running: dict[int, tuple[str, Path]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def reap() -> None:
+            pid, status = os.wait()
+            name, report = running.pop(pid)
+            if status != 0:
+                failures[name] = report.read_text() if report.exists() else f"status {status}"
+
+        for i, name in enumerate(modules):
+            while len(running) >= jobs:
+                reap()
+            report = Path(tmp) / f"{i}.txt"
+            running[_fork_import(name, report)] = (name, report)
+        while running:
+            reap()
+    return failures
 
 
 def main(root: Path, package_dirs: list[Path]) -> int:
@@ -82,14 +97,11 @@ def main(root: Path, package_dirs: list[Path]) -> int:
         except Exception:
             continue
     assert not [m for m in sys.modules if m.split(".")[0] in own], "project module preloaded"
-    failed = 0
-    for name in modules:
-        error = _import_alone(name)
-        if error is not None:
-            failed += 1
-            print(f"FAILED {name}\n{error}")
-    print(f"{len(modules)} modules imported alone, {failed} failed")
-    return 1 if failed else 0
+    failures = _import_each_alone(modules, jobs=os.cpu_count() or 2)
+    for name, error in sorted(failures.items()):
+        print(f"FAILED {name}\n{error}")
+    print(f"{len(modules)} modules imported alone, {len(failures)} failed")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
