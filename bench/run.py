@@ -1,4 +1,6 @@
-"""`make bench`: synth and policy-check times and peak memory at several sizes, the bare-SDK
+"""`make bench`: the inner loop (`make plan` against its floor, `check --from` against checkov,
+command start-up; see bench/inner.py), synth and policy-check times and peak memory at several
+sizes, the bare-SDK
 floor for the same resources, and the policy evaluation against checkov on the same manifests.
 
 Prints a table and writes bench/results/<UTC time>.json. Not part of `make test`.
@@ -16,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.inner import checkov_seconds, inner_loop
+from bench.inner import report as inner_report
 from bench.measure import measure
 from bench.stacks import REPO, write_stack
 
@@ -23,7 +27,8 @@ PY = sys.executable
 INFRACTL = [PY, "-m", "infractl.cli"]
 SIZES = [(1, 1), (10, 1), (100, 1), (500, 1), (1, 10), (1, 50)]
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
-CHECKOV = os.environ.get("CHECKOV") or str(REPO / ".tools/checkov/bin/checkov")
+# BENCH_ONLY=inner: the inner-loop figures alone (about a minute), not the sizes and checkov.
+ONLY_INNER = os.environ.get("BENCH_ONLY") == "inner"
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
@@ -83,18 +88,10 @@ def checkov_comparison(folder: Path, runs: int = 5) -> dict[str, Any]:
     out = folder / "prod"
     subprocess.run([*INFRACTL, "synth", "--stack", "prod", "--out", str(out)], cwd=REPO,
                    check=True, capture_output=True)  # fmt: skip
-    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE"}
-    checkov = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        command = [CHECKOV, "-d", str(out / "kubernetes"), "--framework", "kubernetes",
-                   "--skip-download", "--quiet", "--compact"]  # fmt: skip
-        subprocess.run(command, env=env, capture_output=True)
-        checkov.append(time.perf_counter() - started)
+    checkov_s = checkov_seconds(out / "kubernetes", runs)
     ours = [_kubernetes_policy_seconds(out) for _ in range(runs)]
     whole = statistics.median(o["whole"] for o in ours)
     analyze = statistics.median(o["analyze"] for o in ours)
-    checkov_s = statistics.median(checkov)
     return {
         "objects": len(list((out / "kubernetes").rglob("*.yaml"))),
         "checkov_seconds": round(checkov_s, 3),
@@ -129,25 +126,32 @@ def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tbcoin-bench-") as tmp:
         folder = Path(tmp)
-        rows = [size_row(folder, repos, services) for repos, services in SIZES]
-        versus = checkov_comparison(folder)
+        # First, while nothing else of the bench has warmed or loaded the machine differently.
+        inner = inner_loop(folder)
+        rows = [] if ONLY_INNER else [size_row(folder, r, s) for r, s in SIZES]
+        versus = None if ONLY_INNER else checkov_comparison(folder)
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "cores": os.cpu_count(),
         "python": sys.version.split()[0],
         "repeats": REPEATS,
+        "inner_loop": inner,
         "sizes": rows,
         "checkov": versus,
         "bench_seconds": round(time.perf_counter() - started, 1),
     }
-    print(table(rows))
-    print(
-        f"\nKubernetes policies on {versus['objects']} prod objects: checkov "
-        f"{versus['checkov_seconds']:.2f}s, pack {versus['pack_seconds_with_start']:.2f}s with its "
-        f"start ({versus['checkov_over_pack_with_start']}x faster), "
-        f"{versus['pack_analyze_seconds']:.3f}s evaluating ({versus['checkov_over_pack_analyze']}x)"
-    )
-    print(f"cores: {result['cores']}; whole bench: {result['bench_seconds']}s")
+    if rows:
+        print(table(rows))
+    if versus:
+        print(
+            f"\nKubernetes policies on {versus['objects']} prod objects: checkov "
+            f"{versus['checkov_seconds']:.2f}s, pack {versus['pack_seconds_with_start']:.2f}s "
+            f"with its start ({versus['checkov_over_pack_with_start']}x faster), "
+            f"{versus['pack_analyze_seconds']:.3f}s evaluating "
+            f"({versus['checkov_over_pack_analyze']}x)"
+        )
+    print(inner_report(inner))
+    print(f"{result['when']}; cores: {result['cores']}; whole bench: {result['bench_seconds']}s")
     results = REPO / "bench" / "results"
     results.mkdir(exist_ok=True)
     (results / f"{result['when'].replace(':', '')}.json").write_text(

@@ -1,0 +1,158 @@
+"""The inner loop: `make plan` against its floor, `infractl check --from` against checkov, and the
+start-up of the commands that do not run the program. Every figure is a median of 5, taken in
+one run, so the ratios compare like with like on a machine whose speed varies."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.measure import measure
+from bench.stacks import REPO
+
+PY = sys.executable
+INFRACTL = [PY, "-m", "infractl.cli"]
+RUNS = 5
+# The provider SDKs (and the Pulumi SDK they stand on); the floor imports what the program
+# imports of these and nothing of the project.
+SDKS = ("pulumi", "pulumi_kubernetes", "pulumi_github", "pulumi_docker")
+EVENTS = REPO / "vendor/pulumi-engine-outputs"
+PREVIEW_LOG = (
+    EVENTS / "pulumi-lifecycle-TestSimpleAnalyzeResourceMultipleViolations--eventstream.json"
+)
+REFRESH_LOG = EVENTS / "pulumi-lifecycle-TestRefreshBasics-all-0-0-preview--eventstream.json"
+
+
+def _median_seconds(command: list[str], runs: int = RUNS) -> float:
+    return round(
+        statistics.median(measure(command, cwd=str(REPO))["seconds"] for _ in range(runs)), 3
+    )
+
+
+def sdk_modules() -> list[str]:
+    """The SDK modules a run of the program imports, learnt from a fresh process."""
+    code = (
+        "import json, sys\n"
+        "import infra.program\n"
+        "import pulumi.runtime.mocks  # the offline synth runs the program under the mocks\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {SDKS!r})))\n"
+    )
+    out = subprocess.run([PY, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    return list(json.loads(out.stdout))
+
+
+def _announce_seconds() -> float:
+    """From starting the pack's process to its port announcement."""
+    from infractl.policy.analyzer import running_pack
+
+    started = time.perf_counter()
+    with running_pack(REPO / "policies", project="bench", stack="bench", config={}) as pack:
+        pack.stub  # noqa: B018 - reading the port is what is timed
+        return time.perf_counter() - started
+
+
+def floor() -> dict[str, Any]:
+    modules = sdk_modules()
+    imports = _median_seconds([PY, "-c", "import " + ", ".join(modules)])
+    announce = round(statistics.median(_announce_seconds() for _ in range(RUNS)), 3)
+    return {
+        "sdk_modules": len(modules),
+        "imports_seconds": imports,
+        "announce_seconds": announce,
+        "floor_seconds": round(imports + announce, 3),
+    }
+
+
+def checkov_seconds(kubernetes: Path, runs: int = RUNS) -> float:
+    import os
+
+    checkov = os.environ.get("CHECKOV") or str(REPO / ".tools/checkov/bin/checkov")
+    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE"}
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(
+            [checkov, "-d", str(kubernetes), "--framework", "kubernetes", "--skip-download",
+             "--quiet", "--compact"],
+            env=env, capture_output=True, check=False,
+        )  # fmt: skip
+        seconds.append(time.perf_counter() - started)
+    return round(statistics.median(seconds), 3)
+
+
+def import_costs(top: int = 10) -> list[dict[str, Any]]:
+    """`python -X importtime` of the program: the modules that cost most on their own."""
+    proc = subprocess.run(
+        [PY, "-X", "importtime", "-c", "import infra.program"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    rows = []
+    for line in proc.stderr.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if match:
+            rows.append({"module": match[4], "self_ms": int(match[1]) // 1000,
+                         "cumulative_ms": int(match[2]) // 1000})  # fmt: skip
+    return sorted(rows, key=lambda r: r["self_ms"], reverse=True)[:top]
+
+
+def inner_loop(folder: Path) -> dict[str, Any]:
+    result: dict[str, Any] = {"runs": RUNS, "floor": floor(), "plan": {}}
+    for stack in ("staging", "prod"):
+        out = folder / "plan" / stack
+        result["plan"][stack] = _median_seconds(
+            ["make", "-s", "plan", f"STACK={stack}", f"OUT={out}"]
+        )
+    prod = folder / "plan" / "prod"
+    check_from = _median_seconds([*INFRACTL, "check", "--stack", "prod", "--from", str(prod)])
+    checkov = checkov_seconds(prod / "kubernetes")
+    result["check_from"] = {"seconds": check_from, "checkov_seconds": checkov,
+                            "checkov_over_check_from": round(checkov / check_from, 2)}  # fmt: skip
+    result["plan_over_floor"] = {
+        stack: round(seconds / result["floor"]["floor_seconds"], 2)
+        for stack, seconds in result["plan"].items()
+    }
+    result["startup"] = {
+        "--help": _median_seconds([*INFRACTL, "--help"]),
+        "preview-report": _median_seconds(
+            [*INFRACTL, "preview-report", "--event-log", str(PREVIEW_LOG), "--stack", "dev"]
+        ),
+        "drift --input": _median_seconds(
+            [*INFRACTL, "drift", "--stack", "prod", "--input", str(REFRESH_LOG)]
+        ),
+    }
+    result["import_costs"] = import_costs()
+    return result
+
+
+def report(r: dict[str, Any]) -> str:
+    f = r["floor"]
+    lines = [
+        f"Inner loop (medians of {r['runs']}): floor {f['floor_seconds']:.2f}s = "
+        f"{f['sdk_modules']} SDK modules imported {f['imports_seconds']:.2f}s + pack announces "
+        f"its port {f['announce_seconds']:.2f}s",
+    ]
+    for stack, seconds in r["plan"].items():
+        lines.append(
+            f"  make plan {stack}: {seconds:.2f}s = {r['plan_over_floor'][stack]:.2f}x the floor "
+            "(target <= 1.5x)"
+        )
+    c = r["check_from"]
+    lines.append(
+        f"  check --from out/prod: {c['seconds']:.2f}s; checkov on its manifests "
+        f"{c['checkov_seconds']:.2f}s: {c['checkov_over_check_from']:.1f}x faster (target >= 5x)"
+    )
+    lines.append(
+        "  start-up (target <= 0.5s): "
+        + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in r["startup"].items())
+    )
+    lines.append(
+        "  costliest imports of the program (self ms): "
+        + ", ".join(f"{c['module']} {c['self_ms']}" for c in r["import_costs"][:6])
+    )
+    return "\n".join(lines)
