@@ -5,6 +5,7 @@ one run, so the ratios compare like with like on a machine whose speed varies.""
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -57,33 +58,14 @@ def _announce_seconds() -> float:
         return time.perf_counter() - started
 
 
-def floor() -> dict[str, Any]:
-    modules = sdk_modules()
-    imports = _median_seconds([PY, "-c", "import " + ", ".join(modules)])
-    announce = round(statistics.median(_announce_seconds() for _ in range(RUNS)), 3)
-    return {
-        "sdk_modules": len(modules),
-        "imports_seconds": imports,
-        "announce_seconds": announce,
-        "floor_seconds": round(imports + announce, 3),
-    }
+def checkov_command(kubernetes: Path) -> list[str]:
+    checkov = os.environ.get("CHECKOV") or str(REPO / ".tools/checkov/bin/checkov")
+    return [checkov, "-d", str(kubernetes), "--framework", "kubernetes", "--skip-download",
+            "--quiet", "--compact"]  # fmt: skip
 
 
 def checkov_seconds(kubernetes: Path, runs: int = RUNS) -> float:
-    import os
-
-    checkov = os.environ.get("CHECKOV") or str(REPO / ".tools/checkov/bin/checkov")
-    env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "TRUE"}
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(
-            [checkov, "-d", str(kubernetes), "--framework", "kubernetes", "--skip-download",
-             "--quiet", "--compact"],
-            env=env, capture_output=True, check=False,
-        )  # fmt: skip
-        seconds.append(time.perf_counter() - started)
-    return round(statistics.median(seconds), 3)
+    return _median_seconds(checkov_command(kubernetes), runs)
 
 
 def import_costs(top: int = 10) -> list[dict[str, Any]]:
@@ -102,32 +84,50 @@ def import_costs(top: int = 10) -> list[dict[str, Any]]:
 
 
 def inner_loop(folder: Path) -> dict[str, Any]:
-    result: dict[str, Any] = {"runs": RUNS, "floor": floor(), "plan": {}}
-    for stack in ("staging", "prod"):
-        out = folder / "plan" / stack
-        result["plan"][stack] = _median_seconds(
-            ["make", "-s", "plan", f"STACK={stack}", f"OUT={out}"]
-        )
+    """Each round measures every figure once, in turn, so a change in the machine's load during
+    the run touches all of them alike; the figures are medians over the rounds."""
+    modules = sdk_modules()
     prod = folder / "plan" / "prod"
-    check_from = _median_seconds([*INFRACTL, "check", "--stack", "prod", "--from", str(prod)])
-    checkov = checkov_seconds(prod / "kubernetes")
-    result["check_from"] = {"seconds": check_from, "checkov_seconds": checkov,
-                            "checkov_over_check_from": round(checkov / check_from, 2)}  # fmt: skip
-    result["plan_over_floor"] = {
-        stack: round(seconds / result["floor"]["floor_seconds"], 2)
-        for stack, seconds in result["plan"].items()
+    commands = {
+        "floor imports": [PY, "-c", "import " + ", ".join(modules)],
+        "plan staging": ["make", "-s", "plan", "STACK=staging", f"OUT={folder / 'plan/staging'}"],
+        "plan prod": ["make", "-s", "plan", "STACK=prod", f"OUT={prod}"],
+        "check --from": [*INFRACTL, "check", "--stack", "prod", "--from", str(prod)],
+        "checkov": checkov_command(prod / "kubernetes"),
+        "--help": [*INFRACTL, "--help"],
+        "preview-report": [
+            *INFRACTL, "preview-report", "--event-log", str(PREVIEW_LOG), "--stack", "dev"
+        ],
+        "drift --input": [*INFRACTL, "drift", "--stack", "prod", "--input", str(REFRESH_LOG)],
+    }  # fmt: skip
+    samples: dict[str, list[float]] = {name: [] for name in ["floor announce", *commands]}
+    for _ in range(RUNS):
+        samples["floor announce"].append(_announce_seconds())
+        for name, command in commands.items():
+            samples[name].append(measure(command, cwd=str(REPO))["seconds"])
+    m = {name: round(statistics.median(values), 3) for name, values in samples.items()}
+    floor = round(m["floor imports"] + m["floor announce"], 3)
+    return {
+        "runs": RUNS,
+        "floor": {
+            "sdk_modules": len(modules),
+            "imports_seconds": m["floor imports"],
+            "announce_seconds": m["floor announce"],
+            "floor_seconds": floor,
+        },
+        "plan": {stack: m[f"plan {stack}"] for stack in ("staging", "prod")},
+        "plan_over_floor": {
+            stack: round(m[f"plan {stack}"] / floor, 2) for stack in ("staging", "prod")
+        },
+        "check_from": {
+            "seconds": m["check --from"],
+            "checkov_seconds": m["checkov"],
+            "checkov_over_check_from": round(m["checkov"] / m["check --from"], 2),
+        },
+        "startup": {name: m[name] for name in ("--help", "preview-report", "drift --input")},
+        "import_costs": import_costs(),
+        "samples": samples,
     }
-    result["startup"] = {
-        "--help": _median_seconds([*INFRACTL, "--help"]),
-        "preview-report": _median_seconds(
-            [*INFRACTL, "preview-report", "--event-log", str(PREVIEW_LOG), "--stack", "dev"]
-        ),
-        "drift --input": _median_seconds(
-            [*INFRACTL, "drift", "--stack", "prod", "--input", str(REFRESH_LOG)]
-        ),
-    }
-    result["import_costs"] = import_costs()
-    return result
 
 
 def report(r: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """`make bench`: the inner loop (`make plan` against its floor, `check --from` against checkov,
 command start-up; see bench/inner.py), synth and policy-check times and peak memory at several
-sizes, the bare-SDK
-floor for the same resources, and the policy evaluation against checkov on the same manifests.
+sizes, the bare-SDK floor for the same resources, and the policy evaluation against checkov on
+the same manifests.
 
 Prints a table and writes bench/results/<UTC time>.json. Not part of `make test`.
 """
@@ -124,6 +124,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> int:
     started = time.perf_counter()
+    # checkov: no network (no mapping download, no update check).
+    os.environ.update(BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="TRUE")
     with tempfile.TemporaryDirectory(prefix="tbcoin-bench-") as tmp:
         folder = Path(tmp)
         # First, while nothing else of the bench has warmed or loaded the machine differently.
