@@ -20,8 +20,8 @@ PROJECT = "tbcoin-platform"
 def find_project(start: Path) -> Path:
     """The folder of this project's Pulumi.yaml: `start` or the nearest parent holding one (as
     the pulumi CLI looks). Run from anywhere else, say where to run from instead."""
+    from infra.config.documents import DocumentError, load_yaml
     from infra.config.errors import NAMESPACE  # Pulumi names the config namespace after the project
-    from infractl.documents import DocumentError, load_yaml
 
     where = f"run infractl from the {NAMESPACE} project folder (the one holding its Pulumi.yaml)"
     for folder in (start, *start.parents):

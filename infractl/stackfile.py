@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.config.credentials import credential_problems
+from infra.config.documents import DocumentError, load_yaml
 from infra.config.errors import NAMESPACE, ConfigError, ConfigProblem
-from infractl.documents import DocumentError, load_yaml
 
 SECRET_PLACEHOLDER = "[secret]"
 

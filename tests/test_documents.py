@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.config.documents import DocumentError, parse_json, parse_yaml
 from infra.config.errors import ConfigError
-from infractl.documents import DocumentError, parse_json, parse_yaml
 from infractl.policy.config import load_policy_config
 from tests.conftest import REPO, infractl
 
@@ -134,3 +134,35 @@ def test_policy_config_non_utf8(tmp_path: Path) -> None:
 def test_json_values_stay_as_they_were() -> None:
     assert parse_json('{"a": [1, 2.5, "x", null, true]}') == {"a": [1, 2.5, "x", None, True]}
     assert parse_yaml((REPO / "Pulumi.prod.yaml").read_text())["config"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param('"' + "[" * 3000 + "]" * 3000 + '"', id="json-in-a-string"),
+        pytest.param('"' + "{a: " * 3000 + "}" * 3000 + '"', id="yaml-in-a-string"),
+    ],
+)
+def test_deep_documents_inside_string_values_are_one_line(tmp_path: Path, value: str) -> None:
+    # Strings that look like documents are parsed again (a pasted kubeconfig is searched for
+    # credentials; structured config arrives JSON-encoded): with the same bounds.
+    for stack in (
+        f"config:\n  tbcoin-platform:app:\n    name: {value}\n",
+        f"config:\n  tbcoin-platform:app: {value}\n",
+    ):
+        run = infractl(
+            "synth",
+            "--stack",
+            "prod",
+            "--config-file",
+            _write(tmp_path, stack),
+            "--out",
+            tmp_path / "out",
+        )
+        assert run.code == 2 and "Traceback" not in run.stderr, run.stderr[-500:]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "Pulumi.deep.yaml"
+    path.write_text(text)
+    return path

@@ -7,12 +7,10 @@ Findings name the key path and the kind of credential, never the value.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import yaml
-
+from infra.config.documents import DocumentError, parse_json, parse_yaml
 from infra.config.errors import NAMESPACE, ConfigProblem
 from infra.config.secret_patterns import is_credential_name, token_format
 
@@ -26,11 +24,11 @@ def _embedded_document(text: str) -> Any:
     if len(text) > _DOCUMENT_LIMIT or not (text.lstrip()[:1] in ("{", "[") or "\n" in text):
         return None
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError:
+        document = parse_json(text)
+    except DocumentError:
         try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError:
+            document = parse_yaml(text)
+        except DocumentError:
             return None
     return document if isinstance(document, dict | list) else None
 

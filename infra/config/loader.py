@@ -9,13 +9,13 @@ run above this package, in `infra.stack.load_stack`.
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
 import pydantic
 
 from infra.config.credentials import credential_problems
+from infra.config.documents import DocumentError, parse_json
 from infra.config.errors import NAMESPACE, ConfigProblem, problems_from_validation
 from infra.config.model import StackConfig
 
@@ -33,8 +33,8 @@ def _decode(value: Any) -> Any:
     """Structured config arrives JSON-encoded, scalars as plain strings."""
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+            return parse_json(value)
+        except DocumentError:  # not JSON, or beyond bounds: the model refuses the string
             return value
     return value
 

@@ -11,9 +11,9 @@ import jsonschema
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
+from infra.config.documents import DocumentError, load_json
 from infra.config.errors import ConfigError, ConfigProblem
 from infra.config.floor import floor_of
-from infractl.documents import DocumentError, load_json
 
 LEVELS = {"advisory", "mandatory", "disabled", "remediate"}
 
