@@ -121,3 +121,13 @@ def test_malformed_shapes_are_one_line_and_exit_2(
     run = infractl(command, *args)
     assert run.code == 2, run.stderr
     assert len(run.stderr.splitlines()) == 1 and says in run.stderr
+
+
+def test_a_log_over_the_size_limit_is_refused_before_parsing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from infractl.ops import engine_output
+
+    monkeypatch.setattr(engine_output, "MAX_BYTES", 1000)
+    with pytest.raises(EngineOutputError, match="larger than 1,000 bytes; not engine output"):
+        decode_engine_output("huge", DOCUMENTS[SOURCES[0].name].encode() * 10)

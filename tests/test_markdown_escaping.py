@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from infractl.ops.markdown import code, text
+from infractl.markdown import code, text
 from tests.gfm import mentions, render, tags
 
 TABLE_TAGS = {"table", "thead", "tbody", "tr", "th", "td", "code"}
@@ -83,3 +83,19 @@ def test_the_checks_catch_naive_escaping(monkeypatch: pytest.MonkeyPatch, value:
     monkeypatch.setattr(sys.modules[__name__], "code", lambda v: f"`{naive(v)}`")
     with pytest.raises(AssertionError):
         _check(value)
+
+
+def test_policy_check_markdown_is_inert() -> None:
+    from infractl.policy.check import CheckResult, Violation
+    from infractl.policy.report import markdown_report
+    from tests.gfm import assert_inert
+
+    hostile = "@tbcoin/admins </details> ![x](https://evil.example/x.png) `|` end\nnext"
+    result = CheckResult(
+        stack="prod", resources=1, policies=1, pack="p", analyzer={},
+        violations=[Violation(f"urn:pulumi:prod::p::t:m:T::{hostile}", f"p{hostile}",
+                              "mandatory", "high", hostile)],
+        disabled=[f"d{hostile}"],
+    )  # fmt: skip
+    html = assert_inert(markdown_report(result))
+    assert html.count("<td>") == 5 and "<img" not in html

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from infractl.errors import InfractlError
+from infractl.markdown import code, text
 from infractl.ops.engine_output import MISSING, EngineOutputError, EngineReport, read_engine_output
-from infractl.ops.markdown import code, text
 from infractl.ops.preview_report import COMMENT_LIMIT, stack_section
 from infractl.ops.severity import EXPECTED, SEVERITIES, Classifier, Finding, Program
 

@@ -338,9 +338,7 @@ def read_engine_output(path: Path) -> EngineReport:
 
 def decode_engine_output(source: str, data: bytes) -> EngineReport:
     if len(data) > MAX_BYTES:
-        raise EngineOutputError(
-            f"{source}: larger than {MAX_BYTES // 2**20} MiB; not engine output"
-        )
+        raise EngineOutputError(f"{source}: larger than {MAX_BYTES:,} bytes; not engine output")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from infractl.errors import UsageError
+from infractl.markdown import code, text
 from infractl.ops.engine_output import Change, EngineReport, read_engine_output
-from infractl.ops.markdown import code, text
 
 MARKER = "<!-- tbcoin-platform:preview-report -->"
 # GitHub refuses issue comments longer than this many characters.

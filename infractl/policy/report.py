@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from itertools import groupby
 
+from infractl.markdown import code, text
 from infractl.policy.check import CheckResult, Violation
 
 STACK_LEVEL = "(stack)"
@@ -51,20 +52,17 @@ def json_report(result: CheckResult) -> str:
     return json.dumps(document, indent=2, sort_keys=True)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
-
-
 def markdown_report(result: CheckResult) -> str:
+    """For a PR: names, policies and messages (which quote config values) are escaped."""
     icon = ":x:" if result.mandatory else ":white_check_mark:"
     lines = [
-        f"### {icon} Policy check: `{result.stack}`",
+        f"### {icon} Policy check: {code(result.stack, table=False)}",
         "",
         f"{result.resources} resources, {result.policies} policies, {_counts(result)} "
         "violation(s).",
     ]
     if result.disabled:
-        names = ", ".join(f"`{name}`" for name in result.disabled)
+        names = ", ".join(code(name, table=False) for name in result.disabled)
         lines += ["", f"Disabled by the policy config: {names}."]
     if result.violations:
         lines += ["", "| resource | policy | level | severity | message |", "|---|---|---|---|---|"]
@@ -72,8 +70,8 @@ def markdown_report(result: CheckResult) -> str:
             name = urn.rsplit("::", 1)[-1] if urn != STACK_LEVEL else urn
             for v in violations:
                 lines.append(
-                    f"| `{_cell(name)}` | `{v.policy}` | {v.enforcement} | {v.severity} | "
-                    f"{_cell(v.message)} |"
+                    f"| {code(name)} | {code(v.policy)} | {text(v.enforcement)} | "
+                    f"{text(v.severity)} | {text(v.message, limit=1000)} |"
                 )
     return "\n".join(lines) + "\n"
 
