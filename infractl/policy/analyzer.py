@@ -18,13 +18,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import grpc
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from typing import TYPE_CHECKING, Any
 
 from infractl.errors import InfractlError
 from infractl.signals import stops_held
+
+# gRPC and Pulumi's protocol modules are imported once the pack's process is started, so their
+# import overlaps its start-up.
+if TYPE_CHECKING:
+    import grpc
+    from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 # No engine runs here; the pack only needs an address-shaped argument.
 ENGINE_ADDRESS = "127.0.0.1:0"
@@ -59,6 +62,9 @@ class RunningPack:
                 _stop(self.process)
                 raise PackError(f"{exc}{_stderr_tail(self.process)}") from None
             self.waited = time.monotonic() - started
+            import grpc
+            from pulumi.runtime.proto import analyzer_pb2_grpc
+
             self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
             self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
         return self._stub
@@ -151,11 +157,14 @@ def running_pack(
                 start_new_session=True,
             )
             pack = RunningPack(process, pack_dir, timeout, command)
-        yield pack
-    except grpc.RpcError as exc:
-        code = exc.code() if isinstance(exc, grpc.Call) else None
-        detail = exc.details() if isinstance(exc, grpc.Call) else str(exc)
-        raise PackError(f"the policy pack failed a call ({code}): {detail}") from None
+        import grpc
+
+        try:
+            yield pack
+        except grpc.RpcError as exc:
+            code = exc.code() if isinstance(exc, grpc.Call) else None
+            detail = exc.details() if isinstance(exc, grpc.Call) else str(exc)
+            raise PackError(f"the policy pack failed a call ({code}): {detail}") from None
     finally:
         if pack is not None:
             with stops_held():  # a signal arriving now is raised once the pack is stopped

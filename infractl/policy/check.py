@@ -11,27 +11,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pulumi.runtime.proto import analyzer_pb2
-
 from infractl.policy.analyzer import RunningPack, analyzer_info, running_pack
-from infractl.policy.config import configure_request, load_policy_config, merge_policy_config
-from infractl.policy.requests import analyze_requests, analyze_stack_request
 from infractl.project import PROJECT, Stack
-from infractl.synth.capture import Captured, read_resources
 
+# The protocol modules, gRPC and jsonschema are imported by the functions that use them: a check
+# starts the pack's process first, so their import overlaps its start-up.
 if TYPE_CHECKING:
+    from pulumi.runtime.proto import analyzer_pb2
+
+    from infractl.synth.capture import Captured
     from infractl.synth.harness import SynthResult
 
 # Analyze calls kept in flight at once: enough to overlap both ends, few enough that no call
 # waits in a queue long enough to hit its deadline on a large stack.
 IN_FLIGHT = 8
-SEVERITIES = {
-    analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "unspecified",
-    analyzer_pb2.POLICY_SEVERITY_LOW: "low",
-    analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
-    analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
-    analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
-}
 
 
 @dataclass(frozen=True, order=True)
@@ -68,7 +61,18 @@ class CheckResult:
         return [v for v in self.violations if v.enforcement == "mandatory"]
 
 
+def _severity(value: int) -> str:
+    from pulumi.runtime.proto import analyzer_pb2
+
+    try:
+        return analyzer_pb2.PolicySeverity.Name(value).removeprefix("POLICY_SEVERITY_").lower()
+    except ValueError:
+        return "unspecified"
+
+
 def _violation(diagnostic: analyzer_pb2.AnalyzeDiagnostic, urn: str) -> Violation:
+    from pulumi.runtime.proto import analyzer_pb2
+
     # The pack prefixes each message with the policy description; the report shows it once.
     message = diagnostic.message
     if message.startswith(diagnostic.description):
@@ -77,7 +81,7 @@ def _violation(diagnostic: analyzer_pb2.AnalyzeDiagnostic, urn: str) -> Violatio
         urn=diagnostic.urn or urn,
         policy=diagnostic.policyName,
         enforcement=analyzer_pb2.EnforcementLevel.Name(diagnostic.enforcementLevel).lower(),
-        severity=SEVERITIES.get(diagnostic.severity, "unspecified"),
+        severity=_severity(diagnostic.severity),
         message=message,
     )
 
@@ -103,6 +107,11 @@ def analyze(
 ) -> CheckResult:
     """Configure a running pack for this stack and evaluate every resource, then the stack. One
     pack can check several stacks in turn: each check configures it afresh."""
+    from pulumi.runtime.proto import analyzer_pb2
+
+    from infractl.policy.config import configure_request, load_policy_config, merge_policy_config
+    from infractl.policy.requests import analyze_requests, analyze_stack_request
+
     raw_config = load_policy_config(policy_config) if policy_config else {}
     timeout = pack.timeout
     info = analyzer_info(pack)
@@ -208,8 +217,10 @@ def check_output(
     stack: Stack, folder: Path, policy_config: Path | None = None, timeout: float = 60.0
 ) -> CheckResult:
     """Check an existing synth output (`folder/resources.json`) without running the program."""
-    resources = read_resources(folder)
     with start_pack(stack, timeout) as pack:
+        from infractl.synth.capture import read_resources
+
+        resources = read_resources(folder)
         return analyze(
             pack,
             stack.name,
