@@ -449,3 +449,18 @@ def test_recorded_drift_imports_no_pulumi_or_github_sdk() -> None:
     )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "1 []"
+
+
+def test_a_bug_while_reporting_is_exit_2_never_drift(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infractl import cli
+    from infractl.ops import drift
+
+    def broken(*args: Any) -> Any:
+        raise KeyError("a field\nthe parser did not expect")
+
+    monkeypatch.setattr(drift, "analyse", broken)
+    assert cli.main(["drift", "--stack", "prod", "--input", str(REFRESH)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("infractl: internal error (KeyError)") and len(err.splitlines()) == 1
