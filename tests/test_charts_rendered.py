@@ -6,7 +6,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import helm_python
 import jsonschema
 import kubernetes_validate
 import pytest
@@ -19,7 +21,7 @@ from tests.charts import (
     render_release,
     validate,
 )
-from tests.conftest import resources, vendored
+from tests.conftest import REPO, infractl, resources, vendored
 
 RELEASES = {
     "staging": {"kube-prometheus-stack", "argo-rollouts"},
@@ -87,3 +89,35 @@ def test_vendored_crds_are_the_ones_the_pinned_charts_install(
     assert copies, folder
     for name, text in copies.items():
         assert installed.get(name) == text, f"vendor/crds/{folder}/{name} differs from {chart}"
+
+
+@pytest.mark.parametrize("stack", sorted(RELEASES))
+def test_every_release_deploys_the_vendored_archive_of_its_pinned_version(
+    stack: str, synthesized: Callable[[str], Path]
+) -> None:
+    """What the tests render is what `pulumi up` installs: a local archive, not a repository."""
+    for name, release in releases(synthesized(stack)).items():
+        inputs = release["inputs"]
+        assert inputs["chart"].startswith("vendor/helm-charts/"), name
+        assert "repositoryOpts" not in inputs, name
+        with helm_python.Chart.load(REPO / inputs["chart"]) as chart:
+            assert chart.version == inputs["version"], name
+
+
+def test_a_version_without_a_vendored_archive_is_a_config_error(
+    mutated_stack: Callable[..., Path], tmp_path: Path
+) -> None:
+    def bump(config: dict[str, Any]) -> None:
+        config["tbcoin-platform:monitoring"]["chart"] = {
+            "chart": "kube-prometheus-stack",
+            "repository": "https://prometheus-community.github.io/helm-charts",
+            "version": "88.6.0",
+        }
+
+    stack_file = mutated_stack(bump)
+    run = infractl("synth", "--stack", "prod", "--config-file", stack_file, "--out", tmp_path / "o")
+    assert run.code == 2, run.stderr
+    assert (
+        "tbcoin-platform:monitoring.chart: no chart archive "
+        "vendor/helm-charts/kube-prometheus-stack-88.6.0.tgz" in run.stderr
+    )

@@ -171,11 +171,11 @@ def test_helm_values_hold_no_credentials_and_charts_are_pinned(
     releases = [
         r for r in resources(synthesized(stack)) if r["type"] == "kubernetes:helm.sh/v3:Release"
     ]
-    assert any(r["inputs"]["chart"] == "kube-prometheus-stack" for r in releases)
+    assert any(r["inputs"]["name"] == "kube-prometheus-stack" for r in releases)
     for release in releases:
         assert re.match(r"^v?\d+\.\d+\.\d+$", release["inputs"]["version"]), release["inputs"]
         assert _plain_secrets(release["inputs"].get("values", {})) == []
-    kps = next(r for r in releases if r["inputs"]["chart"] == "kube-prometheus-stack")
+    kps = next(r for r in releases if r["inputs"]["name"] == "kube-prometheus-stack")
     grafana = kps["inputs"]["values"]["grafana"]
     assert grafana["admin"]["existingSecret"] == "grafana-admin"
     assert "adminPassword" not in grafana
@@ -208,7 +208,7 @@ def test_prod_metrics_history_is_kept(synthesized: Callable[[str], Path]) -> Non
         r
         for r in resources(synthesized("prod"))
         if r["type"] == "kubernetes:helm.sh/v3:Release"
-        and r["inputs"]["chart"] == "kube-prometheus-stack"
+        and r["inputs"]["name"] == "kube-prometheus-stack"
     )
     assert kps["options"].get("protect") is True
     spec = kps["inputs"]["values"]["prometheus"]["prometheusSpec"]

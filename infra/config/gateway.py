@@ -5,9 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from infra.config.base import ChartName, ChartRepository, DnsLabel, Model
+from infra.config.charts import VendoredChart
 
 
-class GatewayInstall(Model):
+class GatewayInstall(VendoredChart):
     """Install Envoy Gateway with a pinned Helm chart (otherwise the cluster provides the class)."""
 
     chart: ChartName = "gateway-helm"

@@ -7,8 +7,6 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from infra.config.base import (
-    ChartName,
-    ChartRepository,
     DnsLabel,
     HttpsUrl,
     Model,
@@ -17,6 +15,7 @@ from infra.config.base import (
     pattern,
     unique,
 )
+from infra.config.charts import VendoredChart
 from infra.config.secrets import SecretRef
 
 Duration = Annotated[str, pattern(r"^[0-9]+(ms|s|m|h|d|w|y)$", "a duration such as 30s, 15d")]
@@ -32,9 +31,7 @@ LATENCY_BUCKETS = (
 )  # fmt: skip
 
 
-class Chart(Model):
-    chart: ChartName
-    repository: ChartRepository
+class Chart(VendoredChart):
     version: ChartVersion
 
 

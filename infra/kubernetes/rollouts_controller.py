@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.config.charts import VENDORED_CHARTS
 from infra.config.rollouts import RolloutsController
 from infra.kubernetes.labels import MANAGED_BY, PART_OF
 from infra.kubernetes.namespace import POD_SECURITY_LEVEL
@@ -19,7 +20,6 @@ from infra.kubernetes.strategies import GATEWAY_PLUGIN
 from infra.monitoring.stack_values import SELECTED_LABELS
 
 RELEASE = "argo-rollouts"
-CHART_ARCHIVE = "vendor/helm-charts/argo-rollouts-{version}.tgz"  # relative to the project
 PLUGIN_DIR = "/plugins"
 PLUGIN_BINARY = "rollouts-plugin-trafficrouter-gatewayapi"
 METRICS_PORT = 8090
@@ -56,7 +56,7 @@ _RESTRICTED = {
 
 
 def chart_archive(c: RolloutsController) -> str:
-    return CHART_ARCHIVE.format(version=c.chart_version)
+    return f"{VENDORED_CHARTS}/argo-rollouts-{c.chart_version}.tgz"
 
 
 def controller_values(c: RolloutsController) -> dict[str, Any]:

@@ -34,14 +34,17 @@ def _secret(name: str, namespace: str, data: dict[str, pulumi.Input[str]]) -> di
 
 
 def _release(
-    name: str, chart: Chart, namespace: str, values: dict[str, object], opts: pulumi.ResourceOptions
+    name: str,
+    chart: Chart,
+    namespace: str,
+    values: dict[str, object],
+    opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
     return k8s.helm.v3.Release(
         name,
         name=name,
-        chart=chart.chart,
+        chart=chart.archive,
         version=chart.version,
-        repository_opts={"repo": chart.repository},
         namespace=namespace,
         values=values,
         atomic=True,

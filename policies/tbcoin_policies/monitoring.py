@@ -132,7 +132,7 @@ helm_values_no_credentials = resource_policy(
 
 
 def _retained(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
-    if args.props.get("chart") != "kube-prometheus-stack" or not config.get("requireRetention"):
+    if args.props.get("name") != "kube-prometheus-stack" or not config.get("requireRetention"):
         return
     spec = dig(args.props, "values", "prometheus", "prometheusSpec", default={})
     if not args.opts.protect:
