@@ -166,3 +166,13 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "Pulumi.deep.yaml"
     path.write_text(text)
     return path
+
+
+def test_a_deep_synth_output_given_to_check_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "resources.json").write_text("[" * 100_000 + "]" * 100_000)
+    run = infractl("check", "--stack", "prod", "--from", tmp_path)
+    assert run.code == 2 and run.stdout == ""
+    assert run.stderr == (
+        f"infractl: cannot read {tmp_path}/resources.json: nested deeper than 64 levels; "
+        "refusing to read it\n"
+    )
