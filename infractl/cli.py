@@ -290,6 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A stop during synth also ends the mock engine's pending tasks; asyncio would report
         # each one at exit, with a traceback.
         logging.getLogger("asyncio").disabled = True
+        # The stop may have cut an object's constructor in half (an event loop without its
+        # self-pipe); its finaliser then fails when the traceback is dropped, and Python would
+        # print that after our one line.
+        sys.unraisablehook = lambda _unraisable: None
         print(f"infractl: {exc}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:

@@ -156,3 +156,32 @@ def test_a_signal_while_the_pack_starts_still_stops_it(
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+HALF_BUILT = """
+import sys
+from infractl import cli
+from infractl.signals import Stopped
+
+class HalfBuilt:  # like an event loop whose constructor a signal cut short
+    def __del__(self):
+        raise AttributeError("no attribute '_ssock'")
+
+def check(args):
+    half = HalfBuilt()
+    raise Stopped(15)
+
+cli.COMMANDS["check"] = check
+sys.argv = ["infractl", "check", "--stack", "staging"]
+cli.run()
+"""
+
+
+def test_a_stop_that_cuts_a_constructor_short_still_ends_in_one_line() -> None:
+    """Seen under load: SIGTERM inside asyncio's loop constructor left a finaliser that failed
+    after infractl's line, so the last line was Python's 'Exception ignored' report."""
+    run = subprocess.run(
+        [sys.executable, "-c", HALF_BUILT], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 128 + 15
+    assert run.stderr.strip().splitlines() == ["infractl: stopped by SIGTERM"]
