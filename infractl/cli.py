@@ -56,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--timeout", type=float, default=60.0, help="seconds for the pack to start and answer"
     )
+    scorecard = commands.add_parser(
+        "scorecard",
+        help="predict each governed repository's OpenSSF Scorecard from the declared settings",
+    )
+    _stack_arguments(scorecard)
+    scorecard.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    scorecard.add_argument(
+        "--base",
+        type=Path,
+        help="resources.json of the base branch's synth: show the change against it",
+    )
     policies = commands.add_parser("policies", help="policy pack housekeeping")
     policies.add_argument(
         "action",
@@ -129,6 +140,37 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from infractl.synth.render import write_output
 
     print(write_output(synthesize(open_stack(args.stack, args.config_file)), args.out))
+    return EXIT_OK
+
+
+def cmd_scorecard(args: argparse.Namespace) -> int:
+    import json
+
+    from infractl.project import open_stack
+    from infractl.scorecard import report
+    from infractl.scorecard.predict import predict_resources
+    from infractl.synth.harness import synthesize
+
+    base = None
+    if args.base is not None:
+        try:
+            base_resources = json.loads(args.base.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read {args.base}: {exc}") from None
+        if not isinstance(base_resources, list) or not all(
+            isinstance(r, dict) and "type" in r and isinstance(r.get("inputs"), dict)
+            for r in base_resources
+        ):
+            raise UsageError(f"{args.base}: not a resources.json written by `infractl synth`")
+        base = predict_resources(base_resources)
+    result = synthesize(open_stack(args.stack, args.config_file))
+    predictions = predict_resources([r.as_json() for r in result.resources])
+    if args.format == "json":
+        print(report.as_json(predictions, args.stack))
+    elif args.format == "markdown":
+        print(report.markdown(predictions, args.stack, base))
+    else:
+        print(report.text(predictions, args.stack))
     return EXIT_OK
 
 
@@ -262,6 +304,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
 COMMANDS = {
     "synth": cmd_synth,
     "check": cmd_check,
+    "scorecard": cmd_scorecard,
     "policies": cmd_policies,
     "preview-report": cmd_preview_report,
     "drift": cmd_drift,

@@ -75,6 +75,17 @@ def github_files(result: SynthResult) -> dict[str, str]:
     return files
 
 
+def scorecard_files(result: SynthResult) -> dict[str, str]:
+    """The predicted OpenSSF Scorecard of each governed repository."""
+    from infractl.scorecard.predict import predict_resources
+
+    resources = [r.as_json() for r in result.resources]
+    return {
+        f"github/{p.name}/scorecard.json": dump_json(p.as_dict())
+        for p in predict_resources(resources)
+    }
+
+
 def monitoring_files(result: SynthResult) -> dict[str, str]:
     """Plain Prometheus rule files (each PrometheusRule's spec), their promtool unit tests, and
     the dashboards the Grafana sidecar would load."""
@@ -104,7 +115,13 @@ def monitoring_files(result: SynthResult) -> dict[str, str]:
     return files
 
 
-RENDERERS: list[Renderer] = [resources_json, kubernetes_files, github_files, monitoring_files]
+RENDERERS: list[Renderer] = [
+    resources_json,
+    kubernetes_files,
+    github_files,
+    scorecard_files,
+    monitoring_files,
+]
 
 
 def render(result: SynthResult, renderers: Iterable[Renderer] = RENDERERS) -> dict[str, str]:
@@ -116,6 +133,11 @@ def render(result: SynthResult, renderers: Iterable[Renderer] = RENDERERS) -> di
 
 def write_output(result: SynthResult, out: Path) -> str:
     """Render the synth into `out`; returns the summary a terminal shows."""
+    from infractl.scorecard.predict import predict_resources
+    from infractl.scorecard.report import summary_line
+
     files = render(result)
     replace_output(out, files, cwd=Path.cwd())
-    return synth_summary(result.stack, result.resources, out, sorted(files))
+    predictions = predict_resources([r.as_json() for r in result.resources])
+    scores = [summary_line(p) for p in predictions]
+    return synth_summary(result.stack, result.resources, out, sorted(files), scores)
