@@ -1,6 +1,12 @@
 """Entry point the Pulumi engine runs; it only constructs the pack (which then serves gRPC)."""
 
+import sys
+from pathlib import Path
+
 from pulumi_policy import EnforcementLevel, PolicyPack
+
+# The Scorecard floor reuses the project's pure predictor (infractl/scorecard, PyYAML only).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tbcoin_policies import ALL_POLICIES, PACK_NAME
 

@@ -209,6 +209,10 @@ class WorkflowSettings(Model):
         unique("version"),
     ] = Field(default_factory=lambda: ["3.11", "3.12"], min_length=1)
     requirements_file: RelativePath = "requirements-minimal.txt"
+    # A hash-pinned lock of everything the workflows install (`pip-compile --generate-hashes`):
+    # every install becomes `pip install --require-hashes -r <lockFile>`, which Scorecard's
+    # Pinned-Dependencies counts as pinned. Without it installs are by name (lower score).
+    lock_file: RelativePath | None = None
     # Import path of the FastAPI app whose OpenAPI document the docs workflow publishes.
     app_import: Annotated[
         str, pattern(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$", "module:attribute")

@@ -162,16 +162,15 @@ class BranchFindings:
 
 def probe(rule: Rule | None, codeowners_files: bool) -> BranchFindings:
     r = rule or Rule()
-    if r.approvals is None:
-        approvers = NOT_AVAILABLE
-    else:
-        approvers = TRUE if r.approvals > 0 else FALSE
+    approvers = NOT_AVAILABLE if r.approvals is None else (TRUE if r.approvals > 0 else FALSE)
     if r.code_owners is None:
         code_owners = NOT_AVAILABLE
     else:
         code_owners = TRUE if r.code_owners and codeowners_files else FALSE
     outcomes = {
-        "blocksDeleteOnBranches": _bool(None if r.allow_deletions is None else not r.allow_deletions),
+        "blocksDeleteOnBranches": _bool(
+            None if r.allow_deletions is None else not r.allow_deletions
+        ),
         "blocksForcePushOnBranches": _bool(
             None if r.allow_force_pushes is None else not r.allow_force_pushes
         ),
@@ -251,7 +250,9 @@ def final_score(branches: list[BranchFindings]) -> tuple[int, str | None]:
 
 def evaluate(branches: dict[str, BranchFindings]) -> CheckResult:
     if not branches:
-        return CheckResult(NAME, INCONCLUSIVE, "unable to detect any development/release branches", FOLLOWS)
+        return CheckResult(
+            NAME, INCONCLUSIVE, "unable to detect any development/release branches", FOLLOWS
+        )
     score, remedy = final_score(list(branches.values()))
     details = [f"{name}: {m}" for name, b in branches.items() for m in b.messages]
     details += [

@@ -46,8 +46,10 @@ def collect(workflow: Workflow, data: DangerousData) -> None:
         for job in workflow.jobs:
             for step in job.steps:
                 ref = step.inputs.get("ref", "")
-                if step.uses and "actions/checkout" in step.uses and (
-                    "github.event.pull_request" in ref or "github.event.workflow_run" in ref
+                if (
+                    step.uses
+                    and "actions/checkout" in step.uses
+                    and ("github.event.pull_request" in ref or "github.event.workflow_run" in ref)
                 ):
                     data.findings.append(f"{workflow.path}: untrusted code checkout '{ref}'")
     for job in workflow.jobs:
@@ -59,7 +61,9 @@ def collect(workflow: Workflow, data: DangerousData) -> None:
                     break
                 expression = script[start + 3 : end]
                 if untrusted_context(expression):
-                    data.findings.append(f"{workflow.path}: script injection '{expression.strip()}'")
+                    data.findings.append(
+                        f"{workflow.path}: script injection '{expression.strip()}'"
+                    )
                 script = script[end:]
 
 
@@ -68,7 +72,14 @@ def evaluate(data: DangerousData) -> CheckResult:
         return CheckResult(NAME, INCONCLUSIVE, "no workflows found", FOLLOWS)
     if data.findings:
         return CheckResult(
-            NAME, 0, "dangerous workflow patterns detected", FOLLOWS, data.findings,
-            ["pass untrusted context through `env:`; never check out PR code in privileged triggers"],
+            NAME,
+            0,
+            "dangerous workflow patterns detected",
+            FOLLOWS,
+            data.findings,
+            [
+                "pass untrusted context through `env:`; "
+                "never check out PR code in privileged triggers"
+            ],
         )
     return CheckResult(NAME, MAX_SCORE, "no dangerous workflow patterns detected", FOLLOWS)

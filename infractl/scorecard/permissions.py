@@ -18,7 +18,15 @@ from infractl.scorecard.workflow import Job, Permissions, Step, Workflow
 NAME = "Token-Permissions"
 FOLLOWS = "checks/evaluation/permissions.go TokenPermissions"
 
-OF_INTEREST = ("statuses", "checks", "security-events", "deployments", "contents", "packages", "actions")
+OF_INTEREST = (
+    "statuses",
+    "checks",
+    "security-events",
+    "deployments",
+    "contents",
+    "packages",
+    "actions",
+)
 SARIF_ACTIONS = {
     "github/codeql-action/analyze",
     "github/codeql-action/upload-sarif",
@@ -50,7 +58,11 @@ def _run(pattern: str) -> tuple[str, str, dict[str, str]]:
 
 # fileparser.IsPackagingWorkflow
 PACKAGING = [
-    _m("npm", _uses("actions/setup-node", registry_url="https://registry.npmjs.org"), _run("npm.*publish")),
+    _m(
+        "npm",
+        _uses("actions/setup-node", registry_url="https://registry.npmjs.org"),
+        _run("npm.*publish"),
+    ),
     _m("maven", _uses("actions/setup-java"), _run("mvn.*deploy")),
     _m("gradle", _uses("actions/setup-java"), _run("gradle.*publish")),
     _m("sbt-ci-release", _run("sbt.*ci-release")),
@@ -71,7 +83,10 @@ RELEASING = [
     _m("python-semantic-release", _uses("relekang/python-semantic-release")),
     _m("semantic-release", _run("(npx|pnpm|yarn).*semantic-release")),
     _m("goreleaser", _uses("actions/setup-go"), _uses("goreleaser/goreleaser-action")),
-    _m("slsa go", _uses("slsa-framework/slsa-github-generator/.github/workflows/builder_go_slsa3.yml")),
+    _m(
+        "slsa go",
+        _uses("slsa-framework/slsa-github-generator/.github/workflows/builder_go_slsa3.yml"),
+    ),
     _m(
         "slsa generic",
         _uses("slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml"),
@@ -251,8 +266,12 @@ def evaluate(data: PermissionData) -> CheckResult:
             details.append(f"{path}: topLevel permissions set to 'write-all'")
             if path in writes["job"] or path in undeclared["job"]:
                 return CheckResult(
-                    NAME, 0, "detected GitHub workflow tokens with excessive permissions",
-                    FOLLOWS, details, ["declare `permissions:` at the top of each workflow, read-only"],
+                    NAME,
+                    0,
+                    "detected GitHub workflow tokens with excessive permissions",
+                    FOLLOWS,
+                    details,
+                    ["declare `permissions:` at the top of each workflow, read-only"],
                 )
             score -= 0.5
         else:
@@ -265,11 +284,17 @@ def evaluate(data: PermissionData) -> CheckResult:
     score = max(score, 0)
     if score != MAX_SCORE:
         return CheckResult(
-            NAME, int(score), "detected GitHub workflow tokens with excessive permissions",
-            FOLLOWS, details, ["declare `permissions:` at the top of each workflow, read-only; "
-                               "grant writes per job"],
+            NAME,
+            int(score),
+            "detected GitHub workflow tokens with excessive permissions",
+            FOLLOWS,
+            details,
+            ["declare `permissions:` at the top of each workflow, read-only; grant writes per job"],
         )
     return CheckResult(
-        NAME, MAX_SCORE, "GitHub workflow tokens follow principle of least privilege",
-        FOLLOWS, details,
+        NAME,
+        MAX_SCORE,
+        "GitHub workflow tokens follow principle of least privilege",
+        FOLLOWS,
+        details,
     )

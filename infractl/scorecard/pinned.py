@@ -35,7 +35,9 @@ _DIGEST_PINNED = re.compile(r"docker://.*@sha256:[a-fA-F\d]{64}")
 _EXPRESSION = re.compile(r"{{[^{}]*}}")
 _FLAG = re.compile(r"^(\-\-?\w+)+$")
 _REMOTE_SOURCE = re.compile(r"^(git|svn|hg|bzr).+$")
-_PINNED_GIT_SOURCE = re.compile(r"^git(\+(https?|ssh|git))?\:\/\/.*(.git)?@[a-fA-F0-9]{40}(#egg=.*)?$")
+_PINNED_GIT_SOURCE = re.compile(
+    r"^git(\+(https?|ssh|git))?\:\/\/.*(.git)?@[a-fA-F0-9]{40}(#egg=.*)?$"
+)
 _COMMIT = re.compile(r"^[a-fA-F0-9]{40}$")
 
 
@@ -58,9 +60,7 @@ class PinningData:
 
 def is_action_pinned(uses: str) -> bool:
     """isActionDependencyPinned."""
-    return bool(
-        _LOCAL_ACTION.match(uses) or _SHA_PINNED.match(uses) or _DIGEST_PINNED.match(uses)
-    )
+    return bool(_LOCAL_ACTION.match(uses) or _SHA_PINNED.match(uses) or _DIGEST_PINNED.match(uses))
 
 
 def is_github_owned(uses: str) -> bool:
@@ -69,7 +69,7 @@ def is_github_owned(uses: str) -> bool:
 
 
 def action_dependencies(workflow: Workflow, data: PinningData) -> None:
-    """validateGitHubActionWorkflow: reusable-workflow calls and step actions, local ones skipped."""
+    """validateGitHubActionWorkflow: reusable-workflow calls and step actions, not local ones."""
     for job in workflow.jobs:
         if job.calls and not job.calls.startswith("./"):
             data.dependencies.append(
@@ -153,8 +153,10 @@ def _pip(cmd: list[str]) -> bool | None:
 
 
 def is_npm_download(cmd: list[str]) -> bool:
-    return bool(cmd) and _binary("npm", cmd[0]) and any(
-        a.lower() in ("install", "i", "install-test", "update", "ci") for a in cmd[1:]
+    return (
+        bool(cmd)
+        and _binary("npm", cmd[0])
+        and any(a.lower() in ("install", "i", "install-test", "update", "ci") for a in cmd[1:])
     )
 
 
@@ -212,7 +214,9 @@ FOLLOWS = "checks/evaluation/pinned_dependencies.go PinningDependencies"
 
 
 def evaluate(data: PinningData) -> CheckResult:
-    owned = [d for d in data.dependencies if d.kind == "GitHubAction" and is_github_owned(d.snippet)]
+    owned = [
+        d for d in data.dependencies if d.kind == "GitHubAction" and is_github_owned(d.snippet)
+    ]
     third = [
         d for d in data.dependencies if d.kind == "GitHubAction" and not is_github_owned(d.snippet)
     ]
@@ -246,8 +250,8 @@ def evaluate(data: PinningData) -> CheckResult:
         FOLLOWS,
         details + [f"not pinned: {u}" for u in unpinned],
         to_raise=[
-            "install Python packages with `--require-hashes` from a hash-pinned lock file "
-            "(set workflows.lockFiles in config)"
+            "install Python packages with `--require-hashes` from a hash-pinned lock file: "
+            "set `workflows.lockFile` in config (the repository must hold that file)"
         ]
         if any(d.kind == "pipCommand" and not d.pinned for d in data.dependencies)
         else ["pin every action by commit SHA"],

@@ -25,12 +25,19 @@ BRANCH_DEFAULT = "github:index/branchDefault:BranchDefault"
 NOT_PREDICTABLE = {
     "Code-Review": ("share of recent merged changes that were reviewed", 0, 10),
     "CI-Tests": ("share of recent merged PRs with passing CI checks", 0, 10),
-    "Maintained": ("commits and issue activity in the last 90 days; a repository created in "
-                   "the last 90 days scores 0", 0, 10),
+    "Maintained": (
+        "commits and issue activity in the last 90 days; a repository created in "
+        "the last 90 days scores 0",
+        0,
+        10,
+    ),
     "Vulnerabilities": ("open OSV advisories against the dependencies", 0, 10),
     "Contributors": ("contributors' organisations over recent commits", 0, 10),
-    "Signed-Releases": ("signatures/provenance on the last releases (inconclusive without "
-                        "releases)", -1, 10),
+    "Signed-Releases": (
+        "signatures/provenance on the last releases (inconclusive without releases)",
+        -1,
+        10,
+    ),
     "CII-Best-Practices": ("OpenSSF Best Practices badge level", 0, 10),
 }
 
@@ -108,7 +115,9 @@ def _workflows(files: dict[str, str], notes: list[str]) -> list[Workflow]:
     return found
 
 
-def predict_checks(repo: RepositoryInput, files: dict[str, str]) -> tuple[list[CheckResult], list[str]]:
+def predict_checks(
+    repo: RepositoryInput, files: dict[str, str]
+) -> tuple[list[CheckResult], list[str]]:
     notes: list[str] = []
     workflows = _workflows(files, notes)
     perms = permissions.PermissionData()
@@ -138,7 +147,9 @@ def predict_checks(repo: RepositoryInput, files: dict[str, str]) -> tuple[list[C
         repo_files.fuzzing(),
     ]
     for name, (reason, low, high) in NOT_PREDICTABLE.items():
-        checks.append(CheckResult(name, None, reason, "history or external data", low=low, high=high))
+        checks.append(
+            CheckResult(name, None, reason, "history or external data", low=low, high=high)
+        )
     return checks, notes
 
 
@@ -152,7 +163,9 @@ def predict(repo: RepositoryInput) -> RepositoryPrediction:
             if check.score is None or meanwhile.score == check.score:
                 continue
             if meanwhile.score is None or meanwhile.score < 0:
-                text = "until the managed-files pull request merges, the repository's own files decide"
+                text = (
+                    "until the managed-files pull request merges, the repository's own files decide"
+                )
             else:
                 text = f"until the managed-files pull request merges: {meanwhile.score}"
             check.details.insert(0, text)

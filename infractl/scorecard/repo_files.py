@@ -2,7 +2,7 @@
 Dependency-Update-Tool, License, Binary-Artifacts, SAST, Packaging, Fuzzing.
 
 A check is predicted only from managed files: a file the platform does not manage may or may
-not exist in the repository, so its absence leaves the check unpredictable (0–10).
+not exist in the repository, so its absence leaves the check unpredictable (0-10).
 """
 
 from __future__ import annotations
@@ -71,8 +71,11 @@ def security_policy(files: dict[str, str]) -> CheckResult:
     path = next((p for p in sorted(files) if p.lower() in SECURITY_POLICY_FILES and files[p]), None)
     if path is None:
         return CheckResult(
-            name, None, "no managed security policy; depends on the repository's own files",
-            follows, to_raise=["set securityPolicy in config (managed SECURITY.md)"],
+            name,
+            None,
+            "no managed security policy; depends on the repository's own files",
+            follows,
+            to_raise=["set securityPolicy in config (managed SECURITY.md)"],
         )
     text = files[path]
     urls, emails, hints = policy_hits(text)
@@ -101,10 +104,16 @@ def dependency_update_tool(files: dict[str, str]) -> CheckResult:
     for path in sorted(files):
         if path in UPDATE_TOOL_FILES:
             return CheckResult(
-                name, MAX_SCORE, f"update tool detected: {UPDATE_TOOL_FILES[path]} ({path})", follows
+                name,
+                MAX_SCORE,
+                f"update tool detected: {UPDATE_TOOL_FILES[path]} ({path})",
+                follows,
             )
     return CheckResult(
-        name, None, "no managed update-tool config; depends on the repository's own files", follows,
+        name,
+        None,
+        "no managed update-tool config; depends on the repository's own files",
+        follows,
         to_raise=["declare dependabot ecosystems in config"],
     )
 
@@ -113,16 +122,24 @@ def license_check(files: dict[str, str], spdx: str | None) -> CheckResult:
     """checks/evaluation/license.go License: file 9, FSF/OSI-approved licence 1 more."""
     follows = "checks/evaluation/license.go License"
     name = "License"
-    path = next((p for p in sorted(files) if p.split(".")[0].upper() in ("LICENSE", "COPYING")), None)
+    path = next(
+        (p for p in sorted(files) if p.split(".")[0].upper() in ("LICENSE", "COPYING")), None
+    )
     if path is None:
         return CheckResult(
-            name, None, "no managed licence file; depends on the repository's own files", follows,
+            name,
+            None,
+            "no managed licence file; depends on the repository's own files",
+            follows,
             to_raise=["set `license` (an SPDX id) in config to manage LICENSE"],
         )
     if spdx is None:
         return CheckResult(name, 9, f"license file detected: {path}", follows, low=9, high=10)
     return CheckResult(
-        name, MAX_SCORE, f"license file detected: {path} ({spdx}, FSF/OSI approved)", follows,
+        name,
+        MAX_SCORE,
+        f"license file detected: {path} ({spdx}, FSF/OSI approved)",
+        follows,
         ["assumes GitHub's licence detection recognises the managed text (not verified here)"],
     )
 
@@ -134,14 +151,16 @@ def binary_artifacts(files: dict[str, str]) -> CheckResult:
     if binary:
         return CheckResult("Binary-Artifacts", 0, "binaries present", follows, binary)
     return CheckResult(
-        "Binary-Artifacts", None,
-        "no binary among the managed files; the rest of the repository decides", follows,
+        "Binary-Artifacts",
+        None,
+        "no binary among the managed files; the rest of the repository decides",
+        follows,
     )
 
 
 def sast(workflows: list[Workflow]) -> CheckResult:
     """checks/evaluation/sast.go SAST: CodeQL configured scores 10 when no merged PR lacks a SAST
-    check run, otherwise 3:7 with the share of PRs analysed (history: 7–10)."""
+    check run, otherwise 3:7 with the share of PRs analysed (history: 7-10)."""
     follows = "checks/evaluation/sast.go SAST"
     tools = {
         tool
@@ -155,12 +174,19 @@ def sast(workflows: list[Workflow]) -> CheckResult:
         return CheckResult("SAST", MAX_SCORE, "SAST tool detected", follows, sorted(tools))
     if "CodeQL" in tools:
         return CheckResult(
-            "SAST", None, "SAST tool detected: CodeQL; the share of merged PRs it analysed decides",
-            follows, low=7, high=MAX_SCORE,
+            "SAST",
+            None,
+            "SAST tool detected: CodeQL; the share of merged PRs it analysed decides",
+            follows,
+            low=7,
+            high=MAX_SCORE,
             to_raise=["run CodeQL on every pull request (it does; history takes time to show)"],
         )
     return CheckResult(
-        "SAST", None, "no managed SAST workflow; merged PRs' check runs decide", follows,
+        "SAST",
+        None,
+        "no managed SAST workflow; merged PRs' check runs decide",
+        follows,
         to_raise=["enable the managed CodeQL workflow"],
     )
 
@@ -171,18 +197,26 @@ def packaging(workflows: list[Workflow]) -> CheckResult:
     found = [w.path for w in workflows if any_job_matches(w, PACKAGING)]
     if not found:
         return CheckResult(
-            "Packaging", None, "no managed publishing workflow; other workflows may publish",
-            follows, low=INCONCLUSIVE,
+            "Packaging",
+            None,
+            "no managed publishing workflow; other workflows may publish",
+            follows,
+            low=INCONCLUSIVE,
         )
     return CheckResult(
-        "Packaging", None, "publishing workflow managed; scores 10 once a run succeeded", follows,
-        found, low=INCONCLUSIVE,
+        "Packaging",
+        None,
+        "publishing workflow managed; scores 10 once a run succeeded",
+        follows,
+        found,
+        low=INCONCLUSIVE,
     )
 
 
 def fuzzing() -> CheckResult:
     return CheckResult(
-        "Fuzzing", None,
+        "Fuzzing",
+        None,
         "decided by OSS-Fuzz/ClusterFuzzLite membership and fuzz targets in the code",
         "checks/evaluation/fuzzing.go Fuzzing",
     )

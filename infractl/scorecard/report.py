@@ -12,7 +12,9 @@ from infractl.scorecard.source import VERSION
 
 def shown(check: CheckResult) -> str:
     if check.score is None:
-        return f"? ({check.low}–{check.high})" if check.low >= 0 else f"? (inconclusive–{check.high})"
+        return (
+            f"? ({check.low}-{check.high})" if check.low >= 0 else f"? (inconclusive-{check.high})"
+        )
     return "inconclusive" if check.score < 0 else f"{check.score}/10"
 
 
@@ -66,9 +68,7 @@ def markdown(
     stack: str,
     base: list[RepositoryPrediction] | None = None,
 ) -> str:
-    base_checks = {
-        (p.name, c.name): c for p in base or [] for c in p.checks
-    }
+    base_checks = {(p.name, c.name): c for p in base or [] for c in p.checks}
     base_aggregates = {p.name: p.aggregate() for p in base or []}
     lines = [f"### Predicted OpenSSF Scorecard: stack `{_cell(stack)}`", ""]
     for p in predictions:
@@ -78,9 +78,7 @@ def markdown(
         lines += ["| check | predicted | why |", "|---|---|---|"]
         for c in p.checks:
             lowered = base is not None and (_change(c, base_checks.get((p.name, c.name))) or "")
-            lines.append(
-                f"| {c.name} | {shown(c)}{lowered or ''} | {_cell(c.reason)} |"
-            )
+            lines.append(f"| {c.name} | {shown(c)}{lowered or ''} | {_cell(c.reason)} |")
         lines.append("")
     lines.append(
         f"_Scorecard {VERSION} rules applied to the declared settings and managed files; "

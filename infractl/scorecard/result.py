@@ -13,7 +13,7 @@ INCONCLUSIVE = -1
 
 @dataclass
 class CheckResult:
-    """`score` is 0–10, -1 when Scorecard would call it inconclusive (left out of the aggregate),
+    """`score` is 0-10, -1 when Scorecard would call it inconclusive (left out of the aggregate),
     or None when the settings do not decide it; then `low`/`high` bound it."""
 
     name: str

@@ -62,9 +62,7 @@ def is_workflow_file(path: str) -> bool:
 
 def contains_commands(text: str, comment: str = "#") -> bool:
     """fileparser.CheckFileContainsCommands: some non-blank line that is not a comment."""
-    return any(
-        line.strip() and not line.strip().startswith(comment) for line in text.splitlines()
-    )
+    return any(line.strip() and not line.strip().startswith(comment) for line in text.splitlines())
 
 
 def _text(value: Any) -> str:
@@ -82,9 +80,13 @@ def _permissions(value: Any) -> Permissions:
     return Permissions(_text(value), {})
 
 
+def _mapping(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _step(raw: Any) -> Step:
-    raw = raw if isinstance(raw, dict) else {}
-    inputs = raw.get("with") if isinstance(raw.get("with"), dict) else {}
+    raw = _mapping(raw)
+    inputs = _mapping(raw.get("with"))
     run = raw.get("run")
     return Step(
         uses=_text(raw["uses"]) if raw.get("uses") is not None else None,
@@ -96,9 +98,8 @@ def _step(raw: Any) -> Step:
 
 
 def _job(job_id: str, raw: Any) -> Job:
-    raw = raw if isinstance(raw, dict) else {}
-    defaults = raw.get("defaults") if isinstance(raw.get("defaults"), dict) else {}
-    run_defaults = defaults.get("run") if isinstance(defaults.get("run"), dict) else {}
+    raw = _mapping(raw)
+    run_defaults = _mapping(_mapping(raw.get("defaults")).get("run"))
     steps = raw.get("steps") if isinstance(raw.get("steps"), list) else []
     return Job(
         id=job_id,
@@ -134,13 +135,13 @@ class _NoAliasLoader(yaml.SafeLoader):
 def parse_workflow(path: str, text: str) -> Workflow:
     try:
         # PyYAML reads the bare key `on` as the boolean true (YAML 1.1); GitHub reads it as "on".
-        document = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
+        document = yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass
     except yaml.YAMLError as error:
         raise WorkflowError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(document, dict):
         raise WorkflowError(f"{path}: a workflow is a mapping")
     on = document.get("on", document.get(True))
-    jobs = document.get("jobs") if isinstance(document.get("jobs"), dict) else {}
+    jobs = _mapping(document.get("jobs"))
     return Workflow(
         path=path,
         triggers=_triggers(on),

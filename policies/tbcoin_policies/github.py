@@ -375,6 +375,58 @@ actions_pinned = resource_policy(
 )
 
 
+SCORECARD_FLOOR = {
+    "Branch-Protection": 10,
+    "Token-Permissions": 10,
+    "Dangerous-Workflow": 10,
+    "Security-Policy": 10,
+    "Dependency-Update-Tool": 10,
+    "Pinned-Dependencies": 9,
+}
+
+
+def _scorecard_floor(
+    resources: list[PolicyResource], config: Mapping[str, Any]
+) -> Iterable[tuple[str, str]]:
+    from infractl.scorecard.predict import predict_resources
+
+    minimums = {str(k): int(v) for k, v in (config.get("minimums") or SCORECARD_FLOOR).items()}
+    urns = dict(_repo_names(resources))
+    plain = [{"type": r.resource_type, "inputs": dict(r.props)} for r in resources]
+    for prediction in predict_resources(plain):
+        for check in prediction.checks:
+            floor = minimums.get(check.name)
+            if floor is None:
+                continue
+            if check.score is None or check.score < floor:
+                shown = "not predictable" if check.score is None else f"{check.score}/10"
+                why = "; ".join(check.to_raise) or check.reason
+                yield (
+                    f"Repository '{prediction.name}' predicts {check.name} {shown}, below "
+                    f"{floor} ({why}).",
+                    urns.get(prediction.name, ""),
+                )
+
+
+scorecard_floor = stack_policy(
+    "github-scorecard-floor",
+    area=AREA,
+    description="Each repository's predicted OpenSSF Scorecard checks meet the stack's minimums.",
+    severity=Severity.HIGH,
+    standard=scorecard("Branch-Protection"),
+    remediation="see `infractl scorecard --stack <stack>` for each check's reasons and what "
+    "raises it.",
+    check=_scorecard_floor,
+    properties={
+        "minimums": {
+            "type": "object",
+            "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10},
+            "default": SCORECARD_FLOOR,
+        }
+    },
+)
+
+
 def _ownership(
     resources: list[PolicyResource], config: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
@@ -415,5 +467,6 @@ POLICIES = [
     security_files,
     workflow_token,
     actions_pinned,
+    scorecard_floor,
     single_owner,
 ]

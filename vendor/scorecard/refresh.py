@@ -44,13 +44,19 @@ def _strings(block: str) -> list[str]:
 def token_permissions(checks: Path) -> list[dict[str, object]]:
     body = _function((checks / "permissions_test.go").read_text(), "TestGithubTokenPermissions")
     cases = []
-    for files, score in re.findall(r"filenames:\s*\[\]string\{(.*?)\},.*?Score:\s*([^,\n]+),", body, re.S):
-        cases.append({"files": [f.removeprefix("./") for f in _strings(files)], "score": _score(score)})
+    for files, score in re.findall(
+        r"filenames:\s*\[\]string\{(.*?)\},.*?Score:\s*([^,\n]+),", body, re.S
+    ):
+        cases.append(
+            {"files": [f.removeprefix("./") for f in _strings(files)], "score": _score(score)}
+        )
     return cases
 
 
 def dangerous_workflow(checks: Path) -> list[dict[str, object]]:
-    body = _function((checks / "raw" / "dangerous_workflow_test.go").read_text(), "TestGithubDangerousWorkflow")
+    body = _function(
+        (checks / "raw" / "dangerous_workflow_test.go").read_text(), "TestGithubDangerousWorkflow"
+    )
     return [
         {"file": f"testdata/{name}", "findings": int(nb)}
         for name, nb in re.findall(r'filename:\s*"([^"]+)",\s*expected:\s*ret\{nb:\s*(\d+)\}', body)
@@ -58,7 +64,10 @@ def dangerous_workflow(checks: Path) -> list[dict[str, object]]:
 
 
 def action_pins(checks: Path) -> list[dict[str, object]]:
-    body = _function((checks / "raw" / "pinned_dependencies_test.go").read_text(), "TestGithubWorkflowPinningPattern")
+    body = _function(
+        (checks / "raw" / "pinned_dependencies_test.go").read_text(),
+        "TestGithubWorkflowPinningPattern",
+    )
     return [
         {"uses": uses, "pinned": pinned == "true"}
         for uses, pinned in re.findall(r'uses:\s*"([^"]+)",\s*ispinned:\s*(true|false)', body)
@@ -75,16 +84,26 @@ def workflow_pinning(checks: Path) -> list[dict[str, object]]:
             if file is None:
                 continue  # non-workflow inputs outside checks/raw/testdata
             warns = re.search(r"warns:\s*(\d+)", case)
-            cases.append({"file": f"raw/testdata/{file.group(1)}", "unpinned": int(warns.group(1)) if warns else 0})
+            cases.append(
+                {
+                    "file": f"raw/testdata/{file.group(1)}",
+                    "unpinned": int(warns.group(1)) if warns else 0,
+                }
+            )
     return cases
 
 
 def npm_commands(checks: Path) -> list[dict[str, object]]:
     source = (checks / "raw" / "shell_download_validate_test.go").read_text()
     cases = []
-    for test, kind in (("Test_isNpmDownload", "download"), ("Test_isNpmUnpinnedDownload", "unpinned")):
+    for test, kind in (
+        ("Test_isNpmDownload", "download"),
+        ("Test_isNpmUnpinnedDownload", "unpinned"),
+    ):
         body = _function(source, test)
-        for cmd, want in re.findall(r"cmd:\s*\[\]string\{(.*?)\},\s*\},\s*want:\s*(true|false)", body, re.S):
+        for cmd, want in re.findall(
+            r"cmd:\s*\[\]string\{(.*?)\},\s*\},\s*want:\s*(true|false)", body, re.S
+        ):
             cases.append({"function": kind, "command": _strings(cmd), "want": want == "true"})
     return cases
 

@@ -22,10 +22,7 @@ def build(w: Workflow) -> None:
                 "steps": [
                     w.checkout(),
                     w.setup_python(python),
-                    {
-                        "name": "Install linting tools",
-                        "run": "python -m pip install black isort flake8 mypy",
-                    },
+                    w.install_step("Install linting tools", False, "black isort flake8 mypy"),
                     {"name": "Black (formatting)", "run": "black --check ."},
                     {"name": "isort (import order)", "run": "isort --check-only ."},
                     {

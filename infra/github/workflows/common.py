@@ -91,6 +91,20 @@ class Workflow:
         data in an environment variable, never pasted into the script."""
         return {**step, "env": {"REQUIREMENTS": self.settings.workflows.requirements_file}}
 
+    def install_step(
+        self, name: str, requirements: bool, tools: str = "", then: str = ""
+    ) -> dict[str, Any]:
+        """Install Python packages: the declared lock file, hash-checked (pinned for Scorecard),
+        or else the requirements file and tools by name (unpinned); `then` runs after."""
+        lock = self.settings.workflows.lock_file
+        if lock is not None:
+            run = 'python -m pip install --require-hashes -r "$LOCK_FILE"\n'
+            return {"name": name, "run": run + then, "env": {"LOCK_FILE": lock}}
+        lines = ['python -m pip install -r "$REQUIREMENTS"'] if requirements else []
+        lines += [f"python -m pip install {tools}"] if tools else []
+        step = {"name": name, "run": "".join(line + "\n" for line in lines) + then}
+        return self.with_requirements(step) if requirements else step
+
     def text(self) -> str:
         lines = []
         for line in to_yaml(self.document).splitlines():

@@ -27,21 +27,15 @@ def build(w: Workflow) -> None:
                 "steps": [
                     w.checkout(),
                     w.setup_python(s.python_versions[-1], cache=False),
-                    {"name": "Install pip-audit", "run": "python -m pip install pip-audit"},
+                    w.install_step("Install pip-audit", False, "pip-audit"),
                     w.with_requirements(
                         {
                             "name": "Audit requirements for known vulnerabilities",
                             "run": 'pip-audit --requirement "$REQUIREMENTS" --strict',
                         }
                     ),
-                    w.with_requirements(
-                        {
-                            "name": "List outdated packages",
-                            "run": (
-                                'python -m pip install -r "$REQUIREMENTS"\n'
-                                "python -m pip list --outdated\n"
-                            ),
-                        }
+                    w.install_step(
+                        "List outdated packages", True, then="python -m pip list --outdated\n"
                     ),
                 ],
             },

@@ -21,15 +21,10 @@ def build(w: Workflow) -> None:
                 "steps": [
                     w.checkout(),
                     w.setup_python(s.python_versions[-1], cache=False),
-                    w.with_requirements(
-                        {
-                            "name": "Install dependencies",
-                            "run": (
-                                'python -m pip install -r "$REQUIREMENTS"\n'
-                                "python -m pip install sphinx sphinx-rtd-theme "
-                                "sphinxcontrib-openapi\n"
-                            ),
-                        }
+                    w.install_step(
+                        "Install dependencies",
+                        True,
+                        "sphinx sphinx-rtd-theme sphinxcontrib-openapi",
                     ),
                     {
                         "name": "Generate the OpenAPI document",

@@ -22,14 +22,8 @@ def build(w: Workflow) -> None:
                 "steps": [
                     w.checkout(),
                     w.setup_python("${{ matrix.python-version }}"),
-                    w.with_requirements(
-                        {
-                            "name": "Install dependencies",
-                            "run": (
-                                'python -m pip install -r "$REQUIREMENTS"\n'
-                                "python -m pip install pytest pytest-cov pytest-asyncio\n"
-                            ),
-                        }
+                    w.install_step(
+                        "Install dependencies", True, "pytest pytest-cov pytest-asyncio"
                     ),
                     {
                         "name": "Run tests with coverage",
