@@ -81,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--event-log", action="append", default=[], type=Path, help="event log")
     report.add_argument("--stack", action="append", default=[], help="stack name of each input")
     report.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    report.add_argument(
+        "--section",
+        action="append",
+        default=[],
+        type=Path,
+        help="Markdown file appended as a section of its own (e.g. `infractl scorecard` output)",
+    )
     report.add_argument("--post", action="store_true", help="update the PR's sticky comment")
     report.add_argument("--repo", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
     report.add_argument("--pr", type=int, help="pull request number (with --post)")
@@ -211,6 +218,11 @@ def cmd_preview_report(args: argparse.Namespace) -> int:
         raise UsageError("--post needs --pr")
     reports = read_reports([*args.input, *args.event_log], args.stack)
     body = json_report(reports) if args.format == "json" else markdown_report(reports)
+    for section in args.section if args.format == "markdown" else []:
+        try:
+            body = body.rstrip("\n") + "\n\n" + section.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read {section}: {exc.strerror}") from None
     if args.post:
         from infractl.ops.github_api import GitHubTarget, upsert_sticky_comment
 
