@@ -122,6 +122,11 @@ WEAKENED = {
         ),
     ),
     "github-security-policy-and-owners": ("prod", _set(f"{PROD_REPO}.securityPolicy", None)),
+    # Installs by name again: Pinned-Dependencies drops to 4, under prod's floor of 9.
+    "github-scorecard-floor": (
+        "prod",
+        lambda c: c["tbcoin-platform:github"]["repositories"]["tbcoin-engine-ml"].pop("workflows"),
+    ),
     "github-single-stack-ownership": (
         "prod",
         _set("github.repositories.tbcoin-platform-sandbox", {"groups": ["production-services"]}),
