@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from infractl import markdown as md
 from infractl.scorecard.predict import RepositoryPrediction
 from infractl.scorecard.result import CheckResult
 from infractl.scorecard.source import VERSION
@@ -49,13 +50,6 @@ def as_json(predictions: list[RepositoryPrediction], stack: str) -> str:
     return json.dumps(data, indent=2, sort_keys=True)
 
 
-def _cell(value: str) -> str:
-    """Table-cell text that cannot break the table or inject markup."""
-    for char in "\\`*_[]<>|#!":
-        value = value.replace(char, "\\" + char)
-    return " ".join(value.split())[:300]
-
-
 def _change(check: CheckResult, base: CheckResult | None) -> str:
     if base is None or check.score is None or base.score is None:
         return ""
@@ -70,15 +64,15 @@ def markdown(
 ) -> str:
     base_checks = {(p.name, c.name): c for p in base or [] for c in p.checks}
     base_aggregates = {p.name: p.aggregate() for p in base or []}
-    lines = [f"### Predicted OpenSSF Scorecard: stack `{_cell(stack)}`", ""]
+    lines = [f"### Predicted OpenSSF Scorecard: stack {md.code(stack, table=False)}", ""]
     for p in predictions:
         now, was = p.aggregate(), base_aggregates.get(p.name)
         change = "" if now is None or was is None or now == was else f" (base {was:.1f})"
-        lines += [f"**{_cell(p.name)}**: {_aggregate(p)}/10{change}", ""]
+        lines += [f"**{md.text(p.name)}**: {_aggregate(p)}/10{change}", ""]
         lines += ["| check | predicted | why |", "|---|---|---|"]
         for c in p.checks:
             lowered = base is not None and (_change(c, base_checks.get((p.name, c.name))) or "")
-            lines.append(f"| {c.name} | {shown(c)}{lowered or ''} | {_cell(c.reason)} |")
+            lines.append(f"| {c.name} | {shown(c)}{lowered or ''} | {md.text(c.reason)} |")
         lines.append("")
     lines.append(
         f"_Scorecard {VERSION} rules applied to the declared settings and managed files; "
