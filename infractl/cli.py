@@ -7,12 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from infractl.errors import UsageError
-
-if TYPE_CHECKING:
-    from infractl.ops.drift import DriftReport
 
 # Each command imports what it needs when it runs: `--help`, preview reports and recorded drift
 # never pay for the provider SDKs or the config model.
@@ -234,61 +230,24 @@ def cmd_preview_report(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
     from infractl.ops import drift
-    from infractl.ops.engine_output import read_engine_output
 
-    stack = drift.check_stack_name(args.stack)
-    if args.input:
-        refreshed = read_engine_output(args.input)
-        pending = read_engine_output(args.pending_input) if args.pending_input else None
-    elif args.pending_input:
-        raise UsageError("--pending-input needs --input (the recorded refresh)")
-    else:
-        from infractl.project import find_project
-
-        project = find_project(Path.cwd())
-        refreshed = drift.run_refresh_preview(project, stack)
-        pending = drift.run_preview(project, stack)
-    program = drift.read_program(args.resources) if args.resources else None
-    report = drift.analyse(stack, refreshed, pending, program)
-    if args.remediation_check:
-        return _remediation_check(args.stack, report)
-    if not args.open_issue:
-        print(drift.drift_markdown(report), end="")
-        return report.exit_code()
-    from infractl.ops.github_api import GitHubTarget, sync_drift_issue
-
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    rendered: list[str] = []
-
-    def update(previous: str | None) -> tuple[str, str] | None:
-        history, note = drift.History.decode(previous)
-        if note:
-            report.notes.append(note)
-        rendered.append(drift.drift_markdown(report, history.advance(report, now)))
-        return (report.title(), rendered[-1]) if report.findings else None
-
-    target = GitHubTarget.from_env(args.repo, args.author)
-    outcome = sync_drift_issue(target, drift.marker(stack), update)
-    print(rendered[-1], end="")
-    print(f"drift issue: {outcome}", file=sys.stderr)
-    return report.exit_code()
-
-
-def _remediation_check(stack: str, report: DriftReport) -> int:
-    from infractl.ops.drift import remediation_refusal
-    from infractl.project import open_stack
-
-    allowed = open_stack(stack).load().drift.remediation
-    refusal = remediation_refusal(report, allowed)
-    if refusal:
-        print(f"remediation refused for stack {stack}: {refusal}")
-        return EXIT_FAILED
-    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items())
-    print(f"remediation allowed for stack {stack}: {counts} (up to {allowed} allowed)")
-    return EXIT_OK
+    result = drift.command(
+        drift.DriftRequest(
+            stack=args.stack,
+            input=args.input,
+            pending_input=args.pending_input,
+            resources=args.resources,
+            remediation_check=args.remediation_check,
+            open_issue=args.open_issue,
+            repo=args.repo,
+            author=args.author,
+        )
+    )
+    print(result.output, end="")
+    if result.note:
+        print(result.note, file=sys.stderr)
+    return result.exit_code
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infractl.errors import InfractlError
+from infractl.errors import InfractlError, UsageError
 from infractl.markdown import code, text
 from infractl.ops.engine_output import MISSING, EngineOutputError, EngineReport, read_engine_output
 from infractl.ops.preview_report import COMMENT_LIMIT, stack_section
@@ -26,6 +26,8 @@ from infractl.ops.severity import EXPECTED, SEVERITIES, Classifier, Finding, Pro
 
 # Exit codes of `infractl drift` (README, docs/runbooks/drift.md).
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR, EXIT_PENDING, EXIT_DRIFT_AND_PENDING = 0, 1, 2, 3, 4
+# ... and of `infractl drift --remediation-check`.
+REMEDIATION_ALLOWED, REMEDIATION_REFUSED = 0, 1
 ICONS = {"critical": "🔴", "high": "🟠", "low": "🟡"}
 HISTORY_RUNS = 10
 STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
@@ -290,3 +292,83 @@ def remediation_refusal(report: DriftReport, allowed: str) -> str:
     if SEVERITIES.index(report.highest) < SEVERITIES.index(allowed):
         return f"{report.highest} drift is above what this stack allows ({allowed})"
     return ""
+
+
+@dataclass(frozen=True)
+class DriftRequest:
+    """What `infractl drift` was asked for (see its --help)."""
+
+    stack: str
+    input: Path | None = None
+    pending_input: Path | None = None
+    resources: Path | None = None
+    remediation_check: bool = False
+    open_issue: bool = False
+    repo: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    output: str  # for stdout
+    exit_code: int
+    note: str | None = None  # for stderr
+
+
+def command(request: DriftRequest) -> DriftResult:
+    """`infractl drift`: both signals (recorded or run here), ranked, then printed, checked
+    against the remediation switch, or kept in the stack's drift issue."""
+    stack = check_stack_name(request.stack)
+    if request.input:
+        refreshed = read_engine_output(request.input)
+        pending = read_engine_output(request.pending_input) if request.pending_input else None
+    elif request.pending_input:
+        raise UsageError("--pending-input needs --input (the recorded refresh)")
+    else:
+        from infractl.project import find_project
+
+        project = find_project(Path.cwd())
+        refreshed, pending = run_refresh_preview(project, stack), run_preview(project, stack)
+    program = read_program(request.resources) if request.resources else None
+    report = analyse(stack, refreshed, pending, program)
+    if request.remediation_check:
+        return _remediation_check(stack, report)
+    if not request.open_issue:
+        return DriftResult(drift_markdown(report), report.exit_code())
+    return _sync_issue(request, report)
+
+
+def _remediation_check(stack: str, report: DriftReport) -> DriftResult:
+    from infractl.project import open_stack
+
+    allowed = open_stack(stack).load().drift.remediation
+    refusal = remediation_refusal(report, allowed)
+    if refusal:
+        return DriftResult(
+            f"remediation refused for stack {stack}: {refusal}\n", REMEDIATION_REFUSED
+        )
+    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items())
+    return DriftResult(
+        f"remediation allowed for stack {stack}: {counts} (up to {allowed} allowed)\n",
+        REMEDIATION_ALLOWED,
+    )
+
+
+def _sync_issue(request: DriftRequest, report: DriftReport) -> DriftResult:
+    from datetime import UTC, datetime
+
+    from infractl.ops.github_api import GitHubTarget, sync_drift_issue
+
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rendered: list[str] = []
+
+    def update(previous: str | None) -> tuple[str, str] | None:
+        history, note = History.decode(previous)
+        if note:
+            report.notes.append(note)
+        rendered.append(drift_markdown(report, history.advance(report, now)))
+        return (report.title(), rendered[-1]) if report.findings else None
+
+    target = GitHubTarget.from_env(request.repo, request.author)
+    outcome = sync_drift_issue(target, marker(report.stack), update)
+    return DriftResult(rendered[-1], report.exit_code(), note=f"drift issue: {outcome}")
