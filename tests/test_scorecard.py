@@ -153,3 +153,22 @@ def test_cli_refuses_a_bad_base(tmp_path: Path, content: str) -> None:
     assert run.code == 2
     assert "base.json" in run.stderr and "Traceback" not in run.stderr
     assert run.stdout == ""
+
+
+def test_managed_license_file_raises_the_license_check(synthesized: Callable[[str], Path]) -> None:
+    from infra.config.github import RepositorySettings
+    from infra.github.files import repository_files
+    from tests.conftest import vendored
+
+    repo = _repo(synthesized("prod"))
+    assert _score(repo, "License") is None  # not managed: the repository's own files decide
+    settings = RepositorySettings.model_validate(
+        {"license": "Apache-2.0", "workflows": {"enabled": []}}
+    )
+    files = repository_files("tbcoin", "x", settings, {})
+    assert files["LICENSE"] == vendored("license-texts", "Apache-2.0.txt").read_text()
+    licensed = copy.deepcopy(repo)
+    licensed.files["LICENSE"] = files["LICENSE"]
+    assert _score(licensed, "License") == 10
+    licensed.files["LICENSE"] = "All rights reserved.\n"
+    assert _score(licensed, "License") == 9

@@ -253,6 +253,8 @@ class RepositorySettings(Model):
         default_factory=list
     )
     security_policy: SecurityPolicy | None = None
+    # SPDX id of a licence the platform commits as LICENSE (texts in vendor/license-texts).
+    license: Literal["Apache-2.0"] | None = None
     # GitHub compares label names without case.
     labels: Annotated[list[Label], unique("label", lambda label: label.name.lower())] = Field(
         default_factory=list

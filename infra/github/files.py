@@ -5,6 +5,7 @@ from __future__ import annotations
 from infra.config.github import ActionPin, RepositorySettings
 from infra.github.codeowners import codeowners_text, default_owners
 from infra.github.dependabot import dependabot_yaml
+from infra.github.license import license_text
 from infra.github.pre_commit import pre_commit_yaml
 from infra.github.security_policy import security_md
 from infra.github.workflows import managed_workflows
@@ -18,6 +19,8 @@ def repository_files(
         ".github/CODEOWNERS": codeowners_text(settings.codeowners or default_owners(owner)),
         ".pre-commit-config.yaml": pre_commit_yaml(),
     }
+    if settings.license is not None:
+        files["LICENSE"] = license_text(settings.license)
     if settings.security_policy is not None:
         files["SECURITY.md"] = security_md(owner, repo, settings.security_policy)
     for workflow in managed_workflows(settings, pins):

@@ -49,7 +49,6 @@ class RepositoryInput:
     rulesets: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     files_via_pull_request: bool = False
-    license_spdx: str | None = None
 
 
 @dataclass
@@ -140,7 +139,7 @@ def predict_checks(
         dangerous.evaluate(danger),
         repo_files.security_policy(files),
         repo_files.dependency_update_tool(files),
-        repo_files.license_check(files, repo.license_spdx),
+        repo_files.license_check(files),
         repo_files.binary_artifacts(files),
         repo_files.sast(workflows),
         repo_files.packaging(workflows),
