@@ -147,8 +147,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
-    import json
-
     from infractl.project import open_stack
     from infractl.scorecard import report
     from infractl.scorecard.predict import predict_resources
@@ -156,10 +154,9 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
 
     base = None
     if args.base is not None:
-        try:
-            base_resources = json.loads(args.base.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot read {args.base}: {exc}") from None
+        from infractl.synth.capture import load_resources_json
+
+        base_resources = load_resources_json(args.base)
         if not isinstance(base_resources, list) or not all(
             isinstance(r, dict) and "type" in r and isinstance(r.get("inputs"), dict)
             for r in base_resources

@@ -176,3 +176,14 @@ def test_a_deep_synth_output_given_to_check_is_one_line(tmp_path: Path) -> None:
         f"infractl: cannot read {tmp_path}/resources.json: nested deeper than 64 levels; "
         "refusing to read it\n"
     )
+
+
+def test_a_deep_scorecard_base_is_one_line(tmp_path: Path) -> None:
+    base = tmp_path / "resources.json"
+    base.write_text("[" * 100_000 + "]" * 100_000)
+    run = infractl("scorecard", "--stack", "prod", "--base", base)
+    assert run.code == 2 and run.stdout == ""
+    assert (
+        run.stderr
+        == f"infractl: cannot read {base}: nested deeper than 64 levels; refusing to read it\n"
+    )

@@ -62,15 +62,21 @@ class Captured:
         }
 
 
+def load_resources_json(path: Path) -> Any:
+    """A resources.json as plain data, read with bounds far above any real stack's output
+    (prod: 200 KB, 3,000 values); UsageError if it cannot be read."""
+    try:
+        return load_json(path, max_bytes=1 << 28, max_nodes=20_000_000)
+    except DocumentError as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+
+
 def read_resources(folder: Path) -> list[Captured]:
     """The resources of a synth output folder (its resources.json)."""
     path = folder / "resources.json"
     if not path.is_file():
         raise UsageError(f"{path} not found: write it with `infractl synth --out {folder}`")
-    try:  # bounds far above any real stack's output (prod: 200 KB, 3,000 values)
-        data = load_json(path, max_bytes=1 << 28, max_nodes=20_000_000)
-    except DocumentError as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+    data = load_resources_json(path)
     try:
         return [Captured.from_json(r) for r in data]
     except (TypeError, KeyError, AttributeError, ValueError) as exc:
