@@ -296,17 +296,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"infractl: {exc}", file=sys.stderr)
         return exc.exit_code
     except Stopped as exc:
-        import logging
+        import os
 
-        # A stop during synth also ends the mock engine's pending tasks; asyncio would report
-        # each one at exit, with a traceback.
-        logging.getLogger("asyncio").disabled = True
-        # The stop may have cut an object's constructor in half (an event loop without its
-        # self-pipe); its finaliser then fails when the traceback is dropped, and Python would
-        # print that after our one line.
-        sys.unraisablehook = lambda _unraisable: None
+        # Everything started is stopped by now. Leave without finalizing the interpreter: the
+        # mock engine's threads, tasks and event loops, cut mid-call, can crash gRPC's C core on
+        # the way out (seen: SIGSEGV) or have Python print their tracebacks after our one line.
         print(f"infractl: {exc}", file=sys.stderr)
-        return exc.exit_code
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exc.exit_code)
     except Exception as exc:
         # A ConfigError can only come from a command that loaded the config model, so its module
         # is loaded then; commands that never read config do not pay for importing it here.
