@@ -33,10 +33,10 @@ def test_prod_ruleset_enforces_the_seeds_branch_rules(synthesized: Callable[[str
     assert pr["requiredReviewThreadResolution"] is True
     assert "merge" not in pr["allowedMergeMethods"]
     checks = rules["requiredStatusChecks"]
-    assert [c["context"] for c in checks["requiredChecks"]] == [
-        "Tests",
-        "Code Quality",
-        "Dependency Review",
+    # Each check bound to the GitHub Actions app: no other app can satisfy it.
+    assert checks["requiredChecks"] == [
+        {"context": name, "integrationId": 15368}
+        for name in ("Tests", "Code Quality", "Dependency Review")
     ]
     assert checks["strictRequiredStatusChecksPolicy"] is True
 
@@ -80,9 +80,18 @@ def test_prod_actions_token_is_read_only_and_production_needs_reviewers(
     assert set(envs) == {"staging", "production"}
     production = envs["production"]
     assert production["canAdminsBypass"] is False
+    # Rulesets are not classic protection: "protected branches" could admit any branch.
     assert production["deploymentBranchPolicy"] == {
-        "protectedBranches": True,
-        "customBranchPolicies": False,
+        "protectedBranches": False,
+        "customBranchPolicies": True,
+    }
+    (policy,) = _of_type(
+        out, "repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
+    )
+    assert policy["inputs"] == {
+        "repository": "tbcoin-engine-ml",
+        "environment": "production",
+        "branchPattern": "main",
     }
     assert production["reviewers"][0]["teams"], "production needs required reviewers"
 

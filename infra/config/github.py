@@ -176,7 +176,8 @@ class TeamAccess(Model):
 class DeploymentEnvironment(Model):
     # Team slugs (at most 6, GitHub's limit) who must approve deployments.
     reviewers: Annotated[list[Slug], unique("reviewer")] = Field(default_factory=list, max_length=6)
-    protected_branches_only: bool = False
+    # Only the default branch may deploy (an explicit branch policy naming it).
+    default_branch_only: bool = False
     wait_timer_minutes: int = Field(default=0, ge=0, le=43200)
     prevent_self_review: bool = True
     # GitHub defaults this to true; false means admins wait for the reviewers like everyone.

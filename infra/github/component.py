@@ -25,7 +25,14 @@ class GovernedRepository(pulumi.ComponentResource):
         def team_id(slug: str) -> pulumi.Output[int]:
             return github.get_team_output(slug=slug, opts=invoke).id.apply(int)
 
-        ctx = RepositoryContext(owner, name, settings, pins, team_id)
+        # Only an adopted repository exists before the first `up`; its labels are read so that
+        # same-named ones are imported rather than created twice.
+        existing = (
+            frozenset(label.name for label in github.get_issue_labels(name, invoke).labels or [])
+            if settings.import_existing
+            else frozenset()
+        )
+        ctx = RepositoryContext(owner, name, settings, pins, team_id, existing)
         declared: dict[str, pulumi.CustomResource] = {}
         for d in declarations(ctx):
             # The repository is declared first; everything else waits for it.

@@ -15,6 +15,11 @@ from infractl.errors import UsageError
 from infractl.synth.values import engine_encoded, plain
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+# GitHub's default labels of a new repository (docs.github.com, "Managing labels").
+GITHUB_DEFAULT_LABELS = (
+    "bug", "documentation", "duplicate", "enhancement", "good first issue", "help wanted",
+    "invalid", "question", "wontfix",
+)  # fmt: skip
 
 
 def normalise_urn(urn: str) -> str:
@@ -170,4 +175,8 @@ class StableMocks(Mocks):
             slug = str(args.args.get("slug", ""))
             team_id = str(int(stable_hex("team", slug, length=7), 16))
             return {"id": team_id, "slug": slug, "name": slug, "nodeId": f"T_{team_id}"}, []
+        if args.token == "github:index/getIssueLabels:getIssueLabels":
+            # An adopted repository is assumed to carry the labels GitHub gives a new one.
+            labels = [{"name": name, "color": "ededed"} for name in GITHUB_DEFAULT_LABELS]
+            return {"repository": args.args.get("repository"), "labels": labels}, []
         return {}, []

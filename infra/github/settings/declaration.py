@@ -38,6 +38,8 @@ class RepositoryContext:
     pins: Mapping[str, ActionPin]
     # Team slug -> numeric id (a provider lookup in a real run; any callable in tests).
     team_id: Callable[[str], Any] = field(compare=False)
+    # Names of the labels the repository already has (read only for an adopted repository).
+    existing_labels: frozenset[str] = frozenset()
 
     @cached_property
     def files(self) -> dict[str, str]:

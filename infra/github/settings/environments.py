@@ -1,6 +1,13 @@
-"""Environments area: deployment environments, their reviewers and branch policy."""
+"""Environments area: deployment environments, their reviewers and which branches may deploy.
+
+`defaultBranchOnly` is an explicit custom branch policy naming the default branch, not GitHub's
+"protected branches" mode: that mode counts classic branch protection, and a repository governed by
+rulesets only has none, so it may admit every branch.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pulumi_github as github
 
@@ -8,26 +15,36 @@ from infra.github.settings.declaration import Declaration, RepositoryContext
 
 
 def environments(ctx: RepositoryContext) -> list[Declaration]:
-    return [
-        Declaration(
-            github.RepositoryEnvironment,
-            f"{ctx.name}-environment-{env_name}",
-            {
-                "repository": ctx.name,
-                "environment": env_name,
-                "reviewers": [{"teams": [ctx.team_id(t) for t in env.reviewers]}]
-                if env.reviewers
-                else None,
-                "prevent_self_review": env.prevent_self_review,
-                "can_admins_bypass": env.can_admins_bypass,
-                "wait_timer": env.wait_timer_minutes,
-                "deployment_branch_policy": {
-                    "protected_branches": True,
-                    "custom_branch_policies": False,
-                }
-                if env.protected_branches_only
-                else None,
-            },
-        )
-        for env_name, env in sorted(ctx.settings.environments.items())
-    ]
+    declared = []
+    for env_name, env in sorted(ctx.settings.environments.items()):
+        resource = f"{ctx.name}-environment-{env_name}"
+        args: dict[str, Any] = {
+            "repository": ctx.name,
+            "environment": env_name,
+            "reviewers": [{"teams": [ctx.team_id(t) for t in env.reviewers]}]
+            if env.reviewers
+            else None,
+            "prevent_self_review": env.prevent_self_review,
+            "can_admins_bypass": env.can_admins_bypass,
+            "wait_timer": env.wait_timer_minutes,
+        }
+        if env.default_branch_only:
+            args["deployment_branch_policy"] = {
+                "protected_branches": False,
+                "custom_branch_policies": True,
+            }
+        declared.append(Declaration(github.RepositoryEnvironment, resource, args))
+        if env.default_branch_only:
+            declared.append(
+                Declaration(
+                    github.RepositoryEnvironmentDeploymentPolicy,
+                    f"{resource}-branch-{ctx.settings.default_branch}",
+                    {
+                        "repository": ctx.name,
+                        "environment": env_name,
+                        "branch_pattern": ctx.settings.default_branch,
+                    },
+                    depends_on=(resource,),
+                )
+            )
+    return declared

@@ -1,4 +1,11 @@
-"""Labels area."""
+"""Labels area: one `IssueLabel` per declared label.
+
+`IssueLabels` (plural) is authoritative and would delete every label it does not list, so each
+label is its own resource: labels config does not name are left alone, and a label dropped from
+config stays on GitHub (`retainOnDelete`: deleting a label strips it from every issue). On an
+adopted repository a label that already exists is imported (its id is `<repo>:<name>`,
+terraform-provider-github v6.13.0 `resource_github_issue_label.go`) instead of failing on create.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +15,23 @@ from infra.github.settings.declaration import Declaration, RepositoryContext
 
 
 def labels(ctx: RepositoryContext) -> list[Declaration]:
-    declared = ctx.settings.labels
-    if not declared:
-        return []
-    return [
-        Declaration(
-            github.IssueLabels,
-            f"{ctx.name}-labels",
-            {
-                "repository": ctx.name,
-                "labels": [
-                    {"name": label.name, "color": label.color, "description": label.description}
-                    for label in declared
-                ],
-            },
+    # GitHub label names are unique regardless of case.
+    existing = {name.lower(): name for name in ctx.existing_labels}
+    declared = []
+    for label in ctx.settings.labels:
+        found = existing.get(label.name.lower())
+        declared.append(
+            Declaration(
+                github.IssueLabel,
+                f"{ctx.name}-label-{label.name}",
+                {
+                    "repository": ctx.name,
+                    "name": label.name,
+                    "color": label.color,
+                    "description": label.description,
+                },
+                import_id=f"{ctx.name}:{found}" if found is not None else None,
+                retain_on_delete=True,
+            )
         )
-    ]
+    return declared
