@@ -12,8 +12,10 @@ from typing import Any
 
 from infra.config import ConfigError, ConfigProblem, StackConfig, validate_stack_config
 from infra.config.floor import floor_problems
-from infra.config.github import GitHubConfig
-from infra.github.workflows import MissingPin, managed_workflows, produced_checks
+from infra.config.github import GitHubConfig, RepositorySettings
+from infra.config.plans import ACTION_FEATURES, missing_licence
+from infra.github.workflows import MissingPin, Workflow, managed_workflows, produced_checks
+from infra.github.workflows.common import check_names, used_actions
 
 
 def _workflow_problems(github: GitHubConfig) -> list[ConfigProblem]:
@@ -30,6 +32,7 @@ def _workflow_problems(github: GitHubConfig) -> list[ConfigProblem]:
                 )
             )
             continue
+        problems += _plan_problems(f"github.repositories.{repo}", s, workflows)
         produced = produced_checks(workflows)
         for check in s.branch_rules.required_checks:
             if check not in produced:
@@ -42,6 +45,37 @@ def _workflow_problems(github: GitHubConfig) -> list[ConfigProblem]:
                         f"the managed workflows report: {known}",
                     )
                 )
+    return problems
+
+
+def _plan_problems(
+    base: str, s: RepositorySettings, workflows: list[Workflow]
+) -> list[ConfigProblem]:
+    """Workflows, and required checks, that use a feature this repository's plan lacks."""
+    problems = []
+    required = set(s.branch_rules.required_checks)
+    for workflow in workflows:
+        for job_id, job in workflow.document.get("jobs", {}).items():
+            features = {ACTION_FEATURES.get(action) for action in used_actions(job)}
+            for feature in sorted((f for f in features if f), key=lambda f: f.name):
+                why = missing_licence(s, feature)
+                if not why:
+                    continue
+                problems.append(
+                    ConfigProblem(
+                        f"{base}.workflows.enabled",
+                        f"{workflow.name!r} uses {feature.name} (job {job_id!r}): {why}, or drop "
+                        f"{workflow.name!r} from workflows.enabled",
+                    )
+                )
+                for check in sorted(check_names({"jobs": {job_id: job}}) & required):
+                    problems.append(
+                        ConfigProblem(
+                            f"{base}.branchRules.requiredChecks",
+                            f"required check {check!r} can never pass, which blocks every merge: "
+                            f"{why}, or remove {check!r} from branchRules.requiredChecks",
+                        )
+                    )
     return problems
 
 

@@ -190,8 +190,25 @@ CASES = {
     ),
     "private repository secret scanning without a licence": (
         _set("github.groups.production-services.security.secretProtectionLicensed", False),
-        "tbcoin-platform:github.repositories.tbcoin-engine-ml.security.secretScanning: a private "
-        "repository needs GitHub Secret Protection",
+        "tbcoin-platform:github.repositories.tbcoin-engine-ml.security.secretScanning: secret "
+        "scanning needs GitHub Secret Protection on a private repository: set "
+        "security.secretProtectionLicensed: true once the licence covers it, or set "
+        "security.secretScanning: false",
+    ),
+    "required Dependency Review on a private repository without Code Security": (
+        _set("github.groups.production-services.security.codeSecurityLicensed", False),
+        "tbcoin-platform:github.repositories.tbcoin-engine-ml.branchRules.requiredChecks: "
+        "required check 'Dependency Review' can never pass, which blocks every merge: dependency "
+        "review needs GitHub Code Security on a private repository: set "
+        "security.codeSecurityLicensed: true once the licence covers it, or remove 'Dependency "
+        "Review' from branchRules.requiredChecks",
+    ),
+    "code scanning workflow on a private repository without Code Security": (
+        _set("github.groups.production-services.security.codeSecurityLicensed", False),
+        "tbcoin-platform:github.repositories.tbcoin-engine-ml.workflows.enabled: 'docker-build' "
+        "uses code scanning (job 'build-and-scan'): code scanning needs GitHub Code Security on a "
+        "private repository: set security.codeSecurityLicensed: true once the licence covers it, "
+        "or drop 'docker-build' from workflows.enabled",
     ),
     "merge commits with linear history": (
         _set("github.defaults.merge", {"allowMergeCommit": True}),

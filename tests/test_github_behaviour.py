@@ -78,3 +78,31 @@ def test_production_deploys_from_the_default_branch_by_explicit_policy(
     )
     assert policy["inputs"]["branchPattern"] == "main"
     assert production["urn"] in policy["options"]["dependsOn"]
+
+
+def test_licensed_features_depend_on_visibility_and_the_licence_flags() -> None:
+    from infra.config.plans import ACTION_FEATURES, SECRET_SCANNING, missing_licence
+
+    settings = context().settings
+    review = ACTION_FEATURES["actions/dependency-review-action"]
+    for visibility in ("private", "internal"):
+        bare = settings.model_copy(
+            update={
+                "visibility": visibility,
+                "security": settings.security.model_copy(
+                    update={"code_security_licensed": False, "secret_protection_licensed": True}
+                ),
+            }
+        )
+        assert missing_licence(bare, review) is not None, visibility
+        assert missing_licence(bare, SECRET_SCANNING) is None
+    public = settings.model_copy(
+        update={
+            "visibility": "public",
+            "security": settings.security.model_copy(
+                update={"code_security_licensed": False, "secret_protection_licensed": False}
+            ),
+        }
+    )
+    assert all(missing_licence(public, f) is None for f in (review, SECRET_SCANNING))
+    assert all(f.source.startswith("https://docs.github.com/") for f in ACTION_FEATURES.values())

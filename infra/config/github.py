@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 from pydantic import AfterValidator, Field, PrivateAttr, field_validator
+from pydantic.alias_generators import to_snake
 
 from infra.config.base import (
     BranchName,
@@ -26,6 +27,7 @@ from infra.config.base import (
     unique,
 )
 from infra.config.errors import ConfigProblem, problems_from_validation
+from infra.config.plans import SETTING_FEATURES, missing_licence
 
 
 def _not_dots(name: str) -> str:
@@ -73,8 +75,10 @@ class SecuritySettings(Model):
     push_protection: bool = True
     vulnerability_alerts: bool = True
     dependabot_security_updates: bool = True
-    # Private repositories need a GitHub Secret Protection licence for secret scanning.
+    # Private and internal repositories need these licences for the features listed in
+    # infra/config/plans.py (secret scanning; dependency review and code scanning).
     secret_protection_licensed: bool = False
+    code_security_licensed: bool = False
 
 
 class BypassActor(Model):
@@ -367,15 +371,12 @@ def settings_problems(base: str, s: RepositorySettings) -> list[ConfigProblem]:
     """Settings of one repository that contradict each other (`base` is its key path)."""
     problems = []
     sec = s.security
-    if s.visibility != "public" and sec.secret_scanning and not sec.secret_protection_licensed:
-        problems.append(
-            ConfigProblem(
-                f"{base}.security.secretScanning",
-                "a private repository needs GitHub Secret Protection for secret scanning: set "
-                "security.secretProtectionLicensed: true once the licence covers it, or make "
-                "the repository public",
+    for key, feature in SETTING_FEATURES.items():
+        why = missing_licence(s, feature)
+        if why and getattr(sec, to_snake(key)):
+            problems.append(
+                ConfigProblem(f"{base}.security.{key}", f"{why}, or set security.{key}: false")
             )
-        )
     if sec.push_protection and not sec.secret_scanning:
         problems.append(
             ConfigProblem(f"{base}.security.pushProtection", "needs security.secretScanning: true")

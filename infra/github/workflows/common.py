@@ -155,3 +155,8 @@ def check_names(document: dict[str, Any]) -> set[str]:
             filled = _fill_matrix(name, values)
             names.add(filled if filled != name else f"{name} ({', '.join(values.values())})")
     return names
+
+
+def used_actions(job: dict[str, Any]) -> set[str]:
+    """`owner/repo[/path]` of every action a job's steps use (the ref dropped)."""
+    return {str(step["uses"]).split("@")[0] for step in job.get("steps", []) if "uses" in step}
