@@ -14,15 +14,18 @@ from infra.config import ConfigError, ConfigProblem, StackConfig, validate_stack
 from infra.config.floor import floor_problems
 from infra.config.github import GitHubConfig, RepositorySettings
 from infra.config.plans import ACTION_FEATURES, missing_licence
+from infra.github.allowlist import allowed_actions, allowlist_problems
 from infra.github.workflows import MissingPin, Workflow, managed_workflows, produced_checks
-from infra.github.workflows.common import check_names, used_actions
+from infra.github.workflows.common import check_names, job_uses, workflow_uses
 
 
 def _workflow_problems(github: GitHubConfig) -> list[ConfigProblem]:
     problems = []
+    used: set[str] = set()
     for repo, s in github.settings.items():
         try:
             workflows = managed_workflows(s, github.action_pins)
+            used |= workflow_uses(workflows)
         except MissingPin as exc:
             problems.append(
                 ConfigProblem(
@@ -45,7 +48,7 @@ def _workflow_problems(github: GitHubConfig) -> list[ConfigProblem]:
                         f"the managed workflows report: {known}",
                     )
                 )
-    return problems
+    return problems + allowlist_problems(used, github.action_pins, allowed_actions())
 
 
 def _plan_problems(
@@ -56,7 +59,7 @@ def _plan_problems(
     required = set(s.branch_rules.required_checks)
     for workflow in workflows:
         for job_id, job in workflow.document.get("jobs", {}).items():
-            features = {ACTION_FEATURES.get(action) for action in used_actions(job)}
+            features = {ACTION_FEATURES.get(ref.split("@")[0]) for ref in job_uses(job)}
             for feature in sorted((f for f in features if f), key=lambda f: f.name):
                 why = missing_licence(s, feature)
                 if not why:

@@ -188,6 +188,12 @@ CASES = {
         "tbcoin-platform:github.actionPins: no SHA pin for 'aquasecurity/trivy-action' (used by "
         ".github/workflows/docker-build.yml of tbcoin-engine-ml)",
     ),
+    "node20 action without a reason to stay": (
+        lambda c: c["tbcoin-platform:github"]["actionPins"]["actions/checkout"].pop("keepNode20"),
+        "tbcoin-platform:github.actionPins.actions/checkout.keepNode20: "
+        "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 runs on node20, which GitHub "
+        "is retiring: pin a release on node24, or say here why this one stays",
+    ),
     "private repository secret scanning without a licence": (
         _set("github.groups.production-services.security.secretProtectionLicensed", False),
         "tbcoin-platform:github.repositories.tbcoin-engine-ml.security.secretScanning: secret "

@@ -284,6 +284,8 @@ class ActionPin(Model):
     version: Annotated[
         str, pattern(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$", "a release tag such as v4.2.2")
     ]
+    # Why an action (or one it nests) that runs on node20 stays pinned; required for those.
+    keep_node20: Text | None = Field(default=None, min_length=1)
 
 
 class GitHubConfig(Model):

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pulumi_github as github
 
+from infra.github.allowlist import allowed_actions, closure, repo_of
 from infra.github.settings.declaration import Declaration, RepositoryContext
+from infra.github.workflows import managed_workflows
+from infra.github.workflows.common import workflow_uses
+
+
+def allowed_patterns(ctx: RepositoryContext) -> list[str]:
+    """Every pinned action and every action those run inside them (GitHub checks nested ones
+    against the allow-list too), as `owner/repo@*`: SHA pinning is required separately."""
+    used = workflow_uses(managed_workflows(ctx.settings, dict(ctx.pins)))
+    facts = allowed_actions()
+    nested = {repo_of(r) for ref in used for r in closure(ref, facts)}
+    return sorted(f"{repo}@*" for repo in {*ctx.pins, *nested})
 
 
 def actions(ctx: RepositoryContext) -> list[Declaration]:
@@ -20,7 +32,7 @@ def actions(ctx: RepositoryContext) -> list[Declaration]:
                 "allowed_actions_config": {
                     "github_owned_allowed": a.github_owned_allowed,
                     "verified_allowed": a.verified_allowed,
-                    "patterns_alloweds": sorted(f"{action}@*" for action in ctx.pins),
+                    "patterns_alloweds": allowed_patterns(ctx),
                 }
                 if a.allowed_actions == "selected"
                 else None,

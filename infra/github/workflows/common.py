@@ -157,6 +157,15 @@ def check_names(document: dict[str, Any]) -> set[str]:
     return names
 
 
-def used_actions(job: dict[str, Any]) -> set[str]:
-    """`owner/repo[/path]` of every action a job's steps use (the ref dropped)."""
-    return {str(step["uses"]).split("@")[0] for step in job.get("steps", []) if "uses" in step}
+def job_uses(job: dict[str, Any]) -> set[str]:
+    """Every `owner/repo[/path]@<sha>` a job's steps use."""
+    return {str(step["uses"]) for step in job.get("steps", []) if "uses" in step}
+
+
+def workflow_uses(workflows: list[Workflow]) -> set[str]:
+    return {
+        ref
+        for w in workflows
+        for job in w.document.get("jobs", {}).values()
+        for ref in job_uses(job)
+    }
