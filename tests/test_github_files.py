@@ -4,6 +4,7 @@ check-jsonschema (GitHub workflow and Dependabot schemas) and zizmor."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -91,7 +92,7 @@ def test_repository_files_are_what_pulumi_commits(synthesized: Callable[[str], P
     for inputs in committed.values():
         assert inputs["commitAuthor"] == "tbcoin-platform[bot]"
         assert inputs["commitMessage"].startswith("chore(platform): manage ")
-        assert inputs["branch"] == "tbcoin-platform/managed-files"
+        assert re.fullmatch(r"tbcoin-platform/managed-files-[0-9a-f]{12}", inputs["branch"])
 
 
 def test_this_repositorys_own_workflows_pass_zizmor_and_the_schema() -> None:

@@ -228,6 +228,7 @@ class ManagedFiles(Model):
     # pullRequest: commit to a branch and open a PR, so the ruleset needs no bypass.
     # defaultBranch: commit straight to the default branch (bootstrap only; see README).
     via: Literal["pullRequest", "defaultBranch"] = "pullRequest"
+    # Prefix of the branch: each content digest gets its own, `<branch>-<digest>`.
     branch: BranchName = "tbcoin-platform/managed-files"
     commit_author: Text = Field(default="tbcoin-platform[bot]", min_length=1, max_length=100)
     commit_email: Email = "tbcoin-platform-bot@users.noreply.github.com"

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pulumi
 import pulumi_github as github
 
 from infra.config.github import ActionPin, RepositorySettings
 from infra.github.settings import RepositoryContext, declarations
+
+
+def _pr_closed(owner: str, repo: str, invoke: pulumi.InvokeOptions, branch: str) -> bool:
+    """Whether a pull request from `branch` was closed (merged or not)."""
+    try:
+        found = github.get_repository_pull_requests(
+            base_repository=repo, head_ref=f"{owner}:{branch}", state="closed", opts=invoke
+        )
+    except Exception as exc:
+        # A repository this run is about to create has no pull requests yet.
+        if "404" in str(exc):
+            return False
+        raise
+    return bool(found.results)
 
 
 class GovernedRepository(pulumi.ComponentResource):
@@ -32,7 +48,9 @@ class GovernedRepository(pulumi.ComponentResource):
             if settings.import_existing
             else frozenset()
         )
-        ctx = RepositoryContext(owner, name, settings, pins, team_id, existing)
+        ctx = RepositoryContext(
+            owner, name, settings, pins, team_id, existing, partial(_pr_closed, owner, name, invoke)
+        )
         declared: dict[str, pulumi.CustomResource] = {}
         for d in declarations(ctx):
             # The repository is declared first; everything else waits for it.

@@ -40,6 +40,8 @@ class RepositoryContext:
     team_id: Callable[[str], Any] = field(compare=False)
     # Names of the labels the repository already has (read only for an adopted repository).
     existing_labels: frozenset[str] = frozenset()
+    # Whether the pull request from this branch was closed (merged or rejected).
+    pull_request_closed: Callable[[str], bool] = field(default=lambda branch: False, compare=False)
 
     @cached_property
     def files(self) -> dict[str, str]:

@@ -1,5 +1,14 @@
 """Files area: the managed files, committed to a branch with a pull request (or, for bootstrap
-only, straight to the default branch)."""
+only, straight to the default branch).
+
+The branch and the pull request are keyed to the digest of the files' content, so a content change
+creates a new branch and a new PR instead of editing a merged one (terraform-provider-github
+v6.13.0: `head_ref` forces a new PR, and updating a closed PR only edits its body). Merging deletes
+the branch (`deleteBranchOnMerge`); then the provider could delete neither the branch nor the files
+on it (both answer 404 and fail), so those resources, and the PR, are `retainOnDelete`: Pulumi drops
+them from state without calling GitHub. Once the PR of the current digest is closed (merged, or
+rejected by a reviewer) nothing is declared for it, so the next `up` forgets the gone branch.
+"""
 
 from __future__ import annotations
 
@@ -14,50 +23,76 @@ def file_resource_name(ctx: RepositoryContext, path: str) -> str:
     return f"{ctx.name}-file-{path}"
 
 
+def content_digest(files: dict[str, str]) -> str:
+    whole = hashlib.sha256()
+    for path, content in sorted(files.items()):
+        whole.update(f"{path}\0{content}\0".encode())
+    return whole.hexdigest()[:12]
+
+
+def managed_branch(ctx: RepositoryContext) -> str:
+    return f"{ctx.settings.managed_files.branch}-{content_digest(ctx.files)}"
+
+
+def _file(
+    ctx: RepositoryContext, path: str, content: str, branch: str, after: tuple[str, ...] = ()
+) -> Declaration:
+    m = ctx.settings.managed_files
+    return Declaration(
+        github.RepositoryFile,
+        file_resource_name(ctx, path),
+        {
+            "repository": ctx.name,
+            "file": path,
+            "content": content,
+            "branch": branch,
+            "overwrite_on_create": True,
+            "commit_author": m.commit_author,
+            "commit_email": m.commit_email,
+            "commit_message": f"chore(platform): manage {path}",
+        },
+        depends_on=after,
+        # Only files on a managed branch: the branch may be gone (merged) when Pulumi forgets them.
+        retain_on_delete=bool(after),
+    )
+
+
 def files(ctx: RepositoryContext) -> list[Declaration]:
     s = ctx.settings
-    m = s.managed_files
-    via_pr = m.via == "pullRequest"
-    branch = m.branch if via_pr else s.default_branch
+    if s.managed_files.via == "defaultBranch":
+        return [_file(ctx, p, c, s.default_branch) for p, c in ctx.files.items()]
+    branch = managed_branch(ctx)
+    if ctx.pull_request_closed(branch):
+        return []
+    digest = content_digest(ctx.files)
+    branch_resource = f"{ctx.name}-managed-files-{digest}"
     declared = [
         Declaration(
-            github.RepositoryFile,
-            file_resource_name(ctx, path),
-            {
-                "repository": ctx.name,
-                "file": path,
-                "content": content,
-                "branch": branch,
-                "autocreate_branch": via_pr,
-                "autocreate_branch_source_branch": s.default_branch if via_pr else None,
-                "overwrite_on_create": True,
-                "commit_author": m.commit_author,
-                "commit_email": m.commit_email,
-                "commit_message": f"chore(platform): manage {path}",
-            },
+            github.Branch,
+            branch_resource,
+            {"repository": ctx.name, "branch": branch, "source_branch": s.default_branch},
+            retain_on_delete=True,
         )
-        for path, content in ctx.files.items()
     ]
-    if via_pr:
-        digest = hashlib.sha256("".join(ctx.files.values()).encode()).hexdigest()[:12]
-        declared.append(
-            Declaration(
-                github.RepositoryPullRequest,
-                f"{ctx.name}-managed-files-pr",
-                {
-                    "base_repository": ctx.name,
-                    "base_ref": s.default_branch,
-                    "head_ref": branch,
-                    "title": "chore(platform): sync managed files",
-                    "body": (
-                        "Files managed by tbcoin-platform (Pulumi): "
-                        + ", ".join(f"`{p}`" for p in ctx.files)
-                        + f".\n\nContent digest: `{digest}`. Review and merge like any other "
-                        "change."
-                    ),
-                    "maintainer_can_modify": False,
-                },
-                depends_on=tuple(d.name for d in declared),
-            )
+    declared += [_file(ctx, p, c, branch, after=(branch_resource,)) for p, c in ctx.files.items()]
+    declared.append(
+        Declaration(
+            github.RepositoryPullRequest,
+            f"{branch_resource}-pr",
+            {
+                "base_repository": ctx.name,
+                "base_ref": s.default_branch,
+                "head_ref": branch,
+                "title": "chore(platform): sync managed files",
+                "body": (
+                    "Files managed by tbcoin-platform (Pulumi): "
+                    + ", ".join(f"`{p}`" for p in ctx.files)
+                    + f".\n\nContent digest: `{digest}`. Review and merge like any other change."
+                ),
+                "maintainer_can_modify": False,
+            },
+            depends_on=tuple(d.name for d in declared),
+            retain_on_delete=True,
         )
+    )
     return declared
