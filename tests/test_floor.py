@@ -99,7 +99,7 @@ WEAKENINGS: dict[str, list[Callable[[str], Mutation]]] = {
         lambda s: _production_env(s, reviewers=[]),
         lambda s: _production_env(s, preventSelfReview=False),
         lambda s: _production_env(s, canAdminsBypass=True),
-        lambda s: _production_env(s, protectedBranchesOnly=False),
+        lambda s: _production_env(s, defaultBranchOnly=False),
     ],
     "managed-files-route": [lambda s: _repo(s, managedFiles={"via": "defaultBranch"})],
 }

@@ -183,13 +183,13 @@ PROD_ONLY: tuple[Guard, ...] = (
         "production-environment",
         f"environments.{PRODUCTION}",
         "present, with required reviewers, self-review prevented, admins unable to bypass, and "
-        "deployments from protected branches only",
+        "deployments from the default branch only",
         lambda s: (
             (env := _production(s)) is not None
             and bool(env.reviewers)
             and env.prevent_self_review
             and not env.can_admins_bypass
-            and env.protected_branches_only
+            and env.default_branch_only
         ),
     ),
     Guard(
