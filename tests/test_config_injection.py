@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -224,8 +225,14 @@ def test_injection_into_a_run_line_is_caught_by_the_script_check() -> None:
     assert _run_scripts(document) != SCRIPTS[name]
 
 
-def test_the_widest_accepted_values_leave_zizmor_clean(tmp_path: Path) -> None:
+def test_the_widest_accepted_values_leave_zizmor_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every config string that reaches a workflow, at the edge of what its pattern accepts."""
+    from dataclasses import replace
+
+    import infra.stack
+    from infra.github.allowlist import allowed_actions
     from tests.test_github_files import zizmor
 
     github = copy.deepcopy(BASE)
@@ -240,7 +247,12 @@ def test_the_widest_accepted_values_leave_zizmor_clean(tmp_path: Path) -> None:
             "pythonVersions": ["3.10", "3.13"],
         },
     )
-    github["actionPins"]["actions/checkout"]["version"] = "v4.2.2+build.1-rc_1"
+    widest = "v4.2.2+build.1-rc_1"
+    github["actionPins"]["actions/checkout"]["version"] = widest
+    # The allow-list must record the same tag for the pinned commit, or the config is refused.
+    checkout = f"actions/checkout@{github['actionPins']['actions/checkout']['sha']}"
+    facts = {**allowed_actions(), checkout: replace(allowed_actions()[checkout], tag=widest)}
+    monkeypatch.setattr(infra.stack, "allowed_actions", lambda: facts)
     config = load_stack("Pulumi.prod.yaml", {**FLAT, GITHUB: json.dumps(github)}, stack="prod")
     folder = tmp_path / ".github" / "workflows"
     folder.mkdir(parents=True)
