@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import pytest
 
 from infractl.policy import analyzer
-from infractl.signals import Stopped, stop_signals_raise, stops_held
+from infractl.signals import STOP_SIGNALS, Stopped, stop_signals_raise, stops_held
 from tests.conftest import REPO
 
 T = TypeVar("T")
@@ -83,6 +83,11 @@ def _refused(port: int) -> bool:
     return False
 
 
+def _default_stop_signals() -> None:
+    for each in STOP_SIGNALS:
+        signal.signal(each, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=str)
 def test_a_stop_signal_stops_the_pack_and_exits_cleanly(stop: signal.Signals) -> None:
     proc = subprocess.Popen(
@@ -91,6 +96,9 @@ def test_a_stop_signal_stops_the_pack_and_exits_cleanly(stop: signal.Signals) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a shell: an ignored signal survives exec (that is how `nohup` works), so a
+        # disposition left behind in this test worker must not decide what infractl does.
+        preexec_fn=_default_stop_signals,
     )
     pack = None
     try:
