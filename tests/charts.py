@@ -1,18 +1,13 @@
-"""Render the vendored Helm chart archives offline and validate Kubernetes objects.
-
-Charts are rendered by Helm's own Go SDK (helm-python-sdk, no cluster, no network) with the values
-the program declares for each `helm.v3.Release`, so what is tested is what would be installed.
+"""Validate Kubernetes objects, among them those the vendored charts render
+(infractl.policy.charts renders them with the values each `helm.v3.Release` declares).
 Custom resources are validated against the CRDs the pinned charts install (vendor/crds), native
 kinds with kubernetes-validate in strict mode.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
-import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +16,11 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
+from infractl.policy import charts
+from infractl.policy.charts import Obj
 from tests.conftest import REPO, vendored
 
 KUBERNETES_VERSION = "1.34"
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-Obj = dict[str, Any]
-
-# Seconds spent in Helm's render per archive in this process (README reports the total).
-RENDER_SECONDS: dict[str, float] = {}
 
 
 class CrdLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -40,50 +32,9 @@ CrdLoader.add_constructor(
 )
 
 
-def archive_of(release: Obj) -> Path:
-    inputs = release["inputs"]
-    chart = inputs["chart"]
-    if chart.endswith(".tgz"):
-        return REPO / chart
-    return vendored("helm-charts", f"{chart.rsplit('/', 1)[-1]}-{inputs['version']}.tgz")
-
-
-@functools.cache
-def _render(path: Path, values_json: str, release: str, namespace: str) -> tuple[Obj, ...]:
-    started = time.perf_counter()
-    with helm_python.Chart.load(path) as chart:
-        templates = chart.render(
-            json.loads(values_json), name=release, namespace=namespace, is_install=True
-        )
-    RENDER_SECONDS[path.name] = RENDER_SECONDS.get(path.name, 0.0) + time.perf_counter() - started
-    objects = []
-    for template, text in sorted(templates.items()):
-        if template.endswith("NOTES.txt"):  # shown to the user by Helm, never applied
-            continue
-        for doc in yaml.safe_load_all(text):
-            if doc:
-                doc.setdefault("metadata", {}).setdefault("namespace", namespace)
-                objects.append(doc)
-    return tuple(objects)
-
-
-def render(path: Path, values: Obj | None = None, *, release: str, namespace: str) -> list[Obj]:
-    """The objects `helm install <release> <path> -n <namespace>` would apply (CRDs of the
-    chart's crds/ folders excluded: see `chart_crds`). Rendered once per process and argument
-    set; each call returns a fresh copy that callers may change."""
-    key = json.dumps(values or {}, sort_keys=True)
-    return copy.deepcopy(list(_render(path, key, release, namespace)))
-
-
 def render_release(release: Obj) -> list[Obj]:
-    """Render a `kubernetes:helm.sh/v3:Release` from resources.json with the values it declares."""
-    inputs = release["inputs"]
-    return render(
-        archive_of(release),
-        inputs.get("values"),
-        release=inputs["name"],
-        namespace=inputs["namespace"],
-    )
+    """Render a Release of this repository's synth output (see infractl.policy.charts)."""
+    return charts.render_release(release, REPO)
 
 
 @functools.cache
@@ -163,11 +114,6 @@ def validate(obj: Obj) -> None:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.SchemaNotFoundError as e:
         raise jsonschema.ValidationError(f"no schema for {key} in vendor/crds or Kubernetes") from e
-
-
-def describe(obj: Obj) -> str:
-    meta = obj.get("metadata", {})
-    return f"{obj['kind']} {meta.get('namespace', '')}/{meta.get('name', '')}"
 
 
 def selects(selector: Obj | None, labels: dict[str, str]) -> bool:

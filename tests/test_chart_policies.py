@@ -3,23 +3,30 @@ baseline (policies/chart-baseline.yaml) exactly, for both stacks."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from infractl.policy.analyzer import RunningPack, running_pack
-from infractl.project import PROJECT
-from tests.chart_findings import (
+from infractl.policy.charts import (
+    BASELINE,
     Key,
+    Obj,
     chart_resources,
     compare,
     findings,
+    judge,
     load_baseline,
 )
-from tests.charts import Obj, render_release
-from tests.conftest import REPO, synth
+from infractl.policy.check import analyze
+from infractl.policy.report import text_report
+from infractl.project import PROJECT
+from tests.charts import render_release
+from tests.conftest import REPO, infractl, synth
 
 STACKS = ("staging", "prod")
 
@@ -41,9 +48,11 @@ def _all_findings(
     checked: set[str] = set()
     for stack in STACKS:
         result = synth(stack)[0]
-        charts = chart_resources(result, render)
+        charts = chart_resources(result.resources, render)
         checked |= {c.name.partition(":")[0] for c in charts.values()}
-        for key, messages in findings(pack, result, _policy_config(stack), charts).items():
+        resources = [*result.resources, *charts.values()]
+        analyzed = analyze(pack, stack, resources, _policy_config(stack), {}, [])
+        for key, messages in findings(analyzed, charts).items():
             found.setdefault(key, []).extend(m for m in messages if m not in found.get(key, []))
     return found, checked
 
@@ -52,7 +61,7 @@ def test_chart_findings_match_the_reviewed_baseline(pack: RunningPack) -> None:
     started = time.perf_counter()
     found, checked = _all_findings(pack)
     assert checked == {"kube-prometheus-stack", "loki", "alloy", "envoy-gateway", "argo-rollouts"}
-    assert compare(found, load_baseline(), checked) == []
+    assert compare(found, load_baseline(REPO / BASELINE), checked) == []
     assert time.perf_counter() - started < 60
 
 
@@ -66,7 +75,7 @@ def test_a_weakened_chart_object_is_a_new_finding(pack: RunningPack) -> None:
         return objects
 
     found, checked = _all_findings(pack, weakened)
-    problems = compare(found, load_baseline(), checked)
+    problems = compare(found, load_baseline(REPO / BASELINE), checked)
     assert problems == [
         "new finding: argo-rollouts Deployment argo-rollouts/argo-rollouts: "
         "k8s-pod-security-restricted: Container 'argo-rollouts' is privileged. "
@@ -76,7 +85,7 @@ def test_a_weakened_chart_object_is_a_new_finding(pack: RunningPack) -> None:
 
 
 def test_a_fixed_finding_leaves_a_stale_baseline_entry() -> None:
-    accepted = load_baseline()
+    accepted = load_baseline(REPO / BASELINE)
     key = ("argo-rollouts", "Deployment argo-rollouts/argo-rollouts", "k8s-images-pinned")
     assert key in accepted
     assert compare({}, {key: accepted[key]}, {"argo-rollouts"}) == [
@@ -90,3 +99,41 @@ def test_an_entry_without_a_reason_is_refused(tmp_path: Path) -> None:
     path.write_text("loki:\n  Pod monitoring/x:\n    k8s-probes: ''\n")
     with pytest.raises(ValueError, match="loki / Pod monitoring/x / k8s-probes: no reason"):
         load_baseline(path)
+
+
+def test_check_charts_passes_with_the_baseline_and_counts_what_it_accepts() -> None:
+    run = infractl("check", "--stack", "staging", "--charts")
+    assert run.code == 0, run.stderr + run.stdout
+    assert re.search(
+        r"^charts: \d+ rendered objects, [1-9]\d* accepted finding\(s\)", run.stdout, re.M
+    )
+    assert "\npassed: 0 mandatory," in run.stdout
+
+
+def test_check_charts_fails_naming_a_finding_the_baseline_lacks(
+    pack: RunningPack, tmp_path: Path
+) -> None:
+    result = synth("staging")[0]
+    charts = chart_resources(result.resources, render_release)
+    resources = [*result.resources, *charts.values()]
+    key = ("argo-rollouts", "Deployment argo-rollouts/argo-rollouts", "k8s-images-pinned")
+    document = yaml.safe_load((REPO / BASELINE).read_text())
+    del document[key[0]][key[1]][key[2]]
+    baseline = tmp_path / "chart-baseline.yaml"
+    baseline.write_text(yaml.safe_dump(document))
+
+    checked = analyze(pack, "staging", resources, _policy_config("staging"), {}, [])
+    judge(checked, charts, baseline)
+    assert checked.charts is not None and checked.failed
+    (line,) = checked.charts.new
+    assert line.startswith(f"new finding: {key[0]} {key[1]}: {key[2]}: ")
+    assert "new finding: " + line.partition("new finding: ")[2] in text_report(checked)
+    assert checked.resources == len(result.resources)
+
+
+def test_check_charts_without_the_renderer_is_one_line_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "helm_python.py").write_text("raise ImportError('not installed')\n")
+    run = infractl("check", "--stack", "staging", "--charts", env={"PYTHONPATH": str(tmp_path)})
+    assert run.code == 2
+    assert run.stderr.count("\n") == 1
+    assert ".venv/bin/uv pip install -e '.[test]'" in run.stderr

@@ -13,14 +13,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from tests.charts import (
-    HELM_RELEASE,
-    archive_of,
-    chart_crds,
-    describe,
-    render_release,
-    validate,
-)
+from infractl.policy.charts import HELM_RELEASE, archive_of, describe
+from tests.charts import chart_crds, render_release, validate
 from tests.conftest import REPO, infractl, resources, vendored
 
 RELEASES = {
@@ -84,7 +78,7 @@ def test_vendored_crds_are_the_ones_the_pinned_charts_install(
     chart: str, folder: str, synthesized: Callable[[str], Path]
 ) -> None:
     """vendor/crds holds byte copies of the CRD files in the archives the program deploys."""
-    installed = chart_crds(archive_of(releases(synthesized("prod"))[chart]))
+    installed = chart_crds(archive_of(releases(synthesized("prod"))[chart], REPO))
     copies = {p.name: p.read_text() for p in vendored("crds", folder).glob("*.yaml")}
     assert copies, folder
     for name, text in copies.items():

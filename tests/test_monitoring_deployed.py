@@ -23,7 +23,8 @@ import promql_parser
 import pytest
 import yaml
 
-from tests.charts import HELM_RELEASE, Obj, describe, render_release, selects
+from infractl.policy.charts import HELM_RELEASE, Obj, describe
+from tests.charts import render_release, selects
 from tests.conftest import REPO, manifests, resources
 
 STACKS = ["staging", "prod"]

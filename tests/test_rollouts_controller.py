@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.charts import HELM_RELEASE, CrdLoader, render, render_release
+from infractl.policy.charts import HELM_RELEASE, render
+from tests.charts import CrdLoader, render_release
 from tests.conftest import manifests, resources, vendored
 
 Obj = dict[str, Any]

@@ -46,6 +46,15 @@ class Violation:
 
 
 @dataclass
+class ChartVerdict:
+    """`check --charts`: findings on rendered chart objects against the reviewed baseline."""
+
+    objects: int
+    accepted: int
+    new: list[str]
+
+
+@dataclass
 class CheckResult:
     stack: str
     resources: int
@@ -55,10 +64,15 @@ class CheckResult:
     violations: list[Violation] = field(default_factory=list)
     # Policies the policy config turned off: the report says so, a clean run is not all-clear.
     disabled: list[str] = field(default_factory=list)
+    charts: ChartVerdict | None = None
 
     @property
     def mandatory(self) -> list[Violation]:
         return [v for v in self.violations if v.enforcement == "mandatory"]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.mandatory or (self.charts and self.charts.new))
 
 
 def _severity(value: int) -> str:
@@ -180,11 +194,41 @@ def default_policy_config(stack: Stack) -> Path | None:
     return path if path.is_file() else None
 
 
+def _check(
+    pack: RunningPack,
+    stack: Stack,
+    resources: list[Captured],
+    policy_config: Path | None,
+    charts: bool,
+) -> CheckResult:
+    """Check a stack's resources; with `charts`, also the objects its Releases' charts render,
+    judged against the project's chart baseline."""
+    chart_objects: dict[str, Captured] = {}
+    if charts:
+        from infractl.policy.charts import chart_resources, render_release
+
+        chart_objects = chart_resources(resources, lambda r: render_release(r, stack.project))
+    result = analyze(
+        pack,
+        stack.name,
+        [*resources, *chart_objects.values()],
+        policy_config or default_policy_config(stack),
+        stack.file.config,
+        stack.file.secret_keys,
+    )
+    if charts:
+        from infractl.policy.charts import BASELINE, judge
+
+        judge(result, chart_objects, stack.project / BASELINE)
+    return result
+
+
 def check_stack(
     stack: Stack,
     policy_config: Path | None = None,
     timeout: float = 60.0,
     out: Path | None = None,
+    charts: bool = False,
 ) -> tuple[str | None, CheckResult]:
     """Run the program once and check what it declares, with the stack's policy config
     (`policies/config/<stack>.json`) unless another is given. With `out`, also write the synth
@@ -200,35 +244,23 @@ def check_stack(
     with start_pack(stack, timeout) as pack, ThreadPoolExecutor(1) as background:
         result = run_program(stack.name, stack.file, config)
         # The pack evaluates in its own process: write the output meanwhile.
-        checking = background.submit(
-            analyze,
-            pack,
-            stack.name,
-            result.resources,
-            policy_config or default_policy_config(stack),
-            stack.file.config,
-            stack.file.secret_keys,
-        )
+        checking = background.submit(_check, pack, stack, result.resources, policy_config, charts)
         summary = write_output(result, out) if out is not None else None
         return summary, checking.result()
 
 
 def check_output(
-    stack: Stack, folder: Path, policy_config: Path | None = None, timeout: float = 60.0
+    stack: Stack,
+    folder: Path,
+    policy_config: Path | None = None,
+    timeout: float = 60.0,
+    charts: bool = False,
 ) -> CheckResult:
     """Check an existing synth output (`folder/resources.json`) without running the program."""
     with start_pack(stack, timeout) as pack:
         from infractl.synth.capture import read_resources
 
-        resources = read_resources(folder)
-        return analyze(
-            pack,
-            stack.name,
-            resources,
-            policy_config or default_policy_config(stack),
-            stack.file.config,
-            stack.file.secret_keys,
-        )
+        return _check(pack, stack, read_resources(folder), policy_config, charts)
 
 
 def run_check(

@@ -6,7 +6,7 @@ import json
 from itertools import groupby
 
 from infractl.markdown import code, text
-from infractl.policy.check import CheckResult, Violation
+from infractl.policy.check import ChartVerdict, CheckResult, Violation
 
 STACK_LEVEL = "(stack)"
 
@@ -22,6 +22,13 @@ def _counts(result: CheckResult) -> str:
     return f"{mandatory} mandatory, {advisory} advisory"
 
 
+def _charts_line(charts: ChartVerdict) -> str:
+    return (
+        f"charts: {charts.objects} rendered objects, {charts.accepted} accepted finding(s) "
+        f"(policies/chart-baseline.yaml), {len(charts.new)} new"
+    )
+
+
 def text_report(result: CheckResult) -> str:
     lines = [
         f"Policy check of stack '{result.stack}': {result.resources} resources, "
@@ -34,7 +41,10 @@ def text_report(result: CheckResult) -> str:
             lines.append(f"    [{v.enforcement}] {v.policy} ({v.severity}): {v.message}")
     if result.disabled:
         lines.append(f"disabled by the policy config: {', '.join(result.disabled)}")
-    verdict = "FAILED" if result.mandatory else "passed"
+    if result.charts:
+        lines.append(_charts_line(result.charts))
+        lines += [f"  {line}" for line in result.charts.new]
+    verdict = "FAILED" if result.failed else "passed"
     lines.append(f"{verdict}: {_counts(result)} violation(s)")
     return "\n".join(lines)
 
@@ -49,12 +59,18 @@ def json_report(result: CheckResult) -> str:
         "violations": [v.as_json() for v in result.violations],
         "disabled": result.disabled,
     }
+    if result.charts:
+        document["charts"] = {
+            "objects": result.charts.objects,
+            "accepted": result.charts.accepted,
+            "new": result.charts.new,
+        }
     return json.dumps(document, indent=2, sort_keys=True)
 
 
 def markdown_report(result: CheckResult) -> str:
     """For a PR: names, policies and messages (which quote config values) are escaped."""
-    icon = ":x:" if result.mandatory else ":white_check_mark:"
+    icon = ":x:" if result.failed else ":white_check_mark:"
     lines = [
         f"### {icon} Policy check: {code(result.stack, table=False)}",
         "",
@@ -64,6 +80,9 @@ def markdown_report(result: CheckResult) -> str:
     if result.disabled:
         names = ", ".join(code(name, table=False) for name in result.disabled)
         lines += ["", f"Disabled by the policy config: {names}."]
+    if result.charts:
+        lines += ["", text(_charts_line(result.charts)) + "."]
+        lines += [f"- {text(line, limit=1000)}" for line in result.charts.new]
     if result.violations:
         lines += ["", "| resource | policy | level | severity | message |", "|---|---|---|---|---|"]
         for urn, violations in _grouped(result):
