@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 # uv compiles bytecode only when asked; without it every run recompiles (PYTHONDONTWRITEBYTECODE).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: plan test lint typecheck unit clean tools bench
+.PHONY: plan test lint typecheck unit clean tools bench e2e e2e-tools
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,14 @@ test: lint typecheck unit
 # Benchmarks (not part of `make test`): prints a table, writes bench/results/*.json.
 bench: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov $(PY) -m bench.run
+
+# The real Pulumi engine on a real control plane (README, End-to-end). Needs Go; `make test` does not.
+# Binaries are built from the Go modules pinned under tools/e2e/ into .tools/bin, once.
+e2e-tools: $(VENV)/.installed-test
+	$(PY) -m e2e.tools
+
+e2e: $(VENV)/.installed-test
+	$(PY) -m e2e.run
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -13,6 +13,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
+from infra.config.charts import release_archive
 from infractl.policy.charts import HELM_RELEASE, archive_of, describe
 from tests.charts import chart_crds, render_release, validate
 from tests.conftest import REPO, infractl, resources, vendored
@@ -92,9 +93,10 @@ def test_every_release_deploys_the_vendored_archive_of_its_pinned_version(
     """What the tests render is what `pulumi up` installs: a local archive, not a repository."""
     for name, release in releases(synthesized(stack)).items():
         inputs = release["inputs"]
-        assert inputs["chart"].startswith("vendor/helm-charts/"), name
+        archive = release_archive(inputs["chart"], REPO)
+        assert archive.parent == REPO / "vendor" / "helm-charts", name
         assert "repositoryOpts" not in inputs, name
-        with helm_python.Chart.load(REPO / inputs["chart"]) as chart:
+        with helm_python.Chart.load(archive) as chart:
             assert chart.version == inputs["version"], name
 
 
@@ -115,3 +117,17 @@ def test_a_version_without_a_vendored_archive_is_a_config_error(
         "tbcoin-platform:monitoring.chart: no chart archive "
         "vendor/helm-charts/kube-prometheus-stack-88.6.0.tgz" in run.stderr
     )
+
+
+def test_release_charts_are_named_from_the_folder_the_engine_starts_plugins_in() -> None:
+    """The provider runs in Pulumi.yaml's `main` folder and takes a chart path that does not
+    exist from there for `<repository>/<chart>` (the real engine refused `vendor/...`)."""
+    import yaml
+
+    from infra.config.charts import PROGRAM_DIR, release_chart
+
+    main = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["main"]
+    assert main.rstrip("/") == PROGRAM_DIR
+    chart = release_chart("vendor/helm-charts/argo-rollouts-2.41.0.tgz")
+    assert (REPO / PROGRAM_DIR / chart).is_file()
+    assert not (REPO / PROGRAM_DIR / "vendor/helm-charts/argo-rollouts-2.41.0.tgz").exists()

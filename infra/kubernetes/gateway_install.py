@@ -22,7 +22,7 @@ class GatewayController(pulumi.ComponentResource):
         release = k8s.helm.v3.Release(
             name,
             name=name,
-            chart=install.archive,
+            chart=install.release_chart,
             version=install.version,
             namespace=install.namespace,
             create_namespace=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.config.charts import release_chart
 from infra.config.rollouts import RolloutsController
 from infra.kubernetes.apply import apply_manifest
 from infra.kubernetes.rollouts_controller import (
@@ -37,7 +38,7 @@ class ArgoRollouts(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             RELEASE,
             name=RELEASE,
-            chart=chart_archive(controller),
+            chart=release_chart(chart_archive(controller)),
             version=controller.chart_version,
             namespace=controller.namespace,
             values=controller_values(controller),

@@ -43,7 +43,7 @@ def _release(
     return k8s.helm.v3.Release(
         name,
         name=name,
-        chart=chart.archive,
+        chart=chart.release_chart,
         version=chart.version,
         namespace=namespace,
         values=values,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from infra.config.charts import release_archive
 from infractl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def archive_of(release: Obj, project: Path) -> Path:
     inputs = release["inputs"]
     chart = inputs["chart"]
     if chart.endswith(".tgz"):
-        return project / chart
+        return release_archive(chart, project)
     return (
         project / "vendor" / "helm-charts" / f"{chart.rsplit('/', 1)[-1]}-{inputs['version']}.tgz"
     )

@@ -1,0 +1,342 @@
+"""`make e2e`: both stacks through the real Pulumi engine on a real (loopback) control plane.
+
+Per stack, on a control plane of its own: preview and up on the empty cluster with the policy pack
+attached by the engine, every object compared with the offline synth, a second preview that must
+show no changes, destroy, and what is left. Writes out/e2e/report.json; exit 1 when a check
+failed, 2 when the harness could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from e2e import controlplane, engine, live, stacks, tools
+from e2e.errors import HarnessError
+
+ROOT = tools.ROOT
+REPORT = ROOT / "out" / "e2e" / "report.json"
+# Every step's real event log, as `infractl` reads them; `--record` keeps some for `make test`.
+OUTPUTS = ROOT / "out" / "e2e" / "engine-outputs"
+RECORDED = ROOT / "tests" / "engine_outputs" / "recorded"
+RECORD = ("preview", "refresh-preview-only", "drift-preview")
+STACKS = ("staging", "prod")
+
+
+@dataclass
+class StackReport:
+    stack: str
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def step(self, name: str, result: engine.Result, **extra: Any) -> None:
+        if result.event_log is not None and result.event_log.is_file():
+            OUTPUTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(result.event_log, OUTPUTS / f"{self.stack}-{name}.jsonl")
+        self.steps[name] = {
+            "exit": result.returncode,
+            "changes": result.summary(),
+            "seconds": round(result.seconds, 1),
+            **extra,
+        }
+
+    def check(self, ok: bool, message: str) -> bool:
+        if not ok:
+            self.failures.append(message)
+            print(f"e2e: {self.stack}: FAIL {message}", file=sys.stderr, flush=True)
+        return ok
+
+
+def program() -> None:
+    from infra.program import main
+
+    main()
+
+
+def _pack_args(stack: str) -> list[str]:
+    return [
+        "--policy-pack",
+        str(engine.PACK),
+        "--policy-pack-config",
+        str(ROOT / "policies" / "config" / f"{stack}.json"),
+    ]
+
+
+def _errors(result: engine.Result) -> str:
+    lines = result.diagnostics() or result.stderr.strip().splitlines()[-5:]
+    return " | ".join(line.strip()[:400] for line in lines[-8:])
+
+
+def synth(stack: str, settings: Path, out: Path) -> Path:
+    done = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "infractl"),
+            "synth",
+            "--stack",
+            stack,
+            "--config-file",
+            str(settings),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=os.environ | stacks.SECRET_ENV,
+    )
+    if done.returncode != 0:
+        raise HarnessError(f"offline synth of {stack} failed: {done.stderr.strip()[-500:]}")
+    return out / "kubernetes"
+
+
+def _weakened_program() -> None:
+    """A test-only program change no stack config can make (the floor refuses it first): the
+    real program plus a privileged pod in a namespace without Pod Security labels."""
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    from infra.program import main
+
+    main()
+    provider = k8s.Provider("weakened-cluster", context="e2e")
+    opts = pulumi.ResourceOptions(provider=provider)
+    namespace = k8s.core.v1.Namespace("weakened", metadata={"name": "weakened"}, opts=opts)
+    k8s.core.v1.Pod(
+        "privileged",
+        metadata={"name": "privileged", "namespace": namespace.metadata.name},
+        spec={
+            "containers": [
+                {
+                    "name": "c",
+                    "image": f"busybox@{stacks.E2E_DIGEST}",
+                    "securityContext": {"privileged": True},
+                }
+            ]
+        },
+        opts=opts,
+    )
+
+
+def weakened(report: StackReport, pulumi: engine.Engine, plane: controlplane.ControlPlane) -> None:
+    """The pack under the engine stops a weakened stack: the update fails, nothing is created."""
+    stack = report.stack
+    up = pulumi.run("up", "--yes", "--stack", stack, *_pack_args(stack), program=_weakened_program)
+    violations = sorted({v.get("policyName", "") for v in up.policy_violations()})
+    left = live.ours(plane.kubeconfig) + live.named(plane.kubeconfig, "weakened")
+    report.step("weakened-up", up, violations=violations, created=left)
+    report.check(up.returncode != 0, "the weakened stack was applied")
+    report.check("k8s-pod-security-restricted" in violations, f"pack verdict: {violations}")
+    report.check(not left, f"the refused update created {left}")
+
+
+def drift(
+    report: StackReport, pulumi: engine.Engine, plane: controlplane.ControlPlane, synth_dir: Path
+) -> None:
+    """Change live objects by hand, then rank the real refresh through `infractl drift`."""
+    stack = report.stack
+    made = live.drift(plane.kubeconfig, stacks.settings(stack)["config"])
+    refresh = pulumi.run("refresh", "--preview-only", "--stack", stack)
+    pending = pulumi.run("preview", "--stack", stack, program=program)
+    done = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "infractl"),
+            "drift",
+            "--stack",
+            stack,
+            "--input",
+            str(refresh.event_log),
+            "--pending-input",
+            str(pending.event_log),
+            "--resources",
+            str(synth_dir / "resources.json"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    report.step("refresh-preview-only", refresh, made=made)
+    report.step("drift-preview", pending)
+    report.steps["drift"] = {"exit": done.returncode, "report": done.stdout.strip().splitlines()}
+    report.check(refresh.returncode == 0, f"refresh --preview-only failed: {_errors(refresh)}")
+    report.check(done.returncode in (1, 4), f"infractl drift exit {done.returncode}: {done.stderr}")
+    for change in made:
+        if change["expected"]:
+            report.check(change["name"] not in done.stdout, f"reported expected {change}")
+        else:
+            report.check(change["name"] in done.stdout, f"drift not reported: {change}")
+
+
+def preview_report(report: StackReport, result: engine.Result) -> None:
+    done = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "infractl"),
+            "preview-report",
+            "--stack",
+            report.stack,
+            "--event-log",
+            str(result.event_log),
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    report.steps["preview-report"] = {"exit": done.returncode}
+    report.check(done.returncode == 0, f"preview-report on the real event log: {done.stderr}")
+
+
+def secrets_in_state(report: StackReport, pulumi: engine.Engine) -> None:
+    state = json.dumps(pulumi.stack_export())
+    leaked = [name for name, value in stacks.SECRET_ENV.items() if value in state]
+    report.steps["secrets"] = {"plaintext-in-state": leaked}
+    report.check(not leaked, f"secrets in plain text in state: {leaked}")
+
+
+def no_plugin(report: StackReport, pulumi: engine.Engine) -> None:
+    """Before the provider is registered a preview must fail on the missing plugin, having
+    downloaded nothing: the registration is what the engine runs, never a download."""
+    preview = pulumi.run("preview", "--stack", report.stack, program=program)
+    text = preview.stdout + preview.stderr + " ".join(preview.diagnostics())
+    report.step("preview-without-plugin", preview, plugins=pulumi.plugins())
+    report.check(preview.returncode != 0, "a preview ran without the registered provider")
+    report.check("kubernetes" in text and "plugin" in text, f"not a missing-plugin error: {text}")
+    report.check(not pulumi.plugins(), f"plugins appeared without registration: {pulumi.plugins()}")
+
+
+def run_stack(stack: str, folder: Path, step: Callable[[str], None]) -> StackReport:
+    report = StackReport(stack)
+    with controlplane.running(folder / "cluster") as plane:
+        step(f"{stack}: control plane up ({controlplane.version_info(plane)})")
+        pulumi = engine.Engine(folder / "engine", plane.kubeconfig)
+        pulumi.init_stack(stack, stacks.settings(stack))
+        no_plugin(report, pulumi)
+        version = pulumi.register_provider()
+        synth_dir = folder / "synth"
+        declared = synth(stack, pulumi.project / f"Pulumi.{stack}.yaml", synth_dir)
+
+        provided = live.provide(plane.kubeconfig, stacks.CLUSTER_PROVIDES[stack])
+        report.steps["cluster-provides"] = {"objects": len(provided)}
+        weakened(report, pulumi, plane)
+        step(f"{stack}: weakened stack refused: {report.steps['weakened-up']['violations']}")
+
+        preview = pulumi.run("preview", "--stack", stack, *_pack_args(stack), program=program)
+        report.step("preview", preview)
+        step(f"{stack}: preview exit {preview.returncode} {preview.summary()}")
+        report.check(preview.returncode == 0, f"preview failed: {_errors(preview)}")
+        preview_report(report, preview)
+
+        up = pulumi.run("up", "--yes", "--stack", stack, *_pack_args(stack), program=program)
+        report.step("up", up)
+        step(f"{stack}: up exit {up.returncode} {up.summary()} in {up.seconds:.0f} s")
+        if report.check(up.returncode == 0, f"up failed: {_errors(up)}"):
+            mismatches = live.compare(plane.kubeconfig, declared)
+            report.steps["up"]["mismatches"] = mismatches
+            report.check(not mismatches, f"{len(mismatches)} live objects differ from the synth")
+            secrets_in_state(report, pulumi)
+
+        again = pulumi.run(
+            "preview",
+            "--expect-no-changes",
+            "--diff",
+            "--stack",
+            stack,
+            *_pack_args(stack),
+            program=program,
+        )
+        report.step("preview-again", again)
+        step(f"{stack}: second preview exit {again.returncode} {again.summary()}")
+        report.check(again.returncode == 0, f"second preview shows changes: {again.summary()}")
+
+        if up.returncode == 0:
+            drift(report, pulumi, plane, synth_dir)
+            step(f"{stack}: drift exit {report.steps['drift']['exit']}")
+
+        down = pulumi.run("destroy", "--yes", "--stack", stack)
+        refused = down.returncode != 0 and "protected" in down.stdout + down.stderr
+        if refused:
+            # Protected resources (prod's monitoring storage) stop a destroy, as documented;
+            # the runbook's way past it is an explicit unprotect.
+            pulumi.run("state", "unprotect", "--all", "--yes", "--stack", stack, event_log=False)
+            down = pulumi.run("destroy", "--yes", "--stack", stack)
+        report.step("destroy", down, refused_while_protected=refused)
+        left = live.ours(plane.kubeconfig)
+        report.steps["destroy"]["left"] = left
+        step(f"{stack}: destroy exit {down.returncode}, {len(left)} objects of ours left")
+        report.check(down.returncode == 0, f"destroy failed: {_errors(down)}")
+        report.steps["plugins"] = {"installed": pulumi.plugins(), "kubernetes": version}
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make e2e", description=__doc__)
+    parser.add_argument("--stack", action="append", choices=STACKS, help="default: both")
+    parser.add_argument("--keep", action="store_true", help="keep the run's folder (logs, state)")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help=f"after a clean run, copy {', '.join(RECORD)} event logs to tests/engine_outputs/",
+    )
+    args = parser.parse_args(argv)
+    # Ctrl-C and SIGTERM unwind through every `finally`, so each process is stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    os.environ.update(stacks.SECRET_ENV)
+    folder = Path(tempfile.mkdtemp(prefix="tbcoin-e2e-"))
+    started = time.monotonic()
+
+    def step(message: str) -> None:
+        print(f"e2e: [{time.monotonic() - started:6.0f} s] {message}", file=sys.stderr, flush=True)
+
+    reports: list[StackReport] = []
+    try:
+        built = tools.ensure()
+        for stack in args.stack or STACKS:
+            reports.append(run_stack(stack, folder / stack, step))
+    except HarnessError as exc:
+        print(f"e2e: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("e2e: interrupted; every process stopped", file=sys.stderr)
+        return 130
+    finally:
+        if args.keep:
+            print(f"e2e: run folder kept: {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(
+        json.dumps(
+            {
+                "versions": engine.versions(),
+                "built": {k: round(v) for k, v in built.items()},
+                "stacks": {r.stack: {"steps": r.steps, "failures": r.failures} for r in reports},
+                "seconds": round(time.monotonic() - started),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    failed = [f"{r.stack}: {f}" for r in reports for f in r.failures]
+    if args.record and not failed:
+        RECORDED.mkdir(parents=True, exist_ok=True)
+        for report in reports:
+            for name in RECORD:
+                shutil.copy(OUTPUTS / f"{report.stack}-{name}.jsonl", RECORDED)
+        (RECORDED / "versions.json").write_text(json.dumps(engine.versions(), indent=2) + "\n")
+    print(f"e2e: report: {REPORT.relative_to(ROOT)}; {len(failed)} failed checks", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The stacks as the e2e run deploys them: the repository's own settings, with the parts that need
+GitHub or a Docker engine taken out (neither exists here) and every edit stated in EDITS."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from e2e.tools import ROOT
+
+NS = "tbcoin-platform"
+# Any well-formed digest: pods under KWOK run no code, so no image is ever pulled.
+E2E_DIGEST = "sha256:" + "e2" * 32
+
+# What differs from Pulumi.<stack>.yaml, and why (the README lists the same).
+EDITS = (
+    "github removed: GitHub cannot be reached (its inputs go through the provider schema instead)",
+    "app.build removed and `image: build` set to a fixed digest: no Docker engine to build with",
+)
+
+# What a stack expects its cluster to have already (staging: "the staging cluster provides its own
+# Gateway implementation and class"), installed from the vendored upstream files before `up`.
+CLUSTER_PROVIDES = {
+    "staging": (ROOT / "vendor" / "crds" / "gateway-api" / "gatewayapi-crds.yaml",),
+    "prod": (),
+}
+
+# fromEnv secrets of both stacks get throw-away values, so that state shows how secrets land.
+SECRET_ENV = {
+    "GRAFANA_ADMIN_PASSWORD": "e2e-grafana-admin-password-not-real",
+    "SLACK_ALERTS_WEBHOOK": "https://hooks.slack.invalid/e2e-not-real",
+    "PAGERDUTY_ROUTING_KEY": "e2e0pagerduty0routing0key0not0real",
+}
+
+
+def settings(stack: str) -> dict[str, Any]:
+    """Pulumi.<stack>.yaml as deployed by the e2e run."""
+    raw = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    config = copy.deepcopy(raw["config"])
+    config.pop(f"{NS}:github", None)
+    app = config.get(f"{NS}:app") or {}
+    app.pop("build", None)
+    for service in (config.get(f"{NS}:services") or {}).values():
+        strategy = service.get("strategy") or {}
+        if strategy.get("image") == "build":
+            strategy["image"] = E2E_DIGEST
+    return {"config": config}
+
+
+def write(stack: str, folder: Path) -> Path:
+    path = folder / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump(settings(stack), sort_keys=False))
+    return path

@@ -1,0 +1,158 @@
+"""The e2e harness without Go: its pins agree with the Python SDKs, its stack edits are exactly the
+stated ones, its bad-input paths give one line and exit 2, and the pack launcher the engine runs
+starts the real pack."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from e2e import live, stacks, tools
+from tests.conftest import REPO, load_stack
+
+
+def _go_mod(module: str) -> str:
+    return (REPO / "tools" / "e2e" / module / "go.mod").read_text()
+
+
+def test_provider_pin_is_the_python_sdk_version() -> None:
+    # The engine asks for the plugin version the SDK registers with; the binary must be that one.
+    assert importlib.metadata.version("pulumi-kubernetes") == tools.KUBERNETES_PROVIDER_VERSION
+    assert re.search(
+        r"github.com/pulumi/pulumi-kubernetes/provider/v4 v4\.0\.0-\d{14}-f47bc2d6f199",
+        _go_mod("kubernetes-provider"),
+    ), "the provider pseudo-version is the commit of tag v4.25.0"
+
+
+def test_cli_pin_is_served_and_not_older_than_the_sdk() -> None:
+    go_mod = _go_mod("pulumi")
+    assert f"github.com/pulumi/pulumi/pkg/v3 v{tools.PULUMI_VERSION}" in go_mod
+    assert f"github.com/pulumi/pulumi/sdk/v3 v{tools.PULUMI_VERSION}" in go_mod
+    sdk = tuple(int(p) for p in importlib.metadata.version("pulumi").split("."))
+    cli = tuple(int(p) for p in tools.PULUMI_VERSION.split("."))
+    assert cli >= sdk
+
+
+def test_kubernetes_staging_modules_follow_the_server_version() -> None:
+    go_mod = _go_mod("kube")
+    assert f"k8s.io/kubernetes {tools.KUBE_VERSION}" in go_mod
+    staging = re.findall(r"^\s*(k8s\.io/[a-z-]+) => k8s\.io/[a-z-]+ (v\S+)$", go_mod, re.M)
+    assert len(staging) > 25
+    minor = tools.KUBE_VERSION.replace("v1.", "v0.")
+    assert {version for _, version in staging} == {minor}
+
+
+def test_e2e_settings_differ_from_the_stack_only_by_the_stated_edits() -> None:
+    for stack in ("staging", "prod"):
+        original = load_stack(stack)["config"]
+        edited = stacks.settings(stack)["config"]
+        assert f"{stacks.NS}:github" in original and f"{stacks.NS}:github" not in edited
+        assert "build" not in edited[f"{stacks.NS}:app"]
+        images = [s["strategy"]["image"] for s in edited[f"{stacks.NS}:services"].values()]
+        assert "build" not in images and all(i.startswith("sha256:") for i in images)
+        # Everything else is the repository's, untouched.
+        for key in set(original) - {
+            f"{stacks.NS}:github",
+            f"{stacks.NS}:app",
+            f"{stacks.NS}:services",
+        }:
+            assert edited[key] == original[key], key
+    assert len(stacks.EDITS) == 2
+
+
+def _fake_go(folder: Path, body: str) -> dict[str, str]:
+    script = folder / "go"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return {**os.environ, "PATH": f"{folder}:/usr/bin:/bin"}
+
+
+def _tools(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "e2e.tools", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_without_go_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = _tools({**os.environ, "PATH": str(tmp_path)}, "kwok")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "Go is not on PATH" in done.stderr and "make e2e" in done.stderr
+
+
+def test_build_failure_names_the_module_and_its_last_lines(tmp_path: Path) -> None:
+    env = _fake_go(
+        tmp_path,
+        'case "$1" in version) echo "go version go1.26.99 linux/amd64";;\n'
+        '*) echo "first line" >&2; echo "cannot find module providing package x" >&2; exit 1;;\n'
+        "esac\n",
+    )
+    # A stamp that cannot match forces the build even where the real binary exists.
+    done = _tools(env, "etcd")
+    assert done.returncode == 2
+    line = done.stderr.strip().splitlines()[-1]
+    assert "building etcd from tools/e2e/etcd (go.etcd.io/etcd/server/v3) failed" in line
+    assert "cannot find module providing package x" in line
+    assert "Traceback" not in done.stderr
+
+
+def test_a_stale_binary_is_rebuilt_and_a_current_one_is_not(tmp_path: Path) -> None:
+    tool = next(t for t in tools.TOOL_TABLE if t.name == "etcd")
+    version = "go version go1.26.8 linux/amd64"
+    stamp = tools.stamp(tool, version)
+    assert stamp == tools.stamp(tool, version)
+    assert stamp != tools.stamp(tool, "go version go1.27.0 linux/amd64")
+    other = next(t for t in tools.TOOL_TABLE if t.name == "kwok")
+    assert stamp != tools.stamp(other, version)
+
+
+def test_subset_diff_sees_changed_and_missing_fields_not_server_defaults() -> None:
+    declared = {"replicas": 2, "template": {"spec": {"containers": [{"name": "a", "cpu": "1"}]}}}
+    defaulted = {
+        "replicas": 2,
+        "revisionHistoryLimit": 10,
+        "template": {"spec": {"containers": [{"name": "a", "cpu": "1", "pull": "IfNotPresent"}]}},
+    }
+    assert live.subset_diff(declared, defaulted) == []
+    changed = {**defaulted, "replicas": 1}
+    assert live.subset_diff(declared, changed) == [".replicas: declared 2, live 1"]
+    assert live.subset_diff({"a": 1}, {}) == [".a: declared 1, absent live"]
+    assert live.subset_diff({"l": [1, 2]}, {"l": [1]}) == [".l: declared 2 items, live 1"]
+
+
+def test_pack_launcher_starts_the_real_pack(tmp_path: Path) -> None:
+    """What the engine runs for `--policy-pack policies/serve`: it must print the pack's port."""
+    proc = subprocess.Popen(
+        [str(REPO / "policies" / "serve"), "127.0.0.1:1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PULUMI_POLICY_PYTHON": sys.executable},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode().strip()
+        assert line.isdigit() and int(line) > 0, proc.stderr.read().decode() if proc.stderr else ""
+    finally:
+        proc.kill()
+        proc.wait()
+    pack = yaml.safe_load((REPO / "policies" / "PulumiPolicy.yaml").read_text())
+    assert pack["runtime"]["name"] == "python"
+
+
+@pytest.mark.parametrize("name", [t.name for t in tools.TOOL_TABLE])
+def test_every_tool_has_a_pinned_module(name: str) -> None:
+    tool = next(t for t in tools.TOOL_TABLE if t.name == name)
+    folder = REPO / "tools" / "e2e" / tool.module
+    assert (folder / "go.mod").is_file() and (folder / "go.sum").is_file()
