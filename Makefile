@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 # uv compiles bytecode only when asked; without it every run recompiles (PYTHONDONTWRITEBYTECODE).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: plan test lint typecheck unit clean tools bench
+.PHONY: plan test lint typecheck unit clean tools bench e2e-scorecard e2e-scorecard-record
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,21 @@ test: lint typecheck unit
 # Benchmarks (not part of `make test`): prints a table, writes bench/results/*.json.
 bench: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov $(PY) -m bench.run
+
+# The real OpenSSF Scorecard v5.5.0 from its Go module (tools/e2e/scorecard pins it; a cold build
+# takes minutes) scores each repository's managed-files tree and its mutations with --local, and
+# must agree with `infractl scorecard`. `make test` needs no Go: it holds the prediction to the
+# real results recorded in tests/scorecard_real.json (and skips the live run without the binary).
+SCORECARD := $(TOOLS)/bin/scorecard
+$(SCORECARD): tools/e2e/scorecard/go.mod tools/e2e/scorecard/go.sum
+	cd tools/e2e/scorecard && nice -n 10 go build -o $(abspath $@) github.com/ossf/scorecard/v5
+
+e2e-scorecard: $(VENV)/.installed-test $(SCORECARD)
+	$(VENV)/bin/pytest -q tests/test_scorecard_real.py
+
+# After a change of the managed files or of the mutations: score them again, rewrite the record.
+e2e-scorecard-record: $(VENV)/.installed-test $(SCORECARD)
+	$(PY) -m tests.scorecard_real
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -109,7 +109,7 @@ def test_checkers_catch_what_they_should(tmp_path: Path) -> None:
     findings = actionlint(bad)
     assert any("untrusted" in f and f.endswith("[expression]") for f in findings), findings
     # shellcheck is reached through actionlint: an unquoted variable in a `run:` script
-    bad.write_text(bad.read_text() + '      - run: rm -rf $WORKDIR/build\n')
+    bad.write_text(bad.read_text() + "      - run: rm -rf $WORKDIR/build\n")
     assert any("SC2086" in f and f.endswith("[shellcheck]") for f in actionlint(bad))
     broken = tmp_path / "broken.yml"
     broken.write_text("name: broken\non: push\njobs:\n  x:\n    steps: []\n")
