@@ -81,11 +81,6 @@ def _workflow(name: str, on: str, steps: str) -> str:
     )
 
 
-def _pip_unhashed(files: dict[str, str]) -> dict[str, str | None]:
-    steps = "      - run: python -m pip install requests\n"
-    return {".github/workflows/extra.yml": _workflow("extra", "push", steps)}
-
-
 def _untrusted_checkout(files: dict[str, str]) -> dict[str, str | None]:
     # The tree's own checkout pin: only the trigger and the ref make it dangerous.
     sha = _CHECKOUT.findall(files[_first_workflow(files, _CHECKOUT)])[0]
@@ -99,10 +94,18 @@ def _untrusted_checkout(files: dict[str, str]) -> dict[str, str | None]:
     return {".github/workflows/label.yml": _workflow("label", "pull_request_target", steps)}
 
 
+def _extra(on: str, steps: str, permissions: bool = True) -> dict[str, str | None]:
+    text = _workflow("extra", on, steps)
+    return {".github/workflows/extra.yml": text if permissions else _TOP_READ.sub("", text)}
+
+
 # name -> (what it does, files it sets (path -> content) or removes (path -> None))
 MUTATIONS: dict[str, tuple[str, Callable[[dict[str, str]], dict[str, str | None]]]] = {
     "tag-pinned-action": ("the first actions/checkout pinned by tag (@v4)", _tag_pinned),
-    "pip-install-without-hashes": ("a new workflow: `pip install requests`", _pip_unhashed),
+    "pip-install-without-hashes": (
+        "a new workflow: `pip install requests`",
+        lambda files: _extra("push", "      - run: python -m pip install requests\n"),
+    ),
     "top-level-write-all": ("the first workflow's top-level permissions: write-all", _write_all),
     "pull-request-target-checkout": (
         "a new pull_request_target workflow checking out the PR head",
@@ -113,6 +116,29 @@ MUTATIONS: dict[str, tuple[str, Callable[[dict[str, str]], dict[str, str | None]
         lambda files: {"bin/helper": ELF, "app/__pycache__/main.pyc": PYC},
     ),
     "no-security-policy": ("SECURITY.md removed", lambda files: {"SECURITY.md": None}),
+    # Beyond the six: the other rules the prediction models.
+    "script-injection": (
+        "a new pull_request workflow echoing the PR title in a run: script",
+        lambda files: _extra(
+            "pull_request", '      - run: echo "${{ github.event.pull_request.title }}"\n'
+        ),
+    ),
+    "no-top-level-permissions": (
+        "a new workflow without a permissions: block",
+        lambda files: _extra("push", "      - run: make test\n", permissions=False),
+    ),
+    "npm-install": (
+        "a new workflow: `npm install left-pad` and `npm ci`",
+        lambda files: _extra("push", "      - run: npm install left-pad\n      - run: npm ci\n"),
+    ),
+    "container-action-by-tag": (
+        "a new workflow using docker://alpine:3.20",
+        lambda files: _extra("push", "      - uses: docker://alpine:3.20\n"),
+    ),
+    "security-policy-link-only": (
+        "SECURITY.md holding one link and nothing else",
+        lambda files: {"SECURITY.md": "https://example.com/security\n"},
+    ),
 }
 
 

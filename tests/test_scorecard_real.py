@@ -38,6 +38,11 @@ MOVES = {
     "pull-request-target-checkout": "Dangerous-Workflow",
     "binary-file": "Binary-Artifacts",
     "no-security-policy": "Security-Policy",
+    "script-injection": "Dangerous-Workflow",
+    "no-top-level-permissions": "Token-Permissions",
+    "npm-install": "Pinned-Dependencies",
+    "container-action-by-tag": "Pinned-Dependencies",
+    "security-policy-link-only": "Security-Policy",
 }
 
 

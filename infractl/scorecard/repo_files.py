@@ -186,7 +186,7 @@ def binary_artifacts(files: dict[str, str]) -> CheckResult:
         return CheckResult(
             "Binary-Artifacts",
             None,
-            f"{len(binary)} binaries among the managed files; other files may add more",
+            f"binaries among the managed files ({len(binary)}); other files may add more",
             follows,
             binary,
             to_raise=["commit no binary through managed files"],
