@@ -44,6 +44,7 @@ class Process:
     name: str
     popen: subprocess.Popen[bytes]
     log: Path
+    argv: list[str]
 
     def tail(self, lines: int = 5) -> str:
         try:
@@ -86,7 +87,7 @@ class ControlPlane:
             raise HarnessError(f"{binary} is missing: run `make e2e-tools` (or `make e2e`)")
         log = self.folder / "logs" / f"{name}.log"
         log.parent.mkdir(exist_ok=True)
-        with log.open("wb") as out:
+        with log.open("ab") as out:
             popen = subprocess.Popen(
                 [str(binary), *argv[1:]],
                 stdin=subprocess.DEVNULL,
@@ -95,9 +96,18 @@ class ControlPlane:
                 cwd=self.folder,
                 start_new_session=True,
             )
-        process = Process(name, popen, log)
+        process = Process(name, popen, log, list(argv))
         self.processes.append(process)
         return process
+
+    def process(self, name: str) -> Process:
+        return next(p for p in reversed(self.processes) if p.name == name)
+
+    def start_again(self, name: str) -> Process:
+        """Start a stopped process again with the same arguments (fault tests)."""
+        old = self.process(name)
+        self.processes.remove(old)
+        return self.start(name, old.argv)
 
     def stop(self) -> None:
         # Reverse order: the API server's clients first, etcd last.

@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent import futures
@@ -47,6 +48,7 @@ class Result:
     stderr: str
     seconds: float
     event_log: Path | None
+    pid: int = 0
 
     def events(self) -> list[dict[str, Any]]:
         if self.event_log is None or not self.event_log.is_file():
@@ -142,7 +144,9 @@ class Engine:
         timeout: float = 900,
         event_log: bool = True,
         env: Mapping[str, str] | None = None,
+        during: Callable[[subprocess.Popen[str], Path | None], None] | None = None,
     ) -> Result:
+        """Run the CLI; `during(process, event_log)` runs in a thread meanwhile (fault tests)."""
         binary = BIN / "pulumi"
         if not binary.is_file():
             raise HarnessError(f"{binary} is missing: run `make e2e-tools` (or `make e2e`)")
@@ -167,8 +171,14 @@ class Engine:
                 text=True,
                 start_new_session=True,
             )
+            injector = None
+            if during is not None:
+                injector = threading.Thread(target=during, args=(proc, log), daemon=True)
+                injector.start()
             try:
                 stdout, stderr = proc.communicate(timeout=timeout)
+                if injector is not None:
+                    injector.join(180)
             except subprocess.TimeoutExpired as exc:
                 stop_group(proc)
                 raise HarnessError(
@@ -177,7 +187,9 @@ class Engine:
             except BaseException:
                 stop_group(proc)
                 raise
-        result = Result(command, proc.returncode, stdout, stderr, time.monotonic() - started, log)
+        result = Result(
+            command, proc.returncode, stdout, stderr, time.monotonic() - started, log, proc.pid
+        )
         (self.logs / f"{self._count:02d}-{args[0]}.out").write_text(
             stdout + "\n--- stderr ---\n" + stderr
         )

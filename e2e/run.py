@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from e2e import controlplane, engine, live, stacks, tools
+from e2e import controlplane, engine, faults, live, stacks, tools
 from e2e.errors import HarnessError
 
 ROOT = tools.ROOT
@@ -215,6 +215,10 @@ def no_plugin(report: StackReport, pulumi: engine.Engine) -> None:
     report.check(preview.returncode != 0, "a preview ran without the registered provider")
     report.check("kubernetes" in text and "plugin" in text, f"not a missing-plugin error: {text}")
     report.check(not pulumi.plugins(), f"plugins appeared without registration: {pulumi.plugins()}")
+    # What infractl drift and the preview workflow rely on: without PULUMI_DEBUG_COMMANDS the CLI
+    # refuses `--event-log` (tests/test_drift.py fakes exactly this).
+    gated = pulumi.run("preview", "--stack", report.stack, env={"PULUMI_DEBUG_COMMANDS": ""})
+    report.check("unknown flag: --event-log" in gated.stderr, "--event-log is no longer gated")
 
 
 def run_stack(stack: str, folder: Path, step: Callable[[str], None]) -> StackReport:
@@ -281,10 +285,31 @@ def run_stack(stack: str, folder: Path, step: Callable[[str], None]) -> StackRep
     return report
 
 
+def run_faults(folder: Path, step: Callable[[str], None]) -> dict[str, Any]:
+    """Issue 24's faults, on staging, each from an empty cluster (e2e/faults.py)."""
+    results: dict[str, Any] = {}
+    with controlplane.running(folder / "cluster") as plane:
+        pulumi = engine.Engine(folder / "engine", plane.kubeconfig)
+        pulumi.init_stack("staging", stacks.settings("staging"))
+        pulumi.register_provider()
+        live.provide(plane.kubeconfig, stacks.CLUSTER_PROVIDES["staging"])
+        for name in faults.FAULTS:
+            results[name] = faults.fault(
+                name, pulumi, plane, "staging", program, _pack_args("staging")
+            )
+            outcome = results[name]
+            step(
+                f"fault {name}: up exit {outcome['exit']}, recovery {outcome['recovery']}, "
+                f"clean {outcome['clean_preview']} after {outcome['seconds_to_clean']} s"
+            )
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make e2e", description=__doc__)
     parser.add_argument("--stack", action="append", choices=STACKS, help="default: both")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (logs, state)")
+    parser.add_argument("--skip-faults", action="store_true", help="leave out e2e/faults.py")
     parser.add_argument(
         "--record",
         action="store_true",
@@ -305,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         built = tools.ensure()
         for stack in args.stack or STACKS:
             reports.append(run_stack(stack, folder / stack, step))
+        fault_results = {} if args.skip_faults else run_faults(folder / "faults", step)
     except HarnessError as exc:
         print(f"e2e: {exc}", file=sys.stderr)
         return 2
@@ -323,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
                 "versions": engine.versions(),
                 "built": {k: round(v) for k, v in built.items()},
                 "stacks": {r.stack: {"steps": r.steps, "failures": r.failures} for r in reports},
+                "faults": fault_results,
                 "seconds": round(time.monotonic() - started),
             },
             indent=2,
@@ -330,6 +357,12 @@ def main(argv: list[str] | None = None) -> int:
         + "\n"
     )
     failed = [f"{r.stack}: {f}" for r in reports for f in r.failures]
+    # A crashed pack must fail the update; every fault must end in a clean preview.
+    for name, outcome in fault_results.items():
+        if not outcome["clean_preview"]:
+            failed.append(f"fault {name}: no clean preview after {outcome['recovery']}")
+        if name == "pack-killed" and outcome["exit"] == 0:
+            failed.append("fault pack-killed: the update passed without its policy pack")
     if args.record and not failed:
         RECORDED.mkdir(parents=True, exist_ok=True)
         for report in reports:

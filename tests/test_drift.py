@@ -464,3 +464,26 @@ def test_a_bug_while_reporting_is_exit_2_never_drift(
     assert cli.main(["drift", "--stack", "prod", "--input", str(REFRESH)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("infractl: internal error (KeyError)") and len(err.splitlines()) == 1
+
+
+def test_drift_runs_the_cli_with_event_log_enabled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real CLI (v3.274.0) knows `--event-log` only under PULUMI_DEBUG_COMMANDS=true; without
+    it every run failed with "unknown flag" (make e2e checks the real CLI does so)."""
+    from infractl.ops.drift import run_refresh_preview
+
+    fake = tmp_path / "bin" / "pulumi"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        '[ "$PULUMI_DEBUG_COMMANDS" = true ] || '
+        '{ echo "error: unknown flag: --event-log" >&2; exit 1; }\n'
+        'while [ "$1" != --event-log ]; do shift; done\n'
+        """echo '{"sequence":0,"summaryEvent":{"resourceChanges":{"same":3}}}' > "$2"\n"""
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    monkeypatch.delenv("PULUMI_DEBUG_COMMANDS", raising=False)
+    report = run_refresh_preview(tmp_path, "prod")
+    assert report.summary

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -58,6 +59,8 @@ def _run(project: Path, stack: str, command: list[str], what: str) -> EngineRepo
             [pulumi, *command, "--stack", stack, "--expect-no-changes", "--event-log", str(log),
              "--non-interactive"],
             cwd=project, capture_output=True, text=True, check=False,
+            # The CLI offers `--event-log` only with this set ("unknown flag" otherwise).
+            env={**os.environ, "PULUMI_DEBUG_COMMANDS": "true"},
         )  # fmt: skip
         # --expect-no-changes exits non-zero on changes as well as on errors; only a run that got
         # as far as its summary event answered the question.

@@ -1,0 +1,172 @@
+"""Faults under the real engine (`make e2e`, staging): each fault hits a `pulumi up` that is
+creating the stack on an empty cluster, then the runbook's recovery (docs/runbooks/failed-up.md)
+is applied step by step until `pulumi preview --expect-no-changes` is clean. Per fault: how the
+update ended, what state and cluster held, each recovery step taken, and the seconds from the
+fault to a clean preview."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from e2e import controlplane, engine, live
+
+# The update is hit once this many resources are done: far enough in that state has changed.
+HIT_AFTER = 8
+Injector = Callable[[subprocess.Popen[str], controlplane.ControlPlane], str]
+
+
+def _done(log: Path | None) -> int:
+    if log is None or not log.is_file():
+        return 0
+    return sum(1 for line in log.read_text().splitlines() if '"resOutputsEvent"' in line)
+
+
+def _descendants(root: int, needle: str) -> list[int]:
+    """Processes below `root` whose command line holds `needle` (the CLI starts its plugins)."""
+    parents: dict[int, int] = {}
+    lines: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parents[int(entry.name)] = int(
+                (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            )
+            lines[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
+    found = []
+    for pid, line in lines.items():
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != root:
+            ancestor = parents.get(ancestor)
+        if ancestor == root and needle in line:
+            found.append(pid)
+    return found
+
+
+def sigterm(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
+    os.kill(proc.pid, signal.SIGTERM)
+    return "SIGTERM to the pulumi CLI"
+
+
+def sigkill(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
+    os.kill(proc.pid, signal.SIGKILL)
+    return "SIGKILL to the pulumi CLI"
+
+
+def apiserver_down(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
+    plane.process("kube-apiserver").stop()
+    time.sleep(20)
+    restarted = plane.start_again("kube-apiserver")
+    plane.wait_until("the API server again", lambda: plane.get("/readyz") == b"ok", restarted, 90)
+    return "kube-apiserver stopped for 20 s, then started again"
+
+
+def etcd_restart(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
+    plane.process("etcd").stop()
+    time.sleep(5)
+    plane.start_again("etcd")
+    return "etcd stopped for 5 s, then started again"
+
+
+def pack_killed(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
+    pids = _descendants(proc.pid, "pulumi.policy")
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return f"SIGKILL to the policy pack ({len(pids)} process)"
+
+
+FAULTS: dict[str, Injector] = {
+    "sigterm": sigterm,
+    "sigkill": sigkill,
+    "apiserver-down": apiserver_down,
+    "etcd-restart": etcd_restart,
+    "pack-killed": pack_killed,
+}
+
+
+def _pending(pulumi: engine.Engine) -> int:
+    state = pulumi.stack_export()
+    return len((state.get("deployment") or {}).get("pending_operations") or [])
+
+
+def fault(
+    name: str,
+    pulumi: engine.Engine,
+    plane: controlplane.ControlPlane,
+    stack: str,
+    program: Callable[[], None],
+    pack: list[str],
+) -> dict[str, Any]:
+    inject = FAULTS[name]
+    what: list[str] = []
+    hit_at: list[float] = []
+
+    def during(proc: subprocess.Popen[str], log: Path | None) -> None:
+        end = time.monotonic() + 300
+        while _done(log) < HIT_AFTER and proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.1)
+        if proc.poll() is None:
+            hit_at.append(time.monotonic())
+            what.append(inject(proc, plane))
+
+    # --skip-preview: the fault lands in the update itself, not in the preview `up` starts with.
+    up = pulumi.run(
+        "up", "--yes", "--skip-preview", "--stack", stack, *pack, program=program, during=during
+    )
+    # Whatever the CLI left of its plugins (SIGKILL leaves them running) goes now.
+    leftovers = _leftovers(up)
+    outcome: dict[str, Any] = {
+        "fault": what[0] if what else "not injected: the update ended first",
+        "exit": up.returncode,
+        "done_before_fault": HIT_AFTER,
+        "error": (up.diagnostics() or up.stderr.strip().splitlines() or [""])[-1][:300],
+        "orphaned_plugins": leftovers,
+        "pending_operations": _pending(pulumi) if plane.processes else None,
+        "objects_live": len(live.ours(plane.kubeconfig)),
+    }
+    steps: list[str] = []
+    for _ in range(4):
+        again = pulumi.run("up", "--yes", "--stack", stack, *pack, program=program)
+        text = again.stdout + again.stderr
+        if again.returncode == 0:
+            steps.append("pulumi up --yes")
+            break
+        if "locked" in text:
+            steps.append("pulumi cancel --yes (stale lock of the killed run)")
+            pulumi.run("cancel", "--yes", "--stack", stack, event_log=False)
+        elif "pending" in text:
+            steps.append("pulumi refresh --yes --clear-pending-creates")
+            pulumi.run("refresh", "--yes", "--clear-pending-creates", "--stack", stack)
+        else:
+            steps.append(f"pulumi up failed: {(again.diagnostics() or [text])[-1][:200]}")
+    clean = pulumi.run("preview", "--expect-no-changes", "--stack", stack, *pack, program=program)
+    outcome |= {
+        "recovery": steps,
+        "clean_preview": clean.returncode == 0,
+        "seconds_to_clean": round(time.monotonic() - hit_at[0], 1) if hit_at else None,
+    }
+    down = pulumi.run("destroy", "--yes", "--stack", stack)
+    outcome["reset"] = down.returncode == 0
+    return outcome
+
+
+def _leftovers(result: engine.Result) -> list[str]:
+    """Members of the run's process group still alive after the CLI exited (its plugins, when
+    the CLI could not stop them), then stopped."""
+    pids = subprocess.run(["pgrep", "-g", str(result.pid)], capture_output=True, text=True)
+    left: list[str] = []
+    for pid in pids.stdout.split():
+        with contextlib.suppress(OSError):
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            left.append(raw.decode(errors="replace").strip()[:120])
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(result.pid, signal.SIGKILL)
+    return left
