@@ -9,6 +9,7 @@ patches, on the status subresource first and on the object when the CRD has none
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from infra.config.model import StackConfig
@@ -50,10 +51,18 @@ class Rollouts:
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 
+        _check_kubeconfig_files()
         try:
             api_client = config.new_client_from_config(context=context)
         except (ConfigException, OSError) as exc:
             raise RolloutError(f"kubeconfig context {context!r}: {exc}") from None
+        except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+            # The client trusts the file's shape: a list where a mapping belongs is not its
+            # ConfigException but one of these.
+            raise RolloutError(
+                f"kubeconfig context {context!r}: the kubeconfig is malformed "
+                f"({type(exc).__name__}: {str(exc)[:200]})"
+            ) from None
         self.api = client.CustomObjectsApi(api_client)
 
     def _call(self, method: str, t: Target, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -102,6 +111,23 @@ class Rollouts:
                 return self.patch(t, unified, status=False), True
             except ApiException:
                 raise RolloutError(f"no Rollout {t.namespace}/{t.name} in the cluster") from None
+
+
+def _check_kubeconfig_files() -> None:
+    """Every file the client would read (`$KUBECONFIG`, else ~/.kube/config) read through the
+    bounded reader first: a FIFO, a device or a folder there is one line, never a hang."""
+    import os
+
+    from infra.config.documents import DocumentError, load_yaml
+
+    listed = os.environ.get("KUBECONFIG", "")
+    paths = [p for p in listed.split(os.pathsep) if p] or [os.path.expanduser("~/.kube/config")]
+    for path in map(Path, paths):
+        try:
+            if path.exists():  # the client skips listed files that do not exist
+                load_yaml(path)
+        except DocumentError as exc:
+            raise RolloutError(f"kubeconfig {path}: {exc}") from None
 
 
 def _steps(rollout: dict[str, Any]) -> list[Any]:
