@@ -105,19 +105,54 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
     ),
     "monitoring namespace equal to an app namespace": (
         _at("monitoring.namespace", "tbcoin-prod"),
-        "monitoring.namespace: 'tbcoin-prod' is the namespace of environment 'production'",
+        "monitoring.namespace: namespace 'tbcoin-prod' is already "
+        "tbcoin-platform:environments.production.namespace; each needs a namespace of its own",
     ),
     "gateway data plane in an app namespace": (
         _at("gateway.dataPlaneNamespace", "tbcoin-prod"),
-        "gateway.dataPlaneNamespace: 'tbcoin-prod' is the namespace of environment 'production'",
+        "gateway.dataPlaneNamespace: namespace 'tbcoin-prod' is already "
+        "tbcoin-platform:environments.production.namespace",
     ),
     "gateway data plane in the monitoring namespace": (
         _both(
             _at("gateway.dataPlaneNamespace", "monitoring"),
             _at("gateway.install.namespace", "monitoring"),
         ),
-        "gateway.dataPlaneNamespace: 'monitoring' is the monitoring namespace",
+        "gateway.dataPlaneNamespace: namespace 'monitoring' is already "
+        "tbcoin-platform:monitoring.namespace",
     ),
+    # Issue 24: these rendered two objects to one file (`--out`: ValueError; `check` passed).
+    "rollouts controller in the monitoring namespace": (
+        _at("rollouts.namespace", "monitoring"),
+        "rollouts.namespace: namespace 'monitoring' is already "
+        "tbcoin-platform:monitoring.namespace",
+    ),
+    "rollouts controller in an app namespace": (
+        _at("rollouts.namespace", "tbcoin-prod"),
+        "rollouts.namespace: namespace 'tbcoin-prod' is already "
+        "tbcoin-platform:environments.production.namespace",
+    ),
+    **{
+        f"{key} in {system}": (
+            _at(key, system),
+            f"{key}: '{system}' is a namespace of the cluster itself; a default-deny policy "
+            "there would cut off cluster DNS",
+        )
+        for key, system in [
+            ("environments.production.namespace", "kube-system"),
+            ("environments.production.namespace", "default"),
+            ("monitoring.namespace", "kube-public"),
+            ("rollouts.namespace", "kube-system"),
+            ("gateway.dataPlaneNamespace", "kube-node-lease"),
+        ]
+    },
+    **{
+        f"fromEnv {name}": (
+            _at("monitoring.grafanaAdmin", {"fromEnv": name}),
+            f"monitoring.grafanaAdmin.fromEnv: must not be {name}, a credential of the engine",
+        )
+        for name in ("PULUMI_CONFIG_PASSPHRASE", "GITHUB_TOKEN", "PULUMI_ACCESS_TOKEN", "GH_TOKEN")
+    },
     "replicas: true": (
         _at("kubernetes.replicas", True),
         "kubernetes.replicas: must be an integer (got True)",

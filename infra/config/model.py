@@ -30,6 +30,11 @@ class KubernetesConfig(Model):
     replicas: int = Field(default=1, ge=1, le=50)
 
 
+# Namespaces the cluster itself runs in (kube-dns, the control plane) or puts objects in by default.
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+SHARED_GATEWAY_KEYS = {"gateway.dataPlaneNamespace", "gateway.install.namespace"}
+
+
 def image_refs(service: ServiceConfig) -> dict[str, str]:
     """Every image a service's strategy names, keyed by its config key."""
     return {"image": service.strategy.image}
@@ -83,39 +88,49 @@ class StackConfig(Model):
         ]
         return problems
 
-    def _namespace_problems(self) -> list[ConfigProblem]:
-        seen: dict[str, str] = {}
-        problems = []
-        for name, env in self.environments.items():
-            if env.namespace in seen:
-                problems.append(
-                    ConfigProblem(
-                        f"environments.{name}.namespace",
-                        f"namespace '{env.namespace}' is already used by environment "
-                        f"'{seen[env.namespace]}'",
-                    )
-                )
-            seen[env.namespace] = name
-        # Namespaces with a role of their own (Pod Security level, NetworkPolicies) are not
-        # application namespaces.
-        roles = {}
+    def namespaces(self) -> dict[str, str]:
+        """Every namespace the stack declares objects in, by the key that names it."""
+        keys = {
+            f"environments.{name}.namespace": e.namespace for name, e in self.environments.items()
+        }
         if self.monitoring is not None:
-            roles["monitoring.namespace"] = self.monitoring.namespace
+            keys["monitoring.namespace"] = self.monitoring.namespace
+        if self.rollouts is not None:
+            keys["rollouts.namespace"] = self.rollouts.namespace
         if self.gateway is not None:
-            roles["gateway.dataPlaneNamespace"] = self.gateway.data_plane_namespace
+            keys["gateway.dataPlaneNamespace"] = self.gateway.data_plane_namespace
             if self.gateway.install is not None:
-                roles["gateway.install.namespace"] = self.gateway.install.namespace
-        for key, namespace in roles.items():
-            if namespace in seen:
+                keys["gateway.install.namespace"] = self.gateway.install.namespace
+        return keys
+
+    def _namespace_problems(self) -> list[ConfigProblem]:
+        """One rule for what a namespace may be: never a system namespace, and never one that
+        another key already claims (each role brings its own Pod Security level and default-deny
+        NetworkPolicies, which would render two objects to one file and fight on every `up`).
+        Envoy Gateway's controller and its proxies may share one namespace: that is the chart's
+        own default."""
+        problems = []
+        owner: dict[str, str] = {}
+        for key, namespace in self.namespaces().items():
+            if namespace in SYSTEM_NAMESPACES:
                 problems.append(
                     ConfigProblem(
-                        key, f"'{namespace}' is the namespace of environment '{seen[namespace]}'"
+                        key,
+                        f"'{namespace}' is a namespace of the cluster itself; a default-deny "
+                        "policy there would cut off cluster DNS and the control plane. Choose a "
+                        "namespace of this project's own",
                     )
                 )
-        monitoring = roles.get("monitoring.namespace")
-        for key in ("gateway.dataPlaneNamespace", "gateway.install.namespace"):
-            if monitoring is not None and roles.get(key) == monitoring:
-                problems.append(ConfigProblem(key, f"'{monitoring}' is the monitoring namespace"))
+            first = owner.setdefault(namespace, key)
+            if first != key and {first, key} != SHARED_GATEWAY_KEYS:
+                problems.append(
+                    ConfigProblem(
+                        key,
+                        f"namespace '{namespace}' is already tbcoin-platform:{first}; each "
+                        "needs a namespace of its own (their NetworkPolicies and Pod Security "
+                        "labels would collide)",
+                    )
+                )
         return problems
 
     def _hostname_problems(self) -> list[ConfigProblem]:
