@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,36 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             seen[value] = line
         return node
+
+
+# Scalars resolve as YAML 1.2's core schema (the engine's go-yaml v3) resolves them, where it
+# differs from PyYAML's YAML 1.1 by reading *less* into a plain scalar: `1:20` is the string it
+# looks like, not the sexagesimal 80 a port would silently become; `2024-01-01` is a string, not a
+# date no model field expects; `yes`, `on`, `1_000` and `0b101` are strings. Each form read here
+# as a number or boolean is one YAML 1.1 reads so too, so files PyYAML writes read back the same.
+_CORE_SCHEMA = {
+    "tag:yaml.org,2002:bool": (r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    "tag:yaml.org,2002:int": (r"[-+]?(0|[1-9][0-9]*)|0x[0-9a-fA-F]+", "-+0123456789"),
+    "tag:yaml.org,2002:float": (
+        r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+][0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)",
+        "-+.0123456789",
+    ),
+}
+_REPLACED = {*_CORE_SCHEMA, "tag:yaml.org,2002:timestamp"}  # a timestamp stays a string
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag not in _REPLACED]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, (_regex, _first) in _CORE_SCHEMA.items():  # in order: an integer is not a float
+    _StrictLoader.add_implicit_resolver(_tag, re.compile(f"^(?:{_regex})$"), list(_first))
+
+
+def _construct_int(loader: yaml.SafeLoader, node: Node) -> int:
+    text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    return int(text[2:], 16) if text.startswith("0x") else int(text, 10)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def _expanded(root: Node, max_depth: int, max_nodes: int) -> None:
