@@ -188,10 +188,19 @@ class DeploymentEnvironment(Model):
     can_admins_bypass: bool = False
 
 
+def _not_verified(allowed: bool) -> bool:
+    if allowed:
+        raise ValueError(
+            "must be false: Marketplace 'verified creator' actions would run beside the pinned "
+            "allow-list, unpinned and unreviewed; add an action to actionPins instead"
+        )
+    return allowed
+
+
 class ActionsSettings(Model):
     allowed_actions: Literal["all", "local_only", "selected"] = "selected"
     github_owned_allowed: bool = True
-    verified_allowed: bool = False
+    verified_allowed: Annotated[bool, AfterValidator(_not_verified)] = False
     sha_pinning_required: bool = True
     default_workflow_permissions: Literal["read", "write"] = "read"
     can_approve_pull_requests: bool = False

@@ -77,6 +77,7 @@ class StackConfig(Model):
             *self._service_problems(),
             *self._quota_problems(),
         ]
+        problems += self._alert_route_problems()
         if self.github is not None:
             problems += self.github.problems()
         problems += [
@@ -132,6 +133,21 @@ class StackConfig(Model):
                     )
                 )
         return problems
+
+    def _alert_route_problems(self) -> list[ConfigProblem]:
+        # Alerts without a receiver go to the `null` receiver: nobody would be paged in prod.
+        production = any(e.tier == "production" for e in self.environments.values())
+        alerting = self.monitoring.alerting if self.monitoring is not None else None
+        routed = alerting is None or alerting.default_receiver or "critical" in alerting.routes
+        if production and not routed:
+            return [
+                ConfigProblem(
+                    "monitoring.alerting",
+                    "a production stack must send its alerts somewhere: set defaultReceiver "
+                    "(or at least a route for 'critical') to one of its receivers",
+                )
+            ]
+        return []
 
     def _hostname_problems(self) -> list[ConfigProblem]:
         # Two Gateways listening for one host name: which one answers is up to the data plane.

@@ -74,6 +74,12 @@ class Canary(Model):
 
     @model_validator(mode="after")
     def _steps_climb_to_the_gate(self) -> Canary:
+        if self.max_weight == 100:
+            raise at(
+                "maxWeight",
+                "must be below 100: at 100 the canary takes all traffic before the human gate; "
+                "full traffic comes from `infractl rollout promote`",
+            )
         weights = [s.weight for s in self.steps]
         for i in range(1, len(weights)):
             if weights[i] <= weights[i - 1]:
