@@ -202,15 +202,60 @@ PROD_ONLY: tuple[Guard, ...] = (
 
 
 @dataclass(frozen=True)
+class ParameterFloor:
+    """A policy parameter the stack's policy config may not weaken: a mandatory policy with its
+    threshold at zero is switched off in effect. Judged on the value the pack would be
+    configured with (the schema's default where the file gives none)."""
+
+    policy: str
+    parameter: str
+    floor: str  # what it must be, in the words of an error message
+    holds: Callable[[object], bool]
+
+
+def _at_least(minimum: int) -> Callable[[object], bool]:
+    # Schema defaults arrive through protobuf, where every number is a float.
+    return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= minimum
+
+
+def min_approvals(minimum: int) -> ParameterFloor:
+    return ParameterFloor(
+        "github-ruleset-reviews", "minApprovals", f">= {minimum}", _at_least(minimum)
+    )
+
+
+COMMON_PARAMETERS: tuple[ParameterFloor, ...] = (
+    ParameterFloor(
+        "github-ruleset-required-checks",
+        "requiredChecks",
+        f"a list including {', '.join(DEFAULT_CHECKS)}",
+        lambda v: isinstance(v, list) and set(DEFAULT_CHECKS) <= set(v),
+    ),
+    ParameterFloor("k8s-images-pinned", "requireDigest", "true", lambda v: v is True),
+)
+PROD_PARAMETERS: tuple[ParameterFloor, ...] = (
+    min_approvals(2),
+    ParameterFloor("k8s-production-high-availability", "minReplicas", ">= 2", _at_least(2)),
+    ParameterFloor("monitoring-storage-retained", "requireRetention", "true", lambda v: v is True),
+)
+
+
+@dataclass(frozen=True)
 class Floor:
     tiers: frozenset[str]  # environment tiers the stack may declare
     guards: tuple[Guard, ...]
     # Policies its policy config may not set below mandatory; None: every policy of the pack.
     mandatory_policies: frozenset[str] | None
+    parameters: tuple[ParameterFloor, ...] = ()
 
 
 FLOORS: dict[str, Floor] = {
-    "prod": Floor(frozenset({PRODUCTION}), (*COMMON, *PROD_ONLY), None),
+    "prod": Floor(
+        frozenset({PRODUCTION}),
+        (*COMMON, *PROD_ONLY),
+        None,
+        (*COMMON_PARAMETERS, *PROD_PARAMETERS),
+    ),
     "staging": Floor(
         frozenset({"staging"}),
         (*COMMON, approvals(1)),
@@ -223,6 +268,7 @@ FLOORS: dict[str, Floor] = {
                 "k8s-pod-security-restricted",
             }
         ),
+        (*COMMON_PARAMETERS, min_approvals(1)),
     ),
 }
 
