@@ -16,7 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from infra.config.errors import ConfigProblem
-from infra.config.github import DEFAULT_CHECKS, DeploymentEnvironment, RepositorySettings
+from infra.config.github import (
+    DEFAULT_CHECKS,
+    DeploymentEnvironment,
+    RepositorySettings,
+    effective_owners,
+)
 from infra.config.model import StackConfig
 
 TEAM_OWNER = r"@[A-Za-z0-9-]+/[A-Za-z0-9._-]+"
@@ -37,13 +42,17 @@ def _production(s: RepositorySettings) -> DeploymentEnvironment | None:
     return s.environments.get(PRODUCTION)
 
 
+# Paths that stand for the guarded patterns `*` and `/.github/`: judged by who *effectively*
+# owns each (the last matching line), not by which lines exist.
+GUARDED_PATHS = ("README.md", "src/app/main.py", ".github/CODEOWNERS", ".github/workflows/x.yml")
+
+
 def _owned_by_teams(s: RepositorySettings) -> bool:
     if not s.codeowners:
         return True  # the generated default: everything and /.github/ owned by team-leads
-    rules = {rule.pattern: rule.owners for rule in s.codeowners}
     return all(
-        pattern in rules and any(re.fullmatch(TEAM_OWNER, o) for o in rules[pattern])
-        for pattern in ("*", "/.github/")
+        any(re.fullmatch(TEAM_OWNER, o) for o in effective_owners(s.codeowners, path))
+        for path in GUARDED_PATHS
     )
 
 
@@ -136,7 +145,8 @@ COMMON: tuple[Guard, ...] = (
     Guard(
         "codeowners",
         "codeowners",
-        "'*' and '/.github/' each owned by a team (@org/team)",
+        "every file, and '/.github/', owned by a team (@org/team) as the last matching line "
+        "decides",
         _owned_by_teams,
     ),
     Guard(
