@@ -237,6 +237,26 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
         "services.inference.pathPrefix: service 'api' already routes '/' in environment "
         "'production'",
     ),
+    # Issue 24: Gateway API's own rules for a PathPrefix, read from the vendored CRD.
+    **{
+        f"path prefix {value}": (
+            _at("services.inference.pathPrefix", value),
+            f"services.inference.pathPrefix: must be a path prefix Gateway API accepts: {why} "
+            f"(got '{value}')",
+        )
+        for value, why in [
+            ("/a//b", "must not contain '//'"),
+            ("/v1/../admin", "must not contain '/../'"),
+            ("/v1/./x", "must not contain '/./'"),
+            ("/v1/..", "must not end with '/..'"),
+            ("/v1/.", "must not end with '/.'"),
+        ]
+    },
+    "two services on one path but for a trailing slash": (
+        _both(_at("services.api.pathPrefix", "/v1"), _at("services.inference.pathPrefix", "/v1/")),
+        "services.inference.pathPrefix: service 'api' already routes '/v1' in environment "
+        "'production' (Gateway API ignores a trailing '/')",
+    ),
     "rollback window too short to act in": (
         _at("services.api.strategy.scaleDownDelaySeconds", 5),
         "services.api.strategy.scaleDownDelaySeconds: must be >= 30 (got 5)",

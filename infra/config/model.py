@@ -12,7 +12,7 @@ from infra.config.base import DnsLabel, Model, SecretName, pattern, quantity_val
 from infra.config.drift import DriftConfig
 from infra.config.environments import EnvironmentConfig
 from infra.config.errors import ConfigProblem
-from infra.config.gateway import GatewayConfig
+from infra.config.gateway import GatewayConfig, route_key
 from infra.config.github import GitHubConfig
 from infra.config.monitoring import MonitoringConfig
 from infra.config.rollouts import RolloutsController
@@ -217,13 +217,13 @@ class StackConfig(Model):
         problems = []
         routes: dict[tuple[str, str], str] = {}
         for name, svc in sorted(self.services.items()):
-            route = (svc.environment, svc.path_prefix)
+            route = (svc.environment, route_key(svc.path_prefix))
             if route in routes:
                 problems.append(
                     ConfigProblem(
                         f"services.{name}.pathPrefix",
-                        f"service '{routes[route]}' already routes '{svc.path_prefix}' in "
-                        f"environment '{svc.environment}'",
+                        f"service '{routes[route]}' already routes '{route[1]}' in "
+                        f"environment '{svc.environment}' (Gateway API ignores a trailing '/')",
                     )
                 )
             routes.setdefault(route, name)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from infra.config.app import ImageRef
 from infra.config.base import DnsLabel, Model, Quantity, UrlPath, pattern, quantity_value
 from infra.config.errors import at, register_union_tags
+from infra.config.gateway import gateway_path
 from infra.config.rollouts import Analysis, CanaryStep, Promotion
 
 
@@ -110,7 +111,7 @@ register_union_tags("strategy", ["rolling", "blueGreen", "canary"])
 
 class ServiceConfig(Model):
     environment: DnsLabel
-    path_prefix: UrlPath = "/"
+    path_prefix: Annotated[UrlPath, AfterValidator(gateway_path)] = "/"
     replicas: int | None = Field(default=None, ge=1, le=50)
     resources: Resources = Field(default_factory=Resources)
     autoscaling: Autoscaling | None = None
