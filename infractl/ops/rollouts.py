@@ -8,6 +8,9 @@ patches, on the status subresource first and on the object when the CRD has none
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,8 +55,12 @@ class Rollouts:
         from kubernetes.config.config_exception import ConfigException
 
         _check_kubeconfig_files()
+        _bound_exec_plugins()
+        # urllib3 logs each retry as a warning; the command's one line says what finally failed.
+        logging.getLogger("urllib3").addHandler(logging.NullHandler())
         try:
-            api_client = config.new_client_from_config(context=context)
+            with _logged_errors() as errors:
+                api_client = config.new_client_from_config(context=context)
         except (ConfigException, OSError) as exc:
             raise RolloutError(f"kubeconfig context {context!r}: {exc}") from None
         except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
@@ -63,6 +70,8 @@ class Rollouts:
                 f"kubeconfig context {context!r}: the kubeconfig is malformed "
                 f"({type(exc).__name__}: {str(exc)[:200]})"
             ) from None
+        if errors:  # e.g. the exec credential plugin failed: the client only logs it
+            raise RolloutError(f"kubeconfig context {context!r}: {errors[0][:300]}")
         self.api = client.CustomObjectsApi(api_client)
 
     def _call(self, method: str, t: Target, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -111,6 +120,65 @@ class Rollouts:
                 return self.patch(t, unified, status=False), True
             except ApiException:
                 raise RolloutError(f"no Rollout {t.namespace}/{t.name} in the cluster") from None
+
+
+# How long a kubeconfig's exec credential plugin (aws eks get-token, gke-gcloud-auth-plugin…)
+# may take; the client waits forever.
+EXEC_PLUGIN_TIMEOUT = 30.0
+
+
+def _bound_exec_plugins() -> None:
+    """Give the client's exec credential plugins a time-out. The client calls
+    `subprocess.Popen(...).communicate()` with none; its module gets a Popen whose
+    `communicate` has one (kills the plugin, and reports it as the client reports a failing
+    plugin)."""
+    import os
+    import signal
+    import subprocess
+    import types
+
+    from kubernetes.config import exec_provider
+    from kubernetes.config.config_exception import ConfigException
+
+    class TimedPopen(subprocess.Popen[str]):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # Its own process group: a plugin's children (a shell's `sleep`) hold the pipes too.
+            super().__init__(*args, **kwargs, start_new_session=True)
+
+        def communicate(self, input: Any = None, timeout: float | None = None) -> Any:
+            try:
+                return super().communicate(input, timeout=EXEC_PLUGIN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                super().communicate()
+                raise ConfigException(
+                    f"exec: credential plugin {self.args[0]!r} did not answer within "
+                    f"{EXEC_PLUGIN_TIMEOUT:.0f} s"
+                ) from None
+
+    exec_provider.subprocess = types.SimpleNamespace(  # type: ignore[assignment]
+        Popen=TimedPopen, PIPE=subprocess.PIPE
+    )
+
+
+@contextlib.contextmanager
+def _logged_errors() -> Iterator[list[str]]:
+    """The errors the client logs instead of raising (a failed exec plugin), collected rather
+    than printed: the command's one line reports them."""
+    errors: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR:
+                errors.append(record.getMessage())
+
+    root = logging.getLogger()
+    handler = Collect()
+    root.addHandler(handler)
+    try:
+        yield errors
+    finally:
+        root.removeHandler(handler)
 
 
 def _check_kubeconfig_files() -> None:
