@@ -151,8 +151,9 @@ def _bound_exec_plugins() -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(self.pid, signal.SIGKILL)
                 super().communicate()
+                command = self.args[0] if isinstance(self.args, list) else self.args
                 raise ConfigException(
-                    f"exec: credential plugin {self.args[0]!r} did not answer within "
+                    f"exec: credential plugin {command!r} did not answer within "
                     f"{EXEC_PLUGIN_TIMEOUT:.0f} s"
                 ) from None
 
