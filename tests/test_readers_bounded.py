@@ -187,3 +187,21 @@ def test_engine_messages_are_redacted_in_the_preview_report(fmt: str, tmp_path: 
     for secret in (GITHUB_TOKEN, AWS_KEY, "hunter2"):
         assert secret not in run.stdout
     assert run.stdout.count("redacted") == 3  # Markdown escapes the brackets
+
+
+def test_live_values_are_redacted_in_the_drift_report(tmp_path: Path) -> None:
+    urn = "urn:pulumi:prod::tbcoin-platform::github:index/repository:Repository::r"
+    sides = {
+        side: {"id": "r", "inputs": {"description": f"{side} {GITHUB_TOKEN}"}}
+        for side in ("old", "new")
+    }
+    meta = {
+        "op": "update", "urn": urn, "type": "github:index/repository:Repository", **sides,
+        "detailedDiff": {"description": {"diffKind": "update"}},
+    }  # fmt: skip
+    log = tmp_path / "refresh.jsonl"
+    events = [{"resOutputsEvent": {"metadata": meta}}, SUMMARY]
+    log.write_text("\n".join(map(json.dumps, events)) + "\n")
+    run = infractl("drift", "--stack", "prod", "--input", log)
+    assert run.code == 1, run
+    assert GITHUB_TOKEN not in run.stdout and '"old [redacted]"' in run.stdout
