@@ -74,12 +74,16 @@ def _checked(out: Path, cwd: Path) -> Path:
     if target.is_dir():
         try:
             entries = {p.name for p in target.iterdir()}
+            if entries and MARKER not in entries:
+                raise _refuse(out, f"is a folder that is not empty and has no {MARKER} marker")
+            if entries:
+                _only_synth_files(out, target)
+        except FileNotFoundError:
+            # Swapped away by a concurrent synth: a new folder now; the check under the lock
+            # just before the swap decides.
+            pass
         except OSError as exc:
             raise UsageError(f"--out {out}: cannot read it: {exc.strerror}") from None
-        if entries and MARKER not in entries:
-            raise _refuse(out, f"is a folder that is not empty and has no {MARKER} marker")
-        if entries:
-            _only_synth_files(out, target)
     return target
 
 
@@ -88,13 +92,13 @@ def _only_synth_files(out: Path, target: Path) -> None:
     docs/.infractl-synth` must not turn a source folder into output to be replaced."""
     try:
         text = (target / MARKER).read_text(encoding="utf-8")
-        present = {
-            p.relative_to(target).as_posix()
-            for p in target.rglob("*")
-            if not p.is_dir() or p.is_symlink()
-        }
-    except (OSError, UnicodeDecodeError):
-        text, present = "", set()
+    except UnicodeDecodeError:
+        text = ""
+    present = {
+        p.relative_to(target).as_posix()
+        for p in target.rglob("*")
+        if not p.is_dir() or p.is_symlink()
+    }
     if not text.startswith(MARKER_TEXT):
         raise _refuse(out, f"holds a {MARKER} that synth did not write")
     foreign = sorted(present - {MARKER} - set(text[len(MARKER_TEXT) :].splitlines()))
