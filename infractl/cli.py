@@ -13,6 +13,7 @@ from infractl.errors import UsageError
 # Each command imports what it needs when it runs: `--help`, preview reports and recorded drift
 # never pay for the provider SDKs or the config model.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_TIMEOUT = 86_400.0
 
 
 def _stack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +51,10 @@ def _parser() -> argparse.ArgumentParser:
         help="policy pack config (default: policies/config/<stack>.json)",
     )
     check.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds for the pack to start and answer"
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        help="seconds for the pack to start and answer (a finite number above 0)",
     )
     check.add_argument(
         "--charts",
@@ -132,6 +136,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _seconds(value: str) -> float:
+    """A time-out: above 0 and at most a day (`nan` compares false with every deadline, `inf`
+    never expires, 0 expires before the pack can start, and gRPC cannot hold a larger one)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not (0 < seconds <= MAX_TIMEOUT):  # also false for nan
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of seconds above 0 and at most {MAX_TIMEOUT:.0f}"
+        )
+    return seconds
+
+
 def _author_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--author",
@@ -160,13 +178,10 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
 
     base = None
     if args.base is not None:
-        from infractl.synth.capture import load_resources_json
+        from infractl.resources_file import load_resources_json
 
         base_resources = load_resources_json(args.base)
-        if not isinstance(base_resources, list) or not all(
-            isinstance(r, dict) and "type" in r and isinstance(r.get("inputs"), dict)
-            for r in base_resources
-        ):
+        if not all(isinstance(r.get("inputs"), dict) for r in base_resources):
             raise UsageError(f"{args.base}: not a resources.json written by `infractl synth`")
         base = predict_resources(base_resources)
     result = synthesize(open_stack(args.stack, args.config_file))
@@ -217,6 +232,7 @@ def cmd_policies(args: argparse.Namespace) -> int:
 
 
 def cmd_preview_report(args: argparse.Namespace) -> int:
+    from infra.config.documents import DocumentError, read_document
     from infractl.ops.preview_report import MARKER, json_report, markdown_report, read_reports
 
     if args.post and args.pr is None:
@@ -225,9 +241,9 @@ def cmd_preview_report(args: argparse.Namespace) -> int:
     body = json_report(reports) if args.format == "json" else markdown_report(reports)
     for section in args.section if args.format == "markdown" else []:
         try:
-            body = body.rstrip("\n") + "\n\n" + section.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read {section}: {exc.strerror}") from None
+            body = body.rstrip("\n") + "\n\n" + read_document(section)
+        except DocumentError as exc:
+            raise UsageError(f"--section {section}: {exc}") from None
     if args.post:
         from infractl.ops.github_api import GitHubTarget, upsert_sticky_comment
 

@@ -44,9 +44,10 @@ def find_project(start: Path) -> Path:
 _STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
-def _is_file(path: Path, source: str) -> bool:
+def _exists(path: Path, source: str) -> bool:
+    # Only existence: what is there (a folder, a FIFO, a device) is named when it is read.
     try:
-        return path.is_file()
+        return path.exists()
     except OSError as exc:  # e.g. a name too long for the file system
         raise UsageError(f"{source}: {exc.strerror}") from None
 
@@ -59,13 +60,13 @@ def resolve_stack_file(project: Path, stack: str, config_file: str | None) -> Pa
         )
     if config_file:
         path = Path(config_file)
-        if not _is_file(path, f"--config-file {config_file}"):
+        if not _exists(path, f"--config-file {config_file}"):
             from infra.config import ConfigError, ConfigProblem
 
             raise ConfigError(str(path), [ConfigProblem("", "config file not found")])
         return path
     path = stack_file_path(project, stack)
-    if not path.is_file():
+    if not _exists(path, f"--stack {stack}"):
         stacks = ", ".join(known_stacks(project)) or "none"
         raise UsageError(f"no stack '{stack}': {path.name} not found (stacks here: {stacks})")
     return path

@@ -8,6 +8,7 @@ cannot be decrypted offline; they are replaced by a placeholder that is still ma
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,18 @@ def _as_engine_string(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _non_finite(path: str, value: Any) -> list[str]:
+    """Key paths holding `.nan` or `.inf`: no setting takes one, and the engine's JSON cannot
+    carry it, so without this the whole section would be refused instead of the key."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(f"{path}.{k}", v)]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite(f"{path}[{i}]", v)]
+    return []
+
+
 def read_stack_file(path: Path, label: str | None = None) -> StackFile:
     """Parse a stack settings file; any problem raises ConfigError naming the file."""
     source = label or path.name
@@ -76,6 +89,11 @@ def read_stack_file(path: Path, label: str | None = None) -> StackFile:
     for raw_key, raw_value in (document.get("config") or {}).items():
         key = str(raw_key) if ":" in str(raw_key) else f"{NAMESPACE}:{raw_key}"
         problems += credential_problems(key, raw_value, _is_secure)
+        namespace, _, name = key.partition(":")
+        problems += [
+            ConfigProblem(path, "must be a finite number (got .nan or .inf)", namespace)
+            for path in _non_finite(name, raw_value)
+        ]
         value, secret = _reveal(raw_value)
         stack.config[key] = _as_engine_string(value)
         if secret:

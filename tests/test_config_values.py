@@ -105,18 +105,116 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
     ),
     "monitoring namespace equal to an app namespace": (
         _at("monitoring.namespace", "tbcoin-prod"),
-        "monitoring.namespace: 'tbcoin-prod' is the namespace of environment 'production'",
+        "monitoring.namespace: namespace 'tbcoin-prod' is already "
+        "tbcoin-platform:environments.production.namespace; each needs a namespace of its own",
     ),
     "gateway data plane in an app namespace": (
         _at("gateway.dataPlaneNamespace", "tbcoin-prod"),
-        "gateway.dataPlaneNamespace: 'tbcoin-prod' is the namespace of environment 'production'",
+        "gateway.dataPlaneNamespace: namespace 'tbcoin-prod' is already "
+        "tbcoin-platform:environments.production.namespace",
     ),
     "gateway data plane in the monitoring namespace": (
         _both(
             _at("gateway.dataPlaneNamespace", "monitoring"),
             _at("gateway.install.namespace", "monitoring"),
         ),
-        "gateway.dataPlaneNamespace: 'monitoring' is the monitoring namespace",
+        "gateway.dataPlaneNamespace: namespace 'monitoring' is already "
+        "tbcoin-platform:monitoring.namespace",
+    ),
+    # Issue 24: these rendered two objects to one file (`--out`: ValueError; `check` passed).
+    "rollouts controller in the monitoring namespace": (
+        _at("rollouts.namespace", "monitoring"),
+        "rollouts.namespace: namespace 'monitoring' is already "
+        "tbcoin-platform:monitoring.namespace",
+    ),
+    "rollouts controller in an app namespace": (
+        _at("rollouts.namespace", "tbcoin-prod"),
+        "rollouts.namespace: namespace 'tbcoin-prod' is already "
+        "tbcoin-platform:environments.production.namespace",
+    ),
+    **{
+        f"{key} in {system}": (
+            _at(key, system),
+            f"{key}: '{system}' is a namespace of the cluster itself; a default-deny policy "
+            "there would cut off cluster DNS",
+        )
+        for key, system in [
+            ("environments.production.namespace", "kube-system"),
+            ("environments.production.namespace", "default"),
+            ("monitoring.namespace", "kube-public"),
+            ("rollouts.namespace", "kube-system"),
+            ("gateway.dataPlaneNamespace", "kube-node-lease"),
+        ]
+    },
+    **{
+        f"fromEnv {name}": (
+            _at("monitoring.grafanaAdmin", {"fromEnv": name}),
+            f"monitoring.grafanaAdmin.fromEnv: must not be {name}, a credential of the engine",
+        )
+        for name in ("PULUMI_CONFIG_PASSPHRASE", "GITHUB_TOKEN", "PULUMI_ACCESS_TOKEN", "GH_TOKEN")
+    },
+    # Issue 24: monitoring, analyses and releases that cannot work as configured.
+    "retention 0d": (
+        _at("monitoring.retention", "0d"),
+        "monitoring.retention: must be at least 6h, the longest window the alerts read",
+    ),
+    "retention 1s": (_at("monitoring.retention", "1s"), "monitoring.retention: must be at least"),
+    "loki retention under a day": (
+        _at("monitoring.loki.retention", "1h"),
+        "monitoring.loki.retention: must be at least 24h, Loki's index period (got 1h)",
+    ),
+    "p95 threshold no quantile reaches": (
+        _at("monitoring.thresholds.latencyP95Seconds", 61),
+        "monitoring.thresholds.latencyP95Seconds: must be below 60, the app's largest latency "
+        "bucket",
+    ),
+    "p99 threshold at the top bucket": (
+        _at("monitoring.thresholds.latencyP99Seconds", 60),
+        "monitoring.thresholds.latencyP99Seconds: must be below 60",
+    ),
+    "availability SLO no burn can reach": (
+        _at("monitoring.slo.availability", 0.9),
+        "monitoring.slo.availability: must be above 0.9306: with an error budget of 0.1 the fast "
+        "burn-rate alert",
+    ),
+    "latency SLO no burn can reach": (
+        _at("monitoring.slo.latency", 0.5),
+        "monitoring.slo.latency: must be above 0.9306",
+    ),
+    "no alert route in prod": (
+        _both(
+            _at("monitoring.alerting.routes", {}), _at("monitoring.alerting.defaultReceiver", None)
+        ),
+        "monitoring.alerting: a production stack must send its alerts somewhere: set "
+        "defaultReceiver",
+    ),
+    "canary at 100 before the gate": (
+        _both(
+            _at("services.inference.strategy.maxWeight", 100),
+            _at(
+                "services.inference.strategy.steps",
+                [{"weight": 10, "pause": "5m"}, {"weight": 100}],
+            ),
+        ),
+        "services.inference.strategy.maxWeight: must be below 100: at 100 the canary takes all "
+        "traffic before the human gate",
+    ),
+    "analysis p95 limit no measurement exceeds": (
+        _at("services.inference.strategy.analysis.maxP95Seconds", 60),
+        "services.inference.strategy.analysis.maxP95Seconds: must be < 60 (got 60)",
+    ),
+    "pod security pinned to an old version": (
+        _at(
+            "environments.production.labels",
+            {"pod-security.kubernetes.io/enforce-version": "v1.20"},
+        ),
+        "environments.production.labels.pod-security.kubernetes.io/enforce-version: Pod Security "
+        "admission labels are set by the program",
+    ),
+    "verified marketplace actions": (
+        _at("github.defaults.actions", {"verifiedAllowed": True}),
+        "github.defaults.actions.verifiedAllowed: must be false: Marketplace 'verified creator' "
+        "actions would run beside the pinned allow-list",
     ),
     "replicas: true": (
         _at("kubernetes.replicas", True),
@@ -138,6 +236,26 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
         _at("services.inference.pathPrefix", "/"),
         "services.inference.pathPrefix: service 'api' already routes '/' in environment "
         "'production'",
+    ),
+    # Issue 24: Gateway API's own rules for a PathPrefix, read from the vendored CRD.
+    **{
+        f"path prefix {value}": (
+            _at("services.inference.pathPrefix", value),
+            f"services.inference.pathPrefix: must be a path prefix Gateway API accepts: {why} "
+            f"(got '{value}')",
+        )
+        for value, why in [
+            ("/a//b", "must not contain '//'"),
+            ("/v1/../admin", "must not contain '/../'"),
+            ("/v1/./x", "must not contain '/./'"),
+            ("/v1/..", "must not end with '/..'"),
+            ("/v1/.", "must not end with '/.'"),
+        ]
+    },
+    "two services on one path but for a trailing slash": (
+        _both(_at("services.api.pathPrefix", "/v1"), _at("services.inference.pathPrefix", "/v1/")),
+        "services.inference.pathPrefix: service 'api' already routes '/v1' in environment "
+        "'production' (Gateway API ignores a trailing '/')",
     ),
     "rollback window too short to act in": (
         _at("services.api.strategy.scaleDownDelaySeconds", 5),

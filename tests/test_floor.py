@@ -79,6 +79,19 @@ WEAKENINGS: dict[str, list[Callable[[str], Mutation]]] = {
                 {"pattern": "/.github/", "owners": ["@tbcoin/team-leads"]},
             ],
         ),
+        # Issue 24: both guarded lines present, but later lines take ownership back (the last
+        # matching line wins on GitHub).
+        *(
+            lambda s, p=p: _repo(
+                s,
+                codeowners=[
+                    {"pattern": "*", "owners": ["@tbcoin/team-leads"]},
+                    {"pattern": "/.github/", "owners": ["@tbcoin/team-leads"]},
+                    {"pattern": p, "owners": ["@mallory"]},
+                ],
+            )
+            for p in ("**", "*.yml", "/.github/workflows/", ".github", "*.md", "/src/")
+        ),
     ],
     "required-workflows": [
         lambda s, w=w: _repo(s, workflows={"enabled": [x for x in ALL_WORKFLOWS if x != w]})
@@ -123,6 +136,28 @@ def test_weakening_a_guarded_setting_is_refused(
         f"below the security floor of stack '{stack}'"
     )
     assert expected in report, report
+
+
+def test_codeowners_from_another_organisation_are_refused(tmp_path: Path) -> None:
+    rules = [
+        {"pattern": "*", "owners": ["@tbcoin/team-leads"]},
+        {"pattern": "/.github/", "owners": ["@tbcoin/team-leads", "@evilcorp/admins"]},
+    ]
+    report = config_problems(_repo("prod", codeowners=rules), tmp_path, stack="prod")
+    assert (
+        f"Pulumi.prod.yaml: tbcoin-platform:github.repositories.{REPOS['prod']}.codeowners[1]"
+        ".owners: @evilcorp/admins is a team of another organisation; owners are teams of "
+        "@tbcoin, users or emails"
+    ) in report, report
+
+
+def test_a_later_line_for_another_path_keeps_the_floor(tmp_path: Path) -> None:
+    rules = [
+        {"pattern": "*", "owners": ["@tbcoin/team-leads"]},
+        {"pattern": "/.github/", "owners": ["@tbcoin/team-leads"]},
+        {"pattern": "/docs/", "owners": ["@tbcoin/docs", "docs@tbcoin.example.com"]},
+    ]
+    assert config_problems(_repo("prod", codeowners=rules), tmp_path, stack="prod") == ""
 
 
 def test_every_guard_has_a_weakening() -> None:

@@ -414,3 +414,69 @@ def test_the_report_names_the_policies_the_config_disabled(
     assert json.loads(json_report(result))["disabled"] == ["github-ruleset-reviews"]
     assert "Disabled by the policy config: `github-ruleset-reviews`." in markdown_report(result)
     assert _run(pack, staging).disabled == []
+
+
+def _weakened_config(tmp_path: Path, stack: str, policy: str, change: dict[str, Any]) -> Path:
+    config = json.loads(_policy_config(stack).read_text())
+    entry = config.get(policy, {})
+    entry = entry if isinstance(entry, dict) else {"enforcementLevel": entry}
+    config[policy] = {k: v for k, v in {**entry, **change}.items() if v is not None}
+    path = tmp_path / f"{stack}.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+# Issue 24: a parameter that switches a mandatory policy off in effect is refused like a level.
+PARAMETER_FLOORS = [
+    ("prod", "github-ruleset-reviews", "minApprovals", 0, ">= 2 (got 0)"),
+    ("prod", "github-ruleset-reviews", "minApprovals", 1, ">= 2 (got 1)"),
+    ("prod", "github-ruleset-reviews", "minApprovals", None, ">= 2 (got 1.0)"),  # the default
+    ("staging", "github-ruleset-reviews", "minApprovals", 0, ">= 1 (got 0)"),
+    ("prod", "github-ruleset-required-checks", "requiredChecks", [], "(got [])"),
+    ("staging", "github-ruleset-required-checks", "requiredChecks", ["Tests"], '(got ["Tests"])'),
+    ("prod", "k8s-images-pinned", "requireDigest", False, "must be true (got false)"),
+    ("staging", "k8s-images-pinned", "requireDigest", None, "must be true (got false)"),
+    ("prod", "k8s-production-high-availability", "minReplicas", 1, ">= 2 (got 1)"),
+    ("prod", "monitoring-storage-retained", "requireRetention", False, "true (got false)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "policy", "parameter", "value", "expected"),
+    PARAMETER_FLOORS,
+    ids=[f"{s}-{p}-{v}" for s, _, p, v, _ in PARAMETER_FLOORS],
+)
+def test_a_policy_parameter_below_the_floor_exits_2(
+    stack: str,
+    policy: str,
+    parameter: str,
+    value: Any,
+    expected: str,
+    tmp_path: Path,
+    synthesized: Callable[[str], Path],
+) -> None:
+    config = _weakened_config(tmp_path, stack, policy, {parameter: value})
+    run = infractl(
+        "check", "--stack", stack, "--from", synthesized(stack), "--policy-config", config
+    )
+    assert (run.code, run.stdout) == (2, ""), run
+    assert run.stderr.startswith(
+        f"{config}: policy:{policy}.{parameter}: below the security floor of stack '{stack}' "
+        "(infra/config/floor.py): must be "
+    )
+    assert run.stderr.endswith(f"{expected}\n") and run.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("content", "why"), [("{}", "is empty"), (None, "file not found")])
+def test_an_empty_or_missing_policy_config_exits_2(
+    content: str | None, why: str, tmp_path: Path, synthesized: Callable[[str], Path]
+) -> None:
+    """Not the weakest defaults of every policy, silently."""
+    config = tmp_path / "prod.json"
+    if content is not None:
+        config.write_text(content)
+    run = infractl(
+        "check", "--stack", "prod", "--from", synthesized("prod"), "--policy-config", config
+    )
+    assert (run.code, run.stdout) == (2, ""), run
+    assert run.stderr.startswith(f"{config}: policy config: {why}"), run.stderr

@@ -20,6 +20,10 @@ FIXTURES = sorted(vendored("pulumi-engine-outputs").glob("*.json"))
 GOLDEN = Path(__file__).parent / "golden"
 
 
+# The event every complete engine stream ends with.
+SUMMARY = {"summaryEvent": {"resourceChanges": {}}}
+
+
 def _report(path: Path, stack: str | None = None) -> str:
     report = parse_engine_output(path.name, path.read_text())
     return markdown_report([(stack or report.stack, report)])
@@ -92,7 +96,7 @@ def test_truncated_preview_json_is_a_clear_error(tmp_path: Path) -> None:
 def test_event_log_with_bad_lines_still_reports_and_says_so(tmp_path: Path) -> None:
     source = next(p for p in FIXTURES if p.name.startswith("pulumi-display--webserver-userdata"))
     lines = source.read_text().splitlines()
-    broken = [*lines[:-3], '{"sequence": 99, "brandNewEvent": {}}', lines[-3][:40]]
+    broken = [*lines[:-3], '{"sequence": 99, "brandNewEvent": {}}', lines[-3][:40], *lines[-2:]]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(broken))
     run = infractl("preview-report", "--event-log", path, "--stack", "dev")
@@ -106,7 +110,7 @@ def test_missing_optional_fields_are_tolerated() -> None:
     minimal = (
         '{"resourcePreEvent": {"metadata": {"op": "create", "urn": "urn:pulumi:s::p::t:m:T::a"}}}'
     )
-    report = parse_engine_output("m", minimal)
+    report = parse_engine_output("m", minimal + "\n" + json.dumps(SUMMARY))
     assert [(c.op, c.type, c.paths) for c in report.changes] == [("create", "t:m:T", [])]
 
 
@@ -125,7 +129,7 @@ def test_long_reports_fold_and_stay_under_githubs_limit() -> None:
     steps = [
         {**change, "urn": f"urn:pulumi:prod::p::k:v:T::r{i:05d}" + "x" * 60} for i in range(3000)
     ]
-    report = parse_engine_output("big", json.dumps({"steps": steps}))
+    report = parse_engine_output("big", json.dumps({"steps": steps, "changeSummary": {}}))
     text = markdown_report([("prod", report)])
     assert len(text) <= COMMENT_LIMIT
     assert "<details>" in text
@@ -179,7 +183,8 @@ def test_hostile_policy_messages_and_names_are_inert(tmp_path: Path) -> None:
             "resourceUrn": f"urn:pulumi:prod::p::t:m:T::{hostile}", "message": hostile,
         }
     }  # fmt: skip
-    text = markdown_report([("prod", parse_engine_output("x", json.dumps(event)))])
+    log = "\n".join(map(json.dumps, [event, SUMMARY]))
+    text = markdown_report([("prod", parse_engine_output("x", log))])
     html = assert_inert(text)
     assert "evil.example" in html and "<img" not in html and "<a " not in html
     # Mutation: the same report with the message pasted raw is caught.

@@ -179,3 +179,59 @@ def test_a_rolling_service_has_no_rollout(tmp_path: Path) -> None:
                    env={"KUBECONFIG": str(tmp_path / "none")})  # fmt: skip
     assert run.code == 2
     assert "service 'api' is released rolling, not through Argo Rollouts" in run.stderr
+
+
+def _exec_kubeconfig(tmp_path: Path, command: str) -> Path:
+    plugin = tmp_path / "plugin.sh"
+    plugin.write_text(f"#!/bin/sh\n{command}\n")
+    plugin.chmod(0o755)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: tbcoin-prod\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "contexts: [{name: tbcoin-prod, context: {cluster: c, user: u}}]\n"
+        "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, "
+        f"command: '{plugin}'}}}}}}]\n"
+    )
+    return kubeconfig
+
+
+def test_a_failing_exec_plugin_is_one_line_without_library_warnings(tmp_path: Path) -> None:
+    """Issue 24: the client logged `ERROR:root:…` and urllib3's retry warnings before our line."""
+    run = infractl(
+        "rollout", "status", "--stack", "prod", "--service", "inference",
+        env={"KUBECONFIG": str(_exec_kubeconfig(tmp_path, "exit 1"))},
+    )  # fmt: skip
+    assert (run.code, run.stdout) == (2, "")
+    assert run.stderr == "infractl: kubeconfig context 'tbcoin-prod': exec: process returned 1\n"
+
+
+def test_an_exec_plugin_that_never_answers_times_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infractl.cli import main
+    from infractl.ops import rollouts
+
+    monkeypatch.setattr(rollouts, "EXEC_PLUGIN_TIMEOUT", 1.0)
+    monkeypatch.setenv("KUBECONFIG", str(_exec_kubeconfig(tmp_path, "sleep 600")))
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    assert main(["rollout", "status", "--stack", "prod", "--service", "inference"]) == 2
+    assert capsys.readouterr().err == (
+        f"infractl: kubeconfig context 'tbcoin-prod': exec: credential plugin "
+        f"'{tmp_path / 'plugin.sh'}' did not answer within 1 s\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["clusters: 5\ncontexts: [1]\nusers: x\n", "- a\n- b\n", "contexts: {a: 1}\n"]
+)
+def test_a_kubeconfig_of_the_wrong_shape_is_one_line(text: str, tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(text)
+    run = infractl(
+        "rollout", "status", "--stack", "prod", "--service", "inference",
+        env={"KUBECONFIG": str(kubeconfig)},
+    )  # fmt: skip
+    assert (run.code, run.stdout) == (2, "") and "Traceback" not in run.stderr
+    assert run.stderr.startswith("infractl: kubeconfig context 'tbcoin-prod': ")
+    assert run.stderr.count("\n") == 1

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from infractl.errors import UsageError
 from infractl.synth.outdir import MARKER, check_out, replace_output
 from tests.conftest import REPO, Run, infractl
 
@@ -94,6 +95,32 @@ def test_a_source_folder_in_the_checkout_is_refused(project: Path) -> None:
     run = infractl("synth", "--stack", "staging", "--out", "docs", cwd=project)
     assert f"is a folder that is not empty and has no {MARKER} marker" in _one_line_refusal(run)
     assert _snapshot(project) == before
+
+
+@pytest.mark.parametrize("marker", ["", "Written by `infractl synth`.\n"], ids=["touched", "other"])
+def test_a_marker_does_not_make_a_source_folder_output(project: Path, marker: str) -> None:
+    """Issue 24: `touch docs/.infractl-synth; infractl synth --out docs` deleted tracked files."""
+    (project / "docs" / MARKER).write_text(marker)
+    before = _snapshot(project)
+    run = infractl("synth", "--stack", "staging", "--out", "docs", cwd=project)
+    assert f"--out docs: holds a {MARKER} that synth did not write" in _one_line_refusal(run)
+    assert _snapshot(project) == before
+
+
+def test_a_file_added_to_an_earlier_output_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    replace_output(out, {"resources.json": "[]\n"}, cwd=tmp_path)
+    (out / "notes.md").write_text("mine\n")
+    with pytest.raises(UsageError, match=r"holds 'notes\.md', which synth did not write"):
+        replace_output(out, {"resources.json": "[]\n"}, cwd=tmp_path)
+    assert (out / "notes.md").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("name", ["out\nWritten to /etc", "out\u2028x", "out\x85", "out\u202ex"])
+def test_an_out_name_with_a_control_character_is_refused(project: Path, name: str) -> None:
+    run = infractl("synth", "--stack", "staging", "--out", name, cwd=project)
+    assert "a folder name with a control character" in _one_line_refusal(run)
+    assert not any(p.name.startswith("out") for p in project.iterdir())
 
 
 def test_git_metadata_is_refused(project: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Hashable, Sequence
 from decimal import Decimal
 from typing import Annotated, Any
@@ -90,8 +91,32 @@ Hostname = Annotated[
 SecretName = Annotated[
     str, pattern(r"^[A-Za-z0-9_.-]{1,100}$", "a secret name: letters, digits, _ . -")
 ]
-# Free text that reaches a file or an API field: one line, no control characters.
-Text = Annotated[str, pattern(r"^[^\x00-\x1f\x7f]*$", "one line of text")]
+# What "no control characters" means wherever a string may carry none: Unicode's controls (Cc:
+# C0, DEL and C1 such as U+0085 NEL), format characters (Cf: bidi overrides, zero-width ones),
+# the line and paragraph separators (Zl U+2028, Zp U+2029) and lone surrogates (Cs). Each can end
+# a line for some reader (YAML, JavaScript, editors) or make text read other than it is.
+CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def control_character(text: str) -> str | None:
+    """The first control character in `text` (as defined above), if any."""
+    return next((c for c in text if unicodedata.category(c) in CONTROL_CATEGORIES), None)
+
+
+def _one_line(text: str) -> str:
+    found = control_character(text)
+    if found is not None:
+        raise ValueError(
+            f"must be one line of text without control characters (found U+{ord(found):04X})"
+        )
+    return text
+
+
+# Free text that reaches a file or an API field: one line, no control characters. (The pattern
+# states it for the ASCII ones, as every model string has a pattern; the validator for all.)
+Text = Annotated[
+    str, pattern(r"^[^\x00-\x1f\x7f]*$", "one line of text"), AfterValidator(_one_line)
+]
 Email = Annotated[
     str,
     pattern(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", "an email address"),

@@ -12,6 +12,9 @@ numbers Python cannot hold. Callers wrap `DocumentError` into their own error na
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +30,48 @@ class DocumentError(ValueError):
     """What is wrong with a document and where, in one line (without the file's name)."""
 
 
-def read_document(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
-    """The file's text; DocumentError if it is missing, unreadable, too large or not UTF-8."""
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """At most `max_bytes + 1` bytes of a regular file; DocumentError otherwise.
+
+    Bounded in time as well as size: the file is opened without blocking and read only when it
+    is a regular file, so a FIFO nobody writes to, a terminal, or `/dev/zero` given as input is
+    one line naming what it is, never a hang or "not found"."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
         raise DocumentError("file not found") from None
     except OSError as exc:
-        raise DocumentError(f"cannot read it: {exc.strerror}") from None
-    return decode(data, max_bytes=max_bytes)
+        raise DocumentError(f"cannot read it: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+            raise DocumentError(f"is {kind}, not a regular file; refusing to read it")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes and (chunk := os.read(fd, max_bytes + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise DocumentError(f"cannot read it: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def read_document(path: Path, *, max_bytes: int = MAX_BYTES) -> str:
+    """The file's text; DocumentError if it is missing, not a regular file, unreadable, too
+    large or not UTF-8."""
+    return decode(read_bounded(path, max_bytes), max_bytes=max_bytes)
 
 
 def decode(data: bytes, *, max_bytes: int = MAX_BYTES) -> str:
@@ -91,6 +126,36 @@ class _StrictLoader(yaml.SafeLoader):
         return node
 
 
+# Scalars resolve as YAML 1.2's core schema (the engine's go-yaml v3) resolves them, where it
+# differs from PyYAML's YAML 1.1 by reading *less* into a plain scalar: `1:20` is the string it
+# looks like, not the sexagesimal 80 a port would silently become; `2024-01-01` is a string, not a
+# date no model field expects; `yes`, `on`, `1_000` and `0b101` are strings. Each form read here
+# as a number or boolean is one YAML 1.1 reads so too, so files PyYAML writes read back the same.
+_CORE_SCHEMA = {
+    "tag:yaml.org,2002:bool": (r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    "tag:yaml.org,2002:int": (r"[-+]?(0|[1-9][0-9]*)|0x[0-9a-fA-F]+", "-+0123456789"),
+    "tag:yaml.org,2002:float": (
+        r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+][0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)",
+        "-+.0123456789",
+    ),
+}
+_REPLACED = {*_CORE_SCHEMA, "tag:yaml.org,2002:timestamp"}  # a timestamp stays a string
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag not in _REPLACED]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, (_regex, _first) in _CORE_SCHEMA.items():  # in order: an integer is not a float
+    _StrictLoader.add_implicit_resolver(_tag, re.compile(f"^(?:{_regex})$"), list(_first))
+
+
+def _construct_int(loader: yaml.SafeLoader, node: Node) -> int:
+    text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
+    return int(text[2:], 16) if text.startswith("0x") else int(text, 10)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def _expanded(root: Node, max_depth: int, max_nodes: int) -> None:
     """Refuse a node graph whose alias expansion is too large, too deep or contains itself.
 
@@ -134,6 +199,15 @@ def _line(node: Node) -> int:
     return int(node.start_mark.line) + 1
 
 
+def _unprintable(exc: yaml.reader.ReaderError, text: str) -> DocumentError:
+    # Its str() spans two lines; say where, on one.
+    line = text[: exc.position].count("\n") + 1
+    return DocumentError(
+        f"not valid YAML: line {line}: character U+{exc.character:04X} is not allowed in YAML "
+        "(a NUL byte or another non-printable character)"
+    )
+
+
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -143,7 +217,10 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 
 def parse_yaml(text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> Any:
     """One YAML document, like `yaml.safe_load` but strict and bounded (see the module)."""
-    loader = _StrictLoader(text)
+    try:  # the reader refuses NUL and other non-printable characters as it is constructed
+        loader = _StrictLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise _unprintable(exc, text) from None
     loader.max_depth = max_depth
     try:
         node = loader.get_single_node()

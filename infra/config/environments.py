@@ -53,3 +53,16 @@ class EnvironmentConfig(Model):
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
     quota: QuotaConfig = Field(default_factory=QuotaConfig)
     container_defaults: ContainerDefaults = Field(default_factory=ContainerDefaults)
+
+    @model_validator(mode="after")
+    def _pod_security_is_the_programs(self) -> EnvironmentConfig:
+        # The program sets the level (restricted) and leaves the version at `latest`; a label
+        # here such as `enforce-version: v1.20` would judge pods by an old, weaker standard.
+        for key in self.labels:
+            if key.startswith("pod-security.kubernetes.io/"):
+                raise at(
+                    f"labels.{key}",
+                    "Pod Security admission labels are set by the program (restricted, at the "
+                    "latest version); remove this label",
+                )
+        return self

@@ -16,7 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from infra.config.errors import ConfigProblem
-from infra.config.github import DEFAULT_CHECKS, DeploymentEnvironment, RepositorySettings
+from infra.config.github import (
+    DEFAULT_CHECKS,
+    DeploymentEnvironment,
+    RepositorySettings,
+    effective_owners,
+)
 from infra.config.model import StackConfig
 
 TEAM_OWNER = r"@[A-Za-z0-9-]+/[A-Za-z0-9._-]+"
@@ -37,13 +42,17 @@ def _production(s: RepositorySettings) -> DeploymentEnvironment | None:
     return s.environments.get(PRODUCTION)
 
 
+# Paths that stand for the guarded patterns `*` and `/.github/`: judged by who *effectively*
+# owns each (the last matching line), not by which lines exist.
+GUARDED_PATHS = ("README.md", "src/app/main.py", ".github/CODEOWNERS", ".github/workflows/x.yml")
+
+
 def _owned_by_teams(s: RepositorySettings) -> bool:
     if not s.codeowners:
         return True  # the generated default: everything and /.github/ owned by team-leads
-    rules = {rule.pattern: rule.owners for rule in s.codeowners}
     return all(
-        pattern in rules and any(re.fullmatch(TEAM_OWNER, o) for o in rules[pattern])
-        for pattern in ("*", "/.github/")
+        any(re.fullmatch(TEAM_OWNER, o) for o in effective_owners(s.codeowners, path))
+        for path in GUARDED_PATHS
     )
 
 
@@ -136,7 +145,8 @@ COMMON: tuple[Guard, ...] = (
     Guard(
         "codeowners",
         "codeowners",
-        "'*' and '/.github/' each owned by a team (@org/team)",
+        "every file, and '/.github/', owned by a team (@org/team) as the last matching line "
+        "decides",
         _owned_by_teams,
     ),
     Guard(
@@ -202,15 +212,60 @@ PROD_ONLY: tuple[Guard, ...] = (
 
 
 @dataclass(frozen=True)
+class ParameterFloor:
+    """A policy parameter the stack's policy config may not weaken: a mandatory policy with its
+    threshold at zero is switched off in effect. Judged on the value the pack would be
+    configured with (the schema's default where the file gives none)."""
+
+    policy: str
+    parameter: str
+    floor: str  # what it must be, in the words of an error message
+    holds: Callable[[object], bool]
+
+
+def _at_least(minimum: int) -> Callable[[object], bool]:
+    # Schema defaults arrive through protobuf, where every number is a float.
+    return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= minimum
+
+
+def min_approvals(minimum: int) -> ParameterFloor:
+    return ParameterFloor(
+        "github-ruleset-reviews", "minApprovals", f">= {minimum}", _at_least(minimum)
+    )
+
+
+COMMON_PARAMETERS: tuple[ParameterFloor, ...] = (
+    ParameterFloor(
+        "github-ruleset-required-checks",
+        "requiredChecks",
+        f"a list including {', '.join(DEFAULT_CHECKS)}",
+        lambda v: isinstance(v, list) and set(DEFAULT_CHECKS) <= set(v),
+    ),
+    ParameterFloor("k8s-images-pinned", "requireDigest", "true", lambda v: v is True),
+)
+PROD_PARAMETERS: tuple[ParameterFloor, ...] = (
+    min_approvals(2),
+    ParameterFloor("k8s-production-high-availability", "minReplicas", ">= 2", _at_least(2)),
+    ParameterFloor("monitoring-storage-retained", "requireRetention", "true", lambda v: v is True),
+)
+
+
+@dataclass(frozen=True)
 class Floor:
     tiers: frozenset[str]  # environment tiers the stack may declare
     guards: tuple[Guard, ...]
     # Policies its policy config may not set below mandatory; None: every policy of the pack.
     mandatory_policies: frozenset[str] | None
+    parameters: tuple[ParameterFloor, ...] = ()
 
 
 FLOORS: dict[str, Floor] = {
-    "prod": Floor(frozenset({PRODUCTION}), (*COMMON, *PROD_ONLY), None),
+    "prod": Floor(
+        frozenset({PRODUCTION}),
+        (*COMMON, *PROD_ONLY),
+        None,
+        (*COMMON_PARAMETERS, *PROD_PARAMETERS),
+    ),
     "staging": Floor(
         frozenset({"staging"}),
         (*COMMON, approvals(1)),
@@ -223,6 +278,7 @@ FLOORS: dict[str, Floor] = {
                 "k8s-pod-security-restricted",
             }
         ),
+        (*COMMON_PARAMETERS, min_approvals(1)),
     ),
 }
 

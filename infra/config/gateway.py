@@ -1,11 +1,73 @@
-"""Gateway API entry point of each environment."""
+"""Gateway API entry point of each environment, and what Gateway API accepts as a route's path."""
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable
+
+import yaml
 from pydantic import Field
 
 from infra.config.base import ChartName, ChartRepository, DnsLabel, Model
-from infra.config.charts import VendoredChart
+from infra.config.charts import ROOT, VendoredChart
+
+# The Gateway API CRDs the pinned gateway-helm chart installs (vendor/crds/SOURCES.md).
+GATEWAY_API_CRDS = ROOT / "vendor/crds/gateway-api/gatewayapi-crds.yaml"
+# The forms of CEL rule the HTTPRoute path carries: `(self.type in [...]) ? <test> : true`.
+_CEL_PATH_RULE = re.compile(
+    r"\(self\.type in \[[^\]]*'PathPrefix'[^\]]*\]\) \? (!?)self\.value\."
+    r"(startsWith|contains|endsWith|matches)\((?:'([^']*)'|r\"\"\"(.*)\"\"\")\)\s*: true",
+    re.DOTALL,
+)
+_CEL_TESTS: dict[str, Callable[[str, str], bool]] = {
+    "startsWith": str.startswith,
+    "contains": str.__contains__,
+    "endsWith": str.endswith,
+    "matches": lambda value, regex: re.search(regex, value) is not None,
+}
+
+
+@functools.cache
+def path_prefix_rules() -> tuple[tuple[str, Callable[[str], bool]], ...]:
+    """(message, holds) for every validation rule of an HTTPRoute v1 path match that applies
+    to a PathPrefix, read from the vendored CRD: the API server's own rules, not a guess."""
+    with GATEWAY_API_CRDS.open("rb") as handle:
+        crds = list(yaml.load_all(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    route = next(c for c in crds if c and c["metadata"]["name"].startswith("httproutes."))
+    v1 = next(v for v in route["spec"]["versions"] if v["name"] == "v1")
+    match = v1["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["rules"]
+    path = match["items"]["properties"]["matches"]["items"]["properties"]["path"]
+    rules = []
+    for rule in path["x-kubernetes-validations"]:
+        parsed = _CEL_PATH_RULE.fullmatch(rule["rule"])
+        if parsed is None:
+            if "PathPrefix" in rule["rule"] and "self.value" in rule["rule"]:
+                raise RuntimeError(f"{GATEWAY_API_CRDS}: a path rule of a new form: {rule}")
+            continue  # about the type, not the value
+        negate, test, literal, regex = parsed.groups()
+        argument = literal if literal is not None else regex
+
+        def holds(value: str, t: str = test, a: str = argument, n: bool = bool(negate)) -> bool:
+            return _CEL_TESTS[t](value, a) != n
+
+        rules.append((" ".join(rule["message"].split()), holds))
+    return tuple(rules)
+
+
+def gateway_path(value: str) -> str:
+    """A PathPrefix value the API server would accept; ValueError with its message if not."""
+    for message, holds in path_prefix_rules():
+        if not holds(value):
+            rule = re.split(" when | for types", message)[0]
+            raise ValueError(f"must be a path prefix Gateway API accepts: {rule}")
+    return value
+
+
+def route_key(path_prefix: str) -> str:
+    """What a PathPrefix matches: whole path elements, a trailing '/' ignored (the CRD's
+    description of PathPrefix), so `/api` and `/api/` route the same requests."""
+    return path_prefix.rstrip("/") or "/"
 
 
 class GatewayInstall(VendoredChart):

@@ -146,6 +146,34 @@ class CodeOwner(Model):
     owners: list[Owner] = Field(min_length=1)
 
 
+def _codeowners_regex(pattern: str) -> re.Pattern[str]:
+    """A CODEOWNERS pattern (gitignore rules) as a regex over a path or one of its folders."""
+    anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
+    parts = re.split(r"(\*\*|\*|\?|\[[^\]]*\])", pattern.strip("/"))
+    body = "".join(
+        ".*" if p == "**" else "[^/]*" if p == "*" else "[^/]" if p == "?"
+        else p if p.startswith("[") else re.escape(p)
+        for p in parts
+    )  # fmt: skip
+    return re.compile(("" if anchored else "(?:.*/)?") + body)
+
+
+def effective_owners(rules: list[CodeOwner], path: str) -> list[str]:
+    """Who owns `path` (relative to the repository root): GitHub takes the *last* rule that
+    matches, so a later line takes ownership back from an earlier one. [] if none matches."""
+    folders = path.split("/")
+    for rule in reversed(rules):
+        regex = _codeowners_regex(rule.pattern)
+        candidates = [
+            "/".join(folders[: i + 1])
+            for i in range(len(folders))
+            if i < len(folders) - 1 or not rule.pattern.endswith("/")  # `dir/` matches folders
+        ]
+        if any(regex.fullmatch(c) for c in candidates):
+            return list(rule.owners)
+    return []
+
+
 class SupportedVersion(Model):
     # A version or range as SECURITY.md's table shows it: "1.x", "< 1.0", ">= 2.1".
     version: Annotated[
@@ -188,10 +216,19 @@ class DeploymentEnvironment(Model):
     can_admins_bypass: bool = False
 
 
+def _not_verified(allowed: bool) -> bool:
+    if allowed:
+        raise ValueError(
+            "must be false: Marketplace 'verified creator' actions would run beside the pinned "
+            "allow-list, unpinned and unreviewed; add an action to actionPins instead"
+        )
+    return allowed
+
+
 class ActionsSettings(Model):
     allowed_actions: Literal["all", "local_only", "selected"] = "selected"
     github_owned_allowed: bool = True
-    verified_allowed: bool = False
+    verified_allowed: Annotated[bool, AfterValidator(_not_verified)] = False
     sha_pinning_required: bool = True
     default_workflow_permissions: Literal["read", "write"] = "read"
     can_approve_pull_requests: bool = False
@@ -325,6 +362,21 @@ class GitHubConfig(Model):
             if effective is not None:
                 self._settings[repo] = effective
                 self._problems += settings_problems(f"github.repositories.{repo}", effective)
+                self._problems += self._foreign_owners(repo, effective)
+
+    def _foreign_owners(self, repo: str, s: RepositorySettings) -> list[ConfigProblem]:
+        # A team of another organisation cannot be granted review rights here: GitHub ignores
+        # the line (the path is then unowned), or worse, outsiders own it.
+        return [
+            ConfigProblem(
+                f"github.repositories.{repo}.codeowners[{i}].owners",
+                f"{owner} is a team of another organisation; owners are teams of "
+                f"@{self.owner}, users or emails",
+            )
+            for i, rule in enumerate(s.codeowners)
+            for owner in rule.owners
+            if "/" in owner and owner.split("/")[0].lower() != f"@{self.owner.lower()}"
+        ]
 
     @property
     def settings(self) -> dict[str, RepositorySettings]:

@@ -12,7 +12,7 @@ from infra.config.base import DnsLabel, Model, SecretName, pattern, quantity_val
 from infra.config.drift import DriftConfig
 from infra.config.environments import EnvironmentConfig
 from infra.config.errors import ConfigProblem
-from infra.config.gateway import GatewayConfig
+from infra.config.gateway import GatewayConfig, route_key
 from infra.config.github import GitHubConfig
 from infra.config.monitoring import MonitoringConfig
 from infra.config.rollouts import RolloutsController
@@ -28,6 +28,11 @@ class KubernetesConfig(Model):
         Annotated[str, pattern(r"^[A-Za-z0-9._:@/-]{1,253}$", "a kubeconfig context name")] | None
     ) = None
     replicas: int = Field(default=1, ge=1, le=50)
+
+
+# Namespaces the cluster itself runs in (kube-dns, the control plane) or puts objects in by default.
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+SHARED_GATEWAY_KEYS = {"gateway.dataPlaneNamespace", "gateway.install.namespace"}
 
 
 def image_refs(service: ServiceConfig) -> dict[str, str]:
@@ -72,6 +77,7 @@ class StackConfig(Model):
             *self._service_problems(),
             *self._quota_problems(),
         ]
+        problems += self._alert_route_problems()
         if self.github is not None:
             problems += self.github.problems()
         problems += [
@@ -83,40 +89,65 @@ class StackConfig(Model):
         ]
         return problems
 
-    def _namespace_problems(self) -> list[ConfigProblem]:
-        seen: dict[str, str] = {}
-        problems = []
-        for name, env in self.environments.items():
-            if env.namespace in seen:
-                problems.append(
-                    ConfigProblem(
-                        f"environments.{name}.namespace",
-                        f"namespace '{env.namespace}' is already used by environment "
-                        f"'{seen[env.namespace]}'",
-                    )
-                )
-            seen[env.namespace] = name
-        # Namespaces with a role of their own (Pod Security level, NetworkPolicies) are not
-        # application namespaces.
-        roles = {}
+    def namespaces(self) -> dict[str, str]:
+        """Every namespace the stack declares objects in, by the key that names it."""
+        keys = {
+            f"environments.{name}.namespace": e.namespace for name, e in self.environments.items()
+        }
         if self.monitoring is not None:
-            roles["monitoring.namespace"] = self.monitoring.namespace
+            keys["monitoring.namespace"] = self.monitoring.namespace
+        if self.rollouts is not None:
+            keys["rollouts.namespace"] = self.rollouts.namespace
         if self.gateway is not None:
-            roles["gateway.dataPlaneNamespace"] = self.gateway.data_plane_namespace
+            keys["gateway.dataPlaneNamespace"] = self.gateway.data_plane_namespace
             if self.gateway.install is not None:
-                roles["gateway.install.namespace"] = self.gateway.install.namespace
-        for key, namespace in roles.items():
-            if namespace in seen:
+                keys["gateway.install.namespace"] = self.gateway.install.namespace
+        return keys
+
+    def _namespace_problems(self) -> list[ConfigProblem]:
+        """One rule for what a namespace may be: never a system namespace, and never one that
+        another key already claims (each role brings its own Pod Security level and default-deny
+        NetworkPolicies, which would render two objects to one file and fight on every `up`).
+        Envoy Gateway's controller and its proxies may share one namespace: that is the chart's
+        own default."""
+        problems = []
+        owner: dict[str, str] = {}
+        for key, namespace in self.namespaces().items():
+            if namespace in SYSTEM_NAMESPACES:
                 problems.append(
                     ConfigProblem(
-                        key, f"'{namespace}' is the namespace of environment '{seen[namespace]}'"
+                        key,
+                        f"'{namespace}' is a namespace of the cluster itself; a default-deny "
+                        "policy there would cut off cluster DNS and the control plane. Choose a "
+                        "namespace of this project's own",
                     )
                 )
-        monitoring = roles.get("monitoring.namespace")
-        for key in ("gateway.dataPlaneNamespace", "gateway.install.namespace"):
-            if monitoring is not None and roles.get(key) == monitoring:
-                problems.append(ConfigProblem(key, f"'{monitoring}' is the monitoring namespace"))
+            first = owner.setdefault(namespace, key)
+            if first != key and {first, key} != SHARED_GATEWAY_KEYS:
+                problems.append(
+                    ConfigProblem(
+                        key,
+                        f"namespace '{namespace}' is already tbcoin-platform:{first}; each "
+                        "needs a namespace of its own (their NetworkPolicies and Pod Security "
+                        "labels would collide)",
+                    )
+                )
         return problems
+
+    def _alert_route_problems(self) -> list[ConfigProblem]:
+        # Alerts without a receiver go to the `null` receiver: nobody would be paged in prod.
+        production = any(e.tier == "production" for e in self.environments.values())
+        alerting = self.monitoring.alerting if self.monitoring is not None else None
+        routed = alerting is None or alerting.default_receiver or "critical" in alerting.routes
+        if production and not routed:
+            return [
+                ConfigProblem(
+                    "monitoring.alerting",
+                    "a production stack must send its alerts somewhere: set defaultReceiver "
+                    "(or at least a route for 'critical') to one of its receivers",
+                )
+            ]
+        return []
 
     def _hostname_problems(self) -> list[ConfigProblem]:
         # Two Gateways listening for one host name: which one answers is up to the data plane.
@@ -186,13 +217,13 @@ class StackConfig(Model):
         problems = []
         routes: dict[tuple[str, str], str] = {}
         for name, svc in sorted(self.services.items()):
-            route = (svc.environment, svc.path_prefix)
+            route = (svc.environment, route_key(svc.path_prefix))
             if route in routes:
                 problems.append(
                     ConfigProblem(
                         f"services.{name}.pathPrefix",
-                        f"service '{routes[route]}' already routes '{svc.path_prefix}' in "
-                        f"environment '{svc.environment}'",
+                        f"service '{routes[route]}' already routes '{route[1]}' in "
+                        f"environment '{svc.environment}' (Gateway API ignores a trailing '/')",
                     )
                 )
             routes.setdefault(route, name)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from infra.config.base import (
     DnsLabel,
@@ -16,6 +17,7 @@ from infra.config.base import (
     unique,
 )
 from infra.config.charts import VendoredChart
+from infra.config.errors import at
 from infra.config.secrets import SecretRef
 
 Duration = Annotated[str, pattern(r"^[0-9]+(ms|s|m|h|d|w|y)$", "a duration such as 30s, 15d")]
@@ -31,6 +33,50 @@ LATENCY_BUCKETS = (
 )  # fmt: skip
 
 
+# SRE workbook, "Alerting on SLOs": page on 2% of the 30-day budget in 1h, or 5% in 6h.
+FAST_BURN, SLOW_BURN = 14.4, 6.0
+# The longest range any rule reads (the slow burn's 6h window): less history cannot evaluate it.
+LONGEST_RULE_WINDOW_SECONDS = 6 * 3600
+_UNIT_SECONDS = {
+    "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400,
+}  # fmt: skip
+
+
+def duration_seconds(duration: str) -> float:
+    match = re.fullmatch(r"([0-9]+)([a-z]+)", duration)
+    assert match is not None  # Duration's pattern guarantees it
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _measurable(seconds: float) -> float:
+    # histogram_quantile never reports more than the largest finite bucket: a latency threshold
+    # at or above it can never be crossed (and the promtool cases could not be built).
+    if seconds >= LATENCY_BUCKETS[-1]:
+        raise ValueError(
+            f"must be below {LATENCY_BUCKETS[-1]:g}, the app's largest latency bucket: a "
+            "quantile is never measured above it, so the alert could never fire"
+        )
+    return seconds
+
+
+MeasurableSeconds = Annotated[Number, Field(gt=0), AfterValidator(_measurable)]
+
+
+def _burnable(objective: float) -> float:
+    # The fast-burn alert fires at a 5xx (or slow) ratio of FAST_BURN x the budget; a ratio
+    # cannot exceed 1, so with a budget of 1/FAST_BURN or more it could never fire.
+    if FAST_BURN * (1 - objective) >= 1:
+        raise ValueError(
+            f"must be above {1 - 1 / FAST_BURN:.4f}: with an error budget of {1 - objective:g} "
+            f"the fast burn-rate alert ({FAST_BURN:g}x the budget, a ratio above 1) could never "
+            "fire"
+        )
+    return objective
+
+
+Objective = Annotated[Ratio, AfterValidator(_burnable)]
+
+
 class Chart(VendoredChart):
     version: ChartVersion
 
@@ -38,8 +84,8 @@ class Chart(VendoredChart):
 class Thresholds(Model):
     """Alert thresholds of this stack's environment."""
 
-    latency_p95_seconds: Number = Field(default=0.5, gt=0)
-    latency_p99_seconds: Number = Field(default=1.0, gt=0)
+    latency_p95_seconds: MeasurableSeconds = 0.5
+    latency_p99_seconds: MeasurableSeconds = 1.0
     error_rate: Ratio = 0.05
     cpu_throttling: Ratio = 0.25
     memory_of_limit: Ratio = 0.9
@@ -50,8 +96,8 @@ class Thresholds(Model):
 
 
 class Slo(Model):
-    availability: Ratio = 0.999
-    latency: Ratio = 0.99
+    availability: Objective = 0.999
+    latency: Objective = 0.99
     # Requests slower than this count against the latency SLO; must be a histogram bucket.
     latency_threshold_seconds: Number = 0.5
 
@@ -147,3 +193,19 @@ class MonitoringConfig(Model):
     runbook_base_url: HttpsUrl = (
         "https://github.com/tbcoin/tbcoin-platform/blob/main/docs/runbooks/alerts.md"
     )
+
+    @model_validator(mode="after")
+    def _history_long_enough(self) -> MonitoringConfig:
+        if duration_seconds(self.retention) < LONGEST_RULE_WINDOW_SECONDS:
+            raise at(
+                "retention",
+                f"must be at least 6h, the longest window the alerts read (the slow burn "
+                f"rate); with less history they can never fire (got {self.retention})",
+            )
+        # Loki applies retention per daily index period: less than a day deletes what it ingests.
+        if self.loki.enabled and duration_seconds(self.loki.retention) < 86400:
+            raise at(
+                "loki.retention",
+                f"must be at least 24h, Loki's index period (got {self.loki.retention})",
+            )
+        return self

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from infra.config.app import ImageRef
 from infra.config.base import DnsLabel, Model, Quantity, UrlPath, pattern, quantity_value
 from infra.config.errors import at, register_union_tags
+from infra.config.gateway import gateway_path
 from infra.config.rollouts import Analysis, CanaryStep, Promotion
 
 
@@ -74,6 +75,12 @@ class Canary(Model):
 
     @model_validator(mode="after")
     def _steps_climb_to_the_gate(self) -> Canary:
+        if self.max_weight == 100:
+            raise at(
+                "maxWeight",
+                "must be below 100: at 100 the canary takes all traffic before the human gate; "
+                "full traffic comes from `infractl rollout promote`",
+            )
         weights = [s.weight for s in self.steps]
         for i in range(1, len(weights)):
             if weights[i] <= weights[i - 1]:
@@ -104,7 +111,7 @@ register_union_tags("strategy", ["rolling", "blueGreen", "canary"])
 
 class ServiceConfig(Model):
     environment: DnsLabel
-    path_prefix: UrlPath = "/"
+    path_prefix: Annotated[UrlPath, AfterValidator(gateway_path)] = "/"
     replicas: int | None = Field(default=None, ge=1, le=50)
     resources: Resources = Field(default_factory=Resources)
     autoscaling: Autoscaling | None = None

@@ -16,15 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from infra.config.monitoring import MonitoringConfig, Thresholds
+from infra.config.monitoring import FAST_BURN, SLOW_BURN, MonitoringConfig, Thresholds
 from infra.monitoring import cases
 from infra.monitoring.cases import Case, le
 from infra.monitoring.target import MonitoredService
 
 WINDOWS = ("5m", "30m", "1h", "6h")
 BY = "namespace, app, track"
-# SRE workbook, "Alerting on SLOs": page on 2% of the 30-day budget in 1h, or 5% in 6h.
-FAST_BURN, SLOW_BURN = 14.4, 6.0
 
 REQUESTS = "app_track:http_requests:rate{w}"
 ERROR_RATIO = "app_track:http_error_ratio:rate{w}"

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.config.secret_patterns import redact
 from infractl.errors import InfractlError, UsageError
 from infractl.markdown import code, text
 from infractl.ops.engine_output import MISSING, EngineOutputError, EngineReport, read_engine_output
 from infractl.ops.preview_report import COMMENT_LIMIT, stack_section
 from infractl.ops.severity import EXPECTED, SEVERITIES, Classifier, Finding, Program
+from infractl.resources_file import load_resources_json
 
 # Exit codes of `infractl drift` (README, docs/runbooks/drift.md).
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR, EXIT_PENDING, EXIT_DRIFT_AND_PENDING = 0, 1, 2, 3, 4
@@ -68,7 +70,7 @@ def _run(project: Path, stack: str, command: list[str], what: str) -> EngineRepo
             report = read_engine_output(log)
         except EngineOutputError:
             report = None
-        if report is None or not (report.summary or report.result):
+        if report is None:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
             raise DriftError(f"{what} failed (exit {proc.returncode}): {last}")
         return report
@@ -87,13 +89,9 @@ def run_preview(project: Path, stack: str) -> EngineReport:
 def read_program(path: Path) -> Program:
     """The synth's resources.json (`infractl synth --out`), for ignoreChanges and autoscaling."""
     try:
-        resources = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
-        raise DriftError(f"--resources {path}: cannot read it ({reason})") from None
-    if not isinstance(resources, list):
-        raise DriftError(f"--resources {path}: expected the list written by `infractl synth`")
-    return Program.from_resources(resources)
+        return Program.from_resources(load_resources_json(path))
+    except UsageError as exc:
+        raise DriftError(f"--resources {exc}") from None
 
 
 @dataclass
@@ -189,7 +187,9 @@ class History:
 def _value(value: Any) -> str:
     if value is MISSING:
         return "—"
-    return code(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str), limit=80)
+    # Live values come from the provider: redacted as engine messages and config errors are.
+    shown = redact(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
+    return code(shown, limit=80)
 
 
 def _finding_rows(findings: list[Finding], history: History | None) -> list[str]:

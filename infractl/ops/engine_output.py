@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.config.documents import DocumentError, read_bounded
+from infra.config.secret_patterns import redact
 from infractl.errors import InfractlError
 
 # Steps that change nothing; everything else is shown.
@@ -109,6 +111,9 @@ class EngineReport:
     result: str = ""
     maybe_corrupt: bool = False
     notes: list[str] = field(default_factory=list)
+    # The engine's own summary (`summaryEvent`, `changeSummary`) arrived: without it the output
+    # was cut short and says nothing about what was not reached.
+    complete: bool = False
 
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(c.op for c in self.changes).items()))
@@ -199,8 +204,10 @@ def _op(op: Any) -> str:
 
 
 def _clean(message: Any) -> str:
-    """Drop the CLI's colour markup (`<{%reset%}>`) and surrounding blank lines."""
-    return re.sub(r"<\{%[a-z0-9 ]*%\}>", "", _text(message)).strip()
+    """Drop the CLI's colour markup (`<{%reset%}>`) and surrounding blank lines, and redact
+    well-known token formats as config errors are: engine and policy messages quote what
+    programs and providers print, and reports reach PR comments and issues."""
+    return redact(re.sub(r"<\{%[a-z0-9 ]*%\}>", "", _text(message)).strip())
 
 
 def _counts(value: Any) -> dict[str, int]:
@@ -248,6 +255,7 @@ def _parse_digest(source: str, document: dict[str, Any]) -> EngineReport:
         if isinstance(diag, dict):
             report.diagnostics.append(_diagnostic(diag))
     report.summary = _counts(document.get("changeSummary"))
+    report.complete = isinstance(document.get("changeSummary"), dict)
     report.maybe_corrupt = document.get("maybeCorrupt") is True
     return report
 
@@ -312,6 +320,7 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
         elif kind == "summaryEvent":
             report.summary = _counts(body.get("resourceChanges"))
             report.result = _text(body.get("result"))
+            report.complete = True
             report.maybe_corrupt = body.get("maybeCorrupt") is True
     report.changes = [c for c in changes.values() if c.op not in QUIET_OPS]
     if unreadable:
@@ -329,10 +338,9 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
 def read_engine_output(path: Path) -> EngineReport:
     """Read and parse a recorded engine output file; every failure is one EngineOutputError line."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise EngineOutputError(f"cannot read {path}: {exc.strerror or exc}") from None
+        data = read_bounded(path, MAX_BYTES)
+    except DocumentError as exc:
+        raise EngineOutputError(f"{path}: {exc}") from None
     return decode_engine_output(str(path), data)
 
 
@@ -380,6 +388,12 @@ def parse_engine_output(source: str, text: str) -> EngineReport:
             raise EngineOutputError(
                 f"{source}: expected a JSON object, got {type(document).__name__}"
             )
+    if not report.complete:
+        raise EngineOutputError(
+            f"{source}: no summary from the engine (no `summaryEvent` in an event log, no "
+            "`changeSummary` in preview JSON): the output was cut short, so it cannot say "
+            "whether anything changed"
+        )
     urns = [c.urn for c in report.changes] + [v.urn for v in report.violations]
     report.stack = next((s for s in map(_stack_of, urns) if s), "")
     return report

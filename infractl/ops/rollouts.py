@@ -8,7 +8,11 @@ patches, on the status subresource first and on the object when the CRD has none
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from infra.config.model import StackConfig
@@ -50,10 +54,24 @@ class Rollouts:
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
 
+        _check_kubeconfig_files()
+        _bound_exec_plugins()
+        # urllib3 logs each retry as a warning; the command's one line says what finally failed.
+        logging.getLogger("urllib3").addHandler(logging.NullHandler())
         try:
-            api_client = config.new_client_from_config(context=context)
+            with _logged_errors() as errors:
+                api_client = config.new_client_from_config(context=context)
         except (ConfigException, OSError) as exc:
             raise RolloutError(f"kubeconfig context {context!r}: {exc}") from None
+        except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+            # The client trusts the file's shape: a list where a mapping belongs is not its
+            # ConfigException but one of these.
+            raise RolloutError(
+                f"kubeconfig context {context!r}: the kubeconfig is malformed "
+                f"({type(exc).__name__}: {str(exc)[:200]})"
+            ) from None
+        if errors:  # e.g. the exec credential plugin failed: the client only logs it
+            raise RolloutError(f"kubeconfig context {context!r}: {errors[0][:300]}")
         self.api = client.CustomObjectsApi(api_client)
 
     def _call(self, method: str, t: Target, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -102,6 +120,83 @@ class Rollouts:
                 return self.patch(t, unified, status=False), True
             except ApiException:
                 raise RolloutError(f"no Rollout {t.namespace}/{t.name} in the cluster") from None
+
+
+# How long a kubeconfig's exec credential plugin (aws eks get-token, gke-gcloud-auth-plugin…)
+# may take; the client waits forever.
+EXEC_PLUGIN_TIMEOUT = 30.0
+
+
+def _bound_exec_plugins() -> None:
+    """Give the client's exec credential plugins a time-out. The client calls
+    `subprocess.Popen(...).communicate()` with none; its module gets a Popen whose
+    `communicate` has one (kills the plugin, and reports it as the client reports a failing
+    plugin)."""
+    import os
+    import signal
+    import subprocess
+    import types
+
+    from kubernetes.config import exec_provider
+    from kubernetes.config.config_exception import ConfigException
+
+    class TimedPopen(subprocess.Popen[str]):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # Its own process group: a plugin's children (a shell's `sleep`) hold the pipes too.
+            super().__init__(*args, **kwargs, start_new_session=True)
+
+        def communicate(self, input: Any = None, timeout: float | None = None) -> Any:
+            try:
+                return super().communicate(input, timeout=EXEC_PLUGIN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                super().communicate()
+                command = self.args[0] if isinstance(self.args, list) else self.args
+                raise ConfigException(
+                    f"exec: credential plugin {command!r} did not answer within "
+                    f"{EXEC_PLUGIN_TIMEOUT:.0f} s"
+                ) from None
+
+    exec_provider.subprocess = types.SimpleNamespace(  # type: ignore[assignment]
+        Popen=TimedPopen, PIPE=subprocess.PIPE
+    )
+
+
+@contextlib.contextmanager
+def _logged_errors() -> Iterator[list[str]]:
+    """The errors the client logs instead of raising (a failed exec plugin), collected rather
+    than printed: the command's one line reports them."""
+    errors: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR:
+                errors.append(record.getMessage())
+
+    root = logging.getLogger()
+    handler = Collect()
+    root.addHandler(handler)
+    try:
+        yield errors
+    finally:
+        root.removeHandler(handler)
+
+
+def _check_kubeconfig_files() -> None:
+    """Every file the client would read (`$KUBECONFIG`, else ~/.kube/config) read through the
+    bounded reader first: a FIFO, a device or a folder there is one line, never a hang."""
+    import os
+
+    from infra.config.documents import DocumentError, load_yaml
+
+    listed = os.environ.get("KUBECONFIG", "")
+    paths = [p for p in listed.split(os.pathsep) if p] or [os.path.expanduser("~/.kube/config")]
+    for path in map(Path, paths):
+        try:
+            if path.exists():  # the client skips listed files that do not exist
+                load_yaml(path)
+        except DocumentError as exc:
+            raise RolloutError(f"kubeconfig {path}: {exc}") from None
 
 
 def _steps(rollout: dict[str, Any]) -> list[Any]:

@@ -3,6 +3,7 @@ each policy's schema defaults the way the engine merges it before calling `Confi
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ def load_policy_config(path: Path) -> dict[str, Any]:
         raise fail(str(exc)) from None
     if not isinstance(data, dict):
         raise fail("expected a JSON object of policy name -> level or settings")
+    if not data:  # it would leave every policy at its weakest default
+        raise fail("is empty; it must give the stack's levels (at least `all`) and parameters")
     return data
 
 
@@ -44,8 +47,9 @@ def merge_policy_config(
     and on a policy the stack's security floor keeps mandatory set to anything else."""
     problems: list[ConfigProblem] = []
     policies = {p.name: p for p in info.policies}
-    floor = floor_of(stack).mandatory_policies
-    mandatory = set(policies) if floor is None else floor & set(policies)
+    floor = floor_of(stack)
+    mandatory = set(policies) if floor.mandatory_policies is None else floor.mandatory_policies
+    parameters = {(p.policy, p.parameter): p for p in floor.parameters}
 
     def problem(key: str, message: str) -> None:
         problems.append(ConfigProblem(key, message, namespace="policy"))
@@ -88,6 +92,14 @@ def merge_policy_config(
         for error in validator.iter_errors(values):
             where = ".".join(map(str, error.absolute_path))
             problem(f"{name}{'.' + where if where else ''}", error.message)
+        for key in props:
+            guard = parameters.get((name, key))
+            if guard is not None and not guard.holds(values.get(key)):
+                problem(
+                    f"{name}.{key}",
+                    f"below the security floor of stack '{stack}' (infra/config/floor.py): "
+                    f"must be {guard.floor} (got {json.dumps(values.get(key))})",
+                )
         settings[name] = PolicySetting(level, values)
     if problems:
         raise ConfigError(source, problems)

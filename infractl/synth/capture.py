@@ -10,8 +10,8 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
-from infra.config.documents import DocumentError, load_json
 from infractl.errors import UsageError
+from infractl.resources_file import load_resources_json
 from infractl.synth.values import engine_encoded, plain
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -67,19 +67,10 @@ class Captured:
         }
 
 
-def load_resources_json(path: Path) -> Any:
-    """A resources.json as plain data, read with bounds far above any real stack's output
-    (prod: 200 KB, 3,000 values); UsageError if it cannot be read."""
-    try:
-        return load_json(path, max_bytes=1 << 28, max_nodes=20_000_000)
-    except DocumentError as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
-
-
 def read_resources(folder: Path) -> list[Captured]:
     """The resources of a synth output folder (its resources.json)."""
     path = folder / "resources.json"
-    if not path.is_file():
+    if not path.exists():  # anything else there (a folder, a FIFO) is named when it is read
         raise UsageError(f"{path} not found: write it with `infractl synth --out {folder}`")
     data = load_resources_json(path)
     try:

@@ -24,7 +24,7 @@ from infractl.errors import UsageError
 MARKER = ".infractl-synth"
 MARKER_TEXT = (
     "Written by `infractl synth`. The next synth with --out pointing here replaces this whole\n"
-    "folder; keep nothing else in it.\n"
+    "folder; keep nothing else in it. The files it wrote:\n"
 )
 # How long a second synth into the same parent folder waits for the first to finish its swap.
 LOCK_WAIT_SECONDS = 60.0
@@ -48,6 +48,14 @@ def check_out(out: Path, *, cwd: Path) -> Path:
 
 
 def _checked(out: Path, cwd: Path) -> Path:
+    from infra.config.base import control_character
+
+    found = control_character(str(out))
+    if found is not None:  # it would be printed in the summary, splitting or hiding a line
+        raise UsageError(
+            f"--out {str(out)!r}: a folder name with a control character (U+{ord(found):04X}) "
+            "is refused; name it in plain text"
+        )
     if (cwd / out).is_symlink():
         raise _refuse(out, "is a symbolic link")
     target = Path(os.path.abspath(cwd / out)).resolve()
@@ -63,14 +71,39 @@ def _checked(out: Path, cwd: Path) -> Path:
         raise UsageError(f"--out {out}: cannot write in {parent}: {exc.strerror}") from None
     if target.exists() and not target.is_dir():
         raise _refuse(out, "is a file, not a folder")
-    if target.is_dir() and not (target / MARKER).is_file():
+    if target.is_dir():
         try:
-            empty = next(target.iterdir(), None) is None
+            entries = {p.name for p in target.iterdir()}
+            if entries and MARKER not in entries:
+                raise _refuse(out, f"is a folder that is not empty and has no {MARKER} marker")
+            if entries:
+                _only_synth_files(out, target)
+        except FileNotFoundError:
+            # Swapped away by a concurrent synth: a new folder now; the check under the lock
+            # just before the swap decides.
+            pass
         except OSError as exc:
             raise UsageError(f"--out {out}: cannot read it: {exc.strerror}") from None
-        if not empty:
-            raise _refuse(out, f"is a folder that is not empty and has no {MARKER} marker")
     return target
+
+
+def _only_synth_files(out: Path, target: Path) -> None:
+    """The marker vouches only for the files it lists (the ones synth wrote): `touch
+    docs/.infractl-synth` must not turn a source folder into output to be replaced."""
+    try:
+        text = (target / MARKER).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    present = {
+        p.relative_to(target).as_posix()
+        for p in target.rglob("*")
+        if not p.is_dir() or p.is_symlink()
+    }
+    if not text.startswith(MARKER_TEXT):
+        raise _refuse(out, f"holds a {MARKER} that synth did not write")
+    foreign = sorted(present - {MARKER} - set(text[len(MARKER_TEXT) :].splitlines()))
+    if foreign:
+        raise _refuse(out, f"holds {foreign[0]!r}, which synth did not write")
 
 
 @contextlib.contextmanager
@@ -96,7 +129,8 @@ def _parent_lock(out: Path, target: Path) -> Iterator[None]:
 
 
 def _write_files(folder: Path, files: dict[str, str]) -> None:
-    for rel, content in sorted({**files, MARKER: MARKER_TEXT}.items()):
+    marker = MARKER_TEXT + "".join(f"{rel}\n" for rel in sorted(files))
+    for rel, content in sorted({**files, MARKER: marker}.items()):
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
