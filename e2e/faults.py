@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e import controlplane, engine, live
+from e2e.errors import HarnessError
 
 # The update is hit once this many resources are done: far enough in that state has changed.
 HIT_AFTER = 8
@@ -92,9 +93,22 @@ FAULTS: dict[str, Injector] = {
 }
 
 
-def _pending(pulumi: engine.Engine) -> int:
-    state = pulumi.stack_export()
+def _pending(pulumi: engine.Engine) -> int | str:
+    try:
+        state = pulumi.stack_export()
+    except HarnessError as exc:
+        return f"state unreadable: {exc}"
     return len((state.get("deployment") or {}).get("pending_operations") or [])
+
+
+def _restore_backup(pulumi: engine.Engine, stack: str) -> str:
+    """The file backend keeps the checkpoint before each write as `<stack>.json.bak`."""
+    backups = sorted((pulumi.folder / "state" / ".pulumi" / "stacks").rglob(f"{stack}.json.bak"))
+    if not backups:
+        return "no checkpoint backup to restore"
+    done = pulumi.run("stack", "import", "--file", str(backups[-1]), "--stack", stack,
+                      event_log=False)  # fmt: skip
+    return f"pulumi stack import --file {backups[-1].name} (exit {done.returncode})"
 
 
 def fault(
@@ -129,7 +143,7 @@ def fault(
         "done_before_fault": HIT_AFTER,
         "error": (up.diagnostics() or up.stderr.strip().splitlines() or [""])[-1][:300],
         "orphaned_plugins": leftovers,
-        "pending_operations": _pending(pulumi) if plane.processes else None,
+        "pending_operations": _pending(pulumi),
         "objects_live": len(live.ours(plane.kubeconfig)),
     }
     steps: list[str] = []
@@ -139,7 +153,9 @@ def fault(
         if again.returncode == 0:
             steps.append("pulumi up --yes")
             break
-        if "locked" in text:
+        if "failed to load checkpoint" in text:
+            steps.append(_restore_backup(pulumi, stack))
+        elif "locked" in text:
             steps.append("pulumi cancel --yes (stale lock of the killed run)")
             pulumi.run("cancel", "--yes", "--stack", stack, event_log=False)
         elif "pending" in text:

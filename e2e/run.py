@@ -309,7 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make e2e", description=__doc__)
     parser.add_argument("--stack", action="append", choices=STACKS, help="default: both")
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (logs, state)")
-    parser.add_argument("--skip-faults", action="store_true", help="leave out e2e/faults.py")
+    faults_group = parser.add_mutually_exclusive_group()
+    faults_group.add_argument("--skip-faults", action="store_true", help="leave out e2e/faults.py")
+    faults_group.add_argument("--faults-only", action="store_true", help="only e2e/faults.py")
     parser.add_argument(
         "--record",
         action="store_true",
@@ -328,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     reports: list[StackReport] = []
     try:
         built = tools.ensure()
-        for stack in args.stack or STACKS:
+        for stack in [] if args.faults_only else args.stack or STACKS:
             reports.append(run_stack(stack, folder / stack, step))
         fault_results = {} if args.skip_faults else run_faults(folder / "faults", step)
     except HarnessError as exc:
