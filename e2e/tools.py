@@ -29,6 +29,8 @@ KUBE_VERSION = "v1.34.4"
 # The Python SDK pins (pyproject.toml) the engine must serve; the test suite checks they agree.
 PULUMI_VERSION = "3.274.0"
 KUBERNETES_PROVIDER_VERSION = "4.25.0"
+# The controller image vendor/charts/argo-rollouts-2.41.0 installs (its appVersion).
+ARGO_ROLLOUTS_VERSION = "v1.9.0"
 
 
 # Written by _prepare from the pinned module (git-ignored), so not part of a stamp.
@@ -86,6 +88,15 @@ TOOL_TABLE: tuple[Tool, ...] = (
     ),
     Tool("kube-scheduler", "kube", "k8s.io/kubernetes/cmd/kube-scheduler", _kube_ldflags()),
     Tool("kwok", "kwok", "sigs.k8s.io/kwok/cmd/kwok"),
+    Tool(
+        "rollouts-controller",
+        "argo-rollouts",
+        "github.com/argoproj/argo-rollouts/cmd/rollouts-controller",
+        # Upstream's Makefile flag: without it the controller reports version 99.99.99.
+        ldflags="-X github.com/argoproj/argo-rollouts/utils/version.version="
+        + ARGO_ROLLOUTS_VERSION,
+        env={"CGO_ENABLED": "0"},
+    ),
 )
 
 
