@@ -16,7 +16,7 @@ import ssl
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,7 +81,9 @@ class ControlPlane:
     def server(self) -> str:
         return f"https://127.0.0.1:{self.api_port}"
 
-    def start(self, name: str, argv: Sequence[str]) -> Process:
+    def start(
+        self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> Process:
         binary = BIN / argv[0]
         if not binary.is_file():
             raise HarnessError(f"{binary} is missing: run `make e2e-tools` (or `make e2e`)")
@@ -94,6 +96,7 @@ class ControlPlane:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=self.folder,
+                env=os.environ | dict(env or {}),
                 start_new_session=True,
             )
         process = Process(name, popen, log, list(argv))

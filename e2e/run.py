@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from e2e import controlplane, engine, faults, live, stacks, tools
+import yaml
+
+from e2e import controlplane, engine, faults, live, rollouts, stacks, tools
 from e2e.errors import HarnessError
 
 ROOT = tools.ROOT
@@ -31,6 +33,11 @@ REPORT = ROOT / "out" / "e2e" / "report.json"
 OUTPUTS = ROOT / "out" / "e2e" / "engine-outputs"
 RECORDED = ROOT / "tests" / "engine_outputs" / "recorded"
 RECORD = ("preview", "refresh-preview-only", "drift-preview")
+# The controller's Rollout at each stage of a release; `--record` keeps them for `make test`.
+ROLLOUT_STAGES = OUTPUTS / "rollouts"
+RECORDED_ROLLOUTS = RECORDED / "rollouts"
+# The second release's image: any digest other than the first (pods under KWOK run no code).
+RELEASE_DIGEST = "sha256:" + "b2" * 32
 STACKS = ("staging", "prod")
 
 
@@ -221,6 +228,177 @@ def no_plugin(report: StackReport, pulumi: engine.Engine) -> None:
     report.check("unknown flag: --event-log" in gated.stderr, "--event-log is no longer gated")
 
 
+def _no_changes(report: StackReport, pulumi: engine.Engine, name: str) -> None:
+    stack = report.stack
+    again = pulumi.run(
+        "preview", "--expect-no-changes", "--diff", "--stack", stack, *_pack_args(stack),
+        program=program,
+    )  # fmt: skip
+    report.step(name, again)
+    report.check(
+        again.returncode == 0, f"{name}: Pulumi and the controller fight: {_errors(again)}"
+    )
+
+
+def _blue_green_service(stack: str) -> tuple[str, str] | None:
+    config = stacks.settings(stack)["config"]
+    envs = config[f"{stacks.NS}:environments"]
+    for name, service in sorted((config.get(f"{stacks.NS}:services") or {}).items()):
+        if service["strategy"]["type"] == "blueGreen":
+            return name, envs[service["environment"]]["namespace"]
+    return None
+
+
+def blue_green(
+    report: StackReport,
+    pulumi: engine.Engine,
+    plane: controlplane.ControlPlane,
+    step: Callable[[str], None],
+) -> None:
+    """A blue-green release on the real controller: new digest in config, `pulumi up`, the
+    preview Service on the new ReplicaSet, pre-promotion analysis, `infractl rollout promote`,
+    the active Service switched; no fight with Pulumi at any stage."""
+    found = _blue_green_service(report.stack)
+    if found is None:
+        return
+    service, namespace = found
+    started = time.monotonic()
+    stages: dict[str, Any] = {}
+    record: dict[str, Any] = {"service": service, "stages": stages}
+    report.steps["blue-green"] = record
+    refused = rollouts.plugin_refused(plane)
+    record["chart-settings-start"] = refused
+    report.check(
+        "Failed to download plugins" in refused, f"controller with chart settings: {refused}"
+    )
+    settings = pulumi.project / f"Pulumi.{report.stack}.yaml"
+    cluster = rollouts.Cluster(plane.kubeconfig, namespace, settings)
+
+    def status() -> dict[str, Any]:
+        return dict(cluster.rollout(service).get("status") or {})
+
+    def stage(name: str) -> dict[str, Any]:
+        rollout = cluster.rollout(service)
+        shown = rollouts.infractl_rollout(
+            "status", report.stack, service, settings, plane.kubeconfig
+        )
+        st = rollout.get("status") or {}
+        stages[name] = {
+            "seconds": round(time.monotonic() - started, 1),
+            "status": st,
+            "active": cluster.selector(service).get(rollouts.HASH),
+            "preview": cluster.selector(f"{service}-preview").get(rollouts.HASH),
+            "replicaSets": cluster.replica_sets(service),
+            "infractl": {"exit": shown.returncode, "stdout": shown.stdout, "stderr": shown.stderr},
+        }
+        ROLLOUT_STAGES.mkdir(parents=True, exist_ok=True)
+        (ROLLOUT_STAGES / f"{report.stack}-{service}-{name}.json").write_text(
+            json.dumps(rollout, indent=2, sort_keys=True) + "\n"
+        )
+        expected = f"stable: {st.get('stableRS', '-')}, current: {st.get('currentPodHash', '-')}"
+        report.check(expected in shown.stdout, f"{name}: infractl status {shown.stdout!r}")
+        report.check(f": {st.get('phase', 'Unknown')}" in shown.stdout, f"{name}: phase shown")
+        step(
+            f"{report.stack}: blue-green {name}: {st.get('phase')} {shown.stdout.splitlines()[:1]}"
+        )
+        return stages[name]
+
+    metrics = rollouts.MetricsStandIn()
+    with metrics.serving():
+        controller = rollouts.start(plane, metrics)
+        try:
+            _release(report, pulumi, cluster, service, stage, record, status)
+        finally:
+            controller.stop()
+            record["controller-errors"] = rollouts.errors(controller)
+            record["queries"] = sorted(set(metrics.queries))
+    record["seconds"] = round(time.monotonic() - started, 1)
+
+
+def _release(
+    report: StackReport,
+    pulumi: engine.Engine,
+    cluster: rollouts.Cluster,
+    service: str,
+    stage: Callable[[str], dict[str, Any]],
+    record: dict[str, Any],
+    status: Callable[[], dict[str, Any]],
+) -> None:
+    def waited(what: str, check: Callable[[], bool]) -> bool:
+        return report.check(cluster.wait(check), f"blue-green: timed out waiting for {what}")
+
+    def stable() -> bool:
+        return bool(status().get("stableRS")) and status().get("phase") == "Healthy"
+
+    if not waited("the first revision to become stable", stable):
+        stage("first-revision")
+        return
+    first = stage("first-revision")
+    report.check(first["active"] == first["status"]["stableRS"], "active selector")
+    _no_changes(report, pulumi, "preview-after-controller")
+
+    rollouts.set_image(pulumi, report.stack, service, RELEASE_DIGEST)
+    up = pulumi.run("up", "--yes", "--stack", report.stack, *_pack_args(report.stack),
+                    program=program)  # fmt: skip
+    report.step("release-up", up)
+    report.check(up.returncode == 0, f"release up failed: {_errors(up)}")
+
+    def previewing() -> bool:
+        st = status()
+        new = st.get("currentPodHash")
+        return (
+            len(cluster.replica_sets(service)) == 2
+            and new != st.get("stableRS")
+            and cluster.selector(f"{service}-preview").get(rollouts.HASH) == new
+            and bool(st.get("pauseConditions"))
+        )
+
+    if not waited("the preview ReplicaSet and the blue-green pause", previewing):
+        stage("preview")
+        return
+    preview = stage("preview")
+    report.check(preview["active"] == first["active"], "active moved before promotion")
+    _no_changes(report, pulumi, "preview-during-release")
+
+    promoted = rollouts.infractl_rollout(
+        "promote", report.stack, service, cluster.settings, cluster.kubeconfig
+    )
+    record["promote"] = {"exit": promoted.returncode, "stdout": promoted.stdout}
+    report.check(promoted.returncode == 0, f"promote: {promoted.stderr}")
+    new = preview["status"]["currentPodHash"]
+    waited(
+        "the active Service to switch",
+        lambda: (
+            cluster.selector(service).get(rollouts.HASH) == new and status().get("stableRS") == new
+        ),
+    )
+    stage("promoted")
+    record["analysisRuns"] = [
+        {"name": r["metadata"]["name"], "status": r.get("status", {})}
+        for r in cluster.analysis_runs()
+    ]
+    _no_changes(report, pulumi, "preview-after-promotion")
+
+
+def placeholder_refused(report: StackReport, pulumi: engine.Engine) -> None:
+    """The repository's own plugin digest (a placeholder) under the real engine: the preview
+    fails naming the file and key. The e2e digest is set back after."""
+    stack, key = report.stack, f"{stacks.NS}:rollouts.gatewayPluginImage"
+    repository = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    ours = stacks.settings(stack)["config"][f"{stacks.NS}:rollouts"]["gatewayPluginImage"]
+    theirs = repository[f"{stacks.NS}:rollouts"]["gatewayPluginImage"]
+    pulumi.run("config", "set", "--path", key, theirs, "--stack", stack, event_log=False)
+    preview = pulumi.run("preview", "--stack", stack, program=program)
+    pulumi.run("config", "set", "--path", key, ours, "--stack", stack, event_log=False)
+    text = " ".join(preview.diagnostics())
+    report.step("preview-placeholder-digest", preview)
+    report.check(preview.returncode != 0, "the placeholder plugin digest was previewed")
+    report.check(
+        f"Pulumi.{stack}.yaml: {key}: the digest is a placeholder" in text,
+        f"the placeholder's refusal names neither file nor key: {text[:300]}",
+    )
+
+
 def run_stack(stack: str, folder: Path, step: Callable[[str], None]) -> StackReport:
     report = StackReport(stack)
     with controlplane.running(folder / "cluster") as plane:
@@ -234,6 +412,7 @@ def run_stack(stack: str, folder: Path, step: Callable[[str], None]) -> StackRep
 
         provided = live.provide(plane.kubeconfig, stacks.CLUSTER_PROVIDES[stack])
         report.steps["cluster-provides"] = {"objects": len(provided)}
+        placeholder_refused(report, pulumi)
         weakened(report, pulumi, plane)
         step(f"{stack}: weakened stack refused: {report.steps['weakened-up']['violations']}")
 
@@ -264,6 +443,9 @@ def run_stack(stack: str, folder: Path, step: Callable[[str], None]) -> StackRep
         report.step("preview-again", again)
         step(f"{stack}: second preview exit {again.returncode} {again.summary()}")
         report.check(again.returncode == 0, f"second preview shows changes: {again.summary()}")
+
+        if up.returncode == 0 and rollouts.available():
+            blue_green(report, pulumi, plane, step)
 
         if up.returncode == 0:
             drift(report, pulumi, plane, synth_dir)
@@ -303,6 +485,12 @@ def run_faults(folder: Path, step: Callable[[str], None]) -> dict[str, Any]:
                 f"clean {outcome['clean_preview']} after {outcome['seconds_to_clean']} s"
             )
     return results
+
+
+def _record(path: Path, folder: Path) -> None:
+    """Copy a run's output for `make test`, without the checkout's absolute path (the pack is
+    named by it): the repository must not refer to a path outside itself."""
+    (folder / path.name).write_text(path.read_text().replace(str(ROOT), "<repository>"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -369,11 +557,11 @@ def main(argv: list[str] | None = None) -> int:
         RECORDED.mkdir(parents=True, exist_ok=True)
         for report in reports:
             for name in RECORD:
-                # The pack's local path is in the summary; the record names no machine's folder.
-                text = (OUTPUTS / f"{report.stack}-{name}.jsonl").read_text()
-                (RECORDED / f"{report.stack}-{name}.jsonl").write_text(
-                    text.replace(str(ROOT), "<repository>")
-                )
+                _record(OUTPUTS / f"{report.stack}-{name}.jsonl", RECORDED)
+        if ROLLOUT_STAGES.is_dir():
+            RECORDED_ROLLOUTS.mkdir(exist_ok=True)
+            for path in ROLLOUT_STAGES.glob("*.json"):
+                _record(path, RECORDED_ROLLOUTS)
         (RECORDED / "versions.json").write_text(json.dumps(engine.versions(), indent=2) + "\n")
     print(f"e2e: report: {REPORT.relative_to(ROOT)}", file=sys.stderr)
     # The closing line CI reads.

@@ -19,6 +19,8 @@ E2E_DIGEST = "sha256:" + "e2" * 32
 EDITS = (
     "github removed: GitHub cannot be reached (its inputs go through the provider schema instead)",
     "app.build removed and `image: build` set to a fixed digest: no Docker engine to build with",
+    "rollouts.gatewayPluginImage's placeholder digest replaced by a fixed one: the real engine "
+    "refuses the placeholder, and no registry is reachable to resolve the real one",
 )
 
 # What a stack expects its cluster to have already (staging: "the staging cluster provides its own
@@ -43,6 +45,10 @@ def settings(stack: str) -> dict[str, Any]:
     config.pop(f"{NS}:github", None)
     app = config.get(f"{NS}:app") or {}
     app.pop("build", None)
+    rollouts = config.get(f"{NS}:rollouts")
+    if rollouts is not None:
+        image = rollouts["gatewayPluginImage"]
+        rollouts["gatewayPluginImage"] = image.rpartition("@")[0] + "@" + E2E_DIGEST
     for service in (config.get(f"{NS}:services") or {}).values():
         strategy = service.get("strategy") or {}
         if strategy.get("image") == "build":

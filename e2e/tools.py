@@ -30,6 +30,8 @@ KUBE_VERSION = "v1.34.4"
 PULUMI_VERSION = "3.274.0"
 KUBERNETES_PROVIDER_VERSION = "4.25.0"
 ACTIONLINT_VERSION = "v1.7.12"
+# The controller image vendor/charts/argo-rollouts-2.41.0 installs (its appVersion).
+ARGO_ROLLOUTS_VERSION = "v1.9.0"
 
 
 # Written by _prepare from the pinned module (git-ignored), so not part of a stamp.
@@ -94,6 +96,15 @@ TOOL_TABLE: tuple[Tool, ...] = (
         "actionlint",
         "github.com/rhysd/actionlint/cmd/actionlint",
         ldflags="-X github.com/rhysd/actionlint.version=" + ACTIONLINT_VERSION,
+    ),
+    Tool(
+        "rollouts-controller",
+        "argo-rollouts",
+        "github.com/argoproj/argo-rollouts/cmd/rollouts-controller",
+        # Upstream's Makefile flag: without it the controller reports version 99.99.99.
+        ldflags="-X github.com/argoproj/argo-rollouts/utils/version.version="
+        + ARGO_ROLLOUTS_VERSION,
+        env={"CGO_ENABLED": "0"},
     ),
 )
 

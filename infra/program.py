@@ -17,7 +17,7 @@ from infra.kubernetes.strategies import ServiceContext
 from infra.monitoring.component import MonitoringStack
 from infra.release import release_plan
 from infra.secrets import MissingSecret
-from infra.stack import load_stack
+from infra.stack import deploy_problems, load_stack
 
 
 def stack_file() -> str:
@@ -84,6 +84,9 @@ def main(config: StackConfig | None = None) -> None:
             config = load_stack(
                 stack_file(), runtime_config(), runtime_secret_keys(), stack=pulumi.get_stack()
             )
+            # Read from the engine: this run can deploy, so an unresolved value stops it here.
+            if unresolved := deploy_problems(config):
+                raise ConfigError(stack_file(), unresolved)
         declare(pulumi.get_stack(), config)
     except ConfigError as exc:
         # RunError is reported by the engine as a plain message, without a Python traceback.

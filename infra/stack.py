@@ -100,3 +100,9 @@ def load_stack(
     if problems or config is None:
         raise ConfigError(source, problems)
     return config
+
+
+def deploy_problems(config: StackConfig) -> list[ConfigProblem]:
+    """Values an offline plan accepts (they are well-formed) but the real engine refuses: each
+    names a value an operator must resolve outside this repository before the first deploy."""
+    return config.rollouts.deploy_problems() if config.rollouts is not None else []

@@ -7,8 +7,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infractl.errors import UsageError
+
+if TYPE_CHECKING:
+    from infractl.project import Stack
 
 # Each command imports what it needs when it runs: `--help`, preview reports and recorded drift
 # never pay for the provider SDKs or the config model.
@@ -195,6 +199,24 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warn_unresolved(stack: Stack) -> None:
+    """Offline a placeholder plans (nothing starts), so the check passes; the operator still
+    learns now that `pulumi preview`/`up` will refuse it until it is set."""
+    from infra.config import ConfigError
+    from infra.stack import deploy_problems
+
+    try:
+        problems = deploy_problems(stack.load())
+    except ConfigError:
+        return  # the check itself reports an invalid config
+    for problem in problems:
+        print(
+            f"warning: {problem.render(stack.source)} "
+            "(the offline check passes; `pulumi preview` and `pulumi up` refuse it)",
+            file=sys.stderr,
+        )
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from infractl.policy.check import check_output, check_stack
     from infractl.policy.report import FORMATS
@@ -215,6 +237,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             # The report may be JSON on stdout; the synth summary must not corrupt it.
             print(summary, file=sys.stdout if args.format == "text" else sys.stderr)
     print(FORMATS[args.format](outcome))
+    _warn_unresolved(stack)  # after the verdict: an output that could not be checked says only why
     return EXIT_FAILED if outcome.failed else EXIT_OK
 
 

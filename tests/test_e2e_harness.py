@@ -58,13 +58,29 @@ def test_e2e_settings_differ_from_the_stack_only_by_the_stated_edits() -> None:
         images = [s["strategy"]["image"] for s in edited[f"{stacks.NS}:services"].values()]
         assert "build" not in images and all(i.startswith("sha256:") for i in images)
         # Everything else is the repository's, untouched.
+        plugin = edited[f"{stacks.NS}:rollouts"]["gatewayPluginImage"]
+        assert plugin.endswith("@" + stacks.E2E_DIGEST)
+        # Everything else is the repository's, untouched.
         for key in set(original) - {
             f"{stacks.NS}:github",
             f"{stacks.NS}:app",
             f"{stacks.NS}:services",
+            f"{stacks.NS}:rollouts",
         }:
             assert edited[key] == original[key], key
-    assert len(stacks.EDITS) == 2
+        rollouts = dict(original[f"{stacks.NS}:rollouts"], gatewayPluginImage=plugin)
+        assert edited[f"{stacks.NS}:rollouts"] == rollouts
+    assert len(stacks.EDITS) == 3
+
+
+def test_rollouts_controller_is_the_charts_version_with_upstreams_replaces() -> None:
+    go_mod = _go_mod("argo-rollouts")
+    assert f"github.com/argoproj/argo-rollouts {tools.ARGO_ROLLOUTS_VERSION}" in go_mod
+    chart = (REPO / "vendor" / "helm-charts" / "SOURCES.md").read_text()
+    assert "argo-rollouts-2.41.0" in chart
+    # Upstream requires the k8s staging modules at v0.0.0; only its replace block resolves them.
+    staging = re.findall(r"^\s*k8s\.io/([a-z-]+) => k8s\.io/[a-z-]+ (v\S+)$", go_mod, re.M)
+    assert {"api", "client-go", "apimachinery"} <= {name for name, _ in staging}
 
 
 def _fake_go(folder: Path, body: str) -> dict[str, str]:

@@ -57,9 +57,14 @@ def _without_run_details(report: dict[str, Any]) -> dict[str, Any]:
 def test_real_stacks_pass_in_a_separate_analyzer_process(
     stack: str, synthesized: Callable[[str], Path]
 ) -> None:
-    code, report = _check("--stack", stack)
+    run = infractl("check", "--stack", stack, "--format", "json")
+    code, report = run.code, json.loads(run.stdout)
     assert code == 0
     assert [v for v in report["violations"] if v["enforcement"] == "mandatory"] == []
+    # The unresolved plugin digest plans and is named (tests/test_plugin_digest.py).
+    assert (
+        f"warning: Pulumi.{stack}.yaml: tbcoin-platform:rollouts.gatewayPluginImage:" in run.stderr
+    )
     assert report["policies"] >= 20
     assert report["resources"] > 30
     analyzer = report["analyzer"]
@@ -295,6 +300,48 @@ def test_altered_resources_fire_the_policy(policy: str, pack: RunningPack) -> No
     assert policy not in {v.policy for v in _run(pack, baseline).violations}
     fired = {v.policy for v in _run(pack, _altered(baseline, kind, change)).violations}
     assert policy in fired
+
+
+# The Rollout `api` as the provider's dry run of a release answered under the engine (make e2e,
+# prod): the HPA had scaled it, so spec.replicas is live, owned by kube-controller-manager.
+RELEASE_DRY_RUN = REPO / "tests" / "engine_outputs" / "recorded" / "rollouts"
+
+
+def _shared_violations(pack: RunningPack, managed: list[dict[str, Any]] | None) -> set[str]:
+    live = json.loads((RELEASE_DRY_RUN / "prod-api-release-dry-run.json").read_text())
+
+    def scaled(i: dict[str, Any], o: dict[str, Any]) -> None:
+        if i["metadata"]["name"] == "api":
+            i["spec"]["replicas"] = live["spec"]["replicas"]
+            if managed is not None:
+                i["metadata"]["managedFields"] = managed
+
+    baseline, _ = synth("prod")
+    return {
+        v.message
+        for v in _run(pack, _altered(baseline, ROLLOUT, scaled)).violations
+        if v.policy == "k8s-shared-with-controllers"
+    }
+
+
+def test_replicas_the_hpa_set_live_are_not_declared_ones(pack: RunningPack) -> None:
+    live = json.loads((RELEASE_DRY_RUN / "prod-api-release-dry-run.json").read_text())
+    managed = live["metadata"]["managedFields"]
+    declared = "'api' declares replicas although an HPA scales it."
+    assert not any(declared in m for m in _shared_violations(pack, managed))
+    # The same object with replicas in Pulumi's own apply: declared, refused.
+    ours = [
+        {
+            **e,
+            "fieldsV1": {**e["fieldsV1"], "f:spec": {**e["fieldsV1"]["f:spec"], "f:replicas": {}}},
+        }
+        if e["manager"].startswith("pulumi-kubernetes")
+        else e
+        for e in managed
+    ]
+    assert any(declared in m for m in _shared_violations(pack, ours))
+    # Offline (no managedFields): what is there is what the program set.
+    assert any(declared in m for m in _shared_violations(pack, None))
 
 
 def test_every_policy_has_a_firing_test() -> None:

@@ -114,6 +114,13 @@ def test_blue_green_rollout_analyses_the_preview_and_waits_for_promotion(
     (template,) = bg["prePromotionAnalysis"]["templates"]
     metrics = _object(out, "AnalysisTemplate", template["templateName"])["spec"]["metrics"]
     assert all('track="preview"' in m["provider"]["prometheus"]["query"] for m in metrics)
+    # The controller (v1.9.0) refuses a Rollout whose pre-promotion metric has no count ("runs
+    # indefinitely") and deploys nothing of it: one 2m window of 1m intervals, two measurements.
+    assert {m["count"] for m in metrics} == {2}
+    assert all(m["count"] >= m["failureLimit"] + 1 for m in metrics)
+    # The canary's background analysis is meant to run for the whole release.
+    canary = _object(out, "AnalysisTemplate", "inference-canary")["spec"]["metrics"]
+    assert all("count" not in m for m in canary)
 
 
 def test_pulumi_leaves_controller_owned_fields_alone(synthesized: Callable[[str], Path]) -> None:

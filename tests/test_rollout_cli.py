@@ -5,6 +5,7 @@ kubectl plugin does."""
 from __future__ import annotations
 
 import copy
+import json
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,11 @@ from tests.conftest import infractl, manifests
 from tests.fake_kubernetes import TOKEN, FakeKubernetes, fake_kubernetes
 
 NS = "tbcoin-prod"
+RECORDED = Path(__file__).parent / "engine_outputs" / "recorded" / "rollouts"
+
+
+def _recorded(stage: str) -> dict[str, Any]:
+    return json.loads((RECORDED / f"prod-api-{stage}.json").read_text())  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -136,12 +142,39 @@ def test_blue_green_promotion_clears_its_pause(
     cluster: tuple[FakeKubernetes, dict[str, str]],
 ) -> None:
     fake, env = cluster
-    fake.rollouts[(NS, "api")]["status"] = {
-        "phase": "Paused",
-        "pauseConditions": [{"reason": "BlueGreenPause"}],
-    }
+    # The real controller's Rollout at the gate (make e2e, prod; tests/engine_outputs/recorded).
+    fake.rollouts[(NS, "api")] = _recorded("preview")
+    shown = _run(env, "status", "--service", "api")
+    assert shown.code == 0
+    assert shown.stdout.splitlines() == [
+        "Rollout tbcoin-prod/api: Paused",
+        "  message: BlueGreenPause",
+        "  analysis api-7f7f7cc964-2-pre: Successful",
+        "  paused: BlueGreenPause (promote to continue)",
+        "  stable: 65b75f665d, current: 7f7f7cc964",
+    ]
     assert _run(env, "promote", "--service", "api").code == 0
     assert _patches(fake) == [("status", {"status": {"pauseConditions": None}})]
+
+
+@pytest.mark.parametrize("stage", ["first-revision", "preview", "promoted"])
+def test_status_of_the_controllers_real_rollouts(stage: str) -> None:
+    from infractl.ops.rollouts import summary
+
+    rollout = _recorded(stage)
+    status = rollout["status"]
+    text, trouble = summary(rollout)
+    assert text.startswith(f"Rollout tbcoin-prod/api: {status['phase']}")
+    assert f"stable: {status['stableRS']}, current: {status['currentPodHash']}" in text
+    assert not trouble
+    # The controller promoted only after the pre-promotion analysis (count 2) succeeded.
+    if stage == "promoted":
+        assert (
+            status["stableRS"]
+            == status["currentPodHash"]
+            == _recorded("preview")["status"]["currentPodHash"]
+        )
+        assert status["blueGreen"]["activeSelector"] == status["stableRS"]
 
 
 def _free_port() -> int:

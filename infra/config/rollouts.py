@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from infra.config.base import DnsLabel, Model, pattern
-from infra.config.errors import at
+from infra.config.errors import ConfigProblem, at
 
 # Argo Rollouts reads a pause or interval as a Go-style duration; one unit keeps it readable.
 Duration = Annotated[str, pattern(r"^[1-9][0-9]{0,5}(s|m|h)$", "a duration such as 30s, 5m or 1h")]
@@ -22,6 +22,17 @@ PinnedImage = Annotated[
         "an image pinned by digest: registry/repository@sha256:<64 hex digits>",
     ),
 ]
+
+
+# The plugin release the controller's trafficRouterPlugins configuration is written for.
+GATEWAY_PLUGIN = "ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi"
+GATEWAY_PLUGIN_VERSION = "v0.15.0"
+
+
+def is_placeholder_digest(image: str) -> bool:
+    """A digest of one repeated hex digit (sha256:000…0) stands in for one nobody resolved: it
+    is well-formed, so it passes PinnedImage, but no registry serves it."""
+    return len(set(image.rpartition("@sha256:")[2])) == 1
 
 
 def seconds(duration: str) -> int:
@@ -39,6 +50,24 @@ class RolloutsController(Model):
     replicas: int = Field(default=2, ge=1, le=5)
     # ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi@sha256:… (v0.15.0).
     gateway_plugin_image: PinnedImage
+
+    def deploy_problems(self) -> list[ConfigProblem]:
+        """What an offline plan may carry but no deploy may ship: a placeholder digest plans
+        fine and cannot start (the init container cannot pull it)."""
+        if not is_placeholder_digest(self.gateway_plugin_image):
+            return []
+        tag = f"{GATEWAY_PLUGIN}:{GATEWAY_PLUGIN_VERSION}"
+        return [
+            ConfigProblem(
+                "rollouts.gatewayPluginImage",
+                "the digest is a placeholder that no registry serves, so the Argo Rollouts "
+                f"controller cannot start; set it to {GATEWAY_PLUGIN}@<digest> with the digest "
+                f"that `crane digest {tag}` prints, after `cosign verify {GATEWAY_PLUGIN}@<digest> "
+                "--certificate-identity-regexp "
+                "'^https://github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/' "
+                "--certificate-oidc-issuer https://token.actions.githubusercontent.com` passed",
+            )
+        ]
 
 
 class Analysis(Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.monitoring import Thresholds
-from infra.config.rollouts import Analysis
+from infra.config.rollouts import Analysis, seconds
 from infra.kubernetes.workload import ROLLOUTS_API
 from infra.monitoring.rules import (
     canary_above_stable_expr,
@@ -23,12 +23,23 @@ from infra.monitoring.target import MonitoredService
 PROMETHEUS_URL = "http://kube-prometheus-stack-prometheus.{namespace}.svc:9090"
 
 
-def _bounded(name: str, query: str, limit: float, a: Analysis, address: str) -> dict[str, Any]:
+def pre_promotion_count(a: Analysis) -> int:
+    """How often a pre-promotion metric measures. It must end: the controller refuses a
+    Rollout whose pre-promotion metric has no count ("runs indefinitely", seen on v1.9.0), and
+    never promotes. One window's worth of intervals, and at least one more than failureLimit so
+    that the limit can be passed (the controller also requires count >= failureLimit)."""
+    return max(-(-seconds(a.window) // seconds(a.interval)), a.failure_limit + 1)
+
+
+def _bounded(
+    name: str, query: str, limit: float, a: Analysis, address: str, count: int | None
+) -> dict[str, Any]:
     """A measurement passes at or below `limit`; no data (no traffic yet) is inconclusive,
     which pauses the rollout instead of promoting a version nobody has called."""
     return {
         "name": name,
         "interval": a.interval,
+        **({"count": count} if count is not None else {}),
         "failureLimit": a.failure_limit,
         "successCondition": f"len(result) > 0 && result[0] <= {limit!r}",
         "failureCondition": f"len(result) > 0 && result[0] > {limit!r}",
@@ -40,9 +51,15 @@ def analysis_metrics(
     svc: MonitoredService, track: str, a: Analysis, t: Thresholds, address: str
 ) -> list[dict[str, Any]]:
     sel = selector(svc, track=track)
+    # The canary's background analysis runs as long as the release; the preview's must end.
+    count = pre_promotion_count(a) if track == "preview" else None
     metrics = [
-        _bounded("error-ratio", error_ratio_expr(sel, a.window), a.max_error_ratio, a, address),
-        _bounded("latency-p95", quantile_expr("95", sel, a.window), a.max_p95_seconds, a, address),
+        _bounded(
+            "error-ratio", error_ratio_expr(sel, a.window), a.max_error_ratio, a, address, count
+        ),
+        _bounded(
+            "latency-p95", quantile_expr("95", sel, a.window), a.max_p95_seconds, a, address, count
+        ),
     ]
     if track == "canary":
         # The CanaryErrorRateAboveStable alert's expression: any result means it would fire.

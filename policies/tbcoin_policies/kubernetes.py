@@ -304,6 +304,28 @@ def _rollout_routes(rollout: PolicyResource) -> list[str]:
     return names
 
 
+# The field manager the Kubernetes provider applies with (`pulumi-kubernetes-<id>`).
+PULUMI_MANAGER = "pulumi-kubernetes"
+
+
+def _declares_replicas(w: PolicyResource) -> bool:
+    """Whether the program sets spec.replicas. Under the engine a stack policy sees the object
+    as the API server answers the provider's dry run: once an HPA has scaled it, spec.replicas
+    is there, owned by kube-controller-manager through the scale subresource (seen in `make
+    e2e`: every release of an autoscaled Rollout was refused). Only Pulumi's own field manager
+    declares; offline there are no managedFields and what is there is what the program set."""
+    if dig(w.props, "spec", "replicas") is None:
+        return False
+    managed = dig(w.props, "metadata", "managedFields", default=[]) or []
+    if not managed:
+        return True
+    return any(
+        str(entry.get("manager", "")).startswith(PULUMI_MANAGER)
+        and "f:replicas" in (dig(entry, "fieldsV1", "f:spec", default={}) or {})
+        for entry in managed
+    )
+
+
 def _shared_with_controllers(
     resources: list[PolicyResource], _: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
@@ -329,7 +351,7 @@ def _shared_with_controllers(
     scaled = _autoscalers(resources)
     for w in of_type(resources, DEPLOYMENT, ROLLOUT):
         name = dig(w.props, "metadata", "name")
-        if (namespace_of(w), name) in scaled and dig(w.props, "spec", "replicas") is not None:
+        if (namespace_of(w), name) in scaled and _declares_replicas(w):
             yield (f"'{name}' declares replicas although an HPA scales it.", w.urn)
 
 

@@ -1,0 +1,249 @@
+"""Releases on the real Argo Rollouts controller (v1.9.0, built from its module), run out of
+cluster against the e2e API server with the CRDs the program's argo-rollouts Release installed.
+
+Started the way users release: a new image digest in the stack's config, `pulumi up`; then the
+controller's objects are read from the API server and `infractl rollout` is run against them.
+Two things stand in for what cannot run here, and say so in the report:
+- the controller reads its settings from a namespace without the chart's ConfigMap: that
+  ConfigMap names the Gateway API plugin at file:///plugins/…, which the module proxy does not
+  serve, and the controller exits at start (`Failed to download plugins`) when the file is
+  missing (`plugin_refused` records it). Blue-green needs no traffic router;
+- Prometheus: the AnalysisTemplates keep the in-cluster address an operator deploys; the
+  controller reaches it through HTTP_PROXY, answered on loopback by `MetricsStandIn` with one
+  healthy sample per query (a real Prometheus fed by an exporter is the issue's next step).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from e2e import controlplane, engine
+from e2e.errors import HarnessError
+from e2e.tools import BIN, ROOT
+
+CONTROLLER = BIN / "rollouts-controller"
+GROUP, VERSION = "argoproj.io", "v1alpha1"
+HASH = "rollouts-pod-template-hash"
+# The chart's namespace (tbcoin-platform:rollouts.namespace) holds its argo-rollouts-config.
+CHART_NAMESPACE = "argo-rollouts"
+# No ConfigMap of the controller's here: it starts with defaults (no plugins).
+SETTINGS_NAMESPACE = "default"
+
+
+def available() -> bool:
+    return CONTROLLER.is_file()
+
+
+@dataclass
+class MetricsStandIn:
+    """Answers Prometheus' /api/v1/query with one sample of `value` per query, and keeps every
+    query it was asked (the controller's AnalysisRun measurements)."""
+
+    value: str = "0"
+    queries: list[str] = field(default_factory=list)
+    port: int = 0
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[MetricsStandIn]:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self, form: str) -> None:
+                query = urllib.parse.parse_qs(form).get("query", [""])[0]
+                owner.queries.append(query)
+                body = json.dumps(
+                    {
+                        "status": "success",
+                        "data": {
+                            "resultType": "vector",
+                            "result": [{"metric": {}, "value": [time.time(), owner.value]}],
+                        },
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                self._answer(urllib.parse.urlsplit(self.path).query)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self._answer(self.rfile.read(length).decode())
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(server.server_address[1])
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+
+def _env(settings_namespace: str, proxy_port: int | None) -> dict[str, str]:
+    env = {"POD_NAMESPACE": settings_namespace}
+    if proxy_port is not None:
+        # Go never proxies loopback, so the API server is still reached directly.
+        env |= {"HTTP_PROXY": f"http://127.0.0.1:{proxy_port}", "NO_PROXY": "127.0.0.1"}
+    return env
+
+
+def _argv(plane: controlplane.ControlPlane) -> list[str]:
+    return [
+        "rollouts-controller",
+        "--kubeconfig",
+        str(plane.kubeconfig),
+        "--leader-elect=false",
+        "--metricsport",
+        str(controlplane.free_port()),
+        "--healthzPort",
+        str(controlplane.free_port()),
+    ]
+
+
+def plugin_refused(plane: controlplane.ControlPlane) -> str:
+    """The controller with the chart's own settings: it must exit at start on the plugin file
+    it cannot find. Returns the log line that says why ('' if it kept running)."""
+    process = plane.start(
+        "rollouts-controller-chart-settings", _argv(plane), env=_env(CHART_NAMESPACE, None)
+    )
+    try:
+        process.popen.wait(60)
+    except subprocess.TimeoutExpired:
+        return ""
+    finally:
+        process.stop()
+    return next(
+        (line for line in process.log.read_text().splitlines() if "plugin" in line.lower()), ""
+    )
+
+
+def start(plane: controlplane.ControlPlane, metrics: MetricsStandIn) -> controlplane.Process:
+    """The controller as the scenarios run it; stopped with the control plane."""
+    process = plane.start(
+        "rollouts-controller", _argv(plane), env=_env(SETTINGS_NAMESPACE, metrics.port)
+    )
+    plane.wait_until(
+        "the Rollouts controller's healthz",
+        lambda: process.log.is_file() and "Starting Healthz Server" in process.log.read_text(),
+        process,
+        60,
+    )
+    return process
+
+
+def errors(process: controlplane.Process) -> list[str]:
+    """Each distinct error the controller logged, once: what it refused or could not do."""
+    seen: dict[str, None] = {}
+    for line in process.log.read_text(errors="replace").splitlines():
+        if "level=error" in line and 'msg="' in line:
+            seen.setdefault(line.split('msg="', 1)[1].split('" ', 1)[0][:400])
+    return list(seen)
+
+
+class Cluster:
+    """The objects a release is read from, through the official client."""
+
+    def __init__(self, kubeconfig: Path, namespace: str, settings: Path) -> None:
+        from kubernetes import client, config
+
+        api = config.new_client_from_config(str(kubeconfig))
+        self.kubeconfig = kubeconfig
+        self.namespace = namespace
+        self.settings = settings  # the stack's settings as the engine deploys them
+        self.custom: Any = client.CustomObjectsApi(api)
+        self.core: Any = client.CoreV1Api(api)
+        self.apps: Any = client.AppsV1Api(api)
+
+    def rollout(self, name: str) -> dict[str, Any]:
+        return dict(
+            self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, "rollouts", name
+            )
+        )
+
+    def selector(self, service: str) -> dict[str, str]:
+        return dict(self.core.read_namespaced_service(service, self.namespace).spec.selector or {})
+
+    def replica_sets(self, rollout: str) -> dict[str, int]:
+        """Pod-template hash -> replicas of each ReplicaSet the Rollout owns."""
+        found = {}
+        for rs in self.apps.list_namespaced_replica_set(self.namespace).items:
+            owners = rs.metadata.owner_references or []
+            if any(o.kind == "Rollout" and o.name == rollout for o in owners):
+                found[rs.metadata.labels.get(HASH, "")] = int(rs.spec.replicas or 0)
+        return found
+
+    def analysis_runs(self) -> list[dict[str, Any]]:
+        runs = self.custom.list_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, "analysisruns"
+        )
+        return [dict(r) for r in runs["items"]]
+
+    def wait(self, check: Callable[[], bool], deadline: float = 180) -> bool:
+        """Whether `check` held within `deadline` seconds: a timeout is a failed check of the
+        scenario (the controller did not act), not a harness error."""
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            if check():
+                return True
+            time.sleep(1)
+        return False
+
+
+def infractl_rollout(
+    action: str, stack: str, service: str, settings: Path, kubeconfig: Path
+) -> subprocess.CompletedProcess[str]:
+    """`infractl rollout` as an operator runs it: the stack's settings, its kubeconfig context."""
+    return subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "infractl"),
+            "rollout",
+            action,
+            "--stack",
+            stack,
+            "--config-file",
+            str(settings),
+            "--service",
+            service,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "KUBECONFIG": str(kubeconfig)},
+        timeout=120,
+    )
+
+
+def set_image(pulumi: engine.Engine, stack: str, service: str, digest: str) -> None:
+    """The release itself: the new digest in the stack's config, set by `pulumi config set`."""
+    done = pulumi.run(
+        "config",
+        "set",
+        "--path",
+        f"tbcoin-platform:services.{service}.strategy.image",
+        digest,
+        "--stack",
+        stack,
+        event_log=False,
+    )
+    if done.returncode != 0:
+        raise HarnessError(f"pulumi config set of {service}'s image: {done.stderr.strip()}")
