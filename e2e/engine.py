@@ -22,7 +22,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,23 +73,63 @@ class Result:
 
 @contextlib.contextmanager
 def serve(program: Callable[[], None]) -> Iterator[str]:
-    """Serve `program` as the CLI's language runtime; yields the `--client` address."""
-    import grpc
-    from pulumi.automation._server import LanguageServer
-    from pulumi.runtime.proto import language_pb2_grpc
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    language_pb2_grpc.add_LanguageRuntimeServicer_to_server(LanguageServer(program), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
+    """Serve `program` as the CLI's language runtime from a process of its own
+    (e2e/program_host.py); yields the `--client` address."""
+    host = subprocess.Popen(
+        [sys.executable, "-m", "e2e.program_host", f"{program.__module__}:{program.__name__}"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     try:
+        assert host.stdout is not None
+        port = host.stdout.readline().strip()
+        if not port.isdigit():
+            raise HarnessError(f"the program host did not start (exit {host.poll()})")
         yield f"127.0.0.1:{port}"
     finally:
-        server.stop(0)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(host.pid, signal.SIGKILL)
+        host.wait()
+
+
+def descendants(root: int, needle: str = "") -> list[int]:
+    """Processes below `root` whose command line holds `needle` (the CLI starts its plugins)."""
+    parents: dict[int, int] = {}
+    lines: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parents[int(entry.name)] = int(
+                (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            )
+            lines[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
+    found = []
+    for pid, line in lines.items():
+        ancestor = parents.get(pid)
+        while ancestor and ancestor != root:
+            ancestor = parents.get(ancestor)
+        if ancestor == root and needle in line:
+            found.append(pid)
+    return found
 
 
 def stop_group(proc: subprocess.Popen[str], grace: float = 20.0) -> None:
-    """SIGINT first (the CLI cancels cleanly and stops its plugins), then SIGKILL the group."""
+    """SIGINT first (the CLI cancels cleanly and stops its plugins), then SIGKILL the group and
+    every plugin below the CLI (the CLI starts plugins in process groups of their own)."""
+    below = descendants(proc.pid)
+    try:
+        _stop_group(proc, grace)
+    finally:
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
     for sig, wait in ((signal.SIGINT, grace), (signal.SIGKILL, 5.0)):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)

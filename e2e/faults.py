@@ -29,28 +29,6 @@ def _done(log: Path | None) -> int:
     return sum(1 for line in log.read_text().splitlines() if '"resOutputsEvent"' in line)
 
 
-def _descendants(root: int, needle: str) -> list[int]:
-    """Processes below `root` whose command line holds `needle` (the CLI starts its plugins)."""
-    parents: dict[int, int] = {}
-    lines: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            parents[int(entry.name)] = int(
-                (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
-            )
-            lines[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
-    found = []
-    for pid, line in lines.items():
-        ancestor = parents.get(pid)
-        while ancestor and ancestor != root:
-            ancestor = parents.get(ancestor)
-        if ancestor == root and needle in line:
-            found.append(pid)
-    return found
-
-
 def sigterm(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
     os.kill(proc.pid, signal.SIGTERM)
     return "SIGTERM to the pulumi CLI"
@@ -77,7 +55,7 @@ def etcd_restart(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) 
 
 
 def pack_killed(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
-    pids = _descendants(proc.pid, "pulumi.policy")
+    pids = engine.descendants(proc.pid, "pulumi.policy")
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -122,6 +100,7 @@ def fault(
     inject = FAULTS[name]
     what: list[str] = []
     hit_at: list[float] = []
+    below: list[int] = []
 
     def during(proc: subprocess.Popen[str], log: Path | None) -> None:
         end = time.monotonic() + 300
@@ -129,6 +108,8 @@ def fault(
             time.sleep(0.1)
         if proc.poll() is None:
             hit_at.append(time.monotonic())
+            # Taken before the fault: a killed CLI's plugins are re-parented and lost to view.
+            below.extend(engine.descendants(proc.pid))
             what.append(inject(proc, plane))
 
     # --skip-preview: the fault lands in the update itself, not in the preview `up` starts with.
@@ -136,7 +117,7 @@ def fault(
         "up", "--yes", "--skip-preview", "--stack", stack, *pack, program=program, during=during
     )
     # Whatever the CLI left of its plugins (SIGKILL leaves them running) goes now.
-    leftovers = _leftovers(up)
+    leftovers = _leftovers(below)
     outcome: dict[str, Any] = {
         "fault": what[0] if what else "not injected: the update ended first",
         "exit": up.returncode,
@@ -174,15 +155,12 @@ def fault(
     return outcome
 
 
-def _leftovers(result: engine.Result) -> list[str]:
-    """Members of the run's process group still alive after the CLI exited (its plugins, when
-    the CLI could not stop them), then stopped."""
-    pids = subprocess.run(["pgrep", "-g", str(result.pid)], capture_output=True, text=True)
+def _leftovers(pids: list[int]) -> list[str]:
+    """The run's plugins still alive after the CLI ended (a SIGKILL leaves them), then stopped."""
     left: list[str] = []
-    for pid in pids.stdout.split():
+    for pid in pids:
         with contextlib.suppress(OSError):
             raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            os.kill(pid, signal.SIGKILL)
             left.append(raw.decode(errors="replace").strip()[:120])
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(result.pid, signal.SIGKILL)
     return left

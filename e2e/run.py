@@ -26,6 +26,7 @@ import yaml
 
 from e2e import controlplane, engine, faults, live, rollouts, stacks, tools
 from e2e.errors import HarnessError
+from e2e.programs import program, weakened_program
 
 ROOT = tools.ROOT
 REPORT = ROOT / "out" / "e2e" / "report.json"
@@ -67,12 +68,6 @@ class StackReport:
         return ok
 
 
-def program() -> None:
-    from infra.program import main
-
-    main()
-
-
 def _pack_args(stack: str) -> list[str]:
     return [
         "--policy-pack",
@@ -109,38 +104,10 @@ def synth(stack: str, settings: Path, out: Path) -> Path:
     return out / "kubernetes"
 
 
-def _weakened_program() -> None:
-    """A test-only program change no stack config can make (the floor refuses it first): the
-    real program plus a privileged pod in a namespace without Pod Security labels."""
-    import pulumi
-    import pulumi_kubernetes as k8s
-
-    from infra.program import main
-
-    main()
-    provider = k8s.Provider("weakened-cluster", context="e2e")
-    opts = pulumi.ResourceOptions(provider=provider)
-    namespace = k8s.core.v1.Namespace("weakened", metadata={"name": "weakened"}, opts=opts)
-    k8s.core.v1.Pod(
-        "privileged",
-        metadata={"name": "privileged", "namespace": namespace.metadata.name},
-        spec={
-            "containers": [
-                {
-                    "name": "c",
-                    "image": f"busybox@{stacks.E2E_DIGEST}",
-                    "securityContext": {"privileged": True},
-                }
-            ]
-        },
-        opts=opts,
-    )
-
-
 def weakened(report: StackReport, pulumi: engine.Engine, plane: controlplane.ControlPlane) -> None:
     """The pack under the engine stops a weakened stack: the update fails, nothing is created."""
     stack = report.stack
-    up = pulumi.run("up", "--yes", "--stack", stack, *_pack_args(stack), program=_weakened_program)
+    up = pulumi.run("up", "--yes", "--stack", stack, *_pack_args(stack), program=weakened_program)
     violations = sorted({v.get("policyName", "") for v in up.policy_violations()})
     left = live.ours(plane.kubeconfig) + live.named(plane.kubeconfig, "weakened")
     report.step("weakened-up", up, violations=violations, created=left)
