@@ -82,22 +82,27 @@ def _errors(result: engine.Result) -> str:
     return " | ".join(line.strip()[:400] for line in lines[-8:])
 
 
-def synth(stack: str, settings: Path, out: Path) -> Path:
-    done = subprocess.run(
-        [
-            str(ROOT / ".venv" / "bin" / "infractl"),
-            "synth",
-            "--stack",
-            stack,
-            "--config-file",
-            str(settings),
-            "--out",
-            str(out),
-        ],
+def _infractl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed `infractl`, as a platform engineer runs it from the repository."""
+    return subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "infractl"), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env=os.environ | stacks.SECRET_ENV,
+        env=None if env is None else os.environ | env,
+    )
+
+
+def synth(stack: str, settings: Path, out: Path) -> Path:
+    done = _infractl(
+        "synth",
+        "--stack",
+        stack,
+        "--config-file",
+        str(settings),
+        "--out",
+        str(out),
+        env=stacks.SECRET_ENV,
     )
     if done.returncode != 0:
         raise HarnessError(f"offline synth of {stack} failed: {done.stderr.strip()[-500:]}")
@@ -124,22 +129,16 @@ def drift(
     made = live.drift(plane.kubeconfig, stacks.settings(stack)["config"])
     refresh = pulumi.run("refresh", "--preview-only", "--stack", stack)
     pending = pulumi.run("preview", "--stack", stack, program=program)
-    done = subprocess.run(
-        [
-            str(ROOT / ".venv" / "bin" / "infractl"),
-            "drift",
-            "--stack",
-            stack,
-            "--input",
-            str(refresh.event_log),
-            "--pending-input",
-            str(pending.event_log),
-            "--resources",
-            str(synth_dir / "resources.json"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    done = _infractl(
+        "drift",
+        "--stack",
+        stack,
+        "--input",
+        str(refresh.event_log),
+        "--pending-input",
+        str(pending.event_log),
+        "--resources",
+        str(synth_dir / "resources.json"),
     )
     report.step("refresh-preview-only", refresh, made=made)
     report.step("drift-preview", pending)
@@ -154,20 +153,14 @@ def drift(
 
 
 def preview_report(report: StackReport, result: engine.Result) -> None:
-    done = subprocess.run(
-        [
-            str(ROOT / ".venv" / "bin" / "infractl"),
-            "preview-report",
-            "--stack",
-            report.stack,
-            "--event-log",
-            str(result.event_log),
-            "--format",
-            "json",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    done = _infractl(
+        "preview-report",
+        "--stack",
+        report.stack,
+        "--event-log",
+        str(result.event_log),
+        "--format",
+        "json",
     )
     report.steps["preview-report"] = {"exit": done.returncode}
     report.check(done.returncode == 0, f"preview-report on the real event log: {done.stderr}")

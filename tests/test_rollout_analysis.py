@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -22,16 +21,11 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
+from e2e.controlplane import free_port
 from infra.config.monitoring import LATENCY_BUCKETS
 from tests.conftest import REPO, manifests
 
 WINDOW = "10s"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -49,7 +43,7 @@ def _track(error_ratio: float) -> Track:
     duration = Histogram(
         "http_request_duration_highr_seconds", "latency", buckets=LATENCY_BUCKETS, registry=registry
     )
-    port = _free_port()
+    port = free_port()
     start_http_server(port, addr="127.0.0.1", registry=registry)
     return Track(error_ratio, registry, requests, duration, port)
 
@@ -104,7 +98,7 @@ def prometheus(
         ],
     }
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(binary), f"--config.file={folder / 'prometheus.yml'}",
          f"--storage.tsdb.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}",

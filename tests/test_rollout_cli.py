@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from e2e.controlplane import free_port
 from tests.conftest import infractl, manifests
 from tests.fake_kubernetes import TOKEN, FakeKubernetes, fake_kubernetes
 
@@ -177,12 +177,6 @@ def test_status_of_the_controllers_real_rollouts(stage: str) -> None:
         assert status["blueGreen"]["activeSelector"] == status["stableRS"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_what_cannot_be_done_is_a_clear_error(
     cluster: tuple[FakeKubernetes, dict[str, str]], tmp_path: Path
 ) -> None:
@@ -201,7 +195,7 @@ def test_what_cannot_be_done_is_a_clear_error(
     other = fake.kubeconfig(tmp_path, "another-cluster")
     run = _run({"KUBECONFIG": str(other)}, "status", "--service", "inference")
     assert run.code == 2 and "kubeconfig context 'tbcoin-prod'" in run.stderr
-    fake.server = f"http://127.0.0.1:{_free_port()}"
+    fake.server = f"http://127.0.0.1:{free_port()}"
     run = _run({"KUBECONFIG": str(fake.kubeconfig(tmp_path, "tbcoin-prod"))}, "status",
                "--service", "inference")  # fmt: skip
     assert run.code == 2 and "API server unreachable" in run.stderr
