@@ -507,12 +507,14 @@ def main(argv: list[str] | None = None) -> int:
         + "\n"
     )
     failed = [f"{r.stack}: {f}" for r in reports for f in r.failures]
+    passed = sum(r.passed for r in reports)
     # A crashed pack must fail the update; every fault must end in a clean preview.
     for name, outcome in fault_results.items():
-        if not outcome["clean_preview"]:
-            failed.append(f"fault {name}: no clean preview after {outcome['recovery']}")
-        if name == "pack-killed" and outcome["exit"] == 0:
-            failed.append("fault pack-killed: the update passed without its policy pack")
+        checks = {f"no clean preview after {outcome['recovery']}": outcome["clean_preview"]}
+        if name == "pack-killed":
+            checks["the update passed without its policy pack"] = outcome["exit"] != 0
+        passed += sum(checks.values())
+        failed += [f"fault {name}: {message}" for message, ok in checks.items() if not ok]
     if args.record and not failed:
         RECORDED.mkdir(parents=True, exist_ok=True)
         for report in reports:
@@ -525,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         (RECORDED / "versions.json").write_text(json.dumps(engine.versions(), indent=2) + "\n")
     print(f"e2e: report: {REPORT.relative_to(ROOT)}", file=sys.stderr)
     # The closing line CI reads.
-    print(f"e2e: {sum(r.passed for r in reports)} passed, {len(failed)} failed", flush=True)
+    print(f"e2e: {passed} passed, {len(failed)} failed", flush=True)
     return 1 if failed else 0
 
 
