@@ -201,7 +201,28 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
     ),
     "analysis p95 limit no measurement exceeds": (
         _at("services.inference.strategy.analysis.maxP95Seconds", 60),
-        "services.inference.strategy.analysis.maxP95Seconds: must be < 60 (got 60)",
+        "services.inference.strategy.analysis.maxP95Seconds: must be below 60, the app's "
+        "largest latency bucket",
+    ),
+    # A limit inside the smallest bucket is crossed by any traffic: the alert always fires, the
+    # analysis always fails a healthy canary.
+    "p95 threshold any traffic crosses": (
+        _at("monitoring.thresholds.latencyP95Seconds", 0.005),
+        "monitoring.thresholds.latencyP95Seconds: must be at least 0.01, the app's smallest "
+        "latency bucket",
+    ),
+    "analysis p95 limit any measurement exceeds": (
+        _at("services.inference.strategy.analysis.maxP95Seconds", 0.001),
+        "services.inference.strategy.analysis.maxP95Seconds: must be at least 0.01",
+    ),
+    "analysis window with one scrape in it": (
+        _both(
+            _at("services.inference.strategy.analysis.window", "30s"),
+            _at("services.inference.strategy.analysis.interval", "30s"),
+        ),
+        "services.inference.strategy.analysis.window: must be at least 60s: the app is scraped "
+        "every 30s and rate() needs two samples in its window, so a shorter one never measures "
+        "(got 30s)",
     ),
     "pod security pinned to an old version": (
         _at(

@@ -33,6 +33,9 @@ LATENCY_BUCKETS = (
 )  # fmt: skip
 
 
+# How often Prometheus scrapes the app (its ServiceMonitor); rate() needs two samples in a window.
+SCRAPE_INTERVAL_SECONDS = 30
+
 # SRE workbook, "Alerting on SLOs": page on 2% of the 30-day budget in 1h, or 5% in 6h.
 FAST_BURN, SLOW_BURN = 14.4, 6.0
 # The longest range any rule reads (the slow burn's 6h window): less history cannot evaluate it.
@@ -49,12 +52,18 @@ def duration_seconds(duration: str) -> float:
 
 
 def _measurable(seconds: float) -> float:
-    # histogram_quantile never reports more than the largest finite bucket: a latency threshold
-    # at or above it can never be crossed (and the promtool cases could not be built).
+    # histogram_quantile never reports more than the largest finite bucket, and inside the
+    # smallest one it only interpolates: a limit at or above the one can never be crossed (nor
+    # the promtool cases built), and one below the other is crossed by any traffic at all.
     if seconds >= LATENCY_BUCKETS[-1]:
         raise ValueError(
             f"must be below {LATENCY_BUCKETS[-1]:g}, the app's largest latency bucket: a "
-            "quantile is never measured above it, so the alert could never fire"
+            "quantile is never measured above it, so the limit could never be crossed"
+        )
+    if seconds < LATENCY_BUCKETS[0]:
+        raise ValueError(
+            f"must be at least {LATENCY_BUCKETS[0]:g}, the app's smallest latency bucket: below "
+            "it a quantile is only interpolated, so any traffic at all would cross the limit"
         )
     return seconds
 

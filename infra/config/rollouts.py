@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from infra.config.base import DnsLabel, Model, pattern
 from infra.config.errors import ConfigProblem, at
+from infra.config.monitoring import SCRAPE_INTERVAL_SECONDS, MeasurableSeconds
 
 # Argo Rollouts reads a pause or interval as a Go-style duration; one unit keeps it readable.
 Duration = Annotated[str, pattern(r"^[1-9][0-9]{0,5}(s|m|h)$", "a duration such as 30s, 5m or 1h")]
@@ -77,9 +78,7 @@ class Analysis(Model):
     # Failed measurements tolerated; one more aborts the release.
     failure_limit: int = Field(default=1, ge=0, le=10)
     max_error_ratio: float = Field(gt=0, lt=1)
-    # Below the app's largest latency bucket (60 s): a p95 is never measured above it, so a
-    # limit there could never fail the analysis.
-    max_p95_seconds: float = Field(gt=0, lt=60)
+    max_p95_seconds: MeasurableSeconds
     # The analysis window of each query; at least the interval so no request goes unseen.
     window: Duration = "2m"
 
@@ -87,6 +86,13 @@ class Analysis(Model):
     def _window_covers_interval(self) -> Analysis:
         if seconds(self.window) < seconds(self.interval):
             raise at("window", f"must be at least the interval {self.interval} (got {self.window})")
+        if seconds(self.window) < 2 * SCRAPE_INTERVAL_SECONDS:
+            raise at(
+                "window",
+                f"must be at least {2 * SCRAPE_INTERVAL_SECONDS}s: the app is scraped every "
+                f"{SCRAPE_INTERVAL_SECONDS}s and rate() needs two samples in its window, so a "
+                f"shorter one never measures (got {self.window})",
+            )
         return self
 
 
