@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from infra.config.floor import SCORECARD_MINIMUMS
 from infractl.policy.analyzer import PackError, RunningPack, running_pack
 from infractl.policy.check import CheckResult, analyze, run_check
 from infractl.project import PROJECT
@@ -485,6 +486,22 @@ PARAMETER_FLOORS = [
     ("staging", "k8s-images-pinned", "requireDigest", None, "must be true (got false)"),
     ("prod", "k8s-production-high-availability", "minReplicas", 1, ">= 2 (got 1)"),
     ("prod", "monitoring-storage-retained", "requireRetention", False, "true (got false)"),
+    # A check left out is a check no longer held; one at 0 is held to nothing.
+    (
+        "prod",
+        "github-scorecard-floor",
+        "minimums",
+        {"Pinned-Dependencies": 9},
+        '(got {"Pinned-Dependencies": 9})',
+    ),
+    (
+        "prod",
+        "github-scorecard-floor",
+        "minimums",
+        {**SCORECARD_MINIMUMS, "Branch-Protection": 0},
+        '(got {"Branch-Protection": 0, "Token-Permissions": 10, "Dangerous-Workflow": 10, '
+        '"Security-Policy": 10, "Dependency-Update-Tool": 10, "Pinned-Dependencies": 9})',
+    ),
 ]
 
 

@@ -243,8 +243,34 @@ COMMON_PARAMETERS: tuple[ParameterFloor, ...] = (
     ),
     ParameterFloor("k8s-images-pinned", "requireDigest", "true", lambda v: v is True),
 )
+# The Scorecard checks prod holds every repository to, and the least score of each.
+SCORECARD_MINIMUMS = {
+    "Branch-Protection": 10,
+    "Token-Permissions": 10,
+    "Dangerous-Workflow": 10,
+    "Security-Policy": 10,
+    "Dependency-Update-Tool": 10,
+    "Pinned-Dependencies": 9,
+}
+
+
+def _scorecard_minimums(value: object) -> bool:
+    # An empty map leaves the pack on its own defaults; a partial one drops the checks it omits.
+    if not isinstance(value, dict):
+        return False
+    return not value or all(
+        _at_least(least)(value.get(check)) for check, least in SCORECARD_MINIMUMS.items()
+    )
+
+
 PROD_PARAMETERS: tuple[ParameterFloor, ...] = (
     min_approvals(2),
+    ParameterFloor(
+        "github-scorecard-floor",
+        "minimums",
+        "at least " + ", ".join(f"{c} {n}" for c, n in SCORECARD_MINIMUMS.items()),
+        _scorecard_minimums,
+    ),
     ParameterFloor("k8s-production-high-availability", "minReplicas", ">= 2", _at_least(2)),
     ParameterFloor("monitoring-storage-retained", "requireRetention", "true", lambda v: v is True),
 )
