@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from infra.config.floor import SCORECARD_MINIMUMS
 from infractl.policy.analyzer import PackError, RunningPack, running_pack
 from infractl.policy.check import CheckResult, analyze, run_check
 from infractl.project import PROJECT
@@ -498,7 +497,14 @@ PARAMETER_FLOORS = [
         "prod",
         "github-scorecard-floor",
         "minimums",
-        {**SCORECARD_MINIMUMS, "Branch-Protection": 0},
+        {
+            "Branch-Protection": 0,
+            "Token-Permissions": 10,
+            "Dangerous-Workflow": 10,
+            "Security-Policy": 10,
+            "Dependency-Update-Tool": 10,
+            "Pinned-Dependencies": 9,
+        },
         '(got {"Branch-Protection": 0, "Token-Permissions": 10, "Dangerous-Workflow": 10, '
         '"Security-Policy": 10, "Dependency-Update-Tool": 10, "Pinned-Dependencies": 9})',
     ),

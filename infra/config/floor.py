@@ -220,12 +220,20 @@ class ParameterFloor:
     policy: str
     parameter: str
     floor: str  # what it must be, in the words of an error message
-    holds: Callable[[object], bool]
+    holds: Callable[[object, object], bool]  # (value, the schema's default)
 
 
-def _at_least(minimum: int) -> Callable[[object], bool]:
+def _number_at_least(value: object, minimum: float) -> bool:
     # Schema defaults arrive through protobuf, where every number is a float.
-    return lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= minimum
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_true(value: object, _default: object) -> bool:
+    return value is True
+
+
+def _at_least(minimum: int) -> Callable[[object, object], bool]:
+    return lambda v, _: _number_at_least(v, minimum)
 
 
 def min_approvals(minimum: int) -> ParameterFloor:
@@ -239,28 +247,18 @@ COMMON_PARAMETERS: tuple[ParameterFloor, ...] = (
         "github-ruleset-required-checks",
         "requiredChecks",
         f"a list including {', '.join(DEFAULT_CHECKS)}",
-        lambda v: isinstance(v, list) and set(DEFAULT_CHECKS) <= set(v),
+        lambda v, _: isinstance(v, list) and set(DEFAULT_CHECKS) <= set(v),
     ),
-    ParameterFloor("k8s-images-pinned", "requireDigest", "true", lambda v: v is True),
+    ParameterFloor("k8s-images-pinned", "requireDigest", "true", _is_true),
 )
-# The Scorecard checks prod holds every repository to, and the least score of each.
-SCORECARD_MINIMUMS = {
-    "Branch-Protection": 10,
-    "Token-Permissions": 10,
-    "Dangerous-Workflow": 10,
-    "Security-Policy": 10,
-    "Dependency-Update-Tool": 10,
-    "Pinned-Dependencies": 9,
-}
 
 
-def _scorecard_minimums(value: object) -> bool:
-    # An empty map leaves the pack on its own defaults; a partial one drops the checks it omits.
-    if not isinstance(value, dict):
+def _scorecard_minimums(value: object, default: object) -> bool:
+    # Held to the pack's own default minimums (its schema): an empty map leaves those in force,
+    # a partial one drops the checks it omits, a lower score holds a check to less.
+    if not isinstance(value, dict) or not isinstance(default, dict):
         return False
-    return not value or all(
-        _at_least(least)(value.get(check)) for check, least in SCORECARD_MINIMUMS.items()
-    )
+    return not value or all(_number_at_least(value.get(c), least) for c, least in default.items())
 
 
 PROD_PARAMETERS: tuple[ParameterFloor, ...] = (
@@ -268,11 +266,11 @@ PROD_PARAMETERS: tuple[ParameterFloor, ...] = (
     ParameterFloor(
         "github-scorecard-floor",
         "minimums",
-        "at least " + ", ".join(f"{c} {n}" for c, n in SCORECARD_MINIMUMS.items()),
+        "every check of the pack's default minimums at its score or higher",
         _scorecard_minimums,
     ),
     ParameterFloor("k8s-production-high-availability", "minReplicas", ">= 2", _at_least(2)),
-    ParameterFloor("monitoring-storage-retained", "requireRetention", "true", lambda v: v is True),
+    ParameterFloor("monitoring-storage-retained", "requireRetention", "true", _is_true),
 )
 
 

@@ -94,7 +94,7 @@ def merge_policy_config(
             problem(f"{name}{'.' + where if where else ''}", error.message)
         for key in props:
             guard = parameters.get((name, key))
-            if guard is not None and not guard.holds(values.get(key)):
+            if guard is not None and not guard.holds(values.get(key), props[key].get("default")):
                 problem(
                     f"{name}.{key}",
                     f"below the security floor of stack '{stack}' (infra/config/floor.py): "
