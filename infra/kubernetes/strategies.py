@@ -21,13 +21,13 @@ from infra.config.monitoring import Thresholds
 from infra.config.services import BlueGreen, Canary
 from infra.kubernetes.analysis import analysis_template_manifest
 from infra.kubernetes.gateway import Backend, http_route_manifest, route_rule
-from infra.kubernetes.labels import SCRAPE, TRACK
 from infra.kubernetes.workload import (
     Workload,
     service_account_manifest,
     service_manifest,
     workload_manifests,
 )
+from infra.manifests.labels import SCRAPE, TRACK
 from infra.monitoring.target import MonitoredService
 from infra.release import ServiceRelease
 

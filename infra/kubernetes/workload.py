@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.config.services import Autoscaling, Resources
-from infra.kubernetes.labels import TRACK, common_labels, service_selector, track_selector
-from infra.kubernetes.network_policies import APP_PORT_NAME
+from infra.manifests.labels import TRACK, common_labels, service_selector, track_selector
+from infra.manifests.network_policy import APP_PORT_NAME
 from infra.release import WorkloadPlan
 
 # A high UID/GID outside any host range; the image must not need root.

@@ -7,7 +7,7 @@ import pulumi_kubernetes as k8s
 
 from infra.config.model import StackConfig
 from infra.config.monitoring import Chart, MonitoringConfig
-from infra.kubernetes.apply import apply_manifest
+from infra.manifests.apply import apply_manifest
 from infra.monitoring.dashboards import dashboard_configmap
 from infra.monitoring.namespace import monitoring_namespace_manifest, monitoring_network_policies
 from infra.monitoring.objects import prometheus_rule_manifest, service_monitor_manifest

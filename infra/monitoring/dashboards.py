@@ -12,7 +12,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 from infra.config.monitoring import MonitoringConfig
-from infra.kubernetes.labels import common_labels
+from infra.manifests.labels import common_labels
 from infra.monitoring.rules import ERROR_RATIO, QUANTILE, REQUESTS
 from infra.monitoring.target import MonitoredService
 
