@@ -175,10 +175,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
+    from infractl import scorecard_report as report
     from infractl.project import open_stack
-    from infractl.scorecard import report
-    from infractl.scorecard.predict import predict_resources
     from infractl.synth.harness import synthesize
+    from scorecard.predict import predict_resources
 
     base = None
     if args.base is not None:

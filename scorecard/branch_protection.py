@@ -15,7 +15,7 @@ import fnmatch
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from infractl.scorecard.result import INCONCLUSIVE, MAX_SCORE, CheckResult
+from scorecard.result import INCONCLUSIVE, MAX_SCORE, CheckResult
 
 NAME = "Branch-Protection"
 FOLLOWS = "checks/evaluation/branch_protection.go BranchProtection"
