@@ -23,9 +23,9 @@ import yaml
 
 from infra.config.charts import release_archive
 from infractl.errors import UsageError
+from infractl.policy.results import ChartVerdict, CheckResult
 
 if TYPE_CHECKING:
-    from infractl.policy.check import CheckResult
     from infractl.synth.capture import Captured
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -167,8 +167,6 @@ def judge(result: CheckResult, charts: dict[str, Captured], baseline: Path) -> N
     """Move the findings on chart objects out of `result` into its chart verdict: accepted ones
     are counted, the others fail the check. Entries for releases this stack lacks are not stale
     here (the baseline covers every stack); the tests check staleness over all of them."""
-    from infractl.policy.check import ChartVerdict
-
     try:
         accepted = load_baseline(baseline)
     except (OSError, ValueError, yaml.YAMLError, AttributeError) as e:
