@@ -9,10 +9,10 @@ from typing import Any
 
 import yaml
 
-from infractl.summary import synth_summary
 from infractl.synth.capture import Captured
 from infractl.synth.harness import SynthResult
 from infractl.synth.outdir import replace_output
+from infractl.synth.summary import synth_summary
 from infractl.synth.values import SECRET_SHOWN
 
 # Each renderer turns a synth result into {relative path: file content}.
