@@ -1,5 +1,5 @@
-"""Imports run one way: every module imports on its own, in a process that imported nothing else
-of the project, so an import cycle cannot come back unnoticed."""
+"""Every module imports on its own, in a process that imported nothing else of the project, so a
+module that only imports once another has is found (the layering is tests/test_layering.py)."""
 
 from __future__ import annotations
 
