@@ -15,7 +15,7 @@ from infra.kubernetes.provider import kubernetes_provider
 from infra.kubernetes.rollouts_install import ArgoRollouts
 from infra.kubernetes.strategies import ServiceContext
 from infra.monitoring.component import MonitoringStack
-from infra.release import release_plan
+from infra.release import ROLLOUT, release_plan
 from infra.secrets import MissingSecret
 from infra.stack import deploy_problems, load_stack
 
@@ -71,7 +71,7 @@ def declare(stack: str, config: StackConfig) -> None:
             thresholds=thresholds,
         )
         after: list[pulumi.Resource] = [environments[release.environment].namespace]
-        if rollouts is not None and release.workload.kind == "Rollout":
+        if rollouts is not None and release.workload.kind == ROLLOUT:
             after.append(rollouts)  # the Rollout and AnalysisTemplate CRDs come with its chart
         AppService(release, context, pulumi.ResourceOptions(providers=[provider], depends_on=after))
 
