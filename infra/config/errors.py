@@ -13,7 +13,7 @@ from typing import Any
 import pydantic
 
 from infra.config.base import PATTERN_WORDS
-from infra.config.secret_patterns import is_credential_name, redact
+from secret_patterns import is_credential_name, redact
 
 NAMESPACE = "tbcoin-platform"
 

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.config.secret_patterns import redact
 from infractl.errors import InfractlError, UsageError
 from infractl.markdown import code, text
 from infractl.ops.engine_output import MISSING, EngineOutputError, EngineReport, read_engine_output
 from infractl.ops.preview_report import COMMENT_LIMIT, stack_section
 from infractl.ops.severity import EXPECTED, SEVERITIES, Classifier, Finding, Program
 from infractl.resources_file import load_resources_json
+from secret_patterns import redact
 
 # Exit codes of `infractl drift` (README, docs/runbooks/drift.md).
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR, EXIT_PENDING, EXIT_DRIFT_AND_PENDING = 0, 1, 2, 3, 4
