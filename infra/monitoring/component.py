@@ -117,8 +117,7 @@ class MonitoringStack(pulumi.ComponentResource):
                 alloy_values(m),
                 pulumi.ResourceOptions(parent=self, depends_on=[loki]),
             )
-        app = config.app.name if config.app else "tbcoin-engine-ml"
-        metrics_path = config.app.metrics_path if config.app else "/metrics"
+        app, metrics_path = config.app_name, config.metrics_path
         for svc in monitored_services(config):
             # ServiceMonitor and PrometheusRule are CRDs the chart installs: create them after it.
             crd_opts = pulumi.ResourceOptions(
