@@ -21,19 +21,6 @@ NAME = "Branch-Protection"
 FOLLOWS = "checks/evaluation/branch_protection.go BranchProtection"
 
 TRUE, FALSE, NOT_AVAILABLE = "True", "False", "NotAvailable"
-PROBES = (
-    "blocksDeleteOnBranches",
-    "blocksForcePushOnBranches",
-    "branchesAreProtected",
-    "branchProtectionAppliesToAdmins",
-    "dismissesStaleReviews",
-    "requiresApproversForPullRequests",
-    "requiresCodeOwnersReview",
-    "requiresLastPushApproval",
-    "requiresUpToDateBranches",
-    "runsStatusChecksBeforeMerging",
-    "requiresPRsToChangeCode",
-)
 
 
 @dataclass(frozen=True)
