@@ -89,7 +89,7 @@ TOOL_TABLE: tuple[Tool, ...] = (
     ),
     Tool("kube-scheduler", "kube", "k8s.io/kubernetes/cmd/kube-scheduler", _kube_ldflags()),
     Tool("kwok", "kwok", "sigs.k8s.io/kwok/cmd/kwok"),
-    # The version `infractl scorecard` predicts (infractl/scorecard/source.py).
+    # The version `infractl scorecard` predicts (scorecard/source.py).
     Tool("scorecard", "scorecard", "github.com/ossf/scorecard/v5"),
     Tool(
         "actionlint",

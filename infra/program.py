@@ -5,7 +5,6 @@ from __future__ import annotations
 import pulumi
 
 from infra.config import ConfigError, StackConfig, runtime_config, runtime_secret_keys
-from infra.config.monitoring import Thresholds
 from infra.docker.image import image_resolver
 from infra.github.governance import declare_governance
 from infra.kubernetes.app_service import AppService
@@ -15,7 +14,7 @@ from infra.kubernetes.provider import kubernetes_provider
 from infra.kubernetes.rollouts_install import ArgoRollouts
 from infra.kubernetes.strategies import ServiceContext
 from infra.monitoring.component import MonitoringStack
-from infra.release import release_plan
+from infra.release import ROLLOUT, release_plan
 from infra.secrets import MissingSecret
 from infra.stack import deploy_problems, load_stack
 
@@ -29,8 +28,8 @@ def declare(stack: str, config: StackConfig) -> None:
         declare_governance(config.github)
     provider = kubernetes_provider(stack, config.kubernetes)
     k8s_opts = pulumi.ResourceOptions(providers=[provider])
-    app_name = config.app.name if config.app else "tbcoin-engine-ml"
-    monitoring_ns = config.monitoring.namespace if config.monitoring else "monitoring"
+    app_name = config.app_name
+    monitoring_ns = config.monitoring_namespace
     environments = {
         name: Environment(name, env, app_name, config.gateway, monitoring_ns, k8s_opts)
         for name, env in sorted(config.environments.items())
@@ -57,7 +56,6 @@ def declare(stack: str, config: StackConfig) -> None:
     resolve = image_resolver(config)
     releases = release_plan(config)
     images = {r.name: resolve(r.service.strategy.image) for r in releases}
-    thresholds = config.monitoring.thresholds if config.monitoring else Thresholds()
     for release in releases:
         hostname = config.environments[release.environment].hostname
         assert hostname is not None  # StackConfig.problems() guarantees it
@@ -68,10 +66,10 @@ def declare(stack: str, config: StackConfig) -> None:
             health_path=app.health_path,
             image=images[release.name],
             monitoring_namespace=monitoring_ns,
-            thresholds=thresholds,
+            thresholds=config.thresholds,
         )
         after: list[pulumi.Resource] = [environments[release.environment].namespace]
-        if rollouts is not None and release.workload.kind == "Rollout":
+        if rollouts is not None and release.workload.kind == ROLLOUT:
             after.append(rollouts)  # the Rollout and AnalysisTemplate CRDs come with its chart
         AppService(release, context, pulumi.ResourceOptions(providers=[provider], depends_on=after))
 

@@ -11,20 +11,39 @@ from dataclasses import dataclass
 from typing import Literal
 
 from infra.config.model import StackConfig
-from infra.config.services import Autoscaling, BlueGreen, Canary, ServiceConfig
+from infra.config.services import Autoscaling, ServiceConfig
+
+Kind = Literal["Deployment", "Rollout"]
+DEPLOYMENT: Kind = "Deployment"
+ROLLOUT: Kind = "Rollout"  # run by the Argo Rollouts controller
+# The workload each strategy (`strategy.type`) is released as.
+KINDS: dict[str, Kind] = {"rolling": DEPLOYMENT, "canary": ROLLOUT, "blueGreen": ROLLOUT}
 
 # The values of `tbcoin.io/track` a service's pods carry. A Rollout's pods get theirs from the
 # controller (canaryMetadata/stableMetadata, activeMetadata/previewMetadata), per ReplicaSet.
-TRACKS = {"rolling": ("main",), "canary": ("stable", "canary"), "blueGreen": ("active", "preview")}
+MAIN, STABLE, CANARY, ACTIVE, PREVIEW = "main", "stable", "canary", "active", "preview"
+TRACKS = {"rolling": (MAIN,), "canary": (STABLE, CANARY), "blueGreen": (ACTIVE, PREVIEW)}
+# The Service that selects each track's pods is `<workload><suffix>`; the active one is the
+# workload's own name, so a blue-green service keeps the name a rolling one has.
+SERVICE_SUFFIXES = {MAIN: "", ACTIVE: "", PREVIEW: "-preview", STABLE: "-stable", CANARY: "-canary"}
 
 
 @dataclass(frozen=True)
 class WorkloadPlan:
     name: str
-    kind: Literal["Deployment", "Rollout"]
+    kind: Kind
     tracks: tuple[str, ...]
     replicas: int
     autoscaling: Autoscaling | None
+
+    def service_name(self, track: str) -> str:
+        """The Service that routes to one track's pods."""
+        return f"{self.name}{SERVICE_SUFFIXES[track]}"
+
+    @property
+    def metrics_service(self) -> str:
+        """A Rollout's headless Service over all its pods, for the ServiceMonitor."""
+        return f"{self.name}-metrics"
 
     @property
     def autoscaled(self) -> bool:
@@ -46,10 +65,9 @@ class ServiceRelease:
 
 
 def service_release(config: StackConfig, name: str, svc: ServiceConfig) -> ServiceRelease:
-    progressive = isinstance(svc.strategy, Canary | BlueGreen)
     workload = WorkloadPlan(
         name=name,
-        kind="Rollout" if progressive else "Deployment",
+        kind=KINDS[svc.strategy.type],
         tracks=TRACKS[svc.strategy.type],
         replicas=config.replicas_of(svc),
         autoscaling=svc.autoscaling,

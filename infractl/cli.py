@@ -175,10 +175,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
+    from infractl import scorecard_report as report
     from infractl.project import open_stack
-    from infractl.scorecard import report
-    from infractl.scorecard.predict import predict_resources
     from infractl.synth.harness import synthesize
+    from scorecard.predict import predict_resources
 
     base = None
     if args.base is not None:
@@ -337,14 +337,14 @@ ENGINE_OUTPUT_COMMANDS = {"drift", "preview-report"}
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from infractl.errors import InfractlError
+    from infra.config.user_error import UserError
     from infractl.signals import Stopped, stop_signals_raise
 
     try:
         with stop_signals_raise():
             return COMMANDS[args.command](args)
-    except InfractlError as exc:
-        print(f"infractl: {exc}", file=sys.stderr)
+    except UserError as exc:
+        print(exc.report(), file=sys.stderr)
         return exc.exit_code
     except Stopped as exc:
         import os
@@ -357,12 +357,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.flush()
         os._exit(exc.exit_code)
     except Exception as exc:
-        # A ConfigError can only come from a command that loaded the config model, so its module
-        # is loaded then; commands that never read config do not pay for importing it here.
-        errors = sys.modules.get("infra.config.errors")
-        if errors is not None and isinstance(exc, errors.ConfigError):
-            print(exc.render(), file=sys.stderr)
-            return EXIT_USAGE
         if args.command not in ENGINE_OUTPUT_COMMANDS:
             raise
         # A bug here must not read as "drift found" (exit 1): one line, exit 2.

@@ -1,13 +1,13 @@
-"""The one base of every error `infractl` reports to its user (besides config errors)."""
+"""The errors `infractl` itself reports to its user; config errors share their base."""
 
 from __future__ import annotations
 
+from infra.config.user_error import UserError
 
-class InfractlError(Exception):
+
+class InfractlError(UserError):
     """A command that cannot be carried out as asked: `main` prints it on one line and exits
     with `exit_code`, never with a traceback."""
-
-    exit_code = 2
 
 
 class UsageError(InfractlError):

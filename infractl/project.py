@@ -40,8 +40,10 @@ def find_project(start: Path) -> Path:
     raise UsageError(f"no Pulumi.yaml in {start} or any parent folder; {where}")
 
 
-# Pulumi's rule for a stack's own name (the last part of org/project/stack).
-_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+# A stack's own name (the last part of org/project/stack), for every command: Pulumi's characters,
+# and a letter or digit first, so that a name passed on to `pulumi --stack` is never an option.
+STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+STACK_NAME_RULE = "1-100 letters, digits, '_', '.' or '-', starting with a letter or digit"
 
 
 def _exists(path: Path, source: str) -> bool:
@@ -54,10 +56,8 @@ def _exists(path: Path, source: str) -> bool:
 
 def resolve_stack_file(project: Path, stack: str, config_file: str | None) -> Path:
     """Like `pulumi --config-file`: an explicit file wins over `Pulumi.<stack>.yaml`."""
-    if not _STACK_NAME.fullmatch(stack):
-        raise UsageError(
-            f"--stack {stack[:100]!r}: a stack name is 1-100 letters, digits, '_', '.' or '-'"
-        )
+    if not STACK_NAME.fullmatch(stack):
+        raise UsageError(f"--stack {stack[:100]!r}: a stack name is {STACK_NAME_RULE}")
     if config_file:
         path = Path(config_file)
         if not _exists(path, f"--config-file {config_file}"):

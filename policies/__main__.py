@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-# The Scorecard floor reuses the project's pure predictor (infractl/scorecard, PyYAML only).
+# The Scorecard floor reuses the project's pure predictor (scorecard/, PyYAML only).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tbcoin_policies import ALL_POLICIES, PACK_NAME

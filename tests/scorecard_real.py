@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from infractl.scorecard.predict import RepositoryInput, inputs_from_resources, predict_checks
-from infractl.scorecard.result import CheckResult
-from infractl.scorecard.source import VERSION
+from scorecard.predict import RepositoryInput, inputs_from_resources, predict_checks
+from scorecard.result import CheckResult
+from scorecard.source import VERSION
 from tests.conftest import REPO
 
 SCORECARD = REPO / ".tools" / "bin" / "scorecard"

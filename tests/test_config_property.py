@@ -10,7 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from infra.config import ConfigError, StackConfig
+from infra.config import ConfigError
+from infra.release import release_plan
 from infra.stack import load_stack
 from infractl.stackfile import read_stack_file
 from tests.conftest import REPO
@@ -98,4 +99,8 @@ def test_mutated_config_validates_or_raises_config_error(flat: dict[str, str]) -
         for line in exc.render().splitlines():
             assert line.startswith("Pulumi.fuzz.yaml: "), line
     else:
-        assert isinstance(config, StackConfig)
+        # Accepted means the program's own assumptions hold: each service's environment exists
+        # and has a hostname, and the release plan names every service.
+        for svc in config.services.values():
+            assert config.environments[svc.environment].hostname is not None
+        assert [r.name for r in release_plan(config)] == sorted(config.services)

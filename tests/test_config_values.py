@@ -301,6 +301,15 @@ def test_nonsense_is_refused_naming_the_key(case: str, tmp_path: Path) -> None:
     assert f"Pulumi.prod.yaml: tbcoin-platform:{expected}" in report, report
 
 
-def test_decimals_set_with_pulumi_config_set_path_are_numbers(tmp_path: Path) -> None:
+def test_decimals_set_with_pulumi_config_set_path_are_numbers(
+    mutated_stack: Callable[..., Path],
+) -> None:
+    from infra.stack import load_stack
+    from infractl.stackfile import read_stack_file
+
     # `pulumi config set --path ... 0.995` stores the decimal as a string.
-    assert config_problems(_at("monitoring.slo.availability", "0.995"), tmp_path) == ""
+    path = mutated_stack(_at("monitoring.slo.availability", "0.995"))
+    config = load_stack(path.name, read_stack_file(path).config, stack="prod")
+    assert config.monitoring is not None
+    availability = config.monitoring.slo.availability
+    assert isinstance(availability, float) and availability == 0.995

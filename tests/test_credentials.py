@@ -13,8 +13,8 @@ import yaml
 
 from infra import stack
 from infra.config import ConfigError, StackConfig, runtime_config, runtime_secret_keys
-from infra.config.secret_patterns import is_credential_name
 from infractl.stackfile import read_stack_file
+from secret_patterns import is_credential_name
 from tests.conftest import config_problems, infractl, load_stack, write_stack
 
 # Fake credentials of well-known formats, assembled so this file holds none verbatim.
@@ -130,17 +130,37 @@ def test_encrypted_values_and_references_pass(case: str, tmp_path: Path) -> None
     assert config_problems(ACCEPTED[case], tmp_path) == ""
 
 
-@pytest.mark.parametrize(
-    ("name", "credential"),
-    [
-        ("apiKey", True), ("APIKey", True), ("private_key", True), ("client-key-data", True),
-        ("routingKey", True), ("token", True), ("password", True), ("passwordKey", False),
-        ("apiKeyEnv", False), ("tokenSecretRef", False), ("existingSecret", False),
-        ("fromSecret", False), ("key", False), ("monkey", False), ("description", False),
-    ],
-)  # fmt: skip
+# The union of the names the config, drift severity and the policy pack each recognised before
+# they shared one rule, and the references none of them may take for a credential.
+CREDENTIAL_NAMES = [
+    ("apiKey", True), ("APIKey", True), ("api_key", True), ("private_key", True),
+    ("privateKey", True), ("client-key-data", True), ("routingKey", True), ("routing_key", True),
+    ("token", True), ("authToken", True), ("password", True), ("adminPassword", True),
+    ("passwd", True), ("passphrase", True), ("secret", True), ("secrets", True),
+    ("credentials", True), ("accessKey", True), ("webhook", True), ("webhookUrl", True),
+    ("webhook_url", True), ("dsn", True), ("passwordKey", False), ("apiKeyEnv", False),
+    ("tokenSecretRef", False), ("existingSecret", False), ("fromSecret", False),
+    ("secretName", False), ("password_file", False), ("key", False), ("monkey", False),
+    ("description", False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "credential"), CREDENTIAL_NAMES)
 def test_credential_names(name: str, credential: bool) -> None:
     assert is_credential_name(name) is credential
+
+
+@pytest.mark.parametrize(("name", "credential"), CREDENTIAL_NAMES)
+def test_drift_and_the_pack_take_the_same_names_for_credentials(
+    name: str, credential: bool
+) -> None:
+    from infractl.ops.severity import is_secret
+    from tbcoin_policies.monitoring import _credentials
+
+    assert is_secret("kubernetes:core/v1:ConfigMap", f"data.{name}", ("a", "b")) is credential
+    assert list(_credentials({"grafana": {name: "plain"}})) == (
+        [f"grafana.{name}"] if credential else []
+    )
 
 
 def _refs(report: str) -> Iterator[str]:

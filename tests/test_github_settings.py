@@ -20,8 +20,17 @@ def context(stack: str = "prod", repo: str = "tbcoin-engine-ml") -> RepositoryCo
 
 def test_each_area_is_a_pure_function_of_the_context() -> None:
     ctx = context()
+    settings = ctx.settings.model_copy(deep=True)
+    looked_up: list[str] = []
+    spy = RepositoryContext(
+        ctx.owner, ctx.name, ctx.settings, ctx.pins, lambda t: looked_up.append(t) or 7
+    )
     for area in AREAS:
-        assert area(ctx) == area(context()), area.__name__
+        # The same context gives the same declarations, and reading it changes nothing in it.
+        assert area(spy) == area(context()), area.__name__
+    assert ctx.settings == settings
+    # Team ids come only through the context's lookup, for the teams the settings name.
+    assert set(looked_up) == {t.team for t in ctx.settings.teams}
     assert {a.__name__ for a in AREAS} >= {
         "repository", "labels", "teams", "environments", "actions", "pages", "files", "ruleset",
     }  # fmt: skip

@@ -86,8 +86,8 @@ def test_the_checks_catch_naive_escaping(monkeypatch: pytest.MonkeyPatch, value:
 
 
 def test_policy_check_markdown_is_inert() -> None:
-    from infractl.policy.check import CheckResult, Violation
     from infractl.policy.report import markdown_report
+    from infractl.policy.results import CheckResult, Violation
     from tests.gfm import assert_inert
 
     hostile = "@tbcoin/admins </details> ![x](https://evil.example/x.png) `|` end\nnext"

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from infractl.policy.analyzer import PackError, RunningPack, running_pack
-from infractl.policy.check import CheckResult, analyze, run_check
+from infractl.policy.check import analyze, run_check
+from infractl.policy.results import CheckResult
 from infractl.project import PROJECT
 from infractl.synth.capture import struct_of
 from infractl.synth.harness import SynthResult

@@ -45,6 +45,8 @@ def test_another_pulumi_project_is_not_taken_for_this_one(tmp_path: Path) -> Non
     [
         (["--stack", "up/../evil"], "--stack 'up/../evil': a stack name is 1-100"),
         (["--stack", "s" * 300], "a stack name is 1-100 letters"),
+        # One rule with `infractl drift`, which hands the name to `pulumi --stack`.
+        (["--stack", ".hidden"], "starting with a letter or digit"),
         (["--stack", "prod", "--config-file", "c" * 300], "File name too long"),
     ],
 )

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from infractl.scorecard.predict import RepositoryInput, predict, predict_resources
-from infractl.scorecard.shell import commands
+from scorecard.predict import RepositoryInput, predict, predict_resources
+from scorecard.shell import commands
 from tests.conftest import infractl, resources
 
 GUARDRAIL = {
@@ -33,7 +33,7 @@ def _scores(out: Path) -> dict[str, dict[str, int | None]]:
 
 
 def _repo(out: Path) -> RepositoryInput:
-    from infractl.scorecard.predict import inputs_from_resources
+    from scorecard.predict import inputs_from_resources
 
     (repo,) = inputs_from_resources(resources(out))
     return repo
@@ -107,7 +107,7 @@ def test_binary_artifacts_counts_binaries_as_scorecard_tells_them(
 ) -> None:
     """Scorecard takes one point per binary; it knows one by its magic bytes, or by a binary
     extension on content with control characters. Other files of the repository may add more."""
-    from infractl.scorecard.repo_files import binary_artifacts
+    from scorecard.repo_files import binary_artifacts
 
     repo = _repo(synthesized("prod"))
     assert binary_artifacts(repo.files).high == 10

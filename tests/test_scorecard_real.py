@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from infractl.scorecard import repo_files
-from infractl.scorecard.result import CheckResult
-from infractl.scorecard.source import VERSION
+from scorecard import repo_files
+from scorecard.result import CheckResult
+from scorecard.source import VERSION
 from tests.scorecard_real import (
     FIXTURE,
     MUTATIONS,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from infractl.scorecard import dangerous, permissions, pinned
-from infractl.scorecard.workflow import WorkflowError, contains_commands, is_workflow_file
-from infractl.scorecard.workflow import parse_workflow as parse
+from scorecard import dangerous, permissions, pinned
+from scorecard.workflow import WorkflowError, contains_commands, is_workflow_file
+from scorecard.workflow import parse_workflow as parse
 from tests.conftest import vendored
 
 EXPECTED: dict[str, list[dict[str, Any]]] = json.loads(

@@ -1,8 +1,8 @@
 """Typed stack configuration: the model, its validation and its error reporting.
 
 The names below load on first use, so tools that need only a light module of this package (the
-bounded readers in `documents`, the token formats in `secret_patterns`: `preview-report` and
-`drift --input`) do not pay for importing the pydantic model."""
+bounded readers in `documents`: `preview-report` and `drift --input`) do not pay for importing
+the pydantic model."""
 
 from __future__ import annotations
 

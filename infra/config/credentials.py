@@ -12,7 +12,7 @@ from typing import Any
 
 from infra.config.documents import DocumentError, parse_json, parse_yaml
 from infra.config.errors import NAMESPACE, ConfigProblem
-from infra.config.secret_patterns import is_credential_name, token_format
+from secret_patterns import is_credential_name, token_format
 
 # A string this long is not parsed as a document that might hold credentials.
 _DOCUMENT_LIMIT = 256 * 1024

@@ -13,7 +13,8 @@ from typing import Any
 import pydantic
 
 from infra.config.base import PATTERN_WORDS
-from infra.config.secret_patterns import is_credential_name, redact
+from infra.config.user_error import UserError
+from secret_patterns import is_credential_name, redact
 
 NAMESPACE = "tbcoin-platform"
 
@@ -30,8 +31,8 @@ class ConfigProblem:
         return redact(f"{source}: {key}: {self.message}")
 
 
-class ConfigError(Exception):
-    """Raised for any invalid stack configuration; never carries a traceback to the user."""
+class ConfigError(UserError):
+    """Raised for any invalid stack configuration: one line per problem, naming file and key."""
 
     def __init__(self, source: str, problems: list[ConfigProblem]):
         self.source = source
@@ -40,6 +41,9 @@ class ConfigError(Exception):
 
     def render(self) -> str:
         return "\n".join(p.render(self.source) for p in self.problems)
+
+    def report(self) -> str:
+        return self.render()
 
 
 _AT = "\x00"

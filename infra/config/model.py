@@ -14,7 +14,7 @@ from infra.config.environments import EnvironmentConfig
 from infra.config.errors import ConfigProblem
 from infra.config.gateway import GatewayConfig, route_key
 from infra.config.github import GitHubConfig
-from infra.config.monitoring import MonitoringConfig
+from infra.config.monitoring import MonitoringConfig, Thresholds
 from infra.config.rollouts import RolloutsController
 from infra.config.secrets import SecretRef
 from infra.config.services import BlueGreen, Canary, Rolling, ServiceConfig
@@ -40,6 +40,10 @@ def image_refs(service: ServiceConfig) -> dict[str, str]:
     return {"image": service.strategy.image}
 
 
+def _default(model: type[Model], field: str) -> str:
+    return str(model.model_fields[field].default)
+
+
 class StackConfig(Model):
     """Everything one stack declares; parsed once at program start."""
 
@@ -55,6 +59,27 @@ class StackConfig(Model):
     drift: DriftConfig = Field(default_factory=DriftConfig)
     # Encrypted values only: `pulumi config set --secret --path 'tbcoin-platform:secrets.<name>'`.
     secrets: dict[SecretName, str] = Field(default_factory=dict)
+
+    # The app's and monitoring's settings, at their defaults when the stack leaves the section out.
+    @property
+    def app_name(self) -> str:
+        return self.app.name if self.app else _default(AppConfig, "name")
+
+    @property
+    def metrics_path(self) -> str:
+        return self.app.metrics_path if self.app else _default(AppConfig, "metrics_path")
+
+    @property
+    def monitoring_namespace(self) -> str:
+        return (
+            self.monitoring.namespace
+            if self.monitoring
+            else _default(MonitoringConfig, "namespace")
+        )
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.monitoring.thresholds if self.monitoring else Thresholds()
 
     def replicas_of(self, service: ServiceConfig) -> int:
         return service.replicas or self.kubernetes.replicas

@@ -8,10 +8,7 @@ pass blocks every merge. Sources are GitHub's own pages (read 2026-11; not re-ve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from infra.config.github import RepositorySettings
+from typing import Literal, Protocol
 
 Licence = Literal["codeSecurity", "secretProtection"]
 
@@ -63,7 +60,23 @@ ACTION_FEATURES: dict[str, Feature] = {
 SETTING_FEATURES: dict[str, Feature] = {"secretScanning": SECRET_SCANNING}
 
 
-def licensed(settings: RepositorySettings, licence: Licence) -> bool:
+# What of a repository's settings (infra/config/github.py, which imports this module) decides a
+# licence.
+class _LicenceFlags(Protocol):
+    @property
+    def code_security_licensed(self) -> bool: ...
+    @property
+    def secret_protection_licensed(self) -> bool: ...
+
+
+class Licensable(Protocol):
+    @property
+    def visibility(self) -> str: ...
+    @property
+    def security(self) -> _LicenceFlags: ...
+
+
+def licensed(settings: Licensable, licence: Licence) -> bool:
     if settings.visibility == "public":
         return True
     flags = {
@@ -73,7 +86,7 @@ def licensed(settings: RepositorySettings, licence: Licence) -> bool:
     return flags[licence]
 
 
-def missing_licence(settings: RepositorySettings, feature: Feature) -> str | None:
+def missing_licence(settings: Licensable, feature: Feature) -> str | None:
     """Why `feature` cannot work on this repository (with the fixes), or None when it can."""
     if licensed(settings, feature.licence):
         return None

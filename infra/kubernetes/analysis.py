@@ -18,6 +18,7 @@ from infra.monitoring.rules import (
     selector,
 )
 from infra.monitoring.target import MonitoredService
+from infra.release import CANARY, PREVIEW
 
 # The Prometheus Service kube-prometheus-stack creates for release `kube-prometheus-stack`.
 PROMETHEUS_URL = "http://kube-prometheus-stack-prometheus.{namespace}.svc:9090"
@@ -52,7 +53,7 @@ def analysis_metrics(
 ) -> list[dict[str, Any]]:
     sel = selector(svc, track=track)
     # The canary's background analysis runs as long as the release; the preview's must end.
-    count = pre_promotion_count(a) if track == "preview" else None
+    count = pre_promotion_count(a) if track == PREVIEW else None
     metrics = [
         _bounded(
             "error-ratio", error_ratio_expr(sel, a.window), a.max_error_ratio, a, address, count
@@ -61,7 +62,7 @@ def analysis_metrics(
             "latency-p95", quantile_expr("95", sel, a.window), a.max_p95_seconds, a, address, count
         ),
     ]
-    if track == "canary":
+    if track == CANARY:
         # The CanaryErrorRateAboveStable alert's expression: any result means it would fire.
         metrics.append(
             {

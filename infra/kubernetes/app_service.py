@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pulumi
 
-from infra.kubernetes.apply import apply_manifest
 from infra.kubernetes.strategies import ServiceContext, release_manifests
+from infra.manifests.apply import apply_manifest
 from infra.release import ServiceRelease
 
 

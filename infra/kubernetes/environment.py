@@ -8,11 +8,11 @@ import pulumi
 
 from infra.config.environments import EnvironmentConfig
 from infra.config.gateway import GatewayConfig
-from infra.kubernetes.apply import apply_manifest
 from infra.kubernetes.gateway import gateway_manifest
 from infra.kubernetes.namespace import namespace_manifest
 from infra.kubernetes.network_policies import network_policy_manifests
 from infra.kubernetes.quota import limit_range_manifest, resource_quota_manifest
+from infra.manifests.apply import apply_manifest
 
 
 def environment_manifests(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.kubernetes.labels import common_labels
+from infra.manifests.labels import common_labels
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 GATEWAY_NAME = "tbcoin"

@@ -6,8 +6,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.config.gateway import GatewayConfig, GatewayInstall
-from infra.kubernetes.apply import apply_manifest
 from infra.kubernetes.gateway import gateway_class_manifest
+from infra.manifests.apply import apply_manifest
 
 
 class GatewayController(pulumi.ComponentResource):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.model import EnvironmentConfig
-from infra.kubernetes.labels import common_labels
+from infra.manifests.labels import common_labels
 
 # Pod Security admission: reject pods that are not "restricted", and say so in warnings/audit too.
 POD_SECURITY_LEVEL = "restricted"

@@ -4,29 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.kubernetes.labels import NAME, common_labels
-
-NAMESPACE_NAME = "kubernetes.io/metadata.name"
-APP_PORT_NAME = "http"
-
-
-def network_policy(
-    namespace: str, name: str, spec: dict[str, Any], labels: dict[str, str]
-) -> dict[str, Any]:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": spec,
-    }
+from infra.manifests.labels import NAME, common_labels
+from infra.manifests.network_policy import APP_PORT_NAME, from_namespace, network_policy
 
 
 def _policy(env_name: str, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return network_policy(namespace, name, spec, common_labels(env_name))
-
-
-def from_namespace(namespace: str) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: namespace}}}
 
 
 def network_policy_manifests(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.environments import EnvironmentConfig
-from infra.kubernetes.labels import common_labels
+from infra.manifests.labels import common_labels
 
 
 def resource_quota_manifest(env_name: str, env: EnvironmentConfig) -> dict[str, Any]:

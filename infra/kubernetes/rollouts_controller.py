@@ -13,10 +13,10 @@ from typing import Any
 
 from infra.config.charts import VENDORED_CHARTS
 from infra.config.rollouts import RolloutsController
-from infra.kubernetes.labels import MANAGED_BY, PART_OF
 from infra.kubernetes.namespace import POD_SECURITY_LEVEL
-from infra.kubernetes.network_policies import from_namespace, network_policy
 from infra.kubernetes.strategies import GATEWAY_PLUGIN
+from infra.manifests.labels import MANAGED_BY, PART_OF
+from infra.manifests.network_policy import from_namespace, network_policy
 from infra.monitoring.stack_values import SELECTED_LABELS
 
 RELEASE = "argo-rollouts"

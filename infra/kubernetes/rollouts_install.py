@@ -8,7 +8,6 @@ import pulumi_kubernetes as k8s
 
 from infra.config.charts import release_chart
 from infra.config.rollouts import RolloutsController
-from infra.kubernetes.apply import apply_manifest
 from infra.kubernetes.rollouts_controller import (
     RELEASE,
     chart_archive,
@@ -17,6 +16,7 @@ from infra.kubernetes.rollouts_controller import (
     controller_service_monitor,
     controller_values,
 )
+from infra.manifests.apply import apply_manifest
 
 
 class ArgoRollouts(pulumi.ComponentResource):

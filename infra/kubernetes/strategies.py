@@ -21,15 +21,15 @@ from infra.config.monitoring import Thresholds
 from infra.config.services import BlueGreen, Canary
 from infra.kubernetes.analysis import analysis_template_manifest
 from infra.kubernetes.gateway import Backend, http_route_manifest, route_rule
-from infra.kubernetes.labels import SCRAPE, TRACK
 from infra.kubernetes.workload import (
     Workload,
     service_account_manifest,
     service_manifest,
     workload_manifests,
 )
+from infra.manifests.labels import SCRAPE, TRACK
 from infra.monitoring.target import MonitoredService
-from infra.release import ServiceRelease
+from infra.release import ACTIVE, CANARY, MAIN, PREVIEW, STABLE, ServiceRelease
 
 CANARY_MAX_WEIGHT = "tbcoin.io/canary-max-weight"
 GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
@@ -86,7 +86,7 @@ def _route(
 def _metrics_service(w: Workload) -> dict[str, Any]:
     """Every pod of the Rollout once, for the ServiceMonitor: the controller points its stable and
     canary (or active and preview) Services at the same pods between releases."""
-    service = service_manifest(w, f"{w.name}-metrics", w.selector, role="metrics")
+    service = service_manifest(w, w.plan.metrics_service, w.selector, role="metrics")
     service["spec"]["clusterIP"] = "None"
     service["metadata"]["labels"][SCRAPE] = "true"
     return service
@@ -114,7 +114,8 @@ def _analysis(
 
 def rolling(release: ServiceRelease, ctx: ServiceContext) -> list[Declared]:
     w = _workload(release, ctx)
-    service = service_manifest(w, w.name, w.selector)
+    name = w.plan.service_name(MAIN)
+    service = service_manifest(w, name, w.selector)
     service["metadata"]["labels"][SCRAPE] = "true"
     return [
         Declared(m)
@@ -122,20 +123,20 @@ def rolling(release: ServiceRelease, ctx: ServiceContext) -> list[Declared]:
             service_account_manifest(w),
             *workload_manifests(w),
             service,
-            _route(release, ctx, [Backend(w.name)], w),
+            _route(release, ctx, [Backend(name)], w),
         )
     ]
 
 
 def blue_green(release: ServiceRelease, strategy: BlueGreen, ctx: ServiceContext) -> list[Declared]:
     w = _workload(release, ctx)
-    preview = f"{w.name}-preview"
-    analysis = _analysis(release, ctx, "preview", w)
+    active, preview = w.plan.service_name(ACTIVE), w.plan.service_name(PREVIEW)
+    analysis = _analysis(release, ctx, PREVIEW, w)
     spec: dict[str, Any] = {
-        "activeService": w.name,
+        "activeService": active,
         "previewService": preview,
-        "activeMetadata": _track_metadata("active"),
-        "previewMetadata": _track_metadata("preview"),
+        "activeMetadata": _track_metadata(ACTIVE),
+        "previewMetadata": _track_metadata(PREVIEW),
         "autoPromotionEnabled": strategy.promotion.mode == "timed",
         "scaleDownDelaySeconds": strategy.scale_down_delay_seconds,
         "prePromotionAnalysis": {"templates": [{"templateName": analysis["metadata"]["name"]}]},
@@ -146,10 +147,10 @@ def blue_green(release: ServiceRelease, strategy: BlueGreen, ctx: ServiceContext
         Declared(service_account_manifest(w)),
         Declared(analysis),
         *(Declared(m) for m in workload_manifests(w, {"blueGreen": spec})),
-        _controller_managed(service_manifest(w, w.name, w.selector, role="active")),
-        _controller_managed(service_manifest(w, preview, w.selector, role="preview")),
+        _controller_managed(service_manifest(w, active, w.selector, role=ACTIVE)),
+        _controller_managed(service_manifest(w, preview, w.selector, role=PREVIEW)),
         Declared(_metrics_service(w)),
-        Declared(_route(release, ctx, [Backend(w.name)], w)),
+        Declared(_route(release, ctx, [Backend(active)], w)),
     ]
 
 
@@ -172,13 +173,13 @@ def canary_steps(strategy: Canary) -> list[dict[str, Any]]:
 
 def canary(release: ServiceRelease, strategy: Canary, ctx: ServiceContext) -> list[Declared]:
     w = _workload(release, ctx)
-    stable, candidate = f"{w.name}-stable", f"{w.name}-canary"
-    analysis = _analysis(release, ctx, "canary", w)
+    stable, candidate = w.plan.service_name(STABLE), w.plan.service_name(CANARY)
+    analysis = _analysis(release, ctx, CANARY, w)
     spec = {
         "canaryService": candidate,
         "stableService": stable,
-        "canaryMetadata": _track_metadata("canary"),
-        "stableMetadata": _track_metadata("stable"),
+        "canaryMetadata": _track_metadata(CANARY),
+        "stableMetadata": _track_metadata(STABLE),
         "trafficRouting": {
             "managedRoutes": [{"name": HEADER_ROUTE}],
             "plugins": {
@@ -203,8 +204,8 @@ def canary(release: ServiceRelease, strategy: Canary, ctx: ServiceContext) -> li
         Declared(service_account_manifest(w)),
         Declared(analysis),
         *(Declared(m) for m in workload_manifests(w, {"canary": spec})),
-        _controller_managed(service_manifest(w, stable, w.selector, role="stable")),
-        _controller_managed(service_manifest(w, candidate, w.selector, role="canary")),
+        _controller_managed(service_manifest(w, stable, w.selector, role=STABLE)),
+        _controller_managed(service_manifest(w, candidate, w.selector, role=CANARY)),
         Declared(_metrics_service(w)),
         _controller_managed(route),
     ]

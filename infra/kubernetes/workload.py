@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.config.services import Autoscaling, Resources
-from infra.kubernetes.labels import TRACK, common_labels, service_selector, track_selector
-from infra.kubernetes.network_policies import APP_PORT_NAME
-from infra.release import WorkloadPlan
+from infra.manifests.labels import TRACK, common_labels, service_selector, track_selector
+from infra.manifests.network_policy import APP_PORT_NAME
+from infra.release import DEPLOYMENT, ROLLOUT, WorkloadPlan
 
 # A high UID/GID outside any host range; the image must not need root.
 RUN_AS = 10001
@@ -66,13 +66,13 @@ class Workload:
     def selector(self) -> dict[str, str]:
         # A Rollout's pods get their track from the controller, per ReplicaSet: the template
         # (and so the selector) carries none.
-        if self.kind == "Rollout":
+        if self.kind == ROLLOUT:
             return service_selector(self.app, self.service)
         return track_selector(self.app, self.service, self.track)
 
     @property
     def scale_target(self) -> dict[str, str]:
-        api = ROLLOUTS_API if self.kind == "Rollout" else "apps/v1"
+        api = ROLLOUTS_API if self.kind == ROLLOUT else "apps/v1"
         return {"apiVersion": api, "kind": self.kind, "name": self.name}
 
     @property
@@ -165,7 +165,7 @@ def deployment_manifest(w: Workload) -> dict[str, Any]:
     # With an autoscaler the HPA owns the replica count; declaring it would fight the HPA.
     if not w.autoscaled:
         spec["replicas"] = w.replicas
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": w._meta(), "spec": spec}
+    return {"apiVersion": "apps/v1", "kind": DEPLOYMENT, "metadata": w._meta(), "spec": spec}
 
 
 def pod_disruption_budget_manifest(w: Workload) -> dict[str, Any]:
@@ -205,7 +205,7 @@ def autoscaler_manifest(w: Workload, autoscaling: Autoscaling) -> dict[str, Any]
 def rollout_manifest(w: Workload, strategy: dict[str, Any]) -> dict[str, Any]:
     """An Argo Rollout: the Deployment's spec with the controller's strategy in place of its own."""
     spec = {**deployment_manifest(w)["spec"], "strategy": strategy}
-    return {"apiVersion": ROLLOUTS_API, "kind": "Rollout", "metadata": w._meta(), "spec": spec}
+    return {"apiVersion": ROLLOUTS_API, "kind": ROLLOUT, "metadata": w._meta(), "spec": spec}
 
 
 def workload_manifests(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from infra.config.monitoring import LATENCY_BUCKETS
 from infra.monitoring.target import MonitoredService
+from infra.release import CANARY, STABLE
 
 ABOVE, BELOW = 1.05, 0.95
 RATE = 600.0  # requests per minute in the generated traffic
@@ -261,10 +262,10 @@ def autoscaler_at_maximum(svc: MonitoredService) -> tuple[Case, ...]:
 
 def canary_error_rate(svc: MonitoredService, factor: float, floor: float) -> tuple[Case, ...]:
     stable = max(floor, 0.01)
-    labels = _track(svc, "canary")
+    labels = _track(svc, CANARY)
 
     def split(canary: float, stable_ratio: float) -> dict[str, str]:
-        return {**_traffic(svc, "stable", stable_ratio), **_traffic(svc, "canary", canary)}
+        return {**_traffic(svc, STABLE, stable_ratio), **_traffic(svc, CANARY, canary)}
 
     return (
         *around(

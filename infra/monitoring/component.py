@@ -7,7 +7,7 @@ import pulumi_kubernetes as k8s
 
 from infra.config.model import StackConfig
 from infra.config.monitoring import Chart, MonitoringConfig
-from infra.kubernetes.apply import apply_manifest
+from infra.manifests.apply import apply_manifest
 from infra.monitoring.dashboards import dashboard_configmap
 from infra.monitoring.namespace import monitoring_namespace_manifest, monitoring_network_policies
 from infra.monitoring.objects import prometheus_rule_manifest, service_monitor_manifest
@@ -117,8 +117,7 @@ class MonitoringStack(pulumi.ComponentResource):
                 alloy_values(m),
                 pulumi.ResourceOptions(parent=self, depends_on=[loki]),
             )
-        app = config.app.name if config.app else "tbcoin-engine-ml"
-        metrics_path = config.app.metrics_path if config.app else "/metrics"
+        app, metrics_path = config.app_name, config.metrics_path
         for svc in monitored_services(config):
             # ServiceMonitor and PrometheusRule are CRDs the chart installs: create them after it.
             crd_opts = pulumi.ResourceOptions(

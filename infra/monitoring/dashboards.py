@@ -12,9 +12,10 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 from infra.config.monitoring import MonitoringConfig
-from infra.kubernetes.labels import common_labels
+from infra.manifests.labels import common_labels
 from infra.monitoring.rules import ERROR_RATIO, QUANTILE, REQUESTS
 from infra.monitoring.target import MonitoredService
+from infra.release import ROLLOUT
 
 # The datasource kube-prometheus-stack provisions for its own Prometheus.
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="prometheus")
@@ -41,7 +42,7 @@ def _panel(title: str, unit: str, *queries: tuple[str, str], description: str = 
 def _replica_queries(svc: MonitoredService) -> list[tuple[str, str]]:
     """Available and unavailable replicas: kube-state-metrics knows Deployments; a Rollout's come
     from the Argo Rollouts controller."""
-    if svc.kind == "Rollout":
+    if svc.kind == ROLLOUT:
         sel = f'namespace="{svc.namespace}",name="{svc.workload}"'
         return [
             (f"rollout_info_replicas_available{{{sel}}}", "{{name}}"),

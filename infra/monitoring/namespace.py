@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.kubernetes.labels import PART_OF
+from infra.manifests.labels import PART_OF
 
 LABELS = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi"}
 

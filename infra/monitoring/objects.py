@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.monitoring import SCRAPE_INTERVAL_SECONDS, MonitoringConfig
-from infra.kubernetes.labels import SCRAPE, common_labels, service_selector
-from infra.kubernetes.network_policies import APP_PORT_NAME
+from infra.manifests.labels import SCRAPE, common_labels, service_selector
+from infra.manifests.network_policy import APP_PORT_NAME
 from infra.monitoring.rules import prometheus_rule_spec, rule_group_name
 from infra.monitoring.stack_values import SELECTED_LABELS
 from infra.monitoring.target import MonitoredService

@@ -20,6 +20,7 @@ from infra.config.monitoring import FAST_BURN, SLOW_BURN, MonitoringConfig, Thre
 from infra.monitoring import cases
 from infra.monitoring.cases import Case, le
 from infra.monitoring.target import MonitoredService
+from infra.release import CANARY, DEPLOYMENT, STABLE
 
 WINDOWS = ("5m", "30m", "1h", "6h")
 BY = "namespace, app, track"
@@ -88,7 +89,7 @@ def canary_above_stable_expr(svc: MonitoredService, t: Thresholds) -> str:
     """The canary's error ratio when it is above `canaryErrorFactor` x stable's and the floor
     (empty otherwise); shared by the alert and the Rollout's analysis."""
     ratio = ERROR_RATIO.format(w="5m")
-    canary, stable = selector(svc, track="canary"), selector(svc, track="stable")
+    canary, stable = selector(svc, track=CANARY), selector(svc, track=STABLE)
     return (
         f"{ratio}{{{canary}}} > on (namespace, app) group_left () "
         f"({t.canary_error_factor} * {ratio}{{{stable}}}) "
@@ -246,7 +247,7 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
             cases.crash_looping(svc),
         ),
     ]
-    found += _deployment_alerts(svc) if svc.kind == "Deployment" else _rollout_alerts(svc)
+    found += _deployment_alerts(svc) if svc.kind == DEPLOYMENT else _rollout_alerts(svc)
     if svc.autoscaled:
         hpas = f'namespace="{svc.namespace}",horizontalpodautoscaler=~"{"|".join(svc.autoscaled)}"'
         found.append(

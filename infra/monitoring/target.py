@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.config.model import StackConfig
-from infra.release import ServiceRelease, release_plan
+from infra.release import CANARY, DEPLOYMENT, ServiceRelease, release_plan
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,13 @@ class MonitoredService:
 
     @property
     def canary(self) -> bool:
-        return "canary" in self.tracks
+        return CANARY in self.tracks
 
     @property
     def deployments(self) -> tuple[str, ...]:
         """kube-state-metrics reports Deployments only; a Rollout's state comes from its
         controller's metrics."""
-        return (self.workload,) if self.kind == "Deployment" else ()
+        return (self.workload,) if self.kind == DEPLOYMENT else ()
 
     @property
     def pod_regex(self) -> str:

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.config.secret_patterns import redact
 from infractl.errors import InfractlError, UsageError
 from infractl.markdown import code, text
 from infractl.ops.engine_output import MISSING, EngineOutputError, EngineReport, read_engine_output
 from infractl.ops.preview_report import COMMENT_LIMIT, stack_section
 from infractl.ops.severity import EXPECTED, SEVERITIES, Classifier, Finding, Program
+from infractl.project import STACK_NAME, STACK_NAME_RULE
 from infractl.resources_file import load_resources_json
+from secret_patterns import redact
 
 # Exit codes of `infractl drift` (README, docs/runbooks/drift.md).
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR, EXIT_PENDING, EXIT_DRIFT_AND_PENDING = 0, 1, 2, 3, 4
@@ -33,7 +34,6 @@ EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR, EXIT_PENDING, EXIT_DRIFT_AND_PENDING = 0, 
 REMEDIATION_ALLOWED, REMEDIATION_REFUSED = 0, 1
 ICONS = {"critical": "🔴", "high": "🟠", "low": "🟡"}
 HISTORY_RUNS = 10
-STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 _STATE = re.compile(r"<!-- tbcoin-platform:drift-state:([A-Za-z0-9_=-]*) -->")
 
 
@@ -47,7 +47,7 @@ def marker(stack: str) -> str:
 
 def check_stack_name(stack: str) -> str:
     if not STACK_NAME.fullmatch(stack):
-        raise DriftError(f"--stack: {stack!r} is not a Pulumi stack name ([A-Za-z0-9_.-])")
+        raise DriftError(f"--stack: {stack!r} is not a stack name ({STACK_NAME_RULE})")
     return stack
 
 

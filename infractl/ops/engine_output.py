@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.config.documents import DocumentError, read_bounded
-from infra.config.secret_patterns import redact
 from infractl.errors import InfractlError
+from secret_patterns import redact
 
 # Steps that change nothing; everything else is shown.
 QUIET_OPS = {"same", "refresh", "read", "discard", "remove-pending-replace"}

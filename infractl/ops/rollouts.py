@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.config.model import StackConfig
-from infra.config.services import BlueGreen, Canary
+from infra.release import ROLLOUT, service_release
 from infractl.errors import InfractlError
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "rollouts"
@@ -39,7 +39,7 @@ def target(config: StackConfig, service: str) -> Target:
     if svc is None:
         known = ", ".join(sorted(config.services)) or "none"
         raise RolloutError(f"no service {service!r} in this stack (known: {known})")
-    if not isinstance(svc.strategy, Canary | BlueGreen):
+    if service_release(config, service, svc).workload.kind != ROLLOUT:
         raise RolloutError(
             f"service {service!r} is released {svc.strategy.type}, not through Argo Rollouts"
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 from infractl.errors import InfractlError
 from infractl.ops.engine_output import MISSING, Change, split_path
+from secret_patterns import is_credential_name
 
 RULES_FILE = Path(__file__).with_name("drift_rules.toml")
 SEVERITIES = ("critical", "high", "low")
@@ -24,12 +25,9 @@ EXPECTED_WHEN = {"", "autoscaled"}
 # (`spec.template.spec.securityContext`) still sees it; past this many leaves it stays coarse.
 MAX_LEAVES = 64
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# Engine-output secrets are "[secret]" or carry Pulumi's secret signature; names are a second net.
+# Engine-output secrets are "[secret]" or carry Pulumi's secret signature; the last property's
+# name is a second net.
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
-# Matched against the last property name, `_`/`-` removed: `adminPassword`, `api_key`, `token`.
-_SECRET_NAME = re.compile(
-    r".*(password|passwd|token|secret|credentials?|privatekey|apikey|webhookurl)", re.I
-)
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -200,7 +198,7 @@ def is_secret(type_: str, path: str, values: tuple[Any, Any]) -> bool:
     if "[secret]" in text or SECRET_SIG in text or type_ == "kubernetes:core/v1:Secret":
         return True
     names = [s for s in split_path(path) if isinstance(s, str)]
-    return bool(names) and bool(_SECRET_NAME.fullmatch(re.sub(r"[_-]", "", names[-1])))
+    return bool(names) and is_credential_name(names[-1])
 
 
 class Classifier:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,18 +22,15 @@ import yaml
 
 from infra.config.charts import release_archive
 from infractl.errors import UsageError
+from infractl.policy.results import ChartVerdict, CheckResult
 
 if TYPE_CHECKING:
-    from infractl.policy.check import CheckResult
     from infractl.synth.capture import Captured
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 BASELINE = Path("policies") / "chart-baseline.yaml"
 Obj = dict[str, Any]
 Key = tuple[str, str, str]  # (release, "Kind namespace/name", policy)
-
-# Seconds spent in Helm's render per archive in this process (README reports the total).
-RENDER_SECONDS: dict[str, float] = {}
 
 
 def require_helm() -> None:
@@ -63,12 +59,10 @@ def archive_of(release: Obj, project: Path) -> Path:
 def _render(path: Path, values_json: str, release: str, namespace: str) -> tuple[Obj, ...]:
     import helm_python
 
-    started = time.perf_counter()
     with helm_python.Chart.load(path) as chart:
         templates = chart.render(
             json.loads(values_json), name=release, namespace=namespace, is_install=True
         )
-    RENDER_SECONDS[path.name] = RENDER_SECONDS.get(path.name, 0.0) + time.perf_counter() - started
     objects = []
     for template, text in sorted(templates.items()):
         if template.endswith("NOTES.txt"):  # shown to the user by Helm, never applied
@@ -167,8 +161,6 @@ def judge(result: CheckResult, charts: dict[str, Captured], baseline: Path) -> N
     """Move the findings on chart objects out of `result` into its chart verdict: accepted ones
     are counted, the others fail the check. Entries for releases this stack lacks are not stale
     here (the baseline covers every stack); the tests check staleness over all of them."""
-    from infractl.policy.check import ChartVerdict
-
     try:
         accepted = load_baseline(baseline)
     except (OSError, ValueError, yaml.YAMLError, AttributeError) as e:
@@ -181,14 +173,3 @@ def judge(result: CheckResult, charts: dict[str, Captured], baseline: Path) -> N
         accepted=sum(key in accepted for key in found),
         new=new_findings(found, accepted),
     )
-
-
-def compare(found: dict[Key, list[str]], accepted: dict[Key, str], checked: set[str]) -> list[str]:
-    """Problems: findings not in the baseline, and entries (for releases that were checked)
-    that nothing matches any more."""
-    stale = [
-        f"stale baseline entry (no longer found): {release} {obj}: {policy}"
-        for (release, obj, policy) in sorted(accepted)
-        if release in checked and (release, obj, policy) not in found
-    ]
-    return new_findings(found, accepted) + stale

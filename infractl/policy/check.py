@@ -7,11 +7,11 @@ from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infractl.policy.analyzer import RunningPack, analyzer_info, running_pack
+from infractl.policy.results import CheckResult, Violation
 from infractl.project import PROJECT, Stack
 
 # The protocol modules, gRPC and jsonschema are imported by the functions that use them: a check
@@ -25,54 +25,6 @@ if TYPE_CHECKING:
 # Analyze calls kept in flight at once: enough to overlap both ends, few enough that no call
 # waits in a queue long enough to hit its deadline on a large stack.
 IN_FLIGHT = 8
-
-
-@dataclass(frozen=True, order=True)
-class Violation:
-    urn: str
-    policy: str
-    enforcement: str
-    severity: str
-    message: str
-
-    def as_json(self) -> dict[str, str]:
-        return {
-            "policy": self.policy,
-            "enforcement": self.enforcement,
-            "severity": self.severity,
-            "urn": self.urn,
-            "message": self.message,
-        }
-
-
-@dataclass
-class ChartVerdict:
-    """`check --charts`: findings on rendered chart objects against the reviewed baseline."""
-
-    objects: int
-    accepted: int
-    new: list[str]
-
-
-@dataclass
-class CheckResult:
-    stack: str
-    resources: int
-    policies: int
-    pack: str
-    analyzer: dict[str, Any]
-    violations: list[Violation] = field(default_factory=list)
-    # Policies the policy config turned off: the report says so, a clean run is not all-clear.
-    disabled: list[str] = field(default_factory=list)
-    charts: ChartVerdict | None = None
-
-    @property
-    def mandatory(self) -> list[Violation]:
-        return [v for v in self.violations if v.enforcement == "mandatory"]
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.mandatory or (self.charts and self.charts.new))
 
 
 def _severity(value: int) -> str:

@@ -6,7 +6,7 @@ import json
 from itertools import groupby
 
 from infractl.markdown import code, text
-from infractl.policy.check import ChartVerdict, CheckResult, Violation
+from infractl.policy.results import ChartVerdict, CheckResult, Violation
 
 STACK_LEVEL = "(stack)"
 

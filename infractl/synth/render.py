@@ -9,10 +9,10 @@ from typing import Any
 
 import yaml
 
-from infractl.summary import synth_summary
 from infractl.synth.capture import Captured
 from infractl.synth.harness import SynthResult
 from infractl.synth.outdir import replace_output
+from infractl.synth.summary import synth_summary
 from infractl.synth.values import SECRET_SHOWN
 
 # Each renderer turns a synth result into {relative path: file content}.
@@ -77,7 +77,7 @@ def github_files(result: SynthResult) -> dict[str, str]:
 
 def scorecard_files(result: SynthResult) -> dict[str, str]:
     """The predicted OpenSSF Scorecard of each governed repository."""
-    from infractl.scorecard.predict import predict_resources
+    from scorecard.predict import predict_resources
 
     resources = [r.as_json() for r in result.resources]
     return {
@@ -133,8 +133,8 @@ def render(result: SynthResult, renderers: Iterable[Renderer] = RENDERERS) -> di
 
 def write_output(result: SynthResult, out: Path) -> str:
     """Render the synth into `out`; returns the summary a terminal shows."""
-    from infractl.scorecard.predict import predict_resources
-    from infractl.scorecard.report import summary_line
+    from infractl.scorecard_report import summary_line
+    from scorecard.predict import predict_resources
 
     files = render(result)
     replace_output(out, files, cwd=Path.cwd())

@@ -388,7 +388,7 @@ SCORECARD_FLOOR = {
 def _scorecard_floor(
     resources: list[PolicyResource], config: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
-    from infractl.scorecard.predict import predict_resources
+    from scorecard.predict import predict_resources
 
     minimums = {str(k): int(v) for k, v in (config.get("minimums") or SCORECARD_FLOOR).items()}
     urns = dict(_repo_names(resources))

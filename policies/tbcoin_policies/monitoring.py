@@ -3,12 +3,12 @@ production metrics survive any `pulumi up`."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
+from secret_patterns import is_credential_name
 from tbcoin_policies.common import (
     dig,
     labels_match,
@@ -25,8 +25,6 @@ SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 APP_INSTANCE = "app.kubernetes.io/instance"
-CREDENTIAL = re.compile(r"(password|passwd|token|secret|apikey|api_key|webhook|routing_key)$", re.I)
-REFERENCE = re.compile(r"(existingsecret|key|_file|secrets|secretname|secretref)$", re.I)
 
 
 def _app_services(resources: list[PolicyResource]) -> list[PolicyResource]:
@@ -100,12 +98,7 @@ def _credentials(node: Any, path: str = "") -> Iterable[str]:
     if isinstance(node, Mapping):
         for key, value in node.items():
             here = f"{path}.{key}" if path else str(key)
-            if (
-                isinstance(value, str)
-                and value
-                and CREDENTIAL.search(str(key))
-                and not REFERENCE.search(str(key))
-            ):
+            if isinstance(value, str) and value and is_credential_name(str(key)):
                 yield here
             yield from _credentials(value, here)
     elif isinstance(node, Sequence) and not isinstance(node, str):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from infractl.scorecard.result import INCONCLUSIVE, MAX_SCORE, CheckResult
-from infractl.scorecard.workflow import Job, Permissions, Step, Workflow
+from scorecard.result import INCONCLUSIVE, MAX_SCORE, CheckResult
+from scorecard.workflow import Job, Permissions, Step, Workflow
 
 NAME = "Token-Permissions"
 FOLLOWS = "checks/evaluation/permissions.go TokenPermissions"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from infractl.scorecard.permissions import PACKAGING, any_job_matches
-from infractl.scorecard.result import INCONCLUSIVE, MAX_SCORE, CheckResult
-from infractl.scorecard.workflow import Workflow
+from scorecard.permissions import PACKAGING, any_job_matches
+from scorecard.result import INCONCLUSIVE, MAX_SCORE, CheckResult
+from scorecard.workflow import Workflow
 
 # checks/raw/security_policy.go isSecurityPolicyFilename
 SECURITY_POLICY_FILES = {

@@ -15,14 +15,14 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from infractl.scorecard.result import (
+from scorecard.result import (
     INCONCLUSIVE,
     MAX_SCORE,
     CheckResult,
     proportional_weighted,
 )
-from infractl.scorecard.shell import ShellSyntaxError, commands
-from infractl.scorecard.workflow import UnknownOS, Workflow, shell_for_step
+from scorecard.shell import ShellSyntaxError, commands
+from scorecard.workflow import UnknownOS, Workflow, shell_for_step
 
 GITHUB_OWNED_WEIGHT, THIRD_PARTY_WEIGHT = 2, 8
 NORMAL_WEIGHT = GITHUB_OWNED_WEIGHT + THIRD_PARTY_WEIGHT

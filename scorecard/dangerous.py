@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from infractl.scorecard.result import INCONCLUSIVE, MAX_SCORE, CheckResult
-from infractl.scorecard.workflow import Workflow
+from scorecard.result import INCONCLUSIVE, MAX_SCORE, CheckResult
+from scorecard.workflow import Workflow
 
 NAME = "Dangerous-Workflow"
 FOLLOWS = "checks/evaluation/dangerous_workflow.go DangerousWorkflow"

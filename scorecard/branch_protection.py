@@ -15,25 +15,12 @@ import fnmatch
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from infractl.scorecard.result import INCONCLUSIVE, MAX_SCORE, CheckResult
+from scorecard.result import INCONCLUSIVE, MAX_SCORE, CheckResult
 
 NAME = "Branch-Protection"
 FOLLOWS = "checks/evaluation/branch_protection.go BranchProtection"
 
 TRUE, FALSE, NOT_AVAILABLE = "True", "False", "NotAvailable"
-PROBES = (
-    "blocksDeleteOnBranches",
-    "blocksForcePushOnBranches",
-    "branchesAreProtected",
-    "branchProtectionAppliesToAdmins",
-    "dismissesStaleReviews",
-    "requiresApproversForPullRequests",
-    "requiresCodeOwnersReview",
-    "requiresLastPushApproval",
-    "requiresUpToDateBranches",
-    "runsStatusChecksBeforeMerging",
-    "requiresPRsToChangeCode",
-)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""What a credential looks like: a key whose name says so, or a value in a well-known format."""
+"""What a credential looks like: a key whose name says so, or a value in a well-known format.
+
+The one such rule for the config, drift severity and the policy pack alike; standard library only,
+so the pack (policies/requirements.txt) imports it too.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +48,8 @@ def redact(text: str) -> str:
 # `access-key`; `client-key-data` in a kubeconfig).
 _CREDENTIAL_WORDS = {
     "password", "passwd", "passphrase", "pwd", "secret", "token", "credential", "credentials",
-    "secrets", "apikey", "privatekey", "accesskey", "secretkey", "pat", "dsn",
+    "secrets", "apikey", "privatekey", "accesskey", "secretkey", "pat", "dsn", "webhook",
+    "webhookurl",
 }  # fmt: skip
 _CREDENTIAL_PAIRS = {
     ("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from infractl.scorecard.source import RISK
+from scorecard.source import RISK
 
 MAX_SCORE = 10
 INCONCLUSIVE = -1

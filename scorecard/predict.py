@@ -10,11 +10,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from infractl.scorecard import branch_protection, dangerous, permissions, pinned, repo_files
-from infractl.scorecard.result import CheckResult
-from infractl.scorecard.source import COMMIT, RISK_WEIGHT, VERSION
-from infractl.scorecard.workflow import Workflow, WorkflowError, contains_commands, is_workflow_file
-from infractl.scorecard.workflow import parse_workflow as parse
+from scorecard import branch_protection, dangerous, permissions, pinned, repo_files
+from scorecard.result import CheckResult
+from scorecard.source import COMMIT, RISK_WEIGHT, VERSION
+from scorecard.workflow import Workflow, WorkflowError, contains_commands, is_workflow_file
+from scorecard.workflow import parse_workflow as parse
 
 REPOSITORY = "github:index/repository:Repository"
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"

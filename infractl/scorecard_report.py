@@ -1,4 +1,4 @@
-"""The prediction as text, JSON or Markdown (one table per repository)."""
+"""The Scorecard prediction as text, JSON or Markdown (one table per repository)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from infractl import markdown as md
-from infractl.scorecard.predict import RepositoryPrediction
-from infractl.scorecard.result import CheckResult
-from infractl.scorecard.source import VERSION
+from scorecard.predict import RepositoryPrediction
+from scorecard.result import CheckResult
+from scorecard.source import VERSION
 
 
 def shown(check: CheckResult) -> str:
