@@ -40,8 +40,12 @@ SECRET_ENV = {
 
 def settings(stack: str) -> dict[str, Any]:
     """Pulumi.<stack>.yaml as deployed by the e2e run."""
-    raw = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    config = copy.deepcopy(raw["config"])
+    return deployable(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()))
+
+
+def deployable(document: dict[str, Any]) -> dict[str, Any]:
+    """A stack file's settings with the EDITS made (the bench's synthetic stacks use it too)."""
+    config = copy.deepcopy(document["config"])
     config.pop(f"{NS}:github", None)
     app = config.get(f"{NS}:app") or {}
     app.pop("build", None)
