@@ -153,12 +153,9 @@ def _burn(
     return alerts
 
 
-def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
-    t, sel = m.thresholds, selector(svc)
-    pods = f'namespace="{svc.namespace}",pod=~"{svc.pod_regex}",container="app"'
-    who = "{{ $labels.app }} ({{ $labels.track }}) in {{ $labels.namespace }}"
-    pod = "Pod {{ $labels.pod }} of " + svc.name
-    found = [
+def _slo_alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
+    """Multi-window burn rates of the availability and latency SLOs."""
+    return [
         *_burn(
             svc,
             "Availability",
@@ -177,6 +174,14 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
                 svc, limit, fast, m.slo.latency_threshold_seconds
             ),
         ),
+    ]
+
+
+def _traffic_alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
+    """The thresholds on errors and latency quantiles, per track."""
+    t, sel = m.thresholds, selector(svc)
+    who = "{{ $labels.app }} ({{ $labels.track }}) in {{ $labels.namespace }}"
+    found = [
         Alert(
             "HighErrorRate",
             f"{ERROR_RATIO.format(w='5m')}{{{sel}}} > {t.error_rate}",
@@ -200,7 +205,15 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
                 cases.latency_quantile(svc, int(q) / 100, limit),
             )
         )
-    found += [
+    return found
+
+
+def _pod_alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
+    """Resources and restarts of the app container, per pod."""
+    t = m.thresholds
+    pods = f'namespace="{svc.namespace}",pod=~"{svc.pod_regex}",container="app"'
+    pod = "Pod {{ $labels.pod }} of " + svc.name
+    return [
         Alert(
             "CpuThrottled",
             "sum by (namespace, pod) (rate(container_cpu_cfs_throttled_periods_total"
@@ -247,37 +260,63 @@ def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
             cases.crash_looping(svc),
         ),
     ]
-    found += _deployment_alerts(svc) if svc.kind == DEPLOYMENT else _rollout_alerts(svc)
-    if svc.autoscaled:
-        hpas = f'namespace="{svc.namespace}",horizontalpodautoscaler=~"{"|".join(svc.autoscaled)}"'
-        found.append(
-            Alert(
-                "AutoscalerAtMaximum",
-                f"kube_horizontalpodautoscaler_status_current_replicas{{{hpas}}}"
-                f" >= kube_horizontalpodautoscaler_spec_max_replicas{{{hpas}}}",
-                "15m",
-                "warning",
-                "Autoscaler {{ $labels.horizontalpodautoscaler }} is at its maximum",
-                "HPA {{ $labels.horizontalpodautoscaler }} in {{ $labels.namespace }} has run at "
-                "maxReplicas for 15 minutes; load beyond this is not absorbed.",
-                cases.autoscaler_at_maximum(svc),
-            )
+
+
+def _workload_alerts(svc: MonitoredService, _m: MonitoringConfig) -> list[Alert]:
+    return _deployment_alerts(svc) if svc.kind == DEPLOYMENT else _rollout_alerts(svc)
+
+
+def _autoscaler_alerts(svc: MonitoredService, _m: MonitoringConfig) -> list[Alert]:
+    if not svc.autoscaled:
+        return []
+    hpas = f'namespace="{svc.namespace}",horizontalpodautoscaler=~"{"|".join(svc.autoscaled)}"'
+    return [
+        Alert(
+            "AutoscalerAtMaximum",
+            f"kube_horizontalpodautoscaler_status_current_replicas{{{hpas}}}"
+            f" >= kube_horizontalpodautoscaler_spec_max_replicas{{{hpas}}}",
+            "15m",
+            "warning",
+            "Autoscaler {{ $labels.horizontalpodautoscaler }} is at its maximum",
+            "HPA {{ $labels.horizontalpodautoscaler }} in {{ $labels.namespace }} has run at "
+            "maxReplicas for 15 minutes; load beyond this is not absorbed.",
+            cases.autoscaler_at_maximum(svc),
         )
-    if svc.canary:
-        found.append(
-            Alert(
-                "CanaryErrorRateAboveStable",
-                canary_above_stable_expr(svc, t),
-                "5m",
-                "critical",
-                "Canary of {{ $labels.app }} fails more than stable",
-                f"The canary of {{{{ $labels.app }}}} in {{{{ $labels.namespace }}}} has answered "
-                f"5xx more than {t.canary_error_factor:g}x as often as stable (and above "
-                f"{percent(t.canary_error_floor)}) for 5 minutes: abort the canary.",
-                cases.canary_error_rate(svc, t.canary_error_factor, t.canary_error_floor),
-            )
+    ]
+
+
+def _canary_alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
+    if not svc.canary:
+        return []
+    t = m.thresholds
+    return [
+        Alert(
+            "CanaryErrorRateAboveStable",
+            canary_above_stable_expr(svc, t),
+            "5m",
+            "critical",
+            "Canary of {{ $labels.app }} fails more than stable",
+            f"The canary of {{{{ $labels.app }}}} in {{{{ $labels.namespace }}}} has answered "
+            f"5xx more than {t.canary_error_factor:g}x as often as stable (and above "
+            f"{percent(t.canary_error_floor)}) for 5 minutes: abort the canary.",
+            cases.canary_error_rate(svc, t.canary_error_factor, t.canary_error_floor),
         )
-    return found
+    ]
+
+
+# One function per group of alerts, in the order the PrometheusRule lists them.
+ALERT_GROUPS: tuple[Callable[[MonitoredService, MonitoringConfig], list[Alert]], ...] = (
+    _slo_alerts,
+    _traffic_alerts,
+    _pod_alerts,
+    _workload_alerts,
+    _autoscaler_alerts,
+    _canary_alerts,
+)
+
+
+def alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
+    return [alert for group in ALERT_GROUPS for alert in group(svc, m)]
 
 
 def _deployment_alerts(svc: MonitoredService) -> list[Alert]:
