@@ -55,6 +55,29 @@ class ChartVerdict:
 
 
 @dataclass
+class AnalyzeMemo:
+    """The answers of one running pack, by request, for `check --watch`: a resource whose Analyze
+    request is byte for byte one the pack already answered, under the same Configure request,
+    gets that answer again instead of a call. Policies are functions of what the request and the
+    configuration carry (ConfigureStack's config is not one of them: pulumi_policy keeps only its
+    tags, and the pack reads no stack config), so the answer is the one a call would give. Only
+    the answers of the latest check are kept."""
+
+    configuration: bytes = b""
+    answers: dict[bytes, list[Violation]] = field(default_factory=dict)
+
+    def lookup(self, configuration: bytes) -> dict[bytes, list[Violation]]:
+        """The answers still valid under this configuration (the caller fills in the new ones
+        and hands the result to `keep`)."""
+        if configuration != self.configuration:
+            self.configuration, self.answers = configuration, {}
+        return self.answers
+
+    def keep(self, answers: dict[bytes, list[Violation]]) -> None:
+        self.answers = answers
+
+
+@dataclass
 class CheckResult:
     stack: str
     resources: int
@@ -111,6 +134,12 @@ def pack_version(pack_dir: Path, announced: str) -> str:
     return str(project.get("version") or announced)
 
 
+def _key(message: Any) -> bytes:
+    # Struct values are maps: only a deterministic encoding makes equal requests equal bytes.
+    key: bytes = message.SerializeToString(deterministic=True)
+    return key
+
+
 def analyze(
     pack: RunningPack,
     stack: str,
@@ -118,9 +147,11 @@ def analyze(
     policy_config: Path | None,
     stack_config: Mapping[str, str],
     secret_keys: list[str],
+    memo: AnalyzeMemo | None = None,
 ) -> CheckResult:
     """Configure a running pack for this stack and evaluate every resource, then the stack. One
-    pack can check several stacks in turn: each check configures it afresh."""
+    pack can check several stacks in turn: each check configures it afresh. With `memo`, requests
+    the pack already answered under the same configuration are not sent again."""
     from pulumi.runtime.proto import analyzer_pb2
 
     from infractl.policy.config import configure_request, load_policy_config, merge_policy_config
@@ -142,20 +173,43 @@ def analyze(
         ),
         timeout=timeout,
     )
-    pack.stub.Configure(configure_request(settings), timeout=timeout)
+    configure = configure_request(settings)
+    pack.stub.Configure(configure, timeout=timeout)
+    known = memo.lookup(_key(configure)) if memo else {}
+    answers: dict[bytes, list[Violation]] = {}  # what the memo keeps of this check
     violations: list[Violation] = []
+
+    def answer(key: bytes, found: list[Violation]) -> None:
+        violations.extend(found)
+        if memo:
+            answers[key] = found
+
     # Analyze has no batch form; keep several calls in flight (the pack serves 4 at a time)
     # instead of paying one round trip per resource in turn.
-    pending: deque[tuple[str, Any]] = deque()
+    pending: deque[tuple[bytes, str, Any]] = deque()
+
+    def settle(key: bytes, urn: str, future: Any) -> None:
+        answer(key, [_violation(d, urn) for d in future.result().diagnostics])
+
     for request in analyze_requests(resources):
-        pending.append((request.urn, pack.stub.Analyze.future(request, timeout=timeout)))
+        key = _key(request) if memo else b""
+        if key in known:
+            answer(key, known[key])
+            continue
+        pending.append((key, request.urn, pack.stub.Analyze.future(request, timeout=timeout)))
         if len(pending) >= IN_FLIGHT:
-            urn, future = pending.popleft()
-            violations += [_violation(d, urn) for d in future.result().diagnostics]
-    for urn, future in pending:
-        violations += [_violation(d, urn) for d in future.result().diagnostics]
-    response = pack.stub.AnalyzeStack(analyze_stack_request(resources), timeout=timeout)
-    violations += [_violation(d, "") for d in response.diagnostics]
+            settle(*pending.popleft())
+    for each in pending:
+        settle(*each)
+    stack_request = analyze_stack_request(resources)
+    key = b"stack\0" + _key(stack_request) if memo else b""
+    if key in known:
+        answer(key, known[key])
+    else:
+        response = pack.stub.AnalyzeStack(stack_request, timeout=timeout)
+        answer(key, [_violation(d, "") for d in response.diagnostics])
+    if memo:
+        memo.keep(answers)
     analyzer = {
         "pid": pack.process.pid,
         "port": pack.port,
@@ -194,12 +248,13 @@ def default_policy_config(stack: Stack) -> Path:
     return stack.project / "policies" / "config" / f"{stack.name}.json"
 
 
-def _check(
+def check_resources(
     pack: RunningPack,
     stack: Stack,
     resources: list[Captured],
     policy_config: Path | None,
     charts: bool,
+    memo: AnalyzeMemo | None = None,
 ) -> CheckResult:
     """Check a stack's resources; with `charts`, also the objects its Releases' charts render,
     judged against the project's chart baseline."""
@@ -215,6 +270,7 @@ def _check(
         policy_config or default_policy_config(stack),
         stack.file.config,
         stack.file.secret_keys,
+        memo,
     )
     if charts:
         from infractl.policy.charts import BASELINE, judge
@@ -244,7 +300,9 @@ def check_stack(
     with start_pack(stack, timeout) as pack, ThreadPoolExecutor(1) as background:
         result = run_program(stack.name, stack.file, config)
         # The pack evaluates in its own process: write the output meanwhile.
-        checking = background.submit(_check, pack, stack, result.resources, policy_config, charts)
+        checking = background.submit(
+            check_resources, pack, stack, result.resources, policy_config, charts
+        )
         summary = write_output(result, out) if out is not None else None
         return summary, checking.result()
 
@@ -260,7 +318,7 @@ def check_output(
     with start_pack(stack, timeout) as pack:
         from infractl.synth.capture import read_resources
 
-        return _check(pack, stack, read_resources(folder), policy_config, charts)
+        return check_resources(pack, stack, read_resources(folder), policy_config, charts)
 
 
 def run_check(
