@@ -57,7 +57,9 @@ Message = Synthesized | Written | Failed
 def serve(connection: Connection, project: Path) -> int:
     """Answer requests until the command closes the connection."""
     # The cyclic collector would walk the whole heap (the SDKs' modules too) many times during
-    # a run: it runs between runs instead, once each, when the results are out.
+    # a run: it runs between runs instead, once each, when the results are out. What is still
+    # there after the first run (modules, caches) stays for good: freezing it keeps the later
+    # collections small (it holds at most one run's leftovers that are never collected).
     gc.disable()
     first = True
     while True:
@@ -65,10 +67,13 @@ def serve(connection: Connection, project: Path) -> int:
             request = connection.recv()
         except EOFError:
             return 0
+        ran = first
         for message in _run(request, project if first else None):
             first = first and not isinstance(message, Synthesized)
             connection.send(message)
         gc.collect()
+        if ran and not first:
+            gc.freeze()
 
 
 def _run(request: Request, project: Path | None) -> Iterator[Message]:
