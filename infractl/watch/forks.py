@@ -102,7 +102,8 @@ def _reap() -> bool:
 
 def _fork_worker(fd: int, control: socket.socket, project: Path) -> int:
     stray = [name for name in project_modules(project) if name not in ZYGOTE_OWN]
-    assert not stray, f"the zygote imported project modules: {stray}"
+    if stray:  # a worker forked now could run a module of older sources: end instead
+        sys.exit(f"infractl: the program zygote holds project modules ({', '.join(stray[:5])})")
     sys.stdout.flush()
     sys.stderr.flush()
     # What the zygote holds lives as long as the worker: the worker's collector need not look at
@@ -171,7 +172,9 @@ class Zygote:
         finally:
             its.close()
         if not reply:
-            raise RuntimeError(f"the program zygote exited (code {self.process.wait()})")
+            from infractl.errors import InfractlError
+
+            raise InfractlError(f"the program zygote exited (code {self.process.wait()})")
         return Worker(int(reply), Connection(mine.detach()))
 
     def preload(self, names: list[str]) -> None:
