@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 # uv compiles bytecode only when asked; without it every run recompiles (PYTHONDONTWRITEBYTECODE).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: plan test lint typecheck unit clean tools bench e2e e2e-tools e2e-scorecard e2e-scorecard-record
+.PHONY: plan watch test lint typecheck unit clean tools bench e2e e2e-tools e2e-scorecard e2e-scorecard-record
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(AC
 plan: $(VENV)/.installed-run
 	mkdir -p $(dir $(OUT))
 	$(VENV)/bin/infractl check --stack $(STACK) --out $(OUT)
+
+# The same plan again on every save of the stack's settings, the program or the pack (README,
+# The inner loop: `make watch`); Ctrl-C stops it.
+watch: $(VENV)/.installed-run
+	mkdir -p $(dir $(OUT))
+	$(VENV)/bin/infractl check --watch --stack $(STACK) --out $(OUT)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

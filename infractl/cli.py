@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also render the Releases' vendored charts and check their objects; findings not "
         "in policies/chart-baseline.yaml fail (needs the test extra)",
     )
+    check.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: check again on every save of the stack's settings, policy config, "
+        "program or pack, and say what changed (Ctrl-C to stop)",
+    )
     scorecard = commands.add_parser(
         "scorecard",
         help="predict each governed repository's OpenSSF Scorecard from the declared settings",
@@ -222,6 +228,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from infractl.policy.report import FORMATS
     from infractl.project import open_stack
 
+    if args.watch:
+        from infractl.watch.loop import watch
+
+        return watch(args, _warn_unresolved)
     if args.charts:
         from infractl.policy.charts import require_helm
 

@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,29 @@ if TYPE_CHECKING:
 # Analyze calls kept in flight at once: enough to overlap both ends, few enough that no call
 # waits in a queue long enough to hit its deadline on a large stack.
 IN_FLIGHT = 8
+
+
+@dataclass
+class AnalyzeMemo:
+    """The answers of one running pack, by request, for `check --watch`: a resource whose Analyze
+    request is byte for byte one the pack already answered, under the same Configure request,
+    gets that answer again instead of a call. Policies are functions of what the request and the
+    configuration carry (ConfigureStack's config is not one of them: pulumi_policy keeps only its
+    tags, and the pack reads no stack config), so the answer is the one a call would give. Only
+    the answers of the latest check are kept."""
+
+    configuration: bytes = b""
+    answers: dict[bytes, list[Violation]] = field(default_factory=dict)
+
+    def lookup(self, configuration: bytes) -> dict[bytes, list[Violation]]:
+        """The answers still valid under this configuration (the caller fills in the new ones
+        and hands the result to `keep`)."""
+        if configuration != self.configuration:
+            self.configuration, self.answers = configuration, {}
+        return self.answers
+
+    def keep(self, answers: dict[bytes, list[Violation]]) -> None:
+        self.answers = answers
 
 
 def _severity(value: int) -> str:
@@ -63,6 +87,12 @@ def pack_version(pack_dir: Path, announced: str) -> str:
     return str(project.get("version") or announced)
 
 
+def _key(message: Any) -> bytes:
+    # Struct values are maps: only a deterministic encoding makes equal requests equal bytes.
+    key: bytes = message.SerializeToString(deterministic=True)
+    return key
+
+
 def analyze(
     pack: RunningPack,
     stack: str,
@@ -70,9 +100,11 @@ def analyze(
     policy_config: Path | None,
     stack_config: Mapping[str, str],
     secret_keys: list[str],
+    memo: AnalyzeMemo | None = None,
 ) -> CheckResult:
     """Configure a running pack for this stack and evaluate every resource, then the stack. One
-    pack can check several stacks in turn: each check configures it afresh."""
+    pack can check several stacks in turn: each check configures it afresh. With `memo`, requests
+    the pack already answered under the same configuration are not sent again."""
     from pulumi.runtime.proto import analyzer_pb2
 
     from infractl.policy.config import configure_request, load_policy_config, merge_policy_config
@@ -94,20 +126,43 @@ def analyze(
         ),
         timeout=timeout,
     )
-    pack.stub.Configure(configure_request(settings), timeout=timeout)
+    configure = configure_request(settings)
+    pack.stub.Configure(configure, timeout=timeout)
+    known = memo.lookup(_key(configure)) if memo else {}
+    answers: dict[bytes, list[Violation]] = {}  # what the memo keeps of this check
     violations: list[Violation] = []
+
+    def answer(key: bytes, found: list[Violation]) -> None:
+        violations.extend(found)
+        if memo:
+            answers[key] = found
+
     # Analyze has no batch form; keep several calls in flight (the pack serves 4 at a time)
     # instead of paying one round trip per resource in turn.
-    pending: deque[tuple[str, Any]] = deque()
+    pending: deque[tuple[bytes, str, Any]] = deque()
+
+    def settle(key: bytes, urn: str, future: Any) -> None:
+        answer(key, [_violation(d, urn) for d in future.result().diagnostics])
+
     for request in analyze_requests(resources):
-        pending.append((request.urn, pack.stub.Analyze.future(request, timeout=timeout)))
+        key = _key(request) if memo else b""
+        if key in known:
+            answer(key, known[key])
+            continue
+        pending.append((key, request.urn, pack.stub.Analyze.future(request, timeout=timeout)))
         if len(pending) >= IN_FLIGHT:
-            urn, future = pending.popleft()
-            violations += [_violation(d, urn) for d in future.result().diagnostics]
-    for urn, future in pending:
-        violations += [_violation(d, urn) for d in future.result().diagnostics]
-    response = pack.stub.AnalyzeStack(analyze_stack_request(resources), timeout=timeout)
-    violations += [_violation(d, "") for d in response.diagnostics]
+            settle(*pending.popleft())
+    for each in pending:
+        settle(*each)
+    stack_request = analyze_stack_request(resources)
+    key = b"stack\0" + _key(stack_request) if memo else b""
+    if key in known:
+        answer(key, known[key])
+    else:
+        response = pack.stub.AnalyzeStack(stack_request, timeout=timeout)
+        answer(key, [_violation(d, "") for d in response.diagnostics])
+    if memo:
+        memo.keep(answers)
     analyzer = {
         "pid": pack.process.pid,
         "port": pack.port,
@@ -146,12 +201,13 @@ def default_policy_config(stack: Stack) -> Path:
     return stack.project / "policies" / "config" / f"{stack.name}.json"
 
 
-def _check(
+def check_resources(
     pack: RunningPack,
     stack: Stack,
     resources: list[Captured],
     policy_config: Path | None,
     charts: bool,
+    memo: AnalyzeMemo | None = None,
 ) -> CheckResult:
     """Check a stack's resources; with `charts`, also the objects its Releases' charts render,
     judged against the project's chart baseline."""
@@ -167,6 +223,7 @@ def _check(
         policy_config or default_policy_config(stack),
         stack.file.config,
         stack.file.secret_keys,
+        memo,
     )
     if charts:
         from infractl.policy.charts import BASELINE, judge
@@ -196,7 +253,9 @@ def check_stack(
     with start_pack(stack, timeout) as pack, ThreadPoolExecutor(1) as background:
         result = run_program(stack.name, stack.file, config)
         # The pack evaluates in its own process: write the output meanwhile.
-        checking = background.submit(_check, pack, stack, result.resources, policy_config, charts)
+        checking = background.submit(
+            check_resources, pack, stack, result.resources, policy_config, charts
+        )
         summary = write_output(result, out) if out is not None else None
         return summary, checking.result()
 
@@ -212,7 +271,7 @@ def check_output(
     with start_pack(stack, timeout) as pack:
         from infractl.synth.capture import read_resources
 
-        return _check(pack, stack, read_resources(folder), policy_config, charts)
+        return check_resources(pack, stack, read_resources(folder), policy_config, charts)
 
 
 def run_check(

@@ -23,8 +23,22 @@ def dump_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+# The YAML of recent documents by their repr (which tells apart all that safe_dump writes
+# differently: types, key order, values). PyYAML's emitter is most of a render, and a long-running
+# `check --watch` renders the same objects on every save; a one-shot synth renders each once.
+_YAML_SEEN: dict[str, str] = {}
+_YAML_SEEN_MAX = 4096
+
+
 def dump_yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+    key = repr(data)
+    text = _YAML_SEEN.get(key)
+    if text is None:
+        text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+        if len(_YAML_SEEN) >= _YAML_SEEN_MAX:
+            _YAML_SEEN.clear()
+        _YAML_SEEN[key] = text
+    return text
 
 
 def resources_json(result: SynthResult) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""`infractl check --watch`: the inner loop kept running between saves."""
