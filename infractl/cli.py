@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,127 +24,6 @@ MAX_TIMEOUT = 86_400.0
 def _stack_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
     parser.add_argument("--config-file", help="use this stack settings file instead")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="infractl", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    synth = commands.add_parser(
-        "synth", help="run the program offline under Pulumi mocks and write what it declares"
-    )
-    _stack_arguments(synth)
-    synth.add_argument("--out", required=True, type=Path, help="output folder (replaced)")
-    check = commands.add_parser(
-        "check", help="synthesize a stack and run the policy pack over it, offline"
-    )
-    _stack_arguments(check)
-    source = check.add_mutually_exclusive_group()
-    source.add_argument(
-        "--out", type=Path, help="also write the synth output here, as `synth --out` does"
-    )
-    source.add_argument(
-        "--from",
-        dest="from_dir",
-        type=Path,
-        metavar="DIR",
-        help="check an existing synth output (DIR/resources.json) instead of running the program",
-    )
-    check.add_argument("--format", choices=["text", "json", "markdown"], default="text")
-    check.add_argument(
-        "--policy-config",
-        type=Path,
-        help="policy pack config (default: policies/config/<stack>.json)",
-    )
-    check.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=60.0,
-        help="seconds for the pack to start and answer (a finite number above 0)",
-    )
-    check.add_argument(
-        "--charts",
-        action="store_true",
-        help="also render the Releases' vendored charts and check their objects; findings not "
-        "in policies/chart-baseline.yaml fail (needs the test extra)",
-    )
-    check.add_argument(
-        "--watch",
-        action="store_true",
-        help="keep running: check again on every save of the stack's settings, policy config, "
-        "program or pack, and say what changed (Ctrl-C to stop)",
-    )
-    scorecard = commands.add_parser(
-        "scorecard",
-        help="predict each governed repository's OpenSSF Scorecard from the declared settings",
-    )
-    _stack_arguments(scorecard)
-    scorecard.add_argument("--format", choices=["text", "json", "markdown"], default="text")
-    scorecard.add_argument(
-        "--base",
-        type=Path,
-        help="resources.json of the base branch's synth: show the change against it",
-    )
-    policies = commands.add_parser("policies", help="policy pack housekeeping")
-    policies.add_argument(
-        "action",
-        choices=["catalogue", "sync-config"],
-        help="catalogue: print docs/policies.md; sync-config: update each stack's policy config "
-        "with the repositories the other stacks govern",
-    )
-    report = commands.add_parser(
-        "preview-report", help="turn `pulumi preview --json` or event logs into a PR comment"
-    )
-    report.add_argument("--input", action="append", default=[], type=Path, help="preview JSON")
-    report.add_argument("--event-log", action="append", default=[], type=Path, help="event log")
-    report.add_argument("--stack", action="append", default=[], help="stack name of each input")
-    report.add_argument("--format", choices=["markdown", "json"], default="markdown")
-    report.add_argument(
-        "--section",
-        action="append",
-        default=[],
-        type=Path,
-        help="Markdown file appended as a section of its own (e.g. `infractl scorecard` output)",
-    )
-    report.add_argument("--post", action="store_true", help="update the PR's sticky comment")
-    report.add_argument("--repo", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
-    report.add_argument("--pr", type=int, help="pull request number (with --post)")
-    _author_argument(report)
-    drift = commands.add_parser(
-        "drift",
-        help="report drift (live vs state) apart from pending code changes (code vs state); "
-        "exit 0 in sync, 1 drift, 2 error, 3 pending changes only, 4 drift and pending changes",
-    )
-    drift.add_argument("--stack", required=True)
-    drift.add_argument(
-        "--input", type=Path, help="recorded `pulumi refresh --preview-only` output to read"
-    )
-    drift.add_argument(
-        "--pending-input", type=Path, help="recorded `pulumi preview` output (pending changes)"
-    )
-    drift.add_argument(
-        "--resources",
-        type=Path,
-        help="the synth's resources.json (the program's ignoreChanges, autoscaled workloads)",
-    )
-    drift.add_argument("--open-issue", action="store_true", help="open/update/close a drift issue")
-    drift.add_argument("--repo", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
-    _author_argument(drift)
-    drift.add_argument(
-        "--remediation-check",
-        action="store_true",
-        help="exit 0 if tbcoin-platform:drift.remediation allows `pulumi up --refresh` for this "
-        "drift, 1 (with the reason) if not",
-    )
-    rollout = commands.add_parser(
-        "rollout", help="watch or steer a service's Argo Rollout in the stack's cluster"
-    )
-    rollout.add_argument("action", choices=["status", "promote", "abort", "retry"])
-    _stack_arguments(rollout)
-    rollout.add_argument("--service", required=True)
-    rollout.add_argument(
-        "--full", action="store_true", help="promote: skip the remaining steps and analysis"
-    )
-    return parser
 
 
 def _seconds(value: str) -> float:
@@ -168,6 +48,11 @@ def _author_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _synth_options(synth: argparse.ArgumentParser) -> None:
+    _stack_arguments(synth)
+    synth.add_argument("--out", required=True, type=Path, help="output folder (replaced)")
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from infractl.synth.outdir import check_out
 
@@ -178,6 +63,16 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     print(write_output(synthesize(open_stack(args.stack, args.config_file)), args.out))
     return EXIT_OK
+
+
+def _scorecard_options(scorecard: argparse.ArgumentParser) -> None:
+    _stack_arguments(scorecard)
+    scorecard.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    scorecard.add_argument(
+        "--base",
+        type=Path,
+        help="resources.json of the base branch's synth: show the change against it",
+    )
 
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
@@ -223,6 +118,45 @@ def _warn_unresolved(stack: Stack) -> None:
         )
 
 
+def _check_options(check: argparse.ArgumentParser) -> None:
+    _stack_arguments(check)
+    source = check.add_mutually_exclusive_group()
+    source.add_argument(
+        "--out", type=Path, help="also write the synth output here, as `synth --out` does"
+    )
+    source.add_argument(
+        "--from",
+        dest="from_dir",
+        type=Path,
+        metavar="DIR",
+        help="check an existing synth output (DIR/resources.json) instead of running the program",
+    )
+    check.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    check.add_argument(
+        "--policy-config",
+        type=Path,
+        help="policy pack config (default: policies/config/<stack>.json)",
+    )
+    check.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        help="seconds for the pack to start and answer (a finite number above 0)",
+    )
+    check.add_argument(
+        "--charts",
+        action="store_true",
+        help="also render the Releases' vendored charts and check their objects; findings not "
+        "in policies/chart-baseline.yaml fail (needs the test extra)",
+    )
+    check.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: check again on every save of the stack's settings, policy config, "
+        "program or pack, and say what changed (Ctrl-C to stop)",
+    )
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from infractl.policy.check import check_output, check_stack
     from infractl.policy.report import FORMATS
@@ -251,6 +185,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_FAILED if outcome.failed else EXIT_OK
 
 
+def _policies_options(policies: argparse.ArgumentParser) -> None:
+    policies.add_argument(
+        "action",
+        choices=["catalogue", "sync-config"],
+        help="catalogue: print docs/policies.md; sync-config: update each stack's policy config "
+        "with the repositories the other stacks govern",
+    )
+
+
 def cmd_policies(args: argparse.Namespace) -> int:
     from infractl.policy.catalogue import catalogue_markdown, sync_policy_config
     from infractl.project import find_project
@@ -262,6 +205,24 @@ def cmd_policies(args: argparse.Namespace) -> int:
         for path in sync_policy_config(project):
             print(f"updated {path.relative_to(project)}")
     return EXIT_OK
+
+
+def _preview_report_options(report: argparse.ArgumentParser) -> None:
+    report.add_argument("--input", action="append", default=[], type=Path, help="preview JSON")
+    report.add_argument("--event-log", action="append", default=[], type=Path, help="event log")
+    report.add_argument("--stack", action="append", default=[], help="stack name of each input")
+    report.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    report.add_argument(
+        "--section",
+        action="append",
+        default=[],
+        type=Path,
+        help="Markdown file appended as a section of its own (e.g. `infractl scorecard` output)",
+    )
+    report.add_argument("--post", action="store_true", help="update the PR's sticky comment")
+    report.add_argument("--repo", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
+    report.add_argument("--pr", type=int, help="pull request number (with --post)")
+    _author_argument(report)
 
 
 def cmd_preview_report(args: argparse.Namespace) -> int:
@@ -287,6 +248,30 @@ def cmd_preview_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _drift_options(drift: argparse.ArgumentParser) -> None:
+    drift.add_argument("--stack", required=True)
+    drift.add_argument(
+        "--input", type=Path, help="recorded `pulumi refresh --preview-only` output to read"
+    )
+    drift.add_argument(
+        "--pending-input", type=Path, help="recorded `pulumi preview` output (pending changes)"
+    )
+    drift.add_argument(
+        "--resources",
+        type=Path,
+        help="the synth's resources.json (the program's ignoreChanges, autoscaled workloads)",
+    )
+    drift.add_argument("--open-issue", action="store_true", help="open/update/close a drift issue")
+    drift.add_argument("--repo", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
+    _author_argument(drift)
+    drift.add_argument(
+        "--remediation-check",
+        action="store_true",
+        help="exit 0 if tbcoin-platform:drift.remediation allows `pulumi up --refresh` for this "
+        "drift, 1 (with the reason) if not",
+    )
+
+
 def cmd_drift(args: argparse.Namespace) -> int:
     from infractl.ops import drift
 
@@ -306,6 +291,15 @@ def cmd_drift(args: argparse.Namespace) -> int:
     if result.note:
         print(result.note, file=sys.stderr)
     return result.exit_code
+
+
+def _rollout_options(rollout: argparse.ArgumentParser) -> None:
+    rollout.add_argument("action", choices=["status", "promote", "abort", "retry"])
+    _stack_arguments(rollout)
+    rollout.add_argument("--service", required=True)
+    rollout.add_argument(
+        "--full", action="store_true", help="promote: skip the remaining steps and analysis"
+    )
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
@@ -330,15 +324,54 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     return EXIT_FAILED if trouble and args.action == "status" else EXIT_OK
 
 
+@dataclass(frozen=True)
+class Command:
+    help: str
+    options: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# Every command: its one-line help, its options and its handler, in `--help` order.
 COMMANDS = {
-    "synth": cmd_synth,
-    "check": cmd_check,
-    "scorecard": cmd_scorecard,
-    "policies": cmd_policies,
-    "preview-report": cmd_preview_report,
-    "drift": cmd_drift,
-    "rollout": cmd_rollout,
+    "synth": Command(
+        "run the program offline under Pulumi mocks and write what it declares",
+        _synth_options,
+        cmd_synth,
+    ),
+    "check": Command(
+        "synthesize a stack and run the policy pack over it, offline", _check_options, cmd_check
+    ),
+    "scorecard": Command(
+        "predict each governed repository's OpenSSF Scorecard from the declared settings",
+        _scorecard_options,
+        cmd_scorecard,
+    ),
+    "policies": Command("policy pack housekeeping", _policies_options, cmd_policies),
+    "preview-report": Command(
+        "turn `pulumi preview --json` or event logs into a PR comment",
+        _preview_report_options,
+        cmd_preview_report,
+    ),
+    "drift": Command(
+        "report drift (live vs state) apart from pending code changes (code vs state); "
+        "exit 0 in sync, 1 drift, 2 error, 3 pending changes only, 4 drift and pending changes",
+        _drift_options,
+        cmd_drift,
+    ),
+    "rollout": Command(
+        "watch or steer a service's Argo Rollout in the stack's cluster",
+        _rollout_options,
+        cmd_rollout,
+    ),
 }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="infractl", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        command.options(commands.add_parser(name, help=command.help))
+    return parser
 
 
 # Their exit 1 means a finding (drift), so no failure may surface as a traceback's exit 1.
@@ -352,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with stop_signals_raise():
-            return COMMANDS[args.command](args)
+            return COMMANDS[args.command].run(args)
     except UserError as exc:
         print(exc.report(), file=sys.stderr)
         return exc.exit_code

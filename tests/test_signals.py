@@ -179,7 +179,8 @@ def check(args):
     half = HalfBuilt()
     raise Stopped(15)
 
-cli.COMMANDS["check"] = check
+import dataclasses
+cli.COMMANDS["check"] = dataclasses.replace(cli.COMMANDS["check"], run=check)
 sys.argv = ["infractl", "check", "--stack", "staging"]
 cli.run()
 """
