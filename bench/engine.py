@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from bench import record
 from bench.measure import measure
 from bench.stacks import REPO, synthetic_stack
 from e2e import controlplane, engine, live, stacks
@@ -233,8 +234,7 @@ def main() -> int:
         figures = {s: stack_figures(s, folder / s) for s in ("staging", "prod")}
         scale = [scale_row(n, folder / f"scale-{n}") for n in SERVICES]
     result = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "cores": os.cpu_count(),
+        **record.started(),
         "rounds": ROUNDS,
         "versions": engine.versions(),
         "stacks": figures,
@@ -244,11 +244,7 @@ def main() -> int:
     print(report(result))
     print(f"{result['when']}; cores: {result['cores']}; real-engine bench: "
           f"{result['bench_seconds']}s")  # fmt: skip
-    results = REPO / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / f"{result['when'].replace(':', '')}-engine.json").write_text(
-        json.dumps(result, indent=2) + "\n"
-    )
+    record.save(result, "-engine")
     return 0
 
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import record
 from bench.inner import checkov_seconds, inner_loop
 from bench.inner import report as inner_report
 from bench.measure import measure
@@ -133,8 +134,7 @@ def main() -> int:
         rows = [] if ONLY_INNER else [size_row(folder, r, s) for r, s in SIZES]
         versus = None if ONLY_INNER else checkov_comparison(folder)
     result = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "cores": os.cpu_count(),
+        **record.started(),
         "python": sys.version.split()[0],
         "repeats": REPEATS,
         "inner_loop": inner,
@@ -154,11 +154,7 @@ def main() -> int:
         )
     print(inner_report(inner))
     print(f"{result['when']}; cores: {result['cores']}; whole bench: {result['bench_seconds']}s")
-    results = REPO / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    (results / f"{result['when'].replace(':', '')}.json").write_text(
-        json.dumps(result, indent=2) + "\n"
-    )
+    record.save(result)
     return 0
 
 

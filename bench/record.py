@@ -1,0 +1,22 @@
+"""Where `make bench` keeps its figures: bench/results/<UTC time><suffix>.json, one file a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+from bench.stacks import REPO
+
+
+def started() -> dict[str, Any]:
+    """The fields every result file opens with."""
+    return {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count()}
+
+
+def save(result: dict[str, Any], suffix: str = "") -> None:
+    folder = REPO / "bench" / "results"
+    folder.mkdir(exist_ok=True)
+    name = f"{result['when'].replace(':', '')}{suffix}.json"
+    (folder / name).write_text(json.dumps(result, indent=2) + "\n")
