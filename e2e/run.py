@@ -90,8 +90,9 @@ def provider_panic(result: engine.Result) -> list[str]:
     if "exited prematurely" not in text or "panic: " not in text:
         return []
     lines = [line.strip() for line in text[text.index("panic: ") :].splitlines()]
-    frames = [line for line in lines if line and not line.startswith("/")]
-    return frames[:12]
+    # The panic, then the crashing goroutine's functions (their file lines and headers left out).
+    skip = ("/", "[signal", "goroutine ")
+    return [line for line in lines if line and not line.startswith(skip)][:12]
 
 
 def _errors(result: engine.Result) -> str:
@@ -437,7 +438,7 @@ def run_stack(stack: str, folder: Path, step: Callable[[str], None]) -> StackRep
             down = pulumi.run("destroy", "--yes", "--stack", stack)
         crash = provider_panic(down)
         if crash:
-            step(f"{stack}: the Kubernetes provider crashed in destroy: {' / '.join(crash[:3])}")
+            step(f"{stack}: the Kubernetes provider crashed in destroy: {' in '.join(crash[:2])}")
             report.steps["destroy-provider-panic"] = {"frames": crash}
             known = any(KNOWN_DELETE_PANIC in frame for frame in crash)
             if report.check(known, f"the Kubernetes provider crashed in destroy: {crash}"):
