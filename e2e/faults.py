@@ -7,6 +7,7 @@ fault to a clean preview."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -20,7 +21,7 @@ from e2e.errors import HarnessError
 
 # The update is hit once this many resources are done: far enough in that state has changed.
 HIT_AFTER = 8
-Injector = Callable[[subprocess.Popen[str], controlplane.ControlPlane], str]
+Injector = Callable[[subprocess.Popen[str], controlplane.ControlPlane, engine.Engine], str]
 
 
 def _done(log: Path | None) -> int:
@@ -29,17 +30,23 @@ def _done(log: Path | None) -> int:
     return sum(1 for line in log.read_text().splitlines() if '"resOutputsEvent"' in line)
 
 
-def sigterm(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
+def sigterm(
+    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
+) -> str:
     os.kill(proc.pid, signal.SIGTERM)
     return "SIGTERM to the pulumi CLI"
 
 
-def sigkill(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
+def sigkill(
+    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
+) -> str:
     os.kill(proc.pid, signal.SIGKILL)
     return "SIGKILL to the pulumi CLI"
 
 
-def apiserver_down(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
+def apiserver_down(
+    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
+) -> str:
     plane.process("kube-apiserver").stop()
     time.sleep(20)
     restarted = plane.start_again("kube-apiserver")
@@ -47,19 +54,43 @@ def apiserver_down(proc: subprocess.Popen[str], plane: controlplane.ControlPlane
     return "kube-apiserver stopped for 20 s, then started again"
 
 
-def etcd_restart(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
+def etcd_restart(
+    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
+) -> str:
     plane.process("etcd").stop()
     time.sleep(5)
     plane.start_again("etcd")
     return "etcd stopped for 5 s, then started again"
 
 
-def pack_killed(proc: subprocess.Popen[str], plane: controlplane.ControlPlane) -> str:
+def pack_killed(
+    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
+) -> str:
     pids = engine.descendants(proc.pid, "pulumi.policy")
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     return f"SIGKILL to the policy pack ({len(pids)} process)"
+
+
+def _checkpoint(pulumi: engine.Engine, suffix: str = "") -> Path:
+    stacks = pulumi.folder / "state" / ".pulumi" / "stacks"
+    (found,) = [p for p in stacks.rglob(f"*.json{suffix}") if p.parent.parent == stacks]
+    return found
+
+
+def torn_checkpoint(
+    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
+) -> str:
+    """A kill in the middle of the file backend's checkpoint write (it is not atomic): what one
+    SIGKILL left once, made certain."""
+    os.kill(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+    state = _checkpoint(pulumi)
+    text = state.read_bytes()
+    state.write_bytes(text[: len(text) // 2])
+    return f"SIGKILL to the pulumi CLI, its checkpoint cut to {len(text) // 2} of {len(text)} bytes"
 
 
 FAULTS: dict[str, Injector] = {
@@ -68,6 +99,7 @@ FAULTS: dict[str, Injector] = {
     "apiserver-down": apiserver_down,
     "etcd-restart": etcd_restart,
     "pack-killed": pack_killed,
+    "torn-checkpoint": torn_checkpoint,
 }
 
 
@@ -79,14 +111,26 @@ def _pending(pulumi: engine.Engine) -> int | str:
     return len((state.get("deployment") or {}).get("pending_operations") or [])
 
 
-def _restore_backup(pulumi: engine.Engine, stack: str) -> str:
-    """The file backend keeps the checkpoint before each write as `<stack>.json.bak`."""
-    backups = sorted((pulumi.folder / "state" / ".pulumi" / "stacks").rglob(f"{stack}.json.bak"))
-    if not backups:
-        return "no checkpoint backup to restore"
-    done = pulumi.run("stack", "import", "--file", str(backups[-1]), "--stack", stack,
+def _restore_backup(pulumi: engine.Engine, stack: str, backup: dict[str, Any] | None) -> str:
+    """The file backend keeps the checkpoint before each write as `<stack>.json.bak`: a
+    checkpoint, whose `latest` is the deployment `pulumi stack import` takes (the backup itself
+    it refuses). It is read before any recovery step, as every write moves it on."""
+    if backup is None:
+        return "no readable checkpoint backup to restore"
+    restored = pulumi.folder / f"{stack}-restored.json"
+    restored.write_text(
+        json.dumps({"version": backup["version"], "deployment": backup["checkpoint"]["latest"]})
+    )
+    done = pulumi.run("stack", "import", "--file", str(restored), "--stack", stack,
                       event_log=False)  # fmt: skip
-    return f"pulumi stack import --file {backups[-1].name} (exit {done.returncode})"
+    return f"pulumi stack import of the backup's deployment (exit {done.returncode})"
+
+
+def _backup(pulumi: engine.Engine) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(_checkpoint(pulumi, ".bak").read_text()))
+    except (ValueError, OSError):
+        return None
 
 
 def fault(
@@ -110,7 +154,7 @@ def fault(
             hit_at.append(time.monotonic())
             # Taken before the fault: a killed CLI's plugins are re-parented and lost to view.
             below.extend(engine.descendants(proc.pid))
-            what.append(inject(proc, plane))
+            what.append(inject(proc, plane, pulumi))
 
     # --skip-preview: the fault lands in the update itself, not in the preview `up` starts with.
     up = pulumi.run(
@@ -128,6 +172,7 @@ def fault(
         "objects_live": len(live.ours(plane.kubeconfig)),
     }
     steps: list[str] = []
+    backup = _backup(pulumi)
     for _ in range(4):
         again = pulumi.run("up", "--yes", "--stack", stack, *pack, program=program)
         text = again.stdout + again.stderr
@@ -135,7 +180,7 @@ def fault(
             steps.append("pulumi up --yes")
             break
         if "failed to load checkpoint" in text:
-            steps.append(_restore_backup(pulumi, stack))
+            steps.append(_restore_backup(pulumi, stack, backup))
         elif "locked" in text:
             steps.append("pulumi cancel --yes (stale lock of the killed run)")
             pulumi.run("cancel", "--yes", "--stack", stack, event_log=False)
