@@ -236,6 +236,10 @@ def build(tool: Tool, go: str, go_version: str) -> float:
 
 def ensure(names: set[str] | None = None) -> dict[str, float]:
     """Build what is missing or stale; returns the seconds spent per binary built."""
+    unknown = sorted((names or set()) - {tool.name for tool in TOOL_TABLE})
+    if unknown:
+        known = ", ".join(tool.name for tool in TOOL_TABLE)
+        raise HarnessError(f"no such tool: {', '.join(unknown)} (known: {known})")
     go = go_binary()
     version = _go_version(go)
     spent: dict[str, float] = {}

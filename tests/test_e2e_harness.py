@@ -109,6 +109,13 @@ def test_without_go_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "Go is not on PATH" in done.stderr and "make e2e" in done.stderr
 
 
+def test_an_unknown_tool_name_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    # A typo used to print "every tool is built and current" and exit 0.
+    done = _tools({**os.environ, "PATH": str(tmp_path)}, "kwok", "rolouts-controller")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("e2e: no such tool: rolouts-controller (known: pulumi, ")
+
+
 def test_build_failure_names_the_module_and_its_last_lines(tmp_path: Path) -> None:
     env = _fake_go(
         tmp_path,
