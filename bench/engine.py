@@ -34,7 +34,7 @@ from e2e import controlplane, engine, live, stacks
 from e2e.programs import program
 from e2e.tools import BIN
 
-ROUNDS = int(os.environ.get("BENCH_ENGINE_ROUNDS", "3"))
+ROUNDS = record.count_from_env("BENCH_ENGINE_ROUNDS", 3)
 # Services of the synthetic stacks (no repositories: the GitHub provider cannot be built here).
 SERVICES = (1, 10, 40)
 NEEDED = (

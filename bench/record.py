@@ -20,3 +20,12 @@ def save(result: dict[str, Any], suffix: str = "") -> None:
     folder.mkdir(exist_ok=True)
     name = f"{result['when'].replace(':', '')}{suffix}.json"
     (folder / name).write_text(json.dumps(result, indent=2) + "\n")
+
+
+def count_from_env(name: str, default: int) -> int:
+    """A repeat count from the environment: a whole number of at least 1, or the bench stops
+    with one line naming the variable."""
+    raw = os.environ.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"bench: {name} must be a whole number of at least 1 (got {raw!r})")
+    return int(raw)

@@ -27,7 +27,7 @@ from bench.stacks import REPO, write_stack
 PY = sys.executable
 INFRACTL = [PY, "-m", "infractl.cli"]
 SIZES = [(1, 1), (10, 1), (100, 1), (500, 1), (1, 10), (1, 50)]
-REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+REPEATS = record.count_from_env("BENCH_REPEATS", 3)
 # BENCH_ONLY=inner: the inner-loop figures alone (about a minute), not the sizes and checkov.
 ONLY_INNER = os.environ.get("BENCH_ONLY") == "inner"
 

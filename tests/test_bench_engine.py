@@ -47,3 +47,16 @@ def test_the_report_states_targets_and_per_resource_costs() -> None:
     assert "prod: 60 resources; up on an empty cluster 42.0s" in text
     assert "(pack 1.2x, target <= 1.2x)" in text and "(preview/plan 3.0x, target >= 5x)" in text
     assert "  10        90 |     18.00  200.0    500 |    3.00   33.3    120" in text
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "x", "2.5", ""])
+def test_a_bad_repeat_count_stops_the_bench_naming_the_variable(
+    raw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.record import count_from_env
+
+    monkeypatch.setenv("BENCH_ENGINE_ROUNDS", raw)
+    with pytest.raises(SystemExit, match=f"BENCH_ENGINE_ROUNDS must be .* \\(got '{raw}'\\)"):
+        count_from_env("BENCH_ENGINE_ROUNDS", 3)
+    monkeypatch.setenv("BENCH_ENGINE_ROUNDS", "5")
+    assert count_from_env("BENCH_ENGINE_ROUNDS", 3) == 5
