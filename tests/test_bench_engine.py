@@ -1,5 +1,6 @@
-"""`make bench`'s real-engine part without the e2e binaries: one line naming what is missing, exit
-0, nothing written (the offline figures of `make bench` stand alone)."""
+"""`make bench`'s real-engine part: without the e2e binaries one line naming what is missing,
+exit 0 and nothing measured; its report states targets and per-resource costs; a bad repeat
+count stops the bench naming the variable."""
 
 from __future__ import annotations
 
