@@ -177,6 +177,19 @@ def test_status_of_the_controllers_real_rollouts(stage: str) -> None:
         assert status["blueGreen"]["activeSelector"] == status["stableRS"]
 
 
+def test_a_blue_green_retry_is_refused_before_it_skips_the_gate(
+    cluster: tuple[FakeKubernetes, dict[str, str]],
+) -> None:
+    """The real controller (v1.9.0, make e2e) promoted a retried blue-green release straight to
+    active; retry refuses instead, saying how to release again through the gate."""
+    fake, env = cluster
+    run = _run(env, "retry", "--service", "api")
+    assert run.code == 2 and run.stdout == ""
+    assert run.stderr.startswith("infractl: retry of blue-green tbcoin-prod/api refused: Argo ")
+    assert "Release a new digest instead" in run.stderr
+    assert _patches(fake) == []
+
+
 def test_what_cannot_be_done_is_a_clear_error(
     cluster: tuple[FakeKubernetes, dict[str, str]], tmp_path: Path
 ) -> None:

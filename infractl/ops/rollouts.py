@@ -281,6 +281,18 @@ def abort(api: Rollouts, t: Target) -> dict[str, Any]:
 
 
 def retry(api: Rollouts, t: Target) -> dict[str, Any]:
+    rollout = api.get(t)
+    if "blueGreen" in (rollout.get("spec", {}).get("strategy") or {}):
+        # Seen twice under make e2e (2026-12-03): the controller (v1.9.0) took a retried
+        # blue-green release straight to active, past its promotion gate; so did setting the
+        # stable digest back and then the new one (the aborted ReplicaSet is reused, and it
+        # carries a scale-down deadline, which the controller reads as a fast-tracked update).
+        raise RolloutError(
+            f"retry of blue-green {t.namespace}/{t.name} refused: Argo Rollouts would promote the "
+            "aborted version without its promotion gate. Release a new digest instead (a new "
+            "pod template goes through preview, analysis and the gate); "
+            "docs/runbooks/releases.md, Retry"
+        )
     patch = {"status": {"abort": False}}
     return api.patch_status_or_object(t, patch, patch)[0]
 
