@@ -8,16 +8,14 @@ the two can never disagree about a name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from infra.config.model import StackConfig
-from infra.config.services import Autoscaling, ServiceConfig
 
-Kind = Literal["Deployment", "Rollout"]
-DEPLOYMENT: Kind = "Deployment"
-ROLLOUT: Kind = "Rollout"  # run by the Argo Rollouts controller
-# The workload each strategy (`strategy.type`) is released as.
-KINDS: dict[str, Kind] = {"rolling": DEPLOYMENT, "canary": ROLLOUT, "blueGreen": ROLLOUT}
+# Each strategy's workload kind is stated on it (infra/config/services.py); re-exported for the
+# builders, which read kinds from here.
+from infra.config.services import DEPLOYMENT as DEPLOYMENT
+from infra.config.services import ROLLOUT as ROLLOUT
+from infra.config.services import Autoscaling, Kind, ServiceConfig
 
 # The values of `tbcoin.io/track` a service's pods carry. A Rollout's pods get theirs from the
 # controller (canaryMetadata/stableMetadata, activeMetadata/previewMetadata), per ReplicaSet.
@@ -67,7 +65,7 @@ class ServiceRelease:
 def service_release(config: StackConfig, name: str, svc: ServiceConfig) -> ServiceRelease:
     workload = WorkloadPlan(
         name=name,
-        kind=KINDS[svc.strategy.type],
+        kind=svc.strategy.KIND,
         tracks=TRACKS[svc.strategy.type],
         replicas=config.replicas_of(svc),
         autoscaling=svc.autoscaling,

@@ -303,6 +303,29 @@ def test_altered_resources_fire_the_policy(policy: str, pack: RunningPack) -> No
     assert policy in fired
 
 
+def test_the_canary_is_the_service_its_rollout_names_not_a_name_suffix(pack: RunningPack) -> None:
+    """A canary Service without the `-canary` suffix is still held to its maximum weight: the
+    policy reads which backend is the canary from the Rollout's canaryService."""
+    route = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+
+    def renamed(i: dict[str, Any], o: dict[str, Any]) -> None:
+        canary = i.get("spec", {}).get("strategy", {}).get("canary")
+        if canary:
+            canary["canaryService"] = "inference-new"
+        for rule in i.get("spec", {}).get("rules", []) if "rules" in i.get("spec", {}) else []:
+            for ref in rule.get("backendRefs") or []:
+                if ref.get("name") == "inference-canary":
+                    ref.update(name="inference-new", weight=60)
+                elif len(rule["backendRefs"]) == 2:
+                    ref.update(weight=40)
+
+    baseline, _ = synth("prod")
+    altered = _altered(_altered(baseline, ROLLOUT, renamed), route, renamed)
+    fired = [v.message for v in _run(pack, altered).violations if v.policy == "k8s-canary-weights"]
+    assert any("gives the canary 60%, above its maximum 50%" in m for m in fired), fired
+    assert not any("sum to" in m for m in fired), fired
+
+
 # The Rollout `api` as the provider's dry run of a release answered under the engine (make e2e,
 # prod): the HPA had scaled it, so spec.replicas is live, owned by kube-controller-manager.
 RELEASE_DRY_RUN = REPO / "tests" / "engine_outputs" / "recorded" / "rollouts"

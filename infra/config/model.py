@@ -17,7 +17,7 @@ from infra.config.github import GitHubConfig
 from infra.config.monitoring import MonitoringConfig, Thresholds
 from infra.config.rollouts import RolloutsController
 from infra.config.secrets import SecretRef
-from infra.config.services import BlueGreen, Canary, Rolling, ServiceConfig
+from infra.config.services import ROLLOUT, BlueGreen, Canary, ServiceConfig
 
 
 class KubernetesConfig(Model):
@@ -295,7 +295,7 @@ class StackConfig(Model):
                         f"must be >= the service's replicas ({replicas})",
                     )
                 )
-            if not isinstance(svc.strategy, Rolling):
+            if svc.strategy.KIND == ROLLOUT:
                 if self.rollouts is None:
                     problems.append(
                         ConfigProblem(

@@ -3,7 +3,7 @@ canary (an Argo Rollout)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -38,7 +38,16 @@ class Autoscaling(Model):
     target_cpu_utilization: int = Field(default=70, ge=10, le=100)
 
 
+# The workload each strategy is released as: a Deployment, or a Rollout run by the Argo Rollouts
+# controller (which the stack must then install). Stated once, on the strategy; infra/release.py
+# and the config's own cross-checks read it.
+Kind = Literal["Deployment", "Rollout"]
+DEPLOYMENT: Kind = "Deployment"
+ROLLOUT: Kind = "Rollout"
+
+
 class Rolling(Model):
+    KIND: ClassVar[Kind] = DEPLOYMENT
     type: Literal["rolling"]
     image: ImageRef
 
@@ -46,6 +55,7 @@ class Rolling(Model):
 class BlueGreen(Model):
     """An Argo Rollout: the new image starts as the preview, is analysed, then promoted."""
 
+    KIND: ClassVar[Kind] = ROLLOUT
     type: Literal["blueGreen"]
     image: ImageRef
     promotion: Promotion = Field(default_factory=Promotion)
@@ -65,6 +75,7 @@ class CanaryHeader(Model):
 class Canary(Model):
     """An Argo Rollout: the controller walks `steps`, analysing the canary all along."""
 
+    KIND: ClassVar[Kind] = ROLLOUT
     type: Literal["canary"]
     image: ImageRef
     steps: list[CanaryStep] = Field(min_length=1)

@@ -368,9 +368,29 @@ shared_with_controllers = stack_policy(
 )
 
 
-def _weights(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
-    annotation = dig(args.props, "metadata", "annotations", MAX_WEIGHT)
-    for i, rule in enumerate(dig(args.props, "spec", "rules", default=[])):
+def _canary_services(resources: list[PolicyResource]) -> dict[tuple[str, str], set[str]]:
+    """(namespace, HTTPRoute) -> the canary Services of the Rollouts that route through it,
+    as each Rollout names them (spec.strategy.canary.canaryService)."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for rollout in of_type(resources, ROLLOUT):
+        canary = dig(rollout.props, "spec", "strategy", "canary", "canaryService")
+        for route in _rollout_routes(rollout):
+            if canary and route:
+                found.setdefault((namespace_of(rollout), route), set()).add(canary)
+    return found
+
+
+def _weights(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    canaries = _canary_services(resources)
+    for route in of_type(resources, HTTP_ROUTE):
+        key = (namespace_of(route), dig(route.props, "metadata", "name"))
+        for problem in _route_weights(route, canaries.get(key, set())):
+            yield problem, route.urn
+
+
+def _route_weights(route: PolicyResource, canaries: set[str]) -> Iterable[str]:
+    annotation = dig(route.props, "metadata", "annotations", MAX_WEIGHT)
+    for i, rule in enumerate(dig(route.props, "spec", "rules", default=[])):
         refs = rule.get("backendRefs") or []
         weights = [r.get("weight") for r in refs]
         if len(refs) < 2 or all(w is None for w in weights):
@@ -380,16 +400,12 @@ def _weights(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str
             yield f"Rule {i} splits traffic in weights that sum to {total}, not 100."
         if annotation is not None:
             for ref in refs:
-                if ref.get("name", "").endswith("-canary") and int(ref.get("weight") or 0) > int(
-                    annotation
-                ):
-                    yield (
-                        f"Rule {i} gives the canary {ref.get('weight')}%, "
-                        f"above its maximum {annotation}%."
-                    )
+                weight = int(ref.get("weight") or 0)  # a number arrives as a float
+                if ref.get("name") in canaries and weight > int(annotation):
+                    yield f"Rule {i} gives the canary {weight}%, above its maximum {annotation}%."
 
 
-canary_weights = resource_policy(
+canary_weights = stack_policy(
     "k8s-canary-weights",
     area=AREA,
     description="Traffic splits add up to 100 and a canary stays within its maximum weight.",
@@ -397,7 +413,6 @@ canary_weights = resource_policy(
     standard=project_rule("canary"),
     remediation="declare routes with explicit weights (stable 100, canary 0); the controller "
     "moves them, up to maxWeight, then `infractl rollout promote`.",
-    types=(HTTP_ROUTE,),
     check=_weights,
 )
 
