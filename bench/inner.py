@@ -104,6 +104,7 @@ def inner_loop(folder: Path) -> dict[str, Any]:
     }  # fmt: skip
     watches = {stack: Watch(folder, stack) for stack in ("staging", "prod")}
     names = ["floor announce", *commands, *(f"watch {stack}" for stack in watches)]
+    names.append("watch prod program")
     samples: dict[str, list[float]] = {name: [] for name in names}
     try:
         for _ in range(RUNS):
@@ -112,6 +113,8 @@ def inner_loop(folder: Path) -> dict[str, Any]:
                 samples[name].append(measure(command, cwd=str(REPO))["seconds"])
             for stack, watch in watches.items():
                 samples[f"watch {stack}"].append(watch.sample())
+            samples["watch prod program"].append(watches["prod"].sample_program())
+            watches["staging"].settle()  # the program save ran staging's watch as well
     finally:
         for watch in watches.values():
             watch.stop()
@@ -136,6 +139,7 @@ def inner_loop(folder: Path) -> dict[str, Any]:
         },
         "watch": {
             "save_to_verdict_seconds": {stack: m[f"watch {stack}"] for stack in watches},
+            "program_save_to_verdict_seconds": {"prod": m["watch prod program"]},
             "checkov_over_watch_prod": round(m["checkov"] / m["watch prod"], 2),
         },
         "startup": {name: m[name] for name in ("--help", "preview-report", "drift --input")},
@@ -166,7 +170,8 @@ def report(r: dict[str, Any]) -> str:
         "  check --watch, save to verdict (target <= 0.3s for prod): "
         + ", ".join(f"{stack} {s:.2f}s" for stack, s in w["save_to_verdict_seconds"].items())
         + f"; checkov on prod's manifests {w['checkov_over_watch_prod']:.1f}x slower "
-        "(target >= 5x)"
+        "(target >= 5x); a program source saved (new worker): prod "
+        f"{w['program_save_to_verdict_seconds']['prod']:.2f}s"
     )
     lines.append(
         "  start-up (target <= 0.5s): "

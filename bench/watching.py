@@ -1,9 +1,11 @@
 """Save to verdict under `infractl check --watch`: a watch runs on a copy of each stack's file;
 each sample writes a one-value edit (a replica count, flipped between two valid values) and takes
-the time from the write to the verdict line read on the watch's stdout."""
+the time from the write to the verdict line read on the watch's stdout; a program sample saves a
+program source instead, which costs a new program worker."""
 
 from __future__ import annotations
 
+import os
 import queue
 import shutil
 import signal
@@ -21,6 +23,8 @@ EDITS = {
     "prod": ("      replicas: 3\n", "      replicas: 4\n"),  # the api service's
 }
 VERDICT, NOT_CHECKED = "[verdict ", "[not checked"
+# A program source the watch reloads the program for when it is saved.
+PROGRAM_FILE = REPO / "infra" / "program.py"
 
 
 class Watch:
@@ -51,13 +55,34 @@ class Watch:
             if line.startswith(VERDICT):
                 return when
 
+    def settle(self) -> None:
+        """Wait for the run a save of another watch's started here too (every watch watches
+        the program), then drop what it printed: the next sample times only its own save."""
+        self._verdict()
+        while not self._lines.empty():
+            self._lines.get_nowait()
+
     def sample(self) -> float:
         """Seconds from writing the edit to reading the verdict."""
         text = self.stack_file.read_text()
         old, new = self.edit if self.edit[0] in text else self.edit[::-1]
         started = time.perf_counter()
         self.stack_file.write_text(text.replace(old, new, 1))
-        return self._verdict() - started
+        return self._since(started)
+
+    def _since(self, started: float) -> float:
+        seconds = self._verdict() - started
+        if seconds <= 0:  # a verdict printed before this save: a run nobody settled
+            raise RuntimeError(f"the watch of {self.stack_file} answered before the save")
+        return seconds
+
+    def sample_program(self) -> float:
+        """Seconds from a save of a program source to the verdict: the watch forks a new
+        program worker first. The save is a touch of PROGRAM_FILE (its mtime, not its text),
+        so the repository is never edited."""
+        started = time.perf_counter()
+        os.utime(PROGRAM_FILE)
+        return self._since(started)
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)

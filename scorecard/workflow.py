@@ -6,6 +6,7 @@ Only what the checks look at: triggers, permissions, jobs, steps (`uses`, `with`
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -132,6 +133,9 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+# A watch checks the same managed workflows on every save, in the pack and in the program:
+# parsing is a pure function of the text (and the result frozen), so once per text is enough.
+@functools.lru_cache(maxsize=64)
 def parse_workflow(path: str, text: str) -> Workflow:
     try:
         # PyYAML reads the bare key `on` as the boolean true (YAML 1.1); GitHub reads it as "on".
