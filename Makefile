@@ -98,7 +98,7 @@ bench: $(VENV)/.installed-test tools
 e2e-tools: $(VENV)/.installed-test
 	$(PY) -m e2e.tools
 
-e2e: $(VENV)/.installed-test
+e2e: $(VENV)/.installed-test $(PROMTOOL)
 	$(PY) -m e2e.run
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_scorecard_real.py
 

@@ -84,6 +84,7 @@ class ControlPlane:
     def start(
         self, name: str, argv: Sequence[str], env: Mapping[str, str] | None = None
     ) -> Process:
+        # A bare name is one of the binaries built into .tools/bin; a path is taken as given.
         binary = BIN / argv[0]
         if not binary.is_file():
             raise HarnessError(f"{binary} is missing: run `make e2e-tools` (or `make e2e`)")

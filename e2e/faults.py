@@ -74,9 +74,15 @@ def pack_killed(
 
 
 def _checkpoint(pulumi: engine.Engine, suffix: str = "") -> Path:
+    """The one stack's checkpoint file (with `suffix`: its backup) in the file backend."""
     stacks = pulumi.folder / "state" / ".pulumi" / "stacks"
-    (found,) = [p for p in stacks.rglob(f"*.json{suffix}") if p.parent.parent == stacks]
-    return found
+    found = sorted(p for p in stacks.rglob(f"*.json{suffix}") if p.parent.parent == stacks)
+    if len(found) != 1:
+        raise HarnessError(
+            f"expected one checkpoint *.json{suffix} under {stacks}, found {len(found)}: "
+            "the faults run on one stack per backend"
+        )
+    return found[0]
 
 
 def torn_checkpoint(

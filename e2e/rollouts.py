@@ -8,28 +8,22 @@ Two things stand in for what cannot run here, and say so in the report:
   ConfigMap names the Gateway API plugin at file:///plugins/…, which the module proxy does not
   serve, and the controller exits at start (`Failed to download plugins`) when the file is
   missing (`plugin_refused` records it). Blue-green needs no traffic router;
-- Prometheus: the AnalysisTemplates keep the in-cluster address an operator deploys; the
-  controller reaches it through HTTP_PROXY, answered on loopback by `MetricsStandIn` with one
-  healthy sample per query (a real Prometheus fed by an exporter is the issue's next step).
+- the cluster's Service network: the AnalysisTemplates keep the in-cluster Prometheus address
+  they ship with; the controller reaches it through HTTP_PROXY, which forwards that one host to
+  a real Prometheus on loopback (e2e/prometheus.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import subprocess
-import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from e2e import controlplane, engine
+from e2e import controlplane, engine, infractl
 from e2e.errors import HarnessError
-from e2e.tools import BIN, ROOT
+from e2e.tools import BIN
 
 CONTROLLER = BIN / "rollouts-controller"
 GROUP, VERSION = "argoproj.io", "v1alpha1"
@@ -38,64 +32,12 @@ HASH = "rollouts-pod-template-hash"
 CHART_NAMESPACE = "argo-rollouts"
 # No ConfigMap of the controller's here: it starts with defaults (no plugins).
 SETTINGS_NAMESPACE = "default"
+# The port of kube-prometheus-stack's Prometheus Service.
+PROMETHEUS_PORT = 9090
 
 
 def available() -> bool:
     return CONTROLLER.is_file()
-
-
-@dataclass
-class MetricsStandIn:
-    """Answers Prometheus' /api/v1/query with one sample of `value` per query, and keeps every
-    query it was asked (the controller's AnalysisRun measurements)."""
-
-    value: str = "0"
-    queries: list[str] = field(default_factory=list)
-    port: int = 0
-
-    @contextlib.contextmanager
-    def serving(self) -> Iterator[MetricsStandIn]:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self, form: str) -> None:
-                query = urllib.parse.parse_qs(form).get("query", [""])[0]
-                owner.queries.append(query)
-                body = json.dumps(
-                    {
-                        "status": "success",
-                        "data": {
-                            "resultType": "vector",
-                            "result": [{"metric": {}, "value": [time.time(), owner.value]}],
-                        },
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                self._answer(urllib.parse.urlsplit(self.path).query)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                self._answer(self.rfile.read(length).decode())
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = int(server.server_address[1])
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
 
 
 def _env(settings_namespace: str, proxy_port: int | None) -> dict[str, str]:
@@ -106,14 +48,14 @@ def _env(settings_namespace: str, proxy_port: int | None) -> dict[str, str]:
     return env
 
 
-def _argv(plane: controlplane.ControlPlane) -> list[str]:
+def _argv(plane: controlplane.ControlPlane, metrics_port: int = 0) -> list[str]:
     return [
         "rollouts-controller",
         "--kubeconfig",
         str(plane.kubeconfig),
         "--leader-elect=false",
         "--metricsport",
-        str(controlplane.free_port()),
+        str(metrics_port or controlplane.free_port()),
         "--healthzPort",
         str(controlplane.free_port()),
     ]
@@ -136,10 +78,13 @@ def plugin_refused(plane: controlplane.ControlPlane) -> str:
     )
 
 
-def start(plane: controlplane.ControlPlane, metrics: MetricsStandIn) -> controlplane.Process:
-    """The controller as the scenarios run it; stopped with the control plane."""
+def start(
+    plane: controlplane.ControlPlane, proxy_port: int, metrics_port: int
+) -> controlplane.Process:
+    """The controller as the scenarios run it, its own metrics on `metrics_port` and the
+    cluster's Services behind `proxy_port`; stopped with the control plane."""
     process = plane.start(
-        "rollouts-controller", _argv(plane), env=_env(SETTINGS_NAMESPACE, metrics.port)
+        "rollouts-controller", _argv(plane, metrics_port), env=_env(SETTINGS_NAMESPACE, proxy_port)
     )
     plane.wait_until(
         "the Rollouts controller's healthz",
@@ -198,6 +143,37 @@ class Cluster:
         )
         return [dict(r) for r in runs["items"]]
 
+    def analysis_run(self, name: str) -> dict[str, Any]:
+        return dict(
+            self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, "analysisruns", name
+            )
+        )
+
+    def prometheus_host(self, namespace: str) -> str | None:
+        """`name.namespace.svc:port` of the Service in front of the Prometheus pods
+        (kube-prometheus-stack's Service, as its Release created it), the address the
+        AnalysisTemplates must name."""
+        for svc in self.core.list_namespaced_service(namespace).items:
+            if (svc.spec.selector or {}).get("app.kubernetes.io/name") == "prometheus":
+                for port in svc.spec.ports:
+                    if port.port == PROMETHEUS_PORT:
+                        return f"{svc.metadata.name}.{namespace}.svc:{port.port}"
+        return None
+
+    def alert_expr(self, alert: str, app: str) -> str:
+        """The expression of `alert` for `app`, as the stack's PrometheusRule in the cluster
+        holds it."""
+        rules = self.custom.list_cluster_custom_object(
+            "monitoring.coreos.com", "v1", "prometheusrules"
+        )
+        for item in rules["items"]:
+            for group in item["spec"].get("groups", []):
+                for rule in group.get("rules", []):
+                    if rule.get("alert") == alert and rule.get("labels", {}).get("app") == app:
+                        return str(rule["expr"])
+        raise HarnessError(f"no {alert} alert for {app} in the cluster's PrometheusRules")
+
     def wait(self, check: Callable[[], bool], deadline: float = 180) -> bool:
         """Whether `check` held within `deadline` seconds: a timeout is a failed check of the
         scenario (the controller did not act), not a harness error."""
@@ -213,24 +189,10 @@ def infractl_rollout(
     action: str, stack: str, service: str, settings: Path, kubeconfig: Path
 ) -> subprocess.CompletedProcess[str]:
     """`infractl rollout` as an operator runs it: the stack's settings, its kubeconfig context."""
-    return subprocess.run(
-        [
-            str(ROOT / ".venv" / "bin" / "infractl"),
-            "rollout",
-            action,
-            "--stack",
-            stack,
-            "--config-file",
-            str(settings),
-            "--service",
-            service,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"PATH": "/usr/bin:/bin", "KUBECONFIG": str(kubeconfig)},
-        timeout=120,
-    )
+    return infractl.run(
+        "rollout", action, "--stack", stack, "--config-file", str(settings), "--service", service,
+        env={"KUBECONFIG": str(kubeconfig)}, only=True,
+    )  # fmt: skip
 
 
 def set_image(pulumi: engine.Engine, stack: str, service: str, digest: str) -> None:

@@ -24,9 +24,10 @@ from typing import Any
 
 import yaml
 
-from e2e import controlplane, engine, faults, live, rollouts, stacks, tools
+from e2e import controlplane, engine, faults, infractl, live, prometheus, rollouts, stacks, tools
 from e2e.errors import HarnessError
 from e2e.programs import program, weakened_program
+from infra.release import ACTIVE, PREVIEW
 
 ROOT = tools.ROOT
 REPORT = ROOT / "out" / "e2e" / "report.json"
@@ -37,8 +38,10 @@ RECORD = ("preview", "refresh-preview-only", "drift-preview")
 # The controller's Rollout at each stage of a release; `--record` keeps them for `make test`.
 ROLLOUT_STAGES = OUTPUTS / "rollouts"
 RECORDED_ROLLOUTS = RECORDED / "rollouts"
-# The second release's image: any digest other than the first (pods under KWOK run no code).
+# The releases' images: any digests other than the first (pods under KWOK run no code).
 RELEASE_DIGEST = "sha256:" + "b2" * 32
+FAILING_DIGEST = "sha256:" + "f4" * 32
+AFTER_ABORT_DIGEST = "sha256:" + "c3" * 32
 STACKS = ("staging", "prod")
 
 
@@ -100,19 +103,8 @@ def _errors(result: engine.Result) -> str:
     return " | ".join(line.strip()[:400] for line in lines[-8:])
 
 
-def _infractl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed `infractl`, as a platform engineer runs it from the repository."""
-    return subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "infractl"), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=None if env is None else os.environ | env,
-    )
-
-
 def synth(stack: str, settings: Path, out: Path) -> Path:
-    done = _infractl(
+    done = infractl.run(
         "synth",
         "--stack",
         stack,
@@ -147,7 +139,7 @@ def drift(
     made = live.drift(plane.kubeconfig, stacks.settings(stack)["config"])
     refresh = pulumi.run("refresh", "--preview-only", "--stack", stack)
     pending = pulumi.run("preview", "--stack", stack, program=program)
-    done = _infractl(
+    done = infractl.run(
         "drift",
         "--stack",
         stack,
@@ -171,7 +163,7 @@ def drift(
 
 
 def preview_report(report: StackReport, result: engine.Result) -> None:
-    done = _infractl(
+    done = infractl.run(
         "preview-report",
         "--stack",
         report.stack,
@@ -233,16 +225,15 @@ def blue_green(
     plane: controlplane.ControlPlane,
     step: Callable[[str], None],
 ) -> None:
-    """A blue-green release on the real controller: new digest in config, `pulumi up`, the
-    preview Service on the new ReplicaSet, pre-promotion analysis, `infractl rollout promote`,
-    the active Service switched; no fight with Pulumi at any stage."""
+    """Blue-green releases on the real controller, its analyses measured by a real Prometheus
+    that scrapes the preview's and active's traffic (e2e/prometheus.py) and the controller's
+    own metrics. Each release is a new digest in config and `pulumi up`; no fight with Pulumi
+    at any stage."""
     found = _blue_green_service(report.stack)
     if found is None:
         return
     service, namespace = found
-    started = time.monotonic()
-    stages: dict[str, Any] = {}
-    record: dict[str, Any] = {"service": service, "stages": stages}
+    record: dict[str, Any] = {"service": service, "stages": {}}
     report.steps["blue-green"] = record
     refused = rollouts.plugin_refused(plane)
     record["chart-settings-start"] = refused
@@ -251,111 +242,236 @@ def blue_green(
     )
     settings = pulumi.project / f"Pulumi.{report.stack}.yaml"
     cluster = rollouts.Cluster(plane.kubeconfig, namespace, settings)
-
-    def status() -> dict[str, Any]:
-        return dict(cluster.rollout(service).get("status") or {})
-
-    def stage(name: str) -> dict[str, Any]:
-        rollout = cluster.rollout(service)
-        shown = rollouts.infractl_rollout(
-            "status", report.stack, service, settings, plane.kubeconfig
-        )
-        st = rollout.get("status") or {}
-        stages[name] = {
-            "seconds": round(time.monotonic() - started, 1),
-            "status": st,
-            "active": cluster.selector(service).get(rollouts.HASH),
-            "preview": cluster.selector(f"{service}-preview").get(rollouts.HASH),
-            "replicaSets": cluster.replica_sets(service),
-            "infractl": {"exit": shown.returncode, "stdout": shown.stdout, "stderr": shown.stderr},
-        }
-        ROLLOUT_STAGES.mkdir(parents=True, exist_ok=True)
-        (ROLLOUT_STAGES / f"{report.stack}-{service}-{name}.json").write_text(
-            json.dumps(rollout, indent=2, sort_keys=True) + "\n"
-        )
-        expected = f"stable: {st.get('stableRS', '-')}, current: {st.get('currentPodHash', '-')}"
-        report.check(expected in shown.stdout, f"{name}: infractl status {shown.stdout!r}")
-        report.check(f": {st.get('phase', 'Unknown')}" in shown.stdout, f"{name}: phase shown")
-        step(
-            f"{report.stack}: blue-green {name}: {st.get('phase')} {shown.stdout.splitlines()[:1]}"
-        )
-        return stages[name]
-
-    metrics = rollouts.MetricsStandIn()
-    with metrics.serving():
-        controller = rollouts.start(plane, metrics)
+    monitoring = stacks.settings(report.stack)["config"].get(f"{stacks.NS}:monitoring") or {}
+    host = cluster.prometheus_host(monitoring.get("namespace", "monitoring"))
+    if not report.check(host is not None, "no Prometheus Service of the chart in the cluster"):
+        return
+    tracks = {ACTIVE: prometheus.Track(), PREVIEW: prometheus.Track()}
+    controller_metrics = controlplane.free_port()
+    server = prometheus.start(
+        plane, tracks, {"namespace": namespace, "app": service}, controller_metrics
+    )
+    network = prometheus.ServiceNetwork(str(host), server.url)
+    with prometheus.traffic(tracks), network.serving():
+        controller = rollouts.start(plane, network.port, controller_metrics)
+        release = BlueGreen(report, pulumi, cluster, service, tracks, server, record, step)
         try:
-            _release(report, pulumi, cluster, service, stage, record, status)
+            release.run()
         finally:
             controller.stop()
+            server.process.stop()
+            for track in tracks.values():
+                track.close()
             record["controller-errors"] = rollouts.errors(controller)
-            record["queries"] = sorted(set(metrics.queries))
-    record["seconds"] = round(time.monotonic() - started, 1)
+            record["prometheus"] = {"host": host, "forwarded": network.forwarded}
+    report.check(not network.refused, f"analysis asked for other hosts: {network.refused}")
+    report.check(network.forwarded > 0, "no analysis query reached Prometheus")
+    record["seconds"] = round(time.monotonic() - release.started, 1)
 
 
-def _release(
-    report: StackReport,
-    pulumi: engine.Engine,
-    cluster: rollouts.Cluster,
-    service: str,
-    stage: Callable[[str], dict[str, Any]],
-    record: dict[str, Any],
-    status: Callable[[], dict[str, Any]],
-) -> None:
-    def waited(what: str, check: Callable[[], bool]) -> bool:
-        return report.check(cluster.wait(check), f"blue-green: timed out waiting for {what}")
+@dataclass
+class BlueGreen:
+    """The releases of one blue-green service: healthy and promoted, failing and aborted by the
+    controller, then a new digest through the gate and aborted by hand."""
 
-    def stable() -> bool:
-        return bool(status().get("stableRS")) and status().get("phase") == "Healthy"
+    report: StackReport
+    pulumi: engine.Engine
+    cluster: rollouts.Cluster
+    service: str
+    tracks: dict[str, prometheus.Track]
+    server: prometheus.Prometheus
+    record: dict[str, Any]
+    say: Callable[[str], None]
+    started: float = field(default_factory=time.monotonic)
 
-    if not waited("the first revision to become stable", stable):
-        stage("first-revision")
-        return
-    first = stage("first-revision")
-    report.check(first["active"] == first["status"]["stableRS"], "active selector")
-    _no_changes(report, pulumi, "preview-after-controller")
+    def status(self) -> dict[str, Any]:
+        return dict(self.cluster.rollout(self.service).get("status") or {})
 
-    rollouts.set_image(pulumi, report.stack, service, RELEASE_DIGEST)
-    up = pulumi.run("up", "--yes", "--stack", report.stack, *_pack_args(report.stack),
-                    program=program)  # fmt: skip
-    report.step("release-up", up)
-    report.check(up.returncode == 0, f"release up failed: {_errors(up)}")
+    def healthy(self) -> bool:
+        st = self.status()
+        return bool(st.get("stableRS")) and st.get("phase") == "Healthy"
 
-    def previewing() -> bool:
-        st = status()
-        new = st.get("currentPodHash")
-        return (
-            len(cluster.replica_sets(service)) == 2
-            and new != st.get("stableRS")
-            and cluster.selector(f"{service}-preview").get(rollouts.HASH) == new
-            and bool(st.get("pauseConditions"))
+    def active(self) -> str | None:
+        return self.cluster.selector(self.service).get(rollouts.HASH)
+
+    def analysis(self) -> dict[str, Any]:
+        return dict(
+            (self.status().get("blueGreen") or {}).get("prePromotionAnalysisRunStatus") or {}
         )
 
-    if not waited("the preview ReplicaSet and the blue-green pause", previewing):
-        stage("preview")
-        return
-    preview = stage("preview")
-    report.check(preview["active"] == first["active"], "active moved before promotion")
-    _no_changes(report, pulumi, "preview-during-release")
+    def waited(self, what: str, check: Callable[[], bool], deadline: float = 180) -> bool:
+        return self.report.check(
+            self.cluster.wait(check, deadline), f"blue-green: timed out waiting for {what}"
+        )
 
-    promoted = rollouts.infractl_rollout(
-        "promote", report.stack, service, cluster.settings, cluster.kubeconfig
-    )
-    record["promote"] = {"exit": promoted.returncode, "stdout": promoted.stdout}
-    report.check(promoted.returncode == 0, f"promote: {promoted.stderr}")
-    new = preview["status"]["currentPodHash"]
-    waited(
-        "the active Service to switch",
-        lambda: (
-            cluster.selector(service).get(rollouts.HASH) == new and status().get("stableRS") == new
-        ),
-    )
-    stage("promoted")
-    record["analysisRuns"] = [
-        {"name": r["metadata"]["name"], "status": r.get("status", {})}
-        for r in cluster.analysis_runs()
-    ]
-    _no_changes(report, pulumi, "preview-after-promotion")
+    def infractl(self, action: str) -> subprocess.CompletedProcess[str]:
+        c = self.cluster
+        return rollouts.infractl_rollout(
+            action, self.report.stack, self.service, c.settings, c.kubeconfig
+        )
+
+    def stage(self, name: str) -> dict[str, Any]:
+        """The controller's objects and `infractl rollout status`, checked against each other."""
+        rollout = self.cluster.rollout(self.service)
+        shown = self.infractl("status")
+        st = rollout.get("status") or {}
+        seen = {
+            "seconds": round(time.monotonic() - self.started, 1),
+            "status": st,
+            "active": self.active(),
+            "preview": self.cluster.selector(f"{self.service}-preview").get(rollouts.HASH),
+            "replicaSets": self.cluster.replica_sets(self.service),
+            "infractl": {"exit": shown.returncode, "stdout": shown.stdout, "stderr": shown.stderr},
+        }
+        self.record["stages"][name] = seen
+        self._keep(name, rollout)
+        check = self.report.check
+        expected = f"stable: {st.get('stableRS', '-')}, current: {st.get('currentPodHash', '-')}"
+        check(expected in shown.stdout, f"{name}: infractl status {shown.stdout!r}")
+        check(f": {st.get('phase', 'Unknown')}" in shown.stdout, f"{name}: phase shown")
+        trouble = bool(st.get("abort")) or st.get("phase") == "Degraded"
+        check(shown.returncode == (1 if trouble else 0), f"{name}: status exit {shown.returncode}")
+        self.say(
+            f"{self.report.stack}: blue-green {name}: {st.get('phase')} at {seen['seconds']} s"
+        )
+        return seen
+
+    def _keep(self, name: str, document: dict[str, Any]) -> None:
+        ROLLOUT_STAGES.mkdir(parents=True, exist_ok=True)
+        path = ROLLOUT_STAGES / f"{self.report.stack}-{self.service}-{name}.json"
+        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+    def release(self, digest: str, name: str) -> str | None:
+        """A new digest in config, `pulumi up`, and the new ReplicaSet behind the preview
+        Service at the gate. Returns its pod-template hash (None: a check failed)."""
+        before = self.status().get("currentPodHash")
+        rollouts.set_image(self.pulumi, self.report.stack, self.service, digest)
+        stack = self.report.stack
+        up = self.pulumi.run("up", "--yes", "--stack", stack, *_pack_args(stack), program=program)
+        self.report.step(f"{name}-up", up)
+        if not self.report.check(up.returncode == 0, f"{name} up failed: {_errors(up)}"):
+            return None
+
+        def previewing() -> bool:
+            st = self.status()
+            new = str(st.get("currentPodHash") or "")
+            return (
+                new not in ("", before, st.get("stableRS"))
+                and self.cluster.replica_sets(self.service).get(new, 0) > 0
+                and self.cluster.selector(f"{self.service}-preview").get(rollouts.HASH) == new
+            )
+
+        if not self.waited(f"{name}: the preview ReplicaSet", previewing):
+            return None
+        return str(self.status()["currentPodHash"])
+
+    def analysed(self, new: str, outcome: str) -> bool:
+        """The pre-promotion AnalysisRun of `new` ended in `outcome`; it is kept as a fixture."""
+        ok = self.waited(
+            f"the pre-promotion analysis of {new} to end {outcome}",
+            lambda: (
+                new in self.analysis().get("name", "")
+                and self.analysis().get("status") in ("Successful", "Failed", "Error")
+            ),
+        )
+        run = self.analysis()
+        if run.get("name"):
+            self._keep(
+                f"analysisrun-{run.get('status', '').lower()}",
+                self.cluster.analysis_run(run["name"]),
+            )
+        return ok and self.report.check(
+            run.get("status") == outcome, f"analysis of {new}: {run.get('status')}, not {outcome}"
+        )
+
+    def aborted(self, name: str, active: str | None) -> None:
+        """Aborted: Degraded, active Service unmoved, and the stack's own RolloutAborted alert
+        expression true in Prometheus on the controller's metrics."""
+        # `abort` is written first and the phase on the controller's next sync.
+        self.waited(
+            f"{name}: the abort",
+            lambda: bool(self.status().get("abort")) and self.status().get("phase") == "Degraded",
+        )
+        seen = self.stage(name)
+        self.report.check(seen["status"].get("phase") == "Degraded", f"{name}: not Degraded")
+        self.report.check(seen["active"] == active, f"{name}: active moved to {seen['active']}")
+        expr = self.cluster.alert_expr("RolloutAborted", self.service)
+        self.record.setdefault("RolloutAborted", expr)
+        self.waited(
+            f"{name}: RolloutAborted's expression in Prometheus",
+            lambda: bool(self.server.query(expr)),
+            60,
+        )
+        _no_changes(self.report, self.pulumi, f"preview-after-{name}")
+
+    def run(self) -> None:
+        check, preview = self.report.check, self.tracks[PREVIEW]
+        if not self.waited("the first revision to become stable", self.healthy):
+            self.stage("first-revision")
+            return
+        first = self.stage("first-revision")
+        check(first["active"] == first["status"]["stableRS"], "active selector")
+        _no_changes(self.report, self.pulumi, "preview-after-controller")
+
+        # 1. Healthy: the analysis passes, the gate holds until promote, the old color goes.
+        preview.error_ratio = 0.0
+        new = self.release(RELEASE_DIGEST, "release")
+        if new is None or not self.analysed(new, "Successful"):
+            self.stage("preview")
+            return
+        seen = self.stage("preview")
+        check(seen["active"] == first["active"], "active moved before promotion")
+        check(bool(seen["status"].get("pauseConditions")), "not paused at the gate")
+        _no_changes(self.report, self.pulumi, "preview-during-release")
+        promoted = self.infractl("promote")
+        self.record["promote"] = {"exit": promoted.returncode, "stdout": promoted.stdout}
+        check(promoted.returncode == 0, f"promote: {promoted.stderr}")
+        at = time.monotonic()
+        self.waited(
+            "the active Service to switch",
+            lambda: self.active() == new and self.status().get("stableRS") == new,
+        )
+        self.stage("promoted")
+        old = first["active"]
+        delay = stacks.E2E_SCALE_DOWN_DELAY
+        self.waited(
+            "the old color's scale-down",
+            lambda: self.cluster.replica_sets(self.service).get(old) == 0,
+            delay + 120,
+        )
+        after = round(time.monotonic() - at, 1)
+        self.record["scaled-down-after"] = after
+        check(after >= delay - 5, f"old color scaled down {after} s after promotion, delay {delay}")
+        self.stage("scaled-down")
+        _no_changes(self.report, self.pulumi, "preview-after-promotion")
+
+        # 2. Failing: the preview answers 5xx, the analysis fails, the controller aborts.
+        preview.error_ratio = 0.5
+        failing = self.release(FAILING_DIGEST, "failing-release")
+        if failing is not None and self.analysed(failing, "Failed"):
+            self.aborted("aborted-by-analysis", new)
+            refused = self.infractl("retry")
+            self.record["retry"] = {"exit": refused.returncode, "stderr": refused.stderr}
+            check(refused.returncode == 2 and "refused" in refused.stderr, "retry not refused")
+
+        # 3. After an abort, a new digest: the gate holds again (the runbook's advice), then
+        # `infractl rollout abort` by hand. First the failing traffic leaves the window.
+        preview.error_ratio = 0.0
+        window = stacks.E2E_ANALYSIS["window"]
+        errors = f'sum(rate(http_requests_total{{track="{PREVIEW}",status="5xx"}}[{window}])) > 0'
+        self.waited(
+            "the preview's errors to leave the window", lambda: not self.server.query(errors)
+        )
+        again = self.release(AFTER_ABORT_DIGEST, "release-after-abort")
+        if again is None or not self.analysed(again, "Successful"):
+            return
+        time.sleep(5)  # past the analysis: a skipped gate would have switched by now
+        seen = self.stage("gate-after-abort")
+        check(seen["active"] == new, f"release after abort skipped the gate: {seen['active']}")
+        check(bool(seen["status"].get("pauseConditions")), "release after abort not paused")
+        aborted = self.infractl("abort")
+        check(aborted.returncode == 0, f"abort: {aborted.stderr}")
+        self.aborted("aborted-by-hand", new)
 
 
 def placeholder_refused(report: StackReport, pulumi: engine.Engine) -> None:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from e2e import live, stacks, tools
+from e2e.errors import HarnessError
 from tests.conftest import REPO, load_stack
 
 
@@ -50,6 +51,10 @@ def test_kubernetes_staging_modules_follow_the_server_version() -> None:
     assert {version for _, version in staging} == {minor}
 
 
+def edited_image(edited: dict[str, Any], service: str) -> str:
+    return str(edited[f"{stacks.NS}:services"][service]["strategy"]["image"])
+
+
 def test_e2e_settings_differ_from_the_stack_only_by_the_stated_edits() -> None:
     for stack in ("staging", "prod"):
         original = load_stack(stack)["config"]
@@ -58,7 +63,14 @@ def test_e2e_settings_differ_from_the_stack_only_by_the_stated_edits() -> None:
         assert "build" not in edited[f"{stacks.NS}:app"]
         images = [s["strategy"]["image"] for s in edited[f"{stacks.NS}:services"].values()]
         assert "build" not in images and all(i.startswith("sha256:") for i in images)
-        # Everything else is the repository's, untouched.
+        # Services: the image, and the release timings the scenarios shorten, nothing else.
+        for name, service in original[f"{stacks.NS}:services"].items():
+            strategy = dict(service["strategy"], image=edited_image(edited, name))
+            if "analysis" in strategy:
+                strategy["analysis"] = strategy["analysis"] | stacks.E2E_ANALYSIS
+            if strategy["type"] == "blueGreen":
+                strategy["scaleDownDelaySeconds"] = stacks.E2E_SCALE_DOWN_DELAY
+            assert edited[f"{stacks.NS}:services"][name] == dict(service, strategy=strategy)
         plugin = edited[f"{stacks.NS}:rollouts"]["gatewayPluginImage"]
         assert plugin.endswith("@" + stacks.E2E_DIGEST)
         # Everything else is the repository's, untouched.
@@ -71,7 +83,7 @@ def test_e2e_settings_differ_from_the_stack_only_by_the_stated_edits() -> None:
             assert edited[key] == original[key], key
         rollouts = dict(original[f"{stacks.NS}:rollouts"], gatewayPluginImage=plugin)
         assert edited[f"{stacks.NS}:rollouts"] == rollouts
-    assert len(stacks.EDITS) == 3
+    assert len(stacks.EDITS) == 4
 
 
 def test_rollouts_controller_is_the_charts_version_with_upstreams_replaces() -> None:
@@ -204,6 +216,24 @@ def _crashed(frame: str) -> Any:
     return Result(["pulumi", "destroy"], 255, "", dump, 1.0, None)
 
 
+def test_a_backend_with_other_than_one_checkpoint_is_a_harness_error(tmp_path: Path) -> None:
+    """The torn-checkpoint fault cuts the one stack's state file; with two (or none) it must
+    say so in one line rather than cut a guess or raise a traceback."""
+    from e2e import engine, faults
+
+    pulumi = engine.Engine.__new__(engine.Engine)
+    pulumi.folder = tmp_path
+    project = tmp_path / "state" / ".pulumi" / "stacks" / "tbcoin-platform"
+    project.mkdir(parents=True)
+    with pytest.raises(HarnessError, match="found 0"):
+        faults._checkpoint(pulumi)
+    (project / "staging.json").write_text("{}")
+    assert faults._checkpoint(pulumi) == project / "staging.json"
+    (project / "prod.json").write_text("{}")
+    with pytest.raises(HarnessError, match="found 2"):
+        faults._checkpoint(pulumi)
+
+
 def test_a_provider_panic_is_read_from_its_dump() -> None:
     from e2e.run import KNOWN_DELETE_PANIC, provider_panic
 
@@ -247,3 +277,53 @@ def test_the_known_delete_panic_is_still_in_the_provider_source() -> None:
     text = source.read_text()
     satisfied = text[text.index("func (dc *Deleted) Satisfied") :]
     assert "r, _ := status.Compute(uns)\n\tif r.Message" in satisfied
+
+
+def test_the_service_network_routes_only_the_prometheus_service() -> None:
+    """make e2e's stand-in for the cluster's Service network: the controller's analysis queries
+    for the one Service are forwarded to the real Prometheus, verbatim (GET and POST, as the
+    Prometheus client sends them); any other host is refused and recorded, which fails the run."""
+    import urllib.error
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from e2e.prometheus import ServiceNetwork
+
+    class Target(BaseHTTPRequestHandler):
+        def _answer(self, body: bytes) -> None:
+            answer = f"{self.command} {self.path} {body.decode()}".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def do_GET(self) -> None:
+            self._answer(b"")
+
+        def do_POST(self) -> None:
+            self._answer(self.rfile.read(int(self.headers["Content-Length"])))
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    target = ThreadingHTTPServer(("127.0.0.1", 0), Target)
+    Thread(target=target.serve_forever, daemon=True).start()
+    host = "kube-prometheus-stack-prometheus.monitoring.svc:9090"
+    network = ServiceNetwork(host, f"http://127.0.0.1:{target.server_address[1]}")
+    try:
+        with network.serving():
+            proxy = urllib.request.ProxyHandler({"http": f"http://127.0.0.1:{network.port}"})
+            opener = urllib.request.build_opener(proxy)
+            got = opener.open(f"http://{host}/api/v1/query?query=up", timeout=10).read()
+            assert got == b"GET /api/v1/query?query=up "
+            posted = opener.open(f"http://{host}/api/v1/query", data=b"query=up", timeout=10)
+            assert posted.read() == b"POST /api/v1/query query=up"
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                opener.open("http://prometheus.elsewhere.svc:9090/api/v1/query", timeout=10)
+            assert refused.value.code == 502
+    finally:
+        target.shutdown()
+        target.server_close()
+    assert network.forwarded == 2
+    assert network.refused == ["prometheus.elsewhere.svc:9090"]

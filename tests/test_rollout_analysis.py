@@ -8,56 +8,21 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
 from e2e.controlplane import free_port
-from infra.config.monitoring import LATENCY_BUCKETS
+from e2e.prometheus import Track, traffic
 from tests.conftest import REPO, manifests
 
 WINDOW = "10s"
-
-
-@dataclass
-class Track:
-    error_ratio: float
-    registry: CollectorRegistry
-    requests: Counter
-    duration: Histogram
-    port: int
-
-
-def _track(error_ratio: float) -> Track:
-    registry = CollectorRegistry()
-    requests = Counter("http_requests", "requests", ["status"], registry=registry)
-    duration = Histogram(
-        "http_request_duration_highr_seconds", "latency", buckets=LATENCY_BUCKETS, registry=registry
-    )
-    port = free_port()
-    start_http_server(port, addr="127.0.0.1", registry=registry)
-    return Track(error_ratio, registry, requests, duration, port)
-
-
-def _traffic(tracks: dict[str, Track], stop: threading.Event) -> None:
-    """500 requests per second per track, a share of them 5xx, all fast."""
-    while not stop.is_set():
-        for track in tracks.values():
-            errors = round(100 * track.error_ratio)
-            track.requests.labels(status="5xx").inc(errors)
-            track.requests.labels(status="2xx").inc(100 - errors)
-            for _ in range(100):
-                track.duration.observe(0.04)
-        time.sleep(0.2)
 
 
 def _promtool_dir() -> Path:
@@ -71,7 +36,7 @@ def prometheus(
 ) -> Iterator[tuple[str, dict[str, Track]]]:
     binary = _promtool_dir() / "prometheus"
     assert binary.exists(), f"{binary} missing: run `make tools`"
-    tracks = {"stable": _track(0.01), "canary": _track(0.01)}
+    tracks = {"stable": Track(0.01), "canary": Track(0.01)}
     folder = tmp_path_factory.mktemp("prometheus")
     # The stack's own recording rules: the canary-vs-stable metric reads them, as its alert does.
     rule = next(
@@ -105,24 +70,21 @@ def prometheus(
          "--log.level=warn"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    stop = threading.Event()
-    feeder = threading.Thread(target=_traffic, args=(tracks, stop), daemon=True)
-    feeder.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("prometheus did not become ready")
-        yield url, tracks
+        with traffic(tracks):
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.2)
+            else:
+                pytest.fail("prometheus did not become ready")
+            yield url, tracks
     finally:
-        stop.set()
         server.terminate()
         server.wait(timeout=10)
         assert server.poll() is not None, "prometheus left running"
@@ -217,3 +179,32 @@ def test_conditions_follow_the_configured_thresholds(synthesized: Callable[[str]
     assert _phase(metric, [0.019]) == "Successful"
     assert _phase(metric, [0.021]) == "Failed"
     assert _phase(metric, []) == "Inconclusive"
+
+
+RECORDED_RUNS = REPO / "tests" / "engine_outputs" / "recorded" / "rollouts"
+
+
+@pytest.mark.parametrize("outcome", ["successful", "failed"])
+def test_the_controller_judged_each_measurement_as_our_conditions_say(
+    outcome: str, synthesized: Callable[[str], Path]
+) -> None:
+    """The pre-promotion AnalysisRuns the real controller ran under make e2e (prod's api; the
+    failed one with the preview answering 50% 5xx): the run carries our template's metrics and
+    conditions, and each recorded measurement's phase is what those conditions give for its
+    value, the same evaluation the offline tests above rely on."""
+    run = json.loads((RECORDED_RUNS / f"prod-api-analysisrun-{outcome}.json").read_text())
+    template = {m["name"]: m for m in _template(synthesized, "api-preview")["spec"]["metrics"]}
+    assert run["status"]["phase"] == outcome.capitalize()
+    results = {r["name"]: r for r in run["status"]["metricResults"]}
+    assert set(results) == set(template)
+    for metric in run["spec"]["metrics"]:
+        ours = template[metric["name"]]
+        for key in ("successCondition", "failureCondition", "failureLimit"):
+            assert metric.get(key) == ours.get(key), (metric["name"], key)
+        measurements = results[metric["name"]]["measurements"]
+        assert len(measurements) == metric["count"]
+        for m in measurements:
+            assert _phase(ours, json.loads(m["value"])) == m["phase"], (metric["name"], m)
+    if outcome == "failed":
+        assert results["error-ratio"]["phase"] == "Failed"
+        assert results["latency-p95"]["phase"] == "Successful"  # only the errors failed it

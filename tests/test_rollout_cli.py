@@ -157,7 +157,19 @@ def test_blue_green_promotion_clears_its_pause(
     assert _patches(fake) == [("status", {"status": {"pauseConditions": None}})]
 
 
-@pytest.mark.parametrize("stage", ["first-revision", "preview", "promoted"])
+# Each stage of make e2e's blue-green releases, and whether the controller had aborted it.
+STAGES = {
+    "first-revision": False,
+    "preview": False,
+    "promoted": False,
+    "scaled-down": False,
+    "aborted-by-analysis": True,
+    "gate-after-abort": False,
+    "aborted-by-hand": True,
+}
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
 def test_status_of_the_controllers_real_rollouts(stage: str) -> None:
     from infractl.ops.rollouts import summary
 
@@ -166,7 +178,18 @@ def test_status_of_the_controllers_real_rollouts(stage: str) -> None:
     text, trouble = summary(rollout)
     assert text.startswith(f"Rollout tbcoin-prod/api: {status['phase']}")
     assert f"stable: {status['stableRS']}, current: {status['currentPodHash']}" in text
-    assert not trouble
+    assert trouble is STAGES[stage] is (status["phase"] == "Degraded")
+    if trouble:
+        # A blue-green cannot be retried (see the retry test): the way on is a new digest.
+        assert (
+            "aborted: traffic is back on the stable version; fix, then release a new digest" in text
+        )
+        assert "`retry`" not in text
+    run = status.get("blueGreen", {}).get("prePromotionAnalysisRunStatus")
+    if run:
+        assert f"  analysis {run['name']}: {run['status']}" in text
+    else:
+        assert stage == "first-revision" and "analysis" not in text
     # The controller promoted only after the pre-promotion analysis (count 2) succeeded.
     if stage == "promoted":
         assert (
@@ -175,6 +198,20 @@ def test_status_of_the_controllers_real_rollouts(stage: str) -> None:
             == _recorded("preview")["status"]["currentPodHash"]
         )
         assert status["blueGreen"]["activeSelector"] == status["stableRS"]
+
+
+def test_a_failed_analysis_is_shown_with_the_controllers_reason() -> None:
+    """The controller's own abort (make e2e: the preview answered 50% 5xx): status names the
+    failed metric as the controller reported it."""
+    from infractl.ops.rollouts import summary
+
+    rollout = _recorded("aborted-by-analysis")
+    text, _ = summary(rollout)
+    run = rollout["status"]["blueGreen"]["prePromotionAnalysisRunStatus"]
+    assert run["status"] == "Failed"
+    assert f'analysis {run["name"]}: Failed (Metric "error-ratio" assessed Failed' in text
+    # The active color never moved off the promoted release.
+    assert rollout["status"]["stableRS"] == _recorded("promoted")["status"]["stableRS"]
 
 
 def test_a_blue_green_retry_is_refused_before_it_skips_the_gate(

@@ -358,7 +358,8 @@ def _rollout_alerts(svc: MonitoredService) -> list[Alert]:
             "Release of {{ $labels.name }} was aborted",
             "Argo Rollouts aborted the release of {{ $labels.name }} in {{ $labels.namespace }} "
             "(a failed analysis, or `infractl rollout abort`): traffic is back on the stable "
-            "version. Find out why before `infractl rollout retry`.",
+            "version. Find out why, then release a new digest (or, for a canary, "
+            "`infractl rollout retry`).",
             cases.rollout_phase(svc, "Abort", "2m"),
         ),
         Alert(

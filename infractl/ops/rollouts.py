@@ -280,9 +280,13 @@ def abort(api: Rollouts, t: Target) -> dict[str, Any]:
     return api.patch_status_or_object(t, patch, patch)[0]
 
 
+def _blue_green(rollout: dict[str, Any]) -> bool:
+    return "blueGreen" in (rollout.get("spec", {}).get("strategy") or {})
+
+
 def retry(api: Rollouts, t: Target) -> dict[str, Any]:
     rollout = api.get(t)
-    if "blueGreen" in (rollout.get("spec", {}).get("strategy") or {}):
+    if _blue_green(rollout):
         # Seen twice under make e2e (2026-12-03): the controller (v1.9.0) took a retried
         # blue-green release straight to active, past its promotion gate; so did setting the
         # stable digest back and then the new one (the aborted ReplicaSet is reused, and it
@@ -324,7 +328,9 @@ def summary(rollout: dict[str, Any]) -> tuple[str, bool]:
     for condition in status.get("pauseConditions") or []:
         lines.append(f"  paused: {condition.get('reason')} (promote to continue)")
     if status.get("abort"):
-        lines.append("  aborted: traffic is back on the stable version; fix, then `retry`")
+        # Blue-green refuses retry (see `retry`): the way on is a new digest.
+        then = "release a new digest" if _blue_green(rollout) else "`retry`"
+        lines.append(f"  aborted: traffic is back on the stable version; fix, then {then}")
     lines.append(
         f"  stable: {status.get('stableRS', '-')}, current: {status.get('currentPodHash', '-')}"
     )

@@ -1,0 +1,211 @@
+"""A real Prometheus (Debian's) on loopback, and the application traffic it scrapes.
+
+- `Track`: one track's pods as Prometheus sees them: the application's metric names
+  (prometheus-fastapi-instrumentator's `http_requests_total{status}` and
+  `http_request_duration_highr_seconds`), served by prometheus_client, fed with requests whose
+  5xx share the scenario sets and may change while Prometheus scrapes.
+- `ServiceNetwork`: the cluster's Service network for one Service. The controller runs out of
+  cluster, so it reaches the AnalysisTemplates' address (the kube-prometheus-stack Service, as
+  shipped) through HTTP_PROXY; this proxy forwards exactly that host to the real Prometheus and
+  refuses and records any other, so a template pointed elsewhere fails the scenario.
+- `Prometheus`: the server, scraping the tracks and the Rollouts controller's own metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import yaml
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+
+from e2e import controlplane
+from e2e.errors import HarnessError
+from e2e.tools import TOOLS
+from infra.config.monitoring import LATENCY_BUCKETS
+
+# Where the prometheus Debian package is unpacked (Makefile: $(PROMETHEUS_DIR)).
+BINARY = TOOLS / "prometheus" / "usr" / "bin" / "prometheus"
+# Requests per feed tick and ticks per second: enough that one 5xx share reads as set.
+_PER_TICK, _TICK = 100, 0.2
+
+
+@dataclass
+class Track:
+    """One track's metrics endpoint; `error_ratio` and `seconds` may be changed at any time."""
+
+    error_ratio: float = 0.0
+    seconds: float = 0.04  # every request's latency
+    port: int = 0
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.requests = Counter("http_requests", "requests", ["status"], registry=self.registry)
+        self.duration = Histogram(
+            "http_request_duration_highr_seconds",
+            "latency",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.port = controlplane.free_port()
+        self._server, _ = start_http_server(self.port, addr="127.0.0.1", registry=self.registry)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def tick(self) -> None:
+        errors = round(_PER_TICK * self.error_ratio)
+        self.requests.labels(status="5xx").inc(errors)
+        self.requests.labels(status="2xx").inc(_PER_TICK - errors)
+        for _ in range(_PER_TICK):
+            self.duration.observe(self.seconds)
+
+
+@contextlib.contextmanager
+def traffic(tracks: Mapping[str, Track]) -> Iterator[None]:
+    """Requests to every track, 500 a second each, until the block ends."""
+    stop = threading.Event()
+
+    def feed() -> None:
+        while not stop.is_set():
+            for track in tracks.values():
+                track.tick()
+            time.sleep(_TICK)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        feeder.join()
+
+
+@dataclass
+class ServiceNetwork:
+    """An HTTP proxy that routes one `host:port` to `target` and refuses every other."""
+
+    host: str
+    target: str
+    port: int = 0
+    forwarded: int = 0
+    refused: list[str] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[ServiceNetwork]:
+        network = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self, body: bytes | None) -> None:
+                asked = urllib.parse.urlsplit(self.path)
+                if asked.netloc != network.host:
+                    network.refused.append(asked.netloc)
+                    self.send_error(502, f"no Service {asked.netloc} in this cluster")
+                    return
+                url = network.target + urllib.parse.urlunsplit(("", "", *asked[2:]))
+                request = urllib.request.Request(url, data=body, method=self.command)
+                if body is not None:
+                    request.add_header("Content-Type", self.headers.get("Content-Type", ""))
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        status, answer = response.status, response.read()
+                except urllib.error.HTTPError as exc:
+                    status, answer = exc.code, exc.read()
+                network.forwarded += 1
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def do_GET(self) -> None:
+                self._forward(None)
+
+            def do_POST(self) -> None:
+                self._forward(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(server.server_address[1])
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+
+@dataclass
+class Prometheus:
+    url: str
+    process: controlplane.Process
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        form = urllib.parse.urlencode({"query": expr})
+        with urllib.request.urlopen(f"{self.url}/api/v1/query?{form}", timeout=10) as response:
+            answer = json.load(response)
+        if answer.get("status") != "success":
+            raise HarnessError(f"prometheus refused {expr!r}: {answer}")
+        return list(answer["data"]["result"])
+
+
+def start(
+    plane: controlplane.ControlPlane,
+    tracks: Mapping[str, Track],
+    labels: Mapping[str, str],
+    controller_metrics: int,
+) -> Prometheus:
+    """Prometheus scraping each track (its labels as the ServiceMonitor adds them: `labels`
+    and `track`) and the Rollouts controller's metrics port, every second; stopped with the
+    control plane."""
+    if not BINARY.is_file():
+        raise HarnessError(f"{BINARY} is missing: run `make tools`")
+    folder = plane.folder / "prometheus"
+    folder.mkdir(exist_ok=True)
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [
+            {
+                "job_name": "app",
+                "static_configs": [
+                    {"targets": [f"127.0.0.1:{t.port}"], "labels": {**labels, "track": name}}
+                    for name, t in tracks.items()
+                ],
+            },
+            {
+                "job_name": "argo-rollouts",
+                "static_configs": [{"targets": [f"127.0.0.1:{controller_metrics}"]}],
+            },
+        ],
+    }
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = controlplane.free_port()
+    argv = [
+        str(BINARY),
+        f"--config.file={folder / 'prometheus.yml'}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    process = plane.start("prometheus", argv)
+    server = Prometheus(f"http://127.0.0.1:{port}", process)
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"{server.url}/-/ready", timeout=1) as response:
+            return bool(response.status == 200)
+
+    plane.wait_until("prometheus to be ready", ready, process, 60)
+    return server
