@@ -55,13 +55,6 @@ class Watch:
             if line.startswith(VERDICT):
                 return when
 
-    def settle(self) -> None:
-        """Wait for the run a save of another watch's started here too (every watch watches
-        the program), then drop what it printed: the next sample times only its own save."""
-        self._verdict()
-        while not self._lines.empty():
-            self._lines.get_nowait()
-
     def sample(self) -> float:
         """Seconds from writing the edit to reading the verdict."""
         text = self.stack_file.read_text()
@@ -79,7 +72,8 @@ class Watch:
     def sample_program(self) -> float:
         """Seconds from a save of a program source to the verdict: the watch forks a new
         program worker first. The save is a touch of PROGRAM_FILE (its mtime, not its text),
-        so the repository is never edited."""
+        so the repository is never edited; every watch of the repository sees it, so take
+        these samples with no other watch running."""
         started = time.perf_counter()
         os.utime(PROGRAM_FILE)
         return self._since(started)

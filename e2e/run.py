@@ -365,8 +365,9 @@ class BlueGreen:
             return None
         return str(self.status()["currentPodHash"])
 
-    def analysed(self, new: str, outcome: str) -> bool:
-        """The pre-promotion AnalysisRun of `new` ended in `outcome`; it is kept as a fixture."""
+    def analysed(self, new: str, outcome: str, keep: bool = True) -> bool:
+        """The pre-promotion AnalysisRun of `new` ended in `outcome`; with `keep`, it is kept
+        as the fixture of its outcome."""
         ok = self.waited(
             f"the pre-promotion analysis of {new} to end {outcome}",
             lambda: (
@@ -375,7 +376,7 @@ class BlueGreen:
             ),
         )
         run = self.analysis()
-        if run.get("name"):
+        if keep and run.get("name"):
             self._keep(
                 f"analysisrun-{run.get('status', '').lower()}",
                 self.cluster.analysis_run(run["name"]),
@@ -452,7 +453,10 @@ class BlueGreen:
             self.aborted("aborted-by-analysis", new)
             refused = self.infractl("retry")
             self.record["retry"] = {"exit": refused.returncode, "stderr": refused.stderr}
-            check(refused.returncode == 2 and "refused" in refused.stderr, "retry not refused")
+            check(
+                refused.returncode == 2 and "retry of blue-green" in refused.stderr,
+                f"retry not refused: {refused.returncode} {refused.stderr}",
+            )
 
         # 3. After an abort, a new digest: the gate holds again (the runbook's advice), then
         # `infractl rollout abort` by hand. First the failing traffic leaves the window.
@@ -463,12 +467,19 @@ class BlueGreen:
             "the preview's errors to leave the window", lambda: not self.server.query(errors)
         )
         again = self.release(AFTER_ABORT_DIGEST, "release-after-abort")
-        if again is None or not self.analysed(again, "Successful"):
+        if again is None or not self.analysed(again, "Successful", keep=False):
             return
         time.sleep(5)  # past the analysis: a skipped gate would have switched by now
         seen = self.stage("gate-after-abort")
         check(seen["active"] == new, f"release after abort skipped the gate: {seen['active']}")
         check(bool(seen["status"].get("pauseConditions")), "release after abort not paused")
+        # The negative control of RolloutAborted: a new release ended the last abort.
+        expr = self.cluster.alert_expr("RolloutAborted", self.service)
+        self.waited(
+            "RolloutAborted's expression to clear after the new release",
+            lambda: not self.server.query(expr),
+            60,
+        )
         aborted = self.infractl("abort")
         check(aborted.returncode == 0, f"abort: {aborted.stderr}")
         self.aborted("aborted-by-hand", new)

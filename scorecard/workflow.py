@@ -134,7 +134,8 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 
 # A watch checks the same managed workflows on every save, in the pack and in the program:
-# parsing is a pure function of the text (and the result frozen), so once per text is enough.
+# parsing is a pure function of the text, so once per text is enough. The result is shared
+# between callers: they read it and never change it (its lists included).
 @functools.lru_cache(maxsize=64)
 def parse_workflow(path: str, text: str) -> Workflow:
     try:

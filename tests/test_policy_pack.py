@@ -303,27 +303,50 @@ def test_altered_resources_fire_the_policy(policy: str, pack: RunningPack) -> No
     assert policy in fired
 
 
-def test_the_canary_is_the_service_its_rollout_names_not_a_name_suffix(pack: RunningPack) -> None:
-    """A canary Service without the `-canary` suffix is still held to its maximum weight: the
-    policy reads which backend is the canary from the Rollout's canaryService."""
-    route = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 
-    def renamed(i: dict[str, Any], o: dict[str, Any]) -> None:
-        canary = i.get("spec", {}).get("strategy", {}).get("canary")
-        if canary:
-            canary["canaryService"] = "inference-new"
-        for rule in i.get("spec", {}).get("rules", []) if "rules" in i.get("spec", {}) else []:
-            for ref in rule.get("backendRefs") or []:
-                if ref.get("name") == "inference-canary":
-                    ref.update(name="inference-new", weight=60)
-                elif len(rule["backendRefs"]) == 2:
-                    ref.update(weight=40)
+
+def _canary_route_violations(
+    pack: RunningPack, change: Callable[[dict[str, Any]], None]
+) -> list[str]:
+    def on_inference(i: dict[str, Any], o: dict[str, Any]) -> None:
+        if i["metadata"]["name"] == "inference":
+            change(i)
 
     baseline, _ = synth("prod")
-    altered = _altered(_altered(baseline, ROLLOUT, renamed), route, renamed)
-    fired = [v.message for v in _run(pack, altered).violations if v.policy == "k8s-canary-weights"]
-    assert any("gives the canary 60%, above its maximum 50%" in m for m in fired), fired
-    assert not any("sum to" in m for m in fired), fired
+    result = _run(pack, _altered(baseline, ROUTE, on_inference))
+    return [v.message for v in result.violations if v.policy == "k8s-canary-weights"]
+
+
+def test_the_canary_is_the_backend_its_route_names_not_a_name_suffix(pack: RunningPack) -> None:
+    """A canary Service without the `-canary` suffix is still held to its maximum weight: the
+    route names its canary backend (tbcoin.io/canary-service, written by the program from the
+    same source as the Rollout's canaryService)."""
+
+    def renamed(route: dict[str, Any]) -> None:
+        route["metadata"]["annotations"]["tbcoin.io/canary-service"] = "inference-new"
+        stable, canary = route["spec"]["rules"][0]["backendRefs"]
+        stable.update(weight=40)
+        canary.update(name="inference-new", weight=60)
+
+    fired = _canary_route_violations(pack, renamed)
+    assert len(fired) == 1 and "Rule 0 gives the canary 60%, above its maximum 50%." in fired[0]
+
+
+@pytest.mark.parametrize(
+    ("annotations", "weight"),
+    [({"tbcoin.io/canary-max-weight": "50%"}, 0), ({"tbcoin.io/canary-service": None}, 0),
+     ({}, "ten")],
+)  # fmt: skip
+def test_a_malformed_canary_route_is_a_violation_not_a_pack_crash(
+    annotations: dict[str, Any], weight: Any, pack: RunningPack
+) -> None:
+    def malformed(route: dict[str, Any]) -> None:
+        route["metadata"]["annotations"].update(annotations)
+        route["spec"]["rules"][0]["backendRefs"][1]["weight"] = weight
+
+    fired = _canary_route_violations(pack, malformed)
+    assert fired and all("Fix: declare routes with explicit weights" in m for m in fired), fired
 
 
 # The Rollout `api` as the provider's dry run of a release answered under the engine (make e2e,

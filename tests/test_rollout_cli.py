@@ -126,7 +126,10 @@ def test_abort_then_retry(cluster: tuple[FakeKubernetes, dict[str, str]]) -> Non
     }
     status = _run(env, "status", "--service", "inference")
     assert status.code == 1, "an aborted release is trouble: status exits 1"
-    assert "aborted: traffic is back on the stable version" in status.stdout
+    assert (
+        "aborted: traffic is back on the stable version; fix, then release a new digest "
+        "(or `retry`, if the analysis was wrong)" in status.stdout
+    )
     assert (
         'analysis inference-7c8d9e0f1-2: Failed (Metric "error-ratio" assessed Failed'
         in status.stdout

@@ -32,6 +32,7 @@ from infra.monitoring.target import MonitoredService
 from infra.release import ACTIVE, CANARY, MAIN, PREVIEW, STABLE, ServiceRelease
 
 CANARY_MAX_WEIGHT = "tbcoin.io/canary-max-weight"
+CANARY_SERVICE = "tbcoin.io/canary-service"
 GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
 HEADER_ROUTE = "canary-header"
 # What the controller owns on the objects it shares with Pulumi.
@@ -198,8 +199,12 @@ def canary(release: ServiceRelease, strategy: Canary, ctx: ServiceContext) -> li
     }
     # Explicit weights: an omitted weight defaults to 1, a 50/50 split until the controller acts.
     route = _route(release, ctx, [Backend(stable, 100), Backend(candidate, 0)], w)
-    # The route carries its own bound, so a policy can check the weight without the config.
-    route["metadata"]["annotations"] = {CANARY_MAX_WEIGHT: str(strategy.max_weight)}
+    # The route carries its own bound and names its canary backend, so a policy can check the
+    # weight on the route alone (it sees the declared weights, not the controller's live ones).
+    route["metadata"]["annotations"] = {
+        CANARY_MAX_WEIGHT: str(strategy.max_weight),
+        CANARY_SERVICE: candidate,
+    }
     return [
         Declared(service_account_manifest(w)),
         Declared(analysis),

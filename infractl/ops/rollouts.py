@@ -292,8 +292,8 @@ def retry(api: Rollouts, t: Target) -> dict[str, Any]:
         # stable digest back and then the new one (the aborted ReplicaSet is reused, and it
         # carries a scale-down deadline, which the controller reads as a fast-tracked update).
         raise RolloutError(
-            f"retry of blue-green {t.namespace}/{t.name} refused: Argo Rollouts would promote the "
-            "aborted version without its promotion gate. Release a new digest instead (a new "
+            f"retry of blue-green {t.namespace}/{t.name} refused: Argo Rollouts would promote a "
+            "retried release without its promotion gate. Release a new digest instead (a new "
             "pod template goes through preview, analysis and the gate); "
             "docs/runbooks/releases.md, Retry"
         )
@@ -328,9 +328,12 @@ def summary(rollout: dict[str, Any]) -> tuple[str, bool]:
     for condition in status.get("pauseConditions") or []:
         lines.append(f"  paused: {condition.get('reason')} (promote to continue)")
     if status.get("abort"):
-        # Blue-green refuses retry (see `retry`): the way on is a new digest.
-        then = "release a new digest" if _blue_green(rollout) else "`retry`"
-        lines.append(f"  aborted: traffic is back on the stable version; fix, then {then}")
+        # A fix is a new digest; retry runs the same image again (blue-green: refused, see retry).
+        then = "" if _blue_green(rollout) else " (or `retry`, if the analysis was wrong)"
+        lines.append(
+            "  aborted: traffic is back on the stable version; "
+            f"fix, then release a new digest{then}"
+        )
     lines.append(
         f"  stable: {status.get('stableRS', '-')}, current: {status.get('currentPodHash', '-')}"
     )

@@ -42,6 +42,8 @@ HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 TIER = "tbcoin.io/tier"
 MAX_WEIGHT = "tbcoin.io/canary-max-weight"
+# The route names its canary backend itself: the program writes both from infra/release.py.
+CANARY_SERVICE = "tbcoin.io/canary-service"
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 PINNED_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
 
@@ -295,13 +297,19 @@ service_selects_workload = stack_policy(
 ROLLOUT_SERVICES = ("canaryService", "stableService", "activeService", "previewService")
 
 
-def _rollout_routes(rollout: PolicyResource) -> list[str]:
+def _rollout_routes(rollout: PolicyResource) -> list[tuple[str, str]]:
+    """(namespace, name) of each HTTPRoute the Rollout's Gateway API plugin edits: in the
+    plugin's `namespace`, else the Rollout's own."""
     canary = dig(rollout.props, "spec", "strategy", "canary", default={}) or {}
-    names = []
+    routes = []
     for plugin in (dig(canary, "trafficRouting", "plugins", default={}) or {}).values():
-        names += [r.get("name") for r in plugin.get("httpRoutes") or []]
-        names += [plugin["httpRoute"]] if plugin.get("httpRoute") else []
-    return names
+        if not isinstance(plugin, Mapping):
+            continue
+        ns = str(plugin.get("namespace") or namespace_of(rollout))
+        named = [r.get("name") for r in plugin.get("httpRoutes") or [] if isinstance(r, Mapping)]
+        named += [plugin.get("httpRoute")]
+        routes += [(ns, str(name)) for name in named if name]
+    return routes
 
 
 # The field manager the Kubernetes provider applies with (`pulumi-kubernetes-<id>`).
@@ -337,10 +345,10 @@ def _shared_with_controllers(
         ns = namespace_of(rollout)
         strategies = dig(rollout.props, "spec", "strategy", default={}) or {}
         strategy: Mapping[str, Any] = next(iter(strategies.values()), {}) or {}
-        owned = [(SERVICE, strategy.get(k), "spec.selector") for k in ROLLOUT_SERVICES]
-        owned += [(HTTP_ROUTE, name, "spec.rules") for name in _rollout_routes(rollout)]
-        for kind, name, field in owned:
-            shared = by_name.get((kind, ns, name)) if name else None
+        owned = [(SERVICE, ns, strategy.get(k), "spec.selector") for k in ROLLOUT_SERVICES]
+        owned += [(HTTP_ROUTE, at, name, "spec.rules") for at, name in _rollout_routes(rollout)]
+        for kind, at, name, field in owned:
+            shared = by_name.get((kind, at, name)) if name else None
             if shared is not None and list(shared.opts.ignore_changes or []) != [field]:
                 yield (
                     f"{kind.rsplit(':', 1)[1]} '{name}' is edited by the Argo Rollouts "
@@ -368,44 +376,43 @@ shared_with_controllers = stack_policy(
 )
 
 
-def _canary_services(resources: list[PolicyResource]) -> dict[tuple[str, str], set[str]]:
-    """(namespace, HTTPRoute) -> the canary Services of the Rollouts that route through it,
-    as each Rollout names them (spec.strategy.canary.canaryService)."""
-    found: dict[tuple[str, str], set[str]] = {}
-    for rollout in of_type(resources, ROLLOUT):
-        canary = dig(rollout.props, "spec", "strategy", "canary", "canaryService")
-        for route in _rollout_routes(rollout):
-            if canary and route:
-                found.setdefault((namespace_of(rollout), route), set()).add(canary)
-    return found
+def _whole(value: Any) -> int | None:
+    """A weight or percentage as a whole number (the engine sends numbers as floats)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else None
 
 
-def _weights(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
-    canaries = _canary_services(resources)
-    for route in of_type(resources, HTTP_ROUTE):
-        key = (namespace_of(route), dig(route.props, "metadata", "name"))
-        for problem in _route_weights(route, canaries.get(key, set())):
-            yield problem, route.urn
-
-
-def _route_weights(route: PolicyResource, canaries: set[str]) -> Iterable[str]:
-    annotation = dig(route.props, "metadata", "annotations", MAX_WEIGHT)
-    for i, rule in enumerate(dig(route.props, "spec", "rules", default=[])):
-        refs = rule.get("backendRefs") or []
-        weights = [r.get("weight") for r in refs]
-        if len(refs) < 2 or all(w is None for w in weights):
+def _weights(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
+    annotations = dig(args.props, "metadata", "annotations", default={}) or {}
+    maximum, canary = annotations.get(MAX_WEIGHT), annotations.get(CANARY_SERVICE)
+    limit = _whole(maximum)
+    if maximum is not None and (limit is None or not canary):
+        yield (
+            f"The route's {MAX_WEIGHT} must be a whole number and come with {CANARY_SERVICE} "
+            f"naming the canary Service (got {maximum!r}, {canary!r})."
+        )
+    for i, rule in enumerate(dig(args.props, "spec", "rules", default=[]) or []):
+        refs = [r for r in rule.get("backendRefs") or [] if isinstance(r, Mapping)]
+        if len(refs) < 2 or all(r.get("weight") is None for r in refs):
             continue
-        total = sum(int(w if w is not None else 1) for w in weights)
+        # An omitted weight is 1 (Gateway API).
+        weights = [_whole(r["weight"]) if r.get("weight") is not None else 1 for r in refs]
+        shown = [r.get("weight") for r in refs]
+        if None in weights:
+            yield f"Rule {i} has weights that are not all whole numbers: {shown}."
+            continue
+        total = sum(w for w in weights if w is not None)
         if total != 100:
             yield f"Rule {i} splits traffic in weights that sum to {total}, not 100."
-        if annotation is not None:
-            for ref in refs:
-                weight = int(ref.get("weight") or 0)  # a number arrives as a float
-                if ref.get("name") in canaries and weight > int(annotation):
-                    yield f"Rule {i} gives the canary {weight}%, above its maximum {annotation}%."
+        for ref, weight in zip(refs, weights, strict=True):
+            if canary and limit is not None and ref.get("name") == canary and (weight or 0) > limit:
+                yield f"Rule {i} gives the canary {weight}%, above its maximum {limit}%."
 
 
-canary_weights = stack_policy(
+canary_weights = resource_policy(
     "k8s-canary-weights",
     area=AREA,
     description="Traffic splits add up to 100 and a canary stays within its maximum weight.",
@@ -413,6 +420,7 @@ canary_weights = stack_policy(
     standard=project_rule("canary"),
     remediation="declare routes with explicit weights (stable 100, canary 0); the controller "
     "moves them, up to maxWeight, then `infractl rollout promote`.",
+    types=(HTTP_ROUTE,),
     check=_weights,
 )
 
