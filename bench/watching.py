@@ -65,7 +65,7 @@ class Watch:
 
     def _since(self, started: float) -> float:
         seconds = self._verdict() - started
-        if seconds <= 0:  # a verdict printed before this save: a run nobody settled
+        if seconds <= 0:  # a verdict printed before this save: a run another save started
             raise RuntimeError(f"the watch of {self.stack_file} answered before the save")
         return seconds
 

@@ -137,12 +137,6 @@ class Cluster:
                 found[rs.metadata.labels.get(HASH, "")] = int(rs.spec.replicas or 0)
         return found
 
-    def analysis_runs(self) -> list[dict[str, Any]]:
-        runs = self.custom.list_namespaced_custom_object(
-            GROUP, VERSION, self.namespace, "analysisruns"
-        )
-        return [dict(r) for r in runs["items"]]
-
     def analysis_run(self, name: str) -> dict[str, Any]:
         return dict(
             self.custom.get_namespaced_custom_object(

@@ -9,6 +9,7 @@ failed, 2 when the harness could not run.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ import yaml
 from e2e import controlplane, engine, faults, infractl, live, prometheus, rollouts, stacks, tools
 from e2e.errors import HarnessError
 from e2e.programs import program, weakened_program
+from infra.config.monitoring import MonitoringConfig
 from infra.release import ACTIVE, PREVIEW
 
 ROOT = tools.ROOT
@@ -243,7 +245,8 @@ def blue_green(
     settings = pulumi.project / f"Pulumi.{report.stack}.yaml"
     cluster = rollouts.Cluster(plane.kubeconfig, namespace, settings)
     monitoring = stacks.settings(report.stack)["config"].get(f"{stacks.NS}:monitoring") or {}
-    host = cluster.prometheus_host(monitoring.get("namespace", "monitoring"))
+    default = MonitoringConfig.model_fields["namespace"].default
+    host = cluster.prometheus_host(monitoring.get("namespace", default))
     if not report.check(host is not None, "no Prometheus Service of the chart in the cluster"):
         return
     tracks = {ACTIVE: prometheus.Track(), PREVIEW: prometheus.Track()}
@@ -286,6 +289,13 @@ class BlueGreen:
 
     def status(self) -> dict[str, Any]:
         return dict(self.cluster.rollout(self.service).get("status") or {})
+
+    @functools.cached_property
+    def aborted_expr(self) -> str:
+        """The RolloutAborted alert's expression, as the stack's PrometheusRule holds it."""
+        expr = self.cluster.alert_expr("RolloutAborted", self.service)
+        self.record["RolloutAborted"] = expr
+        return expr
 
     def healthy(self) -> bool:
         st = self.status()
@@ -396,11 +406,9 @@ class BlueGreen:
         seen = self.stage(name)
         self.report.check(seen["status"].get("phase") == "Degraded", f"{name}: not Degraded")
         self.report.check(seen["active"] == active, f"{name}: active moved to {seen['active']}")
-        expr = self.cluster.alert_expr("RolloutAborted", self.service)
-        self.record.setdefault("RolloutAborted", expr)
         self.waited(
             f"{name}: RolloutAborted's expression in Prometheus",
-            lambda: bool(self.server.query(expr)),
+            lambda: bool(self.server.query(self.aborted_expr)),
             60,
         )
         _no_changes(self.report, self.pulumi, f"preview-after-{name}")
@@ -474,10 +482,9 @@ class BlueGreen:
         check(seen["active"] == new, f"release after abort skipped the gate: {seen['active']}")
         check(bool(seen["status"].get("pauseConditions")), "release after abort not paused")
         # The negative control of RolloutAborted: a new release ended the last abort.
-        expr = self.cluster.alert_expr("RolloutAborted", self.service)
         self.waited(
             "RolloutAborted's expression to clear after the new release",
-            lambda: not self.server.query(expr),
+            lambda: not self.server.query(self.aborted_expr),
             60,
         )
         aborted = self.infractl("abort")

@@ -42,7 +42,8 @@ HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 TIER = "tbcoin.io/tier"
 MAX_WEIGHT = "tbcoin.io/canary-max-weight"
-# The route names its canary backend itself: the program writes both from infra/release.py.
+# The route names its canary backend itself (infra/kubernetes/strategies.py writes both
+# annotations; the name is the Rollout's canaryService).
 CANARY_SERVICE = "tbcoin.io/canary-service"
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 PINNED_VERSION = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$")
@@ -388,27 +389,28 @@ def _whole(value: Any) -> int | None:
 def _weights(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
     annotations = dig(args.props, "metadata", "annotations", default={}) or {}
     maximum, canary = annotations.get(MAX_WEIGHT), annotations.get(CANARY_SERVICE)
-    limit = _whole(maximum)
-    if maximum is not None and (limit is None or not canary):
+    limit = _whole(maximum) if canary else None  # the bound, when the route states it whole
+    if maximum is not None and limit is None:
         yield (
             f"The route's {MAX_WEIGHT} must be a whole number and come with {CANARY_SERVICE} "
             f"naming the canary Service (got {maximum!r}, {canary!r})."
         )
     for i, rule in enumerate(dig(args.props, "spec", "rules", default=[]) or []):
         refs = [r for r in rule.get("backendRefs") or [] if isinstance(r, Mapping)]
-        if len(refs) < 2 or all(r.get("weight") is None for r in refs):
+        given = [r.get("weight") for r in refs]
+        if len(refs) < 2 or all(w is None for w in given):
             continue
         # An omitted weight is 1 (Gateway API).
-        weights = [_whole(r["weight"]) if r.get("weight") is not None else 1 for r in refs]
-        shown = [r.get("weight") for r in refs]
-        if None in weights:
-            yield f"Rule {i} has weights that are not all whole numbers: {shown}."
+        weights = [_whole(w) for w in given if w is not None] + [1] * given.count(None)
+        whole = [w for w in weights if w is not None]
+        if len(whole) < len(refs):
+            yield f"Rule {i} has weights that are not all whole numbers: {given}."
             continue
-        total = sum(w for w in weights if w is not None)
-        if total != 100:
-            yield f"Rule {i} splits traffic in weights that sum to {total}, not 100."
-        for ref, weight in zip(refs, weights, strict=True):
-            if canary and limit is not None and ref.get("name") == canary and (weight or 0) > limit:
+        if sum(whole) != 100:
+            yield f"Rule {i} splits traffic in weights that sum to {sum(whole)}, not 100."
+        for ref in refs:
+            weight = _whole(ref.get("weight")) or 0
+            if limit is not None and ref.get("name") == canary and weight > limit:
                 yield f"Rule {i} gives the canary {weight}%, above its maximum {limit}%."
 
 
