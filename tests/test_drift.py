@@ -467,3 +467,64 @@ def test_drift_runs_the_cli_with_event_log_enabled(
     monkeypatch.delenv("PULUMI_DEBUG_COMMANDS", raising=False)
     report = run_refresh_preview(tmp_path, "prod")
     assert report.summary
+
+
+# --- ruleset drift the provider cannot see (REST API, on the GitHub API stand-in) ---------------
+
+
+def _live_ruleset(github: GitHub, enforcement: str, bypass: list[dict[str, Any]]) -> None:
+    from tests.github_standin import documented
+
+    repo = "/repos/tbcoin/tbcoin-engine-ml"
+    whole = documented("/repos/{owner}/{repo}/rulesets/{ruleset_id}")
+    whole.update(
+        id=9, name="default-branch", target="branch", enforcement=enforcement,
+        bypass_actors=bypass, conditions={"ref_name": {"include": ["~DEFAULT_BRANCH"],
+                                                       "exclude": []}},
+    )  # fmt: skip
+    github.set(
+        f"{repo}/rulesets",
+        [
+            {
+                k: whole[k]
+                for k in ("id", "name", "target", "enforcement", "node_id", "source", "source_type")
+            }
+        ],
+    )
+    github.set(f"{repo}/rulesets/9", whole)
+
+
+def _ruleset_drift(github: GitHub, tmp_path: Path) -> Any:
+    quiet = tmp_path / "quiet.jsonl"
+    quiet.write_text(QUIET)
+    env = {"GITHUB_TOKEN": "token", "GITHUB_API_URL": github.base}
+    return infractl("drift", "--stack", "prod", "--input", quiet, "--rulesets", env=env)
+
+
+def test_a_bypass_actor_added_in_the_ui_is_critical_drift(github: GitHub, tmp_path: Path) -> None:
+    actor = {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}
+    _live_ruleset(github, "evaluate", [actor])
+    run = _ruleset_drift(github, tmp_path)
+    assert run.code == EXIT_DRIFT, run.stderr
+    rows = [line for line in run.stdout.splitlines() if "tbcoin-engine-ml-default-branch" in line]
+    assert len(rows) == 2 and all("critical" in row for row in rows)
+    assert any(
+        "`bypassActors[0]`" in r and "who may bypass the branch rules changed" in r for r in rows
+    )
+    assert any("`enforcement`" in r and '`"evaluate"`' in r for r in rows)
+
+
+def test_mutation_the_declared_ruleset_live_is_no_drift(github: GitHub, tmp_path: Path) -> None:
+    """The findings above come from the difference: the same ruleset as declared is quiet."""
+    _live_ruleset(github, "active", [])
+    run = _ruleset_drift(github, tmp_path)
+    assert run.code == EXIT_IN_SYNC, run.stdout + run.stderr
+
+
+def test_bypass_actors_a_token_cannot_read_are_said(github: GitHub, tmp_path: Path) -> None:
+    _live_ruleset(github, "active", [])
+    whole = github.answers[("GET", "/repos/tbcoin/tbcoin-engine-ml/rulesets/9")].body
+    del whole["bypass_actors"]
+    run = _ruleset_drift(github, tmp_path)
+    assert run.code == EXIT_IN_SYNC
+    assert "the token cannot read bypass actors" in run.stdout
