@@ -374,8 +374,11 @@ class ActionPin(Model):
     keep_node20: Text | None = Field(default=None, min_length=1)
 
 
+OwnerName = Annotated[str, pattern(r"^[A-Za-z0-9-]+$", "a GitHub organisation or user")]
+
+
 class GitHubConfig(Model):
-    owner: Annotated[str, pattern(r"^[A-Za-z0-9-]+$", "a GitHub organisation or user")]
+    owner: OwnerName
     defaults: dict[str, Any] = Field(default_factory=dict)
     groups: dict[Slug, dict[str, Any]] = Field(default_factory=dict)
     repositories: dict[RepoName, dict[str, Any]] = Field(min_length=1)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -347,14 +346,20 @@ def _at(data: Any, key: str) -> Any:
 
 # --- the command -------------------------------------------------------------------------------
 
-_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
-
 
 def checked_name(option: str, name: str) -> str:
-    """An organisation or repository name as GitHub allows it; anything else is refused."""
-    if not _NAME.fullmatch(name) or name in (".", ".."):
+    """An organisation (--owner) or repository name as the config's model accepts it."""
+    import pydantic
+
+    from infra.config.github import OwnerName, RepoName
+
+    try:
+        pydantic.TypeAdapter(OwnerName if option == "--owner" else RepoName).validate_python(name)
+    except pydantic.ValidationError:
         shown = redact(name.encode("unicode_escape").decode()[:100])
-        raise UsageError(f"{option} {shown!r}: not a GitHub name (letters, digits, . _ -)")
+        raise UsageError(
+            f"{option} {shown!r}: not a GitHub name (letters, digits, . _ -)"
+        ) from None
     return name
 
 
