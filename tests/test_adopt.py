@@ -351,7 +351,7 @@ def test_requests_stay_within_k_per_repository(github: GitHub, tmp_path: Path) -
         (None, ("--repo", "missing"), "token", "no repository tbcoin/missing on GitHub"),
         ("permission", ("--repo", NAME), "token", "the token needs the permission pages=read"),
         ("empty-org", (), "token", "--owner tbcoin: the organisation has no repositories"),
-        ("exists", ("--repo", NAME), "token", "exists and is not empty; --force replaces it"),
+        ("exists", ("--repo", NAME), "token", "not empty; pass --force to replace it"),
         (None, ("--repo", "../x"), "token", "--repo '../x': not a GitHub name"),
     ],
     ids=["no-token", "no-repository", "permission", "empty-organisation", "out-exists", "bad-name"],
@@ -399,7 +399,7 @@ def test_force_replaces_an_earlier_adopt_and_nothing_else(github: GitHub, tmp_pa
     out = tmp_path / "inventory"
     assert _adopt(github, out).code == 0
     refused = _adopt(github, out)
-    assert refused.code == 2 and "--force replaces it" in refused.stderr
+    assert refused.code == 2 and "pass --force to replace it" in refused.stderr
     assert _adopt(github, out, "--force").code == 0
     (out / "notes.txt").write_text("mine")
     kept = _adopt(github, out, "--force")
