@@ -367,6 +367,7 @@ class RepositorySettings(Model):
     pages: bool = True
     managed_files: ManagedFiles = Field(default_factory=ManagedFiles)
 
+
 class ActionPin(Model):
     """A third-party action pinned to a full commit SHA; `version` is shown as a comment."""
 
