@@ -190,8 +190,8 @@ STACK_WIDE = {
     ),
     "a chart from a host off the allow-list": (
         "prod",
-        set_at("gateway.install.repository", "oci://registry.evil.example/envoyproxy"),
-        "gateway.install.repository: must be an https:// or oci:// chart repository on",
+        set_at("gateway.install.chart.repository", "oci://registry.evil.example/envoyproxy"),
+        "gateway.install.chart.repository: must be an https:// or oci:// chart repository on",
     ),
     "a chart URL with credentials": (
         "prod",
@@ -199,7 +199,7 @@ STACK_WIDE = {
             "monitoring.loki",
             {
                 "chart": {
-                    "chart": "loki",
+                    "name": "loki",
                     "version": "6.30.1",
                     "repository": "https://user@grafana.github.io/helm-charts",
                 }

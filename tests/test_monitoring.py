@@ -84,7 +84,7 @@ def test_the_promtool_cases_are_sensitive_to_thresholds(tmp_path: Path) -> None:
     stricter = config.monitoring.model_copy(
         update={
             "thresholds": config.monitoring.thresholds.model_copy(
-                update={"error_rate": config.monitoring.thresholds.error_rate * 1.2}
+                update={"error_ratio": config.monitoring.thresholds.error_ratio * 1.2}
             )
         }
     )

@@ -442,14 +442,15 @@ def test_bad_policy_config_exits_2(tmp_path: Path) -> None:
     config = tmp_path / "bad.json"
     config.write_text(
         json.dumps(
-            {"no-such-policy": "mandatory", "github-ruleset-reviews": {"minApprovals": "two"}}
+            {"no-such-policy": "mandatory", "github-ruleset-reviews": {"requiredApprovals": "two"}}
         )
     )
     run = infractl("check", "--stack", "prod", "--policy-config", config)
     assert run.code == 2
     assert f"{config}: policy:no-such-policy: no such policy in the pack" in run.stderr
     assert (
-        "policy:github-ruleset-reviews.minApprovals: 'two' is not of type 'integer'" in run.stderr
+        "policy:github-ruleset-reviews.requiredApprovals: 'two' is not of type 'integer'"
+        in run.stderr
     )
 
 
@@ -522,10 +523,10 @@ def _weakened_config(tmp_path: Path, stack: str, policy: str, change: dict[str, 
 
 # Issue 24: a parameter that switches a mandatory policy off in effect is refused like a level.
 PARAMETER_FLOORS = [
-    ("prod", "github-ruleset-reviews", "minApprovals", 0, ">= 2 (got 0)"),
-    ("prod", "github-ruleset-reviews", "minApprovals", 1, ">= 2 (got 1)"),
-    ("prod", "github-ruleset-reviews", "minApprovals", None, ">= 2 (got 1.0)"),  # the default
-    ("staging", "github-ruleset-reviews", "minApprovals", 0, ">= 1 (got 0)"),
+    ("prod", "github-ruleset-reviews", "requiredApprovals", 0, ">= 2 (got 0)"),
+    ("prod", "github-ruleset-reviews", "requiredApprovals", 1, ">= 2 (got 1)"),
+    ("prod", "github-ruleset-reviews", "requiredApprovals", None, ">= 2 (got 1.0)"),  # default
+    ("staging", "github-ruleset-reviews", "requiredApprovals", 0, ">= 1 (got 0)"),
     ("prod", "github-ruleset-required-checks", "requiredChecks", [], "(got [])"),
     ("staging", "github-ruleset-required-checks", "requiredChecks", ["Tests"], '(got ["Tests"])'),
     ("prod", "k8s-images-pinned", "requireDigest", False, "must be true (got false)"),

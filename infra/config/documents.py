@@ -150,7 +150,12 @@ for _tag, (_regex, _first) in _CORE_SCHEMA.items():  # in order: an integer is n
 
 def _construct_int(loader: yaml.SafeLoader, node: Node) -> int:
     text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
-    return int(text[2:], 16) if text.startswith("0x") else int(text, 10)
+    try:
+        return int(text[2:], 16) if text.startswith("0x") else int(text, 10)
+    except ValueError:  # beyond Python's limit for reading an integer (4300 digits)
+        raise yaml.constructor.ConstructorError(
+            None, None, f"an integer of {len(text)} digits, longer than any value", node.start_mark
+        ) from None
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)

@@ -6,16 +6,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from infra.config.base import (
-    DnsLabel,
-    Hostname,
-    LabelKey,
-    LabelValue,
-    Model,
-    Quantity,
-    quantity_value,
-)
+from infra.config.base import DnsLabel, Hostname, Integer, LabelKey, LabelValue, Model, Quantity
 from infra.config.errors import at
+from infra.config.resources import ContainerDefaults
 
 
 class QuotaConfig(Model):
@@ -23,24 +16,7 @@ class QuotaConfig(Model):
 
     cpu: Quantity = "4"
     memory: Quantity = "8Gi"
-    pods: int = Field(default=30, ge=1, le=1000)
-
-
-class ContainerDefaults(Model):
-    """LimitRange defaults for containers that do not declare their own."""
-
-    cpu_request: Quantity = "100m"
-    memory_request: Quantity = "128Mi"
-    cpu_limit: Quantity = "500m"
-    memory_limit: Quantity = "512Mi"
-
-    @model_validator(mode="after")
-    def _requests_within_limits(self) -> ContainerDefaults:
-        for kind in ("cpu", "memory"):
-            request, limit = getattr(self, f"{kind}_request"), getattr(self, f"{kind}_limit")
-            if quantity_value(request) > quantity_value(limit):
-                raise at(f"{kind}Request", f"{request} is above {kind}Limit {limit}")
-        return self
+    pods: Integer = Field(default=30, ge=1, le=1000)
 
 
 class EnvironmentConfig(Model):

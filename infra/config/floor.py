@@ -238,7 +238,7 @@ def _at_least(minimum: int) -> Callable[[object, object], bool]:
 
 def min_approvals(minimum: int) -> ParameterFloor:
     return ParameterFloor(
-        "github-ruleset-reviews", "minApprovals", f">= {minimum}", _at_least(minimum)
+        "github-ruleset-reviews", "requiredApprovals", f">= {minimum}", _at_least(minimum)
     )
 
 

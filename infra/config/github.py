@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pydantic
 from pydantic import AfterValidator, Field, PrivateAttr, field_validator
@@ -18,11 +18,14 @@ from pydantic.alias_generators import to_snake
 
 from infra.config.base import (
     BranchName,
+    Duration,
     Email,
     HttpsUrl,
+    Integer,
     Model,
     RelativePath,
     Text,
+    Within,
     pattern,
     unique,
 )
@@ -83,13 +86,13 @@ class SecuritySettings(Model):
 
 class BypassActor(Model):
     actor_type: Literal["RepositoryRole", "Team", "Integration", "OrganizationAdmin", "DeployKey"]
-    actor_id: int | None = Field(default=None, ge=0)
+    actor_id: Integer | None = Field(default=None, ge=0)
     bypass_mode: Literal["always", "pull_request", "exempt"] = "pull_request"
 
 
 class BranchRules(Model):
     enforcement: Literal["active", "disabled", "evaluate"] = "active"
-    required_approvals: int = Field(default=1, ge=0, le=10)
+    required_approvals: Integer = Field(default=1, ge=0, le=10)
     dismiss_stale_reviews: bool = True
     require_code_owner_review: bool = False
     require_last_push_approval: bool = True
@@ -131,7 +134,7 @@ class DependabotSettings(Model):
     timezone: Annotated[
         str, pattern(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", "an IANA time zone")
     ] = "Etc/UTC"
-    open_pull_requests_limit: int = Field(default=10, ge=0, le=100)
+    open_pull_requests_limit: Integer = Field(default=10, ge=0, le=100)
     group_minor_and_patch: bool = True
 
 
@@ -187,8 +190,13 @@ class SupportedVersion(Model):
 
 
 class SecurityPolicy(Model):
+    RENAMED: ClassVar[dict[str, str]] = {
+        "responseHours": "responseTime, a duration in whole hours such as 48h"
+    }
+
     contact: Email
-    response_hours: int = Field(default=48, ge=1, le=720)
+    # How soon a report is acknowledged; SECURITY.md states it in hours.
+    response_time: Annotated[Duration, Within("1h", "30d", step="1h")] = "48h"
     supported_versions: list[SupportedVersion] = Field(
         default_factory=lambda: [SupportedVersion(version="1.x", supported=True)]
     )
@@ -206,11 +214,16 @@ class TeamAccess(Model):
 
 
 class DeploymentEnvironment(Model):
+    RENAMED: ClassVar[dict[str, str]] = {
+        "waitTimerMinutes": "waitTimer, a duration in whole minutes such as 30m"
+    }
+
     # Team slugs (at most 6, GitHub's limit) who must approve deployments.
     reviewers: Annotated[list[Slug], unique("reviewer")] = Field(default_factory=list, max_length=6)
     # Only the default branch may deploy (an explicit branch policy naming it).
     default_branch_only: bool = False
-    wait_timer_minutes: int = Field(default=0, ge=0, le=43200)
+    # How long a deployment waits before it starts; GitHub takes whole minutes, at most 30 days.
+    wait_timer: Annotated[Duration, Within(maximum="30d", step="1m")] = "0m"
     prevent_self_review: bool = True
     # GitHub defaults this to true; false means admins wait for the reviewers like everyone.
     can_admins_bypass: bool = False
@@ -310,6 +323,11 @@ class ExistingResources(Model):
 class RepositorySettings(Model):
     """The effective settings of one repository, after merging its layers."""
 
+    RENAMED: ClassVar[dict[str, str]] = {
+        "importExisting": "existing: {repository: true}; `infractl adopt` writes it with "
+        "everything else that exists (docs/tutorials/adopt.md)"
+    }
+
     description: Text = Field(default="", max_length=350)
     visibility: Literal["public", "private", "internal"] = "private"
     homepage_url: HttpsUrl | None = None
@@ -348,16 +366,6 @@ class RepositorySettings(Model):
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     pages: bool = True
     managed_files: ManagedFiles = Field(default_factory=ManagedFiles)
-
-    @pydantic.model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "importExisting" in data:
-            raise ValueError(
-                "importExisting is now existing: {repository: true}; `infractl adopt` writes it "
-                "with everything else that exists (docs/tutorials/adopt.md)"
-            )
-        return data
 
 
 class ActionPin(Model):

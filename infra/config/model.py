@@ -8,7 +8,15 @@ from typing import Annotated
 from pydantic import Field
 
 from infra.config.app import BUILD, AppConfig, is_tag
-from infra.config.base import DnsLabel, Model, SecretName, pattern, quantity_value
+from infra.config.base import (
+    DnsLabel,
+    Integer,
+    Model,
+    SecretName,
+    pattern,
+    percent,
+    quantity_value,
+)
 from infra.config.drift import DriftConfig
 from infra.config.environments import EnvironmentConfig
 from infra.config.errors import ConfigProblem
@@ -27,7 +35,7 @@ class KubernetesConfig(Model):
     context: (
         Annotated[str, pattern(r"^[A-Za-z0-9._:@/-]{1,253}$", "a kubeconfig context name")] | None
     ) = None
-    replicas: int = Field(default=1, ge=1, le=50)
+    replicas: Integer = Field(default=1, ge=1, le=50)
 
 
 # Namespaces the cluster itself runs in (kube-dns, the control plane) or puts objects in by default.
@@ -201,7 +209,7 @@ class StackConfig(Model):
         if isinstance(strategy, BlueGreen):
             extra = replicas
         elif isinstance(strategy, Canary):
-            extra = -(-replicas * strategy.max_weight // 100)
+            extra = -(-replicas * percent(strategy.max_weight) // 100)
         return replicas + extra
 
     def _quota_problems(self) -> list[ConfigProblem]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.config.services import Autoscaling, Resources
+from infra.config.base import percent
+from infra.config.resources import Resources
+from infra.config.services import Autoscaling
 from infra.manifests.labels import TRACK, common_labels, service_selector, track_selector
 from infra.manifests.network_policy import APP_PORT_NAME
 from infra.release import DEPLOYMENT, ROLLOUT, WorkloadPlan
@@ -193,7 +195,7 @@ def autoscaler_manifest(w: Workload, autoscaling: Autoscaling) -> dict[str, Any]
                         "name": "cpu",
                         "target": {
                             "type": "Utilization",
-                            "averageUtilization": autoscaling.target_cpu_utilization,
+                            "averageUtilization": percent(autoscaling.target_cpu_utilization),
                         },
                     },
                 }

@@ -17,6 +17,11 @@ from infra.config.errors import ConfigError, ConfigProblem
 from infra.config.floor import floor_of
 
 LEVELS = {"advisory", "mandatory", "disabled", "remediate"}
+# Parameters of an older vocabulary, with what replaced each: refused with these words.
+RENAMED_PARAMETERS = {
+    ("github-ruleset-reviews", "minApprovals"): "requiredApprovals, the name of the repository "
+    "setting it holds to a minimum (branchRules.requiredApprovals)",
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,9 @@ def merge_policy_config(
         props = schema.get("properties", {})
         values = {k: v["default"] for k, v in props.items() if "default" in v}
         values |= {k: v for k, v in own.items() if k != "enforcementLevel"}
+        for key in [k for k in values if (name, k) in RENAMED_PARAMETERS]:
+            problem(f"{name}.{key}", f"renamed to {RENAMED_PARAMETERS[name, key]}")
+            del values[key]
         validator = jsonschema.Draft7Validator(
             {
                 "type": "object",

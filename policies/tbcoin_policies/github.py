@@ -68,7 +68,7 @@ default_branch_ruleset = stack_policy(
 
 def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
     pr = dig(args.props, "rules", "pullRequest")
-    minimum = int(config.get("minApprovals", 1))
+    minimum = int(config.get("requiredApprovals", 1))
     if pr is None:
         yield "The ruleset does not require pull requests."
         return
@@ -91,7 +91,7 @@ ruleset_reviews = resource_policy(
     "and requireConversationResolution in the repository's config.",
     types=(RULESET,),
     check=_reviews,
-    properties={"minApprovals": {"type": "integer", "minimum": 0, "default": 1}},
+    properties={"requiredApprovals": {"type": "integer", "minimum": 0, "default": 1}},
 )
 
 
