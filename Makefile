@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make plan` and `make test` (see README, Quick start).
+# Two commands on a fresh machine: `make plan` and `make test` (README, Quick start).
 VENV ?= .venv
 PYTHON ?= python3
 STACK ?= staging
@@ -67,8 +67,8 @@ plan: $(VENV)/.installed-run
 	mkdir -p $(dir $(OUT))
 	$(VENV)/bin/infractl check --stack $(STACK) --out $(OUT)
 
-# The same plan again on every save of the stack's settings, the program or the pack (README,
-# The inner loop: `make watch`); Ctrl-C stops it.
+# The same plan again on every save of the stack's settings, the program or the pack
+# (docs/reference/plan-and-check.md); Ctrl-C stops it.
 watch: $(VENV)/.installed-run
 	mkdir -p $(dir $(OUT))
 	$(VENV)/bin/infractl check --watch --stack $(STACK) --out $(OUT)
@@ -92,8 +92,8 @@ bench: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov $(PY) -m bench.run
 	$(PY) -m bench.engine
 
-# The real Pulumi engine on a real control plane (README, End to end), and the real Scorecard on
-# the managed files (README, Predicted OpenSSF Scorecard). Needs Go; `make test` does not. Every
+# The real Pulumi engine on a real control plane (docs/internals/e2e.md), and the real Scorecard
+# on the managed files (docs/reference/scorecard.md). Needs Go; `make test` does not. Every
 # binary is built from the Go modules pinned under tools/e2e/ into .tools/bin, once.
 e2e-tools: $(VENV)/.installed-test
 	$(PY) -m e2e.tools

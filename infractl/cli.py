@@ -189,8 +189,8 @@ def _policies_options(policies: argparse.ArgumentParser) -> None:
     policies.add_argument(
         "action",
         choices=["catalogue", "sync-config"],
-        help="catalogue: print docs/policies.md; sync-config: update each stack's policy config "
-        "with the repositories the other stacks govern",
+        help="catalogue: print docs/reference/policies.md; sync-config: update each stack's "
+        "policy config with the repositories the other stacks govern",
     )
 
 
@@ -366,12 +366,13 @@ COMMANDS = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="infractl", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def parser() -> argparse.ArgumentParser:
+    """The whole command line; docs/reference/cli.md is generated from it."""
+    top = argparse.ArgumentParser(prog="infractl", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, command in COMMANDS.items():
-        command.options(commands.add_parser(name, help=command.help))
-    return parser
+        command.options(commands.add_parser(name, help=command.help, description=command.help))
+    return top
 
 
 # Their exit 1 means a finding (drift), so no failure may surface as a traceback's exit 1.
@@ -379,7 +380,7 @@ ENGINE_OUTPUT_COMMANDS = {"drift", "preview-report"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     from infra.config.user_error import UserError
     from infractl.signals import Stopped, stop_signals_raise
 

@@ -456,8 +456,9 @@ def test_bad_policy_config_exits_2(tmp_path: Path) -> None:
 def test_policy_catalogue_is_fresh() -> None:
     run = infractl("policies", "catalogue")
     assert run.code == 0
-    assert (REPO / "docs/policies.md").read_text() == run.stdout, (
-        "docs/policies.md is stale: run `infractl policies catalogue > docs/policies.md`"
+    assert (REPO / "docs/reference/policies.md").read_text() == run.stdout, (
+        "docs/reference/policies.md is stale: run "
+        "`infractl policies catalogue > docs/reference/policies.md`"
     )
 
 

@@ -90,7 +90,8 @@ def test_a_nul_byte_in_a_stack_file_is_one_line(tmp_path: Path) -> None:
 @given(st.one_of(st.sampled_from(["nan", "inf", "-inf", "0", "-0", "1e999"]), st.floats()))
 def test_a_timeout_must_be_finite_and_positive(value: str | float) -> None:
     """`--timeout nan` raised; `inf` never expired; 0 was reported as the pack timing out."""
-    from infractl.cli import MAX_TIMEOUT, _parser
+    from infractl.cli import MAX_TIMEOUT
+    from infractl.cli import parser as cli_parser
 
     text = str(value)
     try:
@@ -98,7 +99,7 @@ def test_a_timeout_must_be_finite_and_positive(value: str | float) -> None:
         valid = 0 < seconds <= MAX_TIMEOUT
     except ValueError:
         valid = False
-    parser = _parser()
+    parser = cli_parser()
     if valid:
         assert parser.parse_args(["check", "--stack", "s", "--timeout", text]).timeout == seconds
     else:
