@@ -146,7 +146,9 @@ def commands(source: str, language: str) -> list[tuple[str, list[str]]]:
 
 
 def run(command: str, cwd: Path) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "MAKEFLAGS")}
+    # As a user's shell has it: not inside `make test` (a nested make says "Entering directory").
+    outside = ("GITHUB_TOKEN", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+    env = {k: v for k, v in os.environ.items() if k not in outside}
     env["PATH"] = f"{cwd / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"  # stdout and stderr in the order a terminal shows them
     proc = subprocess.run(
