@@ -66,8 +66,21 @@ $(SHELLCHECK):
 	$(call deb_unpack,shellcheck,$(TOOLS)/shellcheck)
 	touch $@
 
-## the test tools: checkov, promtool, amtool, shellcheck and (with Go) actionlint, under .tools/
-tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK)
+# The GitHub API stand-in (docs/internals/github-api-standin.md): Prism and GitHub's own OpenAPI
+# description and recorded exchanges, from the lockfile in tools/github-api/ (npm ci: integrity
+# checked, no install scripts), once per lockfile. Without npm its tests are skipped with that
+# reason, except in CI (CI=true), where they must run.
+GITHUB_API_DIR := $(TOOLS)/github-api
+GITHUB_API := $(GITHUB_API_DIR)/.installed-$(shell cat tools/github-api/package-lock.json | cksum | cut -d' ' -f1)
+$(GITHUB_API): tools/github-api/package.json tools/github-api/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  mkdir -p $(GITHUB_API_DIR) && cp tools/github-api/package.json tools/github-api/package-lock.json $(GITHUB_API_DIR)/ && \
+	  (cd $(GITHUB_API_DIR) && flock .lock -c 'npm ci --no-audit --no-fund --ignore-scripts --loglevel=error') && \
+	  touch $@; \
+	else echo "make: no npm on PATH: the GitHub API stand-in is not installed, its tests are skipped"; fi
+
+## the test tools: checkov, promtool, amtool, shellcheck, (with Go) actionlint, (with npm) the GitHub API stand-in
+tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK) $(GITHUB_API)
 
 # One program run: synthesize into $(OUT), then check that result with the policy pack.
 ## offline plan of STACK (default staging) into out/STACK: synth, Scorecard, policy check
@@ -94,7 +107,8 @@ typecheck: $(VENV)/.installed-test
 ## the test suite (pytest, 2 workers)
 unit: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) \
-	  ACTIONLINT=$(ACTIONLINT) SHELLCHECK=$(SHELLCHECK) $(VENV)/bin/pytest -n 2 -q --durations=10
+	  ACTIONLINT=$(ACTIONLINT) SHELLCHECK=$(SHELLCHECK) GITHUB_API_STANDIN=$(GITHUB_API_DIR) \
+	  $(VENV)/bin/pytest -n 2 -q --durations=10
 
 ## lint, typecheck and unit: what CI runs first
 test: lint typecheck unit

@@ -36,6 +36,7 @@ NOT_RUN = {
     "needs-network": "a package index or another download",
     "long-running": "runs until stopped or for minutes, or is run by CI itself",
     "synopsis": "a command's shape with placeholders, not a command",
+    "illustration": "a diagram, or a sketch of code with parts left out",
 }
 SHELL = {"console", "sh"}
 PARSED = {"yaml", "json", "toml"}
