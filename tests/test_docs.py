@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from sybil.example import SybilFailure
 
 from tests import docs_examples
 from tests.conftest import REPO
@@ -81,3 +82,71 @@ def broken_links(path: Path) -> list[str]:
 )
 def test_every_link_leads_somewhere(path: Path) -> None:
     assert broken_links(path) == []
+
+
+# --- the checks can fail ------------------------------------------------------------------
+
+
+def _first_stack_snippet(path: Path) -> str:
+    """The first stack-config yaml block of a real page, as written there."""
+    blocks = re.findall(r"^```yaml\n(.*?)^```", path.read_text(), re.M | re.S)
+    return next(b for b in blocks if b.startswith("tbcoin-platform:"))
+
+
+def _check(tmp_path: Path, text: str) -> str | None:
+    """A one-page doc checked as the real ones are: None if it holds, else why not."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    page = tmp_path / "page.md"
+    page.write_text(text)
+    try:
+        docs_examples.check_page(page, tmp_path / "project")
+    except (SybilFailure, ValueError) as failed:
+        return str(failed)
+    return None
+
+
+GOVERN = REPO / "docs/tutorials/govern-a-repository.md"
+
+
+def test_a_misspelt_key_in_a_docs_snippet_fails(tmp_path: Path) -> None:
+    snippet = _first_stack_snippet(GOVERN)
+    marker = "<!-- docs-test: stack=prod -->\n"
+    assert _check(tmp_path / "as-written", f"{marker}```yaml\n{snippet}```\n") is None
+    misspelt = snippet.replace("description:", "descripton:")
+    assert misspelt != snippet
+    failed = _check(tmp_path / "misspelt", f"{marker}```yaml\n{misspelt}```\n")
+    assert failed and "descripton: unknown key; did you mean 'description'?" in failed
+
+
+@pytest.mark.parametrize(
+    ("page", "why"),
+    [
+        ("```console\n$ echo hello\nhallo\n```\n", "printed otherwise than shown"),
+        ("```console\n$ echo hello\n```\n", "printed otherwise than shown"),
+        ("```sh\nfalse\n```\n", "exited 1, not 0"),
+        ("<!-- docs-test: exit=2 -->\n```sh\ntrue\n```\n", "exited 0, not 2"),
+        ("```text\nsome output nobody checks\n```\n", "a text block is either"),
+        ("```bash\necho hello\n```\n", "language 'bash'"),
+        ("```\nno language\n```\n", "language ''"),
+        ("<!-- docs-test: not-run because -->\n```sh\nfalse\n```\n", "reviewed reasons"),
+        (
+            "<!-- docs-test: stack=prod refused -->\n```yaml\n"
+            "tbcoin-platform:kubernetes: {replicas: 2}\n```\n",
+            "marked refused, but stack 'prod' accepts it",
+        ),
+        (
+            "<!-- docs-test: stack=prod refused -->\n```yaml\n"
+            "tbcoin-platform:kubernetes: {replicas: 0}\n```\n\n```text\n"
+            "Pulumi.prod.yaml: tbcoin-platform:kubernetes.replicas: must be >= 2\n```\n",
+            "the snippet is refused with",
+        ),
+    ],
+)
+def test_an_example_that_is_not_true_fails(tmp_path: Path, page: str, why: str) -> None:
+    failed = _check(tmp_path, page)
+    assert failed is not None and why in failed
+
+
+def test_output_may_be_elided_with_an_ellipsis(tmp_path: Path) -> None:
+    page = "```console\n$ printf 'a\\nb\\nc\\npid 42 up\\n'\na\n...\npid ... up\n```\n"
+    assert _check(tmp_path, page) is None

@@ -230,3 +230,18 @@ def test_an_alert_cannot_be_declared_without_firing_and_silent_cases() -> None:
     with pytest.raises(ValueError, match="X needs a firing and a silent"):
         Alert(**fields, cases=(firing,))
     assert Alert(**fields, cases=(firing, Case("silent", {"up": "1x10"}, "6m", False))).cases
+
+
+def test_the_alert_table_of_the_docs_is_every_alert_with_its_severity() -> None:
+    page = (REPO / "docs/reference/monitoring.md").read_text()
+    section = page.split("\n## Alerts\n", 1)[1].split("\n## ", 1)[0]
+    documented = dict(re.findall(r"^\| `(\w+)` \| (\w+) \|", section, re.M))
+    defined = {}
+    for stack in STACKS:
+        config = _config(stack)
+        assert config.monitoring is not None
+        for svc in monitored_services(config):
+            for alert in alerts(svc, config.monitoring):
+                rule = alert.rule(config.monitoring.runbook_base_url, svc.name)
+                defined[alert.name] = rule["labels"]["severity"]
+    assert documented == defined
