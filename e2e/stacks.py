@@ -15,7 +15,7 @@ NS = "tbcoin-platform"
 # Any well-formed digest: pods under KWOK run no code, so no image is ever pulled.
 E2E_DIGEST = "sha256:" + "e2" * 32
 
-# What differs from Pulumi.<stack>.yaml, and why (the README lists the same).
+# What differs from Pulumi.<stack>.yaml, and why (docs/internals/e2e.md lists the same).
 EDITS = (
     "github removed: GitHub cannot be reached (its inputs go through the provider schema instead)",
     "app.build removed and `image: build` set to a fixed digest: no Docker engine to build with",

@@ -21,6 +21,29 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_TIMEOUT = 86_400.0
 
 
+FORMAT_HELP = "text for a terminal, json for tools, markdown for a PR comment"
+
+
+class _Version(argparse.Action):
+    """`--version`: the installed package's version, looked up only when asked for (`--help`
+    and every command stay clear of the package metadata)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import version
+
+        print(f"infractl {version('tbcoin-platform')}")
+        parser.exit()
+
+
 def _stack_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
     parser.add_argument("--config-file", help="use this stack settings file instead")
@@ -67,7 +90,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def _scorecard_options(scorecard: argparse.ArgumentParser) -> None:
     _stack_arguments(scorecard)
-    scorecard.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    scorecard.add_argument(
+        "--format", choices=["text", "json", "markdown"], default="text", help=FORMAT_HELP
+    )
     scorecard.add_argument(
         "--base",
         type=Path,
@@ -112,8 +137,7 @@ def _warn_unresolved(stack: Stack) -> None:
         return  # the check itself reports an invalid config
     for problem in problems:
         print(
-            f"warning: {problem.render(stack.source)} "
-            "(the offline check passes; `pulumi preview` and `pulumi up` refuse it)",
+            f"warning: {problem.render(stack.source)}; `pulumi preview` and `up` refuse it",
             file=sys.stderr,
         )
 
@@ -131,7 +155,9 @@ def _check_options(check: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="check an existing synth output (DIR/resources.json) instead of running the program",
     )
-    check.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    check.add_argument(
+        "--format", choices=["text", "json", "markdown"], default="text", help=FORMAT_HELP
+    )
     check.add_argument(
         "--policy-config",
         type=Path,
@@ -189,8 +215,8 @@ def _policies_options(policies: argparse.ArgumentParser) -> None:
     policies.add_argument(
         "action",
         choices=["catalogue", "sync-config"],
-        help="catalogue: print docs/policies.md; sync-config: update each stack's policy config "
-        "with the repositories the other stacks govern",
+        help="catalogue: print docs/reference/policies.md; sync-config: update each stack's "
+        "policy config with the repositories the other stacks govern",
     )
 
 
@@ -208,10 +234,32 @@ def cmd_policies(args: argparse.Namespace) -> int:
 
 
 def _preview_report_options(report: argparse.ArgumentParser) -> None:
-    report.add_argument("--input", action="append", default=[], type=Path, help="preview JSON")
-    report.add_argument("--event-log", action="append", default=[], type=Path, help="event log")
-    report.add_argument("--stack", action="append", default=[], help="stack name of each input")
-    report.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    report.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        type=Path,
+        help="output of `pulumi preview --json` (repeatable)",
+    )
+    report.add_argument(
+        "--event-log",
+        action="append",
+        default=[],
+        type=Path,
+        help="an engine event log, `pulumi preview --event-log FILE` (repeatable)",
+    )
+    report.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        help="the stack of each input, in the order the inputs are given",
+    )
+    report.add_argument(
+        "--format",
+        choices=["markdown", "json"],
+        default="markdown",
+        help="markdown for the PR comment, json for tools",
+    )
     report.add_argument(
         "--section",
         action="append",
@@ -249,7 +297,11 @@ def cmd_preview_report(args: argparse.Namespace) -> int:
 
 
 def _drift_options(drift: argparse.ArgumentParser) -> None:
-    drift.add_argument("--stack", required=True)
+    drift.add_argument(
+        "--stack",
+        required=True,
+        help="stack name: the engine's stack, and Pulumi.<stack>.yaml for drift.remediation",
+    )
     drift.add_argument(
         "--input", type=Path, help="recorded `pulumi refresh --preview-only` output to read"
     )
@@ -341,9 +393,17 @@ def cmd_adopt(args: argparse.Namespace) -> int:
 
 
 def _rollout_options(rollout: argparse.ArgumentParser) -> None:
-    rollout.add_argument("action", choices=["status", "promote", "abort", "retry"])
+    rollout.add_argument(
+        "action",
+        choices=["status", "promote", "abort", "retry"],
+        help="status: phase, step, weights (exit 1 when aborted or degraded); promote: past the "
+        "current pause or the blue-green gate; abort: all traffic back to stable; retry: an "
+        "aborted canary release again",
+    )
     _stack_arguments(rollout)
-    rollout.add_argument("--service", required=True)
+    rollout.add_argument(
+        "--service", required=True, help="a blue-green or canary service of the stack"
+    )
     rollout.add_argument(
         "--full", action="store_true", help="promote: skip the remaining steps and analysis"
     )
@@ -419,12 +479,16 @@ COMMANDS = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="infractl", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def parser() -> argparse.ArgumentParser:
+    """The whole command line; docs/reference/cli.md is generated from it."""
+    top = argparse.ArgumentParser(prog="infractl", description=__doc__)
+    top.add_argument("--version", action=_Version, help="print infractl's version and exit")
+    commands = top.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="each has its own --help"
+    )
     for name, command in COMMANDS.items():
-        command.options(commands.add_parser(name, help=command.help))
-    return parser
+        command.options(commands.add_parser(name, help=command.help, description=command.help))
+    return top
 
 
 # Their exit 1 means a finding (drift), so no failure may surface as a traceback's exit 1.
@@ -432,7 +496,7 @@ ENGINE_OUTPUT_COMMANDS = {"drift", "preview-report"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     from infra.config.user_error import UserError
     from infractl.signals import Stopped, stop_signals_raise
 

@@ -62,10 +62,13 @@ def test_real_stacks_pass_in_a_separate_analyzer_process(
     code, report = run.code, json.loads(run.stdout)
     assert code == 0
     assert [v for v in report["violations"] if v["enforcement"] == "mandatory"] == []
-    # The unresolved plugin digest plans and is named (tests/test_plugin_digest.py).
-    assert (
-        f"warning: Pulumi.{stack}.yaml: tbcoin-platform:rollouts.gatewayPluginImage:" in run.stderr
+    # The unresolved plugin digest plans and is named once, in one short line whose how-to is
+    # the runbook it names (tests/test_plugin_digest.py).
+    [warning] = [line for line in run.stderr.splitlines() if line.startswith("warning:")]
+    assert warning.startswith(
+        f"warning: Pulumi.{stack}.yaml: tbcoin-platform:rollouts.gatewayPluginImage:"
     )
+    assert "docs/runbooks/plugin-image-digest.md" in warning and len(warning) < 250
     assert report["policies"] >= 20
     assert report["resources"] > 30
     analyzer = report["analyzer"]
@@ -457,8 +460,9 @@ def test_bad_policy_config_exits_2(tmp_path: Path) -> None:
 def test_policy_catalogue_is_fresh() -> None:
     run = infractl("policies", "catalogue")
     assert run.code == 0
-    assert (REPO / "docs/policies.md").read_text() == run.stdout, (
-        "docs/policies.md is stale: run `infractl policies catalogue > docs/policies.md`"
+    assert (REPO / "docs/reference/policies.md").read_text() == run.stdout, (
+        "docs/reference/policies.md is stale: run "
+        "`infractl policies catalogue > docs/reference/policies.md`"
     )
 
 

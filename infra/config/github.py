@@ -276,7 +276,8 @@ class WorkflowSettings(Model):
 
 class ManagedFiles(Model):
     # pullRequest: commit to a branch and open a PR, so the ruleset needs no bypass.
-    # defaultBranch: commit straight to the default branch (bootstrap only; see README).
+    # defaultBranch: commit straight to the default branch (bootstrap only;
+    # docs/reference/repository-governance.md).
     via: Literal["pullRequest", "defaultBranch"] = "pullRequest"
     # Prefix of the branch: each content digest gets its own, `<branch>-<digest>`.
     branch: BranchName = "tbcoin-platform/managed-files"

@@ -35,9 +35,10 @@ PinnedImage = Annotated[
 ]
 
 
-# The plugin release the controller's trafficRouterPlugins configuration is written for.
+# The plugin's image repository (the release, v0.15.0, and how to pin it: RUNBOOK).
 GATEWAY_PLUGIN = "ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi"
-GATEWAY_PLUGIN_VERSION = "v0.15.0"
+# How to find, verify and set the real digest (crane, cosign, pulumi config set).
+RUNBOOK = "docs/runbooks/plugin-image-digest.md"
 
 
 def is_placeholder_digest(image: str) -> bool:
@@ -71,16 +72,11 @@ class RolloutsController(Model):
         fine and cannot start (the init container cannot pull it)."""
         if not is_placeholder_digest(self.gateway_plugin_image):
             return []
-        tag = f"{GATEWAY_PLUGIN}:{GATEWAY_PLUGIN_VERSION}"
         return [
             ConfigProblem(
                 "rollouts.gatewayPluginImage",
-                "the digest is a placeholder that no registry serves, so the Argo Rollouts "
-                f"controller cannot start; set it to {GATEWAY_PLUGIN}@<digest> with the digest "
-                f"that `crane digest {tag}` prints, after `cosign verify {GATEWAY_PLUGIN}@<digest> "
-                "--certificate-identity-regexp "
-                "'^https://github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/' "
-                "--certificate-oidc-issuer https://token.actions.githubusercontent.com` passed",
+                "the digest is a placeholder: the Argo Rollouts controller cannot start with "
+                f"it ({RUNBOOK})",
             )
         ]
 

@@ -28,7 +28,7 @@ from infractl.project import STACK_NAME, STACK_NAME_RULE
 from infractl.resources_file import load_resources_json
 from secret_patterns import redact
 
-# Exit codes of `infractl drift` (README, docs/runbooks/drift.md).
+# Exit codes of `infractl drift` (docs/reference/exit-codes.md, docs/runbooks/drift.md).
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR, EXIT_PENDING, EXIT_DRIFT_AND_PENDING = 0, 1, 2, 3, 4
 # ... and of `infractl drift --remediation-check`.
 REMEDIATION_ALLOWED, REMEDIATION_REFUSED = 0, 1

@@ -1,5 +1,5 @@
-"""docs/policies.md, generated from the pack's own metadata; and the cross-stack part of each
-stack's policy config (which repositories the other stacks govern)."""
+"""docs/reference/policies.md, generated from the pack's own metadata; and the cross-stack part
+of each stack's policy config (which repositories the other stacks govern)."""
 
 from __future__ import annotations
 

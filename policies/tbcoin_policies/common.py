@@ -62,7 +62,7 @@ def project_rule(reference: str) -> Standard:
     )
 
 
-# Every policy's metadata, for the generated catalogue (docs/policies.md).
+# Every policy's metadata, for the generated catalogue (docs/reference/policies.md).
 CATALOGUE: dict[str, dict[str, Any]] = {}
 
 ResourceCheck = Callable[[ResourceValidationArgs, Mapping[str, Any]], Iterable[str]]
