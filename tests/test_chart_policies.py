@@ -4,7 +4,6 @@ baseline (policies/chart-baseline.yaml) exactly, for both stacks."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -70,11 +69,9 @@ def _all_findings(
 
 
 def test_chart_findings_match_the_reviewed_baseline(pack: RunningPack) -> None:
-    started = time.perf_counter()
     found, checked = _all_findings(pack)
     assert checked == {"kube-prometheus-stack", "loki", "alloy", "envoy-gateway", "argo-rollouts"}
     assert compare(found, load_baseline(REPO / BASELINE), checked) == []
-    assert time.perf_counter() - started < 60
 
 
 def test_a_weakened_chart_object_is_a_new_finding(pack: RunningPack) -> None:
