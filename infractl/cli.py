@@ -379,6 +379,21 @@ ENGINE_OUTPUT_COMMANDS = {"drift", "preview-report"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from infractl.terminal import guarded_output
+
+    # Whatever the command prints, a traceback and argparse's errors included, is redacted and
+    # shown without control characters (infractl.terminal).
+    with guarded_output():
+        try:
+            return _main(argv)
+        except Exception:  # a bug: its traceback quotes values too, so it is printed in here
+            import traceback
+
+            traceback.print_exc()
+            return EXIT_FAILED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     from infra.config.user_error import UserError
     from infractl.signals import Stopped, stop_signals_raise

@@ -135,17 +135,44 @@ def _bound_exec_plugins() -> None:
     import os
     import signal
     import subprocess
+    import sys
+    import threading
     import types
+    from typing import IO
 
     from kubernetes.config import exec_provider
     from kubernetes.config.config_exception import ConfigException
 
     class TimedPopen(subprocess.Popen[str]):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # On a terminal the client hands the plugin our stderr (for a login prompt): it is
+            # read here instead and copied through sys.stderr, so it is redacted and inert.
+            relay = kwargs.get("stderr") not in (None, subprocess.PIPE)
+            if relay:
+                kwargs["stderr"] = subprocess.PIPE
             # Its own process group: a plugin's children (a shell's `sleep`) hold the pipes too.
             super().__init__(*args, **kwargs, start_new_session=True)
+            self.relayed: list[str] = []
+            self.relay: threading.Thread | None = None
+            if relay and self.stderr is not None:
+                pipe, self.stderr = self.stderr, None  # communicate() reads stdout alone
+                self.relay = threading.Thread(target=self._copy, args=(pipe,), daemon=True)
+                self.relay.start()
+
+        def _copy(self, pipe: IO[str]) -> None:
+            for line in pipe:
+                self.relayed.append(line)
+                sys.stderr.write(line)
+                sys.stderr.flush()
 
         def communicate(self, input: Any = None, timeout: float | None = None) -> Any:
+            out, err = self._communicate_bounded(input)
+            if self.relay is not None:
+                self.relay.join(timeout=1.0)
+                err = "".join(self.relayed)
+            return out, err
+
+        def _communicate_bounded(self, input: Any) -> Any:
             try:
                 return super().communicate(input, timeout=EXEC_PLUGIN_TIMEOUT)
             except subprocess.TimeoutExpired:
