@@ -141,7 +141,8 @@ def _check_options(check: argparse.ArgumentParser) -> None:
         "--timeout",
         type=_seconds,
         default=60.0,
-        help="seconds for the pack to start and answer (a finite number above 0)",
+        help="seconds for the pack to start and answer, and with --watch for each run of the "
+        "program (a finite number above 0)",
     )
     check.add_argument(
         "--charts",

@@ -117,8 +117,31 @@ PULUMI_SIGNATURES = frozenset({
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*(?:PRIVATE KEY|PRIVATE KEY BLOCK)-----")
 
 
+def _required_literal(regex: re.Pattern[str]) -> str:
+    """The longest run of plain characters every match of `regex` contains ("" if unsure): a
+    text without it cannot match, and `in` finds that at memory speed while the engine tries a
+    character class at every position (a 1 MB run of letters took 0.2 s per detector)."""
+    if regex.flags & re.IGNORECASE:
+        return ""
+    longest, run = "", ""
+    for op, argument in re._parser.parse(regex.pattern, regex.flags):  # type: ignore[attr-defined]
+        if op is re._constants.LITERAL:  # type: ignore[attr-defined]
+            run += chr(argument)
+        else:
+            longest, run = max(longest, run, key=len), ""
+    return max(longest, run, key=len)
+
+
+_LITERALS: dict[re.Pattern[str], str] = {}
+
+
 def _spans_of(detector: RegexBasedDetector, text: str) -> Iterator[tuple[int, int]]:
     for regex in detector.denylist:
+        literal = _LITERALS.get(regex)
+        if literal is None:
+            literal = _LITERALS[regex] = _required_literal(regex)
+        if literal not in text:
+            continue
         for match in regex.finditer(text):
             # The secret is the last group that matched (a URL's password, not the URL).
             groups = [i for i in range(1, (regex.groups or 0) + 1) if match.group(i)]

@@ -26,6 +26,8 @@ MARKER_TEXT = (
     "Written by `infractl synth`. The next synth with --out pointing here replaces this whole\n"
     "folder; keep nothing else in it. The files it wrote:\n"
 )
+# A marker lists the files synth wrote (a few hundred names); one larger is none of synth's.
+MARKER_MAX_BYTES = 1 << 20
 # How long a second synth into the same parent folder waits for the first to finish its swap.
 LOCK_WAIT_SECONDS = 60.0
 
@@ -90,10 +92,12 @@ def _checked(out: Path, cwd: Path) -> Path:
 def _only_synth_files(out: Path, target: Path) -> None:
     """The marker vouches only for the files it lists (the ones synth wrote): `touch
     docs/.infractl-synth` must not turn a source folder into output to be replaced."""
-    try:
-        text = (target / MARKER).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        text = ""
+    from infra.config.documents import DocumentError, read_bounded
+
+    try:  # a FIFO or device named like the marker is refused, never waited on
+        text = read_bounded(target / MARKER, MARKER_MAX_BYTES).decode("utf-8", errors="replace")
+    except DocumentError as exc:
+        raise _refuse(out, f"its {MARKER} {exc}") from None
     present = {
         p.relative_to(target).as_posix()
         for p in target.rglob("*")
