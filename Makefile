@@ -54,13 +54,25 @@ ACTIONLINT := $(TOOLS)/bin/actionlint
 $(ACTIONLINT): tools/e2e/actionlint/go.mod tools/e2e/actionlint/go.sum | $(PY)
 	@if command -v go >/dev/null; then $(PY) -m e2e.tools actionlint; \
 	else echo "make: no Go on PATH: actionlint is not built, its tests are skipped"; fi
+# kube-score and kubeconform, the third-party checkers of the workloads (tests/
+# test_workload_checkers.py), from their Go modules (tools/e2e/kube-score, tools/e2e/kubeconform);
+# a minute or two each, cold. Without Go their tests are skipped with that reason, except in CI.
+KUBE_SCORE := $(TOOLS)/bin/kube-score
+$(KUBE_SCORE): tools/e2e/kube-score/go.mod tools/e2e/kube-score/go.sum | $(PY)
+	@if command -v go >/dev/null; then $(PY) -m e2e.tools kube-score; \
+	else echo "make: no Go on PATH: kube-score is not built, its tests are skipped"; fi
+KUBECONFORM := $(TOOLS)/bin/kubeconform
+$(KUBECONFORM): tools/e2e/kubeconform/go.mod tools/e2e/kubeconform/go.sum | $(PY)
+	@if command -v go >/dev/null; then $(PY) -m e2e.tools kubeconform; \
+	else echo "make: no Go on PATH: kubeconform is not built, its tests are skipped"; fi
 # shellcheck: actionlint runs it on every `run:` script.
 SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
 $(SHELLCHECK):
 	$(call deb_unpack,shellcheck,$(TOOLS)/shellcheck)
 	touch $@
 
-tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK)
+tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK) \
+	$(KUBE_SCORE) $(KUBECONFORM)
 
 # One program run: synthesize into $(OUT), then check that result with the policy pack.
 plan: $(VENV)/.installed-run
@@ -82,7 +94,8 @@ typecheck: $(VENV)/.installed-test
 
 unit: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) \
-	  ACTIONLINT=$(ACTIONLINT) SHELLCHECK=$(SHELLCHECK) $(VENV)/bin/pytest -n 2 -q --durations=10
+	  ACTIONLINT=$(ACTIONLINT) SHELLCHECK=$(SHELLCHECK) KUBE_SCORE=$(KUBE_SCORE) \
+	  KUBECONFORM=$(KUBECONFORM) $(VENV)/bin/pytest -n 2 -q --durations=10
 
 test: lint typecheck unit
 

@@ -52,6 +52,20 @@ def infractl(*args: str | Path, cwd: Path = REPO, env: dict[str, str] | None = N
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+# Tools `make tools` builds from Go modules: without Go their tests are skipped, except in CI.
+GO_BUILT = {"ACTIONLINT", "KUBE_SCORE", "KUBECONFORM"}
+
+
+def tool_path(variable: str, default: str) -> str:
+    """The tool `make unit` names in $variable, else the one at `default` under the project."""
+    path = os.environ.get(variable) or str(REPO / default)
+    if not Path(path).exists() and variable in GO_BUILT and os.environ.get("CI") != "true":
+        # Built from its Go module; `make test` itself does not need Go (CI has it and must run it).
+        pytest.skip(f"no {Path(default).name} at {path}: it is built with Go by `make tools`")
+    assert Path(path).exists(), f"{variable}: nothing at {path}: run `make tools`"
+    return path
+
+
 def load_stack(stack: str) -> dict[str, Any]:
     return yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())
 
