@@ -120,7 +120,7 @@ class _StrictLoader(yaml.SafeLoader):
             if not isinstance(value, str):  # JSON, and so the engine's config, has no other
                 raise DocumentError(
                     f"line {line}: key {key.value!r} is {_KIND.get(key.tag, 'not a string')}, "
-                    f"not a string; quote it (\"{key.value}\") if a name is meant"
+                    f'not a string; quote it ("{key.value}") if a name is meant'
                 )
             if value in seen:
                 raise DocumentError(
