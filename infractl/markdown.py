@@ -23,7 +23,10 @@ _PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
 _AUTOLINK = re.compile(r"(?i)(:(?=/)|(?<=\bwww)\.)")
 _BACKTICKS = re.compile(r"`+")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# Characters that act instead of showing: C1 controls, and the bidirectional marks, embeddings,
+# overrides and isolates that reorder what is read (Trojan Source). infractl.terminal too.
+INVISIBLE = "\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x08\x0e-\x1f\x7f{INVISIBLE}]")
 
 
 # Room past the cut for the end of a credential that starts before it (redacted whole, even if

@@ -16,11 +16,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from infractl.markdown import INVISIBLE
 from secret_patterns import redact
 
-# C0 and C1 controls but tab and newline, DEL, and the bidirectional marks, embeddings,
-# overrides and isolates (Trojan Source).
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 controls but tab and newline, DEL, and what acts instead of showing (C1, bidi).
+_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f{INVISIBLE}]")
 
 
 def inert(text: str) -> str:

@@ -72,6 +72,12 @@ class NpmBareTokenDetector(RegexBasedDetector):
     denylist = (re.compile(r"npm_[A-Za-z0-9]{36}"),)
 
 
+class AnyPrivateKeyDetector(RegexBasedDetector):
+    secret_type = "Private Key"
+    # detect-secrets lists seven PEM headers; PKCS#8's `ENCRYPTED PRIVATE KEY` is not among them.
+    denylist = (re.compile(r"BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY"),)
+
+
 class SlackWebhookDetector(RegexBasedDetector):
     secret_type = "Slack Token"
     # detect-secrets knows `services/T…/B…/…` webhooks, not workflow or trigger ones.
@@ -88,9 +94,11 @@ FORMATS: tuple[RegexBasedDetector, ...] = (
     PypiTokenDetector(), SendGridDetector(), SlackDetector(), SquareOAuthDetector(),
     StripeDetector(), TelegramBotTokenDetector(), TwilioKeyDetector(),
     PulumiTokenDetector(), GitHubFineGrainedTokenDetector(), GoogleApiKeyDetector(),
-    NpmBareTokenDetector(), SlackWebhookDetector(),
+    NpmBareTokenDetector(), SlackWebhookDetector(), AnyPrivateKeyDetector(),
 )  # fmt: skip
-_PRIVATE_KEY = next(d for d in FORMATS if isinstance(d, PrivateKeyDetector))
+_PRIVATE_KEYS = tuple(
+    d for d in FORMATS if isinstance(d, PrivateKeyDetector | AnyPrivateKeyDetector)
+)
 _BASE64, _HEX = Base64HighEntropyString(), HexHighEntropyString()
 
 # What a token is made of (base64, base64url, JWT dots): a match is widened over these.
@@ -170,7 +178,7 @@ def _private_key(text: str, start: int) -> tuple[int, int]:
 def _format_spans(text: str) -> Iterator[tuple[int, int]]:
     for detector in FORMATS:
         for start, end in _spans_of(detector, text):
-            if detector is _PRIVATE_KEY:
+            if detector in _PRIVATE_KEYS:
                 yield _private_key(text, start)
             else:
                 yield start, _widen(text, end)

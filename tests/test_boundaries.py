@@ -4,9 +4,11 @@ and `rollout promote` patches nothing it has not read and checked."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -224,3 +226,32 @@ def test_a_server_that_never_answers_is_an_error_not_a_hang(
         code, _, err = rollout_cli("status", url)
     assert code == 2 and "Read timed out" in err, err
     assert len(seen) == 1, "a request the server took is not sent again"
+
+
+def test_a_server_that_drips_its_answer_is_stopped_at_the_calls_deadline(
+    rollout_cli: Callable[[str, str], tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read gets a byte within the read time-out, so only a deadline for the whole call
+    ends it."""
+    from infractl.ops import rollouts
+
+    monkeypatch.setattr(rollouts, "REQUEST_DEADLINE", 2.0)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        with contextlib.suppress(OSError):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+            for _ in range(100000):
+                conn.sendall(b" ")
+                time.sleep(0.2)
+
+    threading.Thread(target=drip, daemon=True).start()
+    try:
+        code, _, err = rollout_cli("status", f"http://127.0.0.1:{listener.getsockname()[1]}")
+    finally:
+        listener.close()
+    assert code == 2 and "did not finish its answer within 2 s" in err, err

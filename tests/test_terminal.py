@@ -123,3 +123,13 @@ def test_a_plugin_on_a_terminal_is_relayed_inert_and_redacted(tmp_path: Path) ->
     text = seen.decode()
     assert "\x1b" not in text and "\x07" not in text, text
     assert token not in text and "token [redacted]" in text
+
+
+def test_markdown_for_github_drops_what_would_reorder_or_act() -> None:
+    """What is posted (a PR comment, an issue) never passes the terminal guard: Markdown text and
+    code spans drop C1 controls and bidirectional overrides themselves."""
+    from infractl.markdown import code, text
+
+    for shown in (text(HOSTILE), code(HOSTILE)):
+        assert _raw(shown) == [], shown
+        assert "desrever" in shown

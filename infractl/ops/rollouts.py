@@ -89,10 +89,16 @@ class Rollouts:
         from urllib3.exceptions import HTTPError
 
         try:
-            result = getattr(self.api, method)(
-                GROUP, VERSION, t.namespace, PLURAL, t.name, *args, **kwargs,
-                _request_timeout=REQUEST_TIMEOUT,
-            )  # fmt: skip
+            with _deadline(REQUEST_DEADLINE):
+                result = getattr(self.api, method)(
+                    GROUP, VERSION, t.namespace, PLURAL, t.name, *args, **kwargs,
+                    _request_timeout=REQUEST_TIMEOUT,
+                )  # fmt: skip
+        except _Expired:
+            raise RolloutError(
+                f"rollout {t.namespace}/{t.name}: the API server did not finish its answer within "
+                f"{REQUEST_DEADLINE:g} s"
+            ) from None
         except ApiException as exc:
             if exc.status == 404:
                 raise
@@ -101,8 +107,8 @@ class Rollouts:
             ) from None
         except HTTPError as exc:
             raise RolloutError(f"API server unreachable: {exc}") from None
-        except ValueError:  # the client's json.loads of an answer declared JSON
-            result = "text that is not JSON"
+        except (ValueError, RecursionError):  # the client's json.loads of an answer
+            result = "text that is not JSON (or nested too deeply to read)"
         problem = rollout_shape_problem(result)
         if problem:
             done = "" if method.startswith("get") else "the patch was sent, but "
@@ -143,8 +149,33 @@ class Rollouts:
 
 
 # Seconds to connect and to wait for each answer: a server that accepts and never answers is an
-# error, not a hang (the client waits forever by default).
+# error, not a hang (the client waits forever by default). The read time-out is per read, so a
+# server that drips a byte at a time is bounded by the whole call's deadline.
 REQUEST_TIMEOUT = (10.0, 30.0)
+REQUEST_DEADLINE = 60.0
+
+
+class _Expired(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise _Expired in this (the main) thread once `seconds` have passed."""
+    import signal
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 ROLLOUT_CRD = (
     Path(__file__).resolve().parents[2] / "vendor/crds/argo-rollouts/rollouts.argoproj.io.yaml"
 )
@@ -396,6 +427,9 @@ def retry(api: Rollouts, t: Target) -> dict[str, Any]:
     return api.patch_status_or_object(t, patch, patch)[0]
 
 
+SHOWN_PAUSES = 5
+
+
 def summary(rollout: dict[str, Any]) -> tuple[str, bool]:
     """A few lines a person can act on, and whether the rollout is in trouble."""
     meta, status = rollout.get("metadata", {}), rollout.get("status", {})
@@ -420,8 +454,11 @@ def summary(rollout: dict[str, Any]) -> tuple[str, bool]:
     for run in filter(None, runs):
         line = f"  analysis {run.get('name')}: {run.get('status')}"
         lines.append(f"{line} ({run['message']})" if run.get("message") else line)
-    for condition in status.get("pauseConditions") or []:
+    pauses = status.get("pauseConditions") or []
+    for condition in pauses[:SHOWN_PAUSES]:
         lines.append(f"  paused: {condition.get('reason')} (promote to continue)")
+    if len(pauses) > SHOWN_PAUSES:  # the controller sets one or two; more is a broken answer
+        lines.append(f"  … and {len(pauses) - SHOWN_PAUSES} more pause conditions")
     if status.get("abort"):
         # A fix is a new digest; retry runs the same image again (blue-green: refused, see retry).
         then = "" if _blue_green(rollout) else " (or `retry`, if the analysis was wrong)"
