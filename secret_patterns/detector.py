@@ -49,39 +49,26 @@ from detect_secrets.plugins.twilio import TwilioKeyDetector
 REDACTED = "[redacted]"
 
 
-# Formats detect-secrets 1.5.0 does not know, by the prefixes their issuers document.
-class PulumiTokenDetector(RegexBasedDetector):
-    secret_type = "Pulumi Access Token"
-    denylist = (re.compile(r"pul-[0-9a-f]{40}"),)
+# Formats detect-secrets 1.5.0 does not know, by the prefixes their issuers document, as
+# detectors of its own kind: (the kind they are, the regular expression, why it is here).
+_OWN_FORMATS = (
+    ("Pulumi Access Token", r"pul-[0-9a-f]{40}", "unknown to detect-secrets"),
+    ("GitHub Token", r"github_pat_[A-Za-z0-9_]{22,}|gh[pousr]_[A-Za-z0-9]{30,}",
+     "detect-secrets knows `ghp_` and its kin at exactly 36 characters, not `github_pat_`"),
+    ("Google API Key", r"AIza[0-9A-Za-z_-]{35}", "unknown to detect-secrets"),
+    ("NPM tokens", r"npm_[A-Za-z0-9]{36}", "detect-secrets finds them in an `.npmrc` line only"),
+    ("Private Key", r"BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY",
+     "detect-secrets lists seven PEM headers; PKCS#8's `ENCRYPTED PRIVATE KEY` is not one"),
+    ("Slack Token", r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+",
+     "detect-secrets knows `services/T…/B…/…` webhooks, not workflow or trigger ones"),
+)  # fmt: skip
 
 
-class GitHubFineGrainedTokenDetector(RegexBasedDetector):
-    secret_type = "GitHub Token"
-    # detect-secrets knows `ghp_` and its kin at exactly 36 characters, not `github_pat_`.
-    denylist = (re.compile(r"(github_pat_[A-Za-z0-9_]{22,}|gh[pousr]_[A-Za-z0-9]{30,})"),)
-
-
-class GoogleApiKeyDetector(RegexBasedDetector):
-    secret_type = "Google API Key"
-    denylist = (re.compile(r"AIza[0-9A-Za-z_-]{35}"),)
-
-
-class NpmBareTokenDetector(RegexBasedDetector):
-    secret_type = "NPM tokens"
-    # detect-secrets finds npm tokens in an `.npmrc` line only.
-    denylist = (re.compile(r"npm_[A-Za-z0-9]{36}"),)
-
-
-class AnyPrivateKeyDetector(RegexBasedDetector):
-    secret_type = "Private Key"
-    # detect-secrets lists seven PEM headers; PKCS#8's `ENCRYPTED PRIVATE KEY` is not among them.
-    denylist = (re.compile(r"BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY"),)
-
-
-class SlackWebhookDetector(RegexBasedDetector):
-    secret_type = "Slack Token"
-    # detect-secrets knows `services/T…/B…/…` webhooks, not workflow or trigger ones.
-    denylist = (re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+"),)
+def _own_detector(kind: str, regex: str) -> RegexBasedDetector:
+    name = "".join(word.capitalize() for word in kind.split()) + "FormatDetector"
+    attributes = {"secret_type": kind, "denylist": (re.compile(regex),)}
+    detector: RegexBasedDetector = type(name, (RegexBasedDetector,), attributes)()
+    return detector
 
 
 # detect-secrets' format detectors, less those for what is no credential here (public IPs) and
@@ -93,12 +80,9 @@ FORMATS: tuple[RegexBasedDetector, ...] = (
     MailchimpDetector(), NpmDetector(), OpenAIDetector(), PrivateKeyDetector(),
     PypiTokenDetector(), SendGridDetector(), SlackDetector(), SquareOAuthDetector(),
     StripeDetector(), TelegramBotTokenDetector(), TwilioKeyDetector(),
-    PulumiTokenDetector(), GitHubFineGrainedTokenDetector(), GoogleApiKeyDetector(),
-    NpmBareTokenDetector(), SlackWebhookDetector(), AnyPrivateKeyDetector(),
+    *(_own_detector(kind, regex) for kind, regex, _ in _OWN_FORMATS),
 )  # fmt: skip
-_PRIVATE_KEYS = tuple(
-    d for d in FORMATS if isinstance(d, PrivateKeyDetector | AnyPrivateKeyDetector)
-)
+_PRIVATE_KEYS = tuple(d for d in FORMATS if d.secret_type == PrivateKeyDetector.secret_type)
 _BASE64, _HEX = Base64HighEntropyString(), HexHighEntropyString()
 
 # What a token is made of (base64, base64url, JWT dots): a match is widened over these.

@@ -5,7 +5,6 @@ SHAs, URNs, names) stay readable. One corpus of credential shapes is run across 
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,8 +13,8 @@ from typing import Any
 import pytest
 
 from secret_patterns import redact, token_format
-from tests.conftest import infractl, manifests
-from tests.fake_kubernetes import FakeKubernetes, fake_kubernetes
+from tests.conftest import infractl
+from tests.fake_kubernetes import FakeKubernetes, exec_kubeconfig
 
 # Fake credentials, assembled so this file holds none verbatim: (kind, value, the secret part
 # that must never be shown, even in part).
@@ -217,21 +216,10 @@ def test_the_check_is_sensitive_to_a_printer_that_does_not_redact(
     assert _leaks(capsys.readouterr().out, secret)
 
 
-@pytest.fixture
-def cluster(
-    synthesized: Callable[[str], Path], tmp_path: Path
-) -> Iterator[tuple[FakeKubernetes, dict[str, str]]]:
-    with fake_kubernetes() as fake:
-        for m in manifests(synthesized("prod")):
-            if m["kind"] == "Rollout":
-                fake.rollouts[("tbcoin-prod", m["metadata"]["name"])] = copy.deepcopy(m)
-        yield fake, {"KUBECONFIG": str(fake.kubeconfig(tmp_path, "tbcoin-prod"))}
-
-
 def test_rollout_status_hides_every_shape_the_cluster_reports(
-    cluster: tuple[FakeKubernetes, dict[str, str]],
+    rollout_cluster: tuple[FakeKubernetes, dict[str, str]],
 ) -> None:
-    fake, env = cluster
+    fake, env = rollout_cluster
     rollout: dict[str, Any] = fake.rollouts[("tbcoin-prod", "inference")]
     values = " | ".join(value for _, value, _ in CORPUS)
     rollout["status"] = {
@@ -248,19 +236,9 @@ def test_rollout_status_hides_every_shape_the_cluster_reports(
 
 
 def test_an_exec_plugins_stderr_is_redacted(tmp_path: Path) -> None:
-    plugin = tmp_path / "plugin.sh"
     (tmp_path / "key.pem").write_text(_RSA + "\n")
-    plugin.write_text(
-        f"#!/bin/sh\necho 'token {_RANDOM} rejected' >&2\ncat {tmp_path}/key.pem >&2\nexit 1\n"
-    )
-    plugin.chmod(0o755)
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: tbcoin-prod\n"
-        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
-        "contexts: [{name: tbcoin-prod, context: {cluster: c, user: u}}]\n"
-        "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, "
-        f"command: '{plugin}'}}}}}}]\n"
+    kubeconfig = exec_kubeconfig(
+        tmp_path, f"echo 'token {_RANDOM} rejected' >&2\ncat {tmp_path}/key.pem >&2\nexit 1"
     )
     run = infractl("rollout", "status", "--stack", "prod", "--service", "inference",
                    env={"KUBECONFIG": str(kubeconfig)})  # fmt: skip

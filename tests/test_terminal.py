@@ -8,15 +8,12 @@ import os
 import pty
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from infractl.terminal import inert, safe
-from tests.conftest import REPO, infractl, manifests
-from tests.fake_kubernetes import FakeKubernetes, fake_kubernetes
+from tests.conftest import REPO, infractl
+from tests.fake_kubernetes import FakeKubernetes, exec_kubeconfig
 
 # Clear the screen, set the window title, hide the cursor, rewrite the line, reverse the text.
 HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x1b[?25l\rOK\u202edesrever\x9b31m\x00"
@@ -44,27 +41,22 @@ def test_an_escaped_control_stays_valid_json() -> None:
     assert _raw(safe(document)) == []
 
 
-@pytest.fixture
-def cluster(
-    synthesized: Callable[[str], Path], tmp_path: Path
-) -> Iterator[tuple[FakeKubernetes, dict[str, str]]]:
-    with fake_kubernetes() as fake:
-        for m in manifests(synthesized("prod")):
-            if m["kind"] == "Rollout":
-                fake.rollouts[("tbcoin-prod", m["metadata"]["name"])] = m
-        yield fake, {"KUBECONFIG": str(fake.kubeconfig(tmp_path, "tbcoin-prod"))}
-
-
 def test_rollout_status_shows_the_clusters_escapes_inert(
-    cluster: tuple[FakeKubernetes, dict[str, str]],
+    rollout_cluster: tuple[FakeKubernetes, dict[str, str]],
 ) -> None:
-    fake, env = cluster
+    fake, env = rollout_cluster
     rollout: dict[str, Any] = fake.rollouts[("tbcoin-prod", "inference")]
     rollout["status"] = {
         "phase": f"Degraded{HOSTILE}",
         "message": HOSTILE,
-        "pauseConditions": [{"reason": HOSTILE}],
-        "canary": {"currentBackgroundAnalysisRunStatus": {"name": HOSTILE, "message": HOSTILE}},
+        "pauseConditions": [{"reason": HOSTILE, "startTime": "2026-12-07T10:00:00Z"}],
+        "canary": {
+            "currentBackgroundAnalysisRunStatus": {
+                "name": HOSTILE,
+                "status": "Error",
+                "message": HOSTILE,
+            }
+        },
     }
     run = infractl("rollout", "status", "--stack", "prod", "--service", "inference", env=env)
     assert _raw(run.stdout + run.stderr) == [], run
@@ -92,16 +84,8 @@ def test_a_plugin_on_a_terminal_is_relayed_inert_and_redacted(tmp_path: Path) ->
     """On a terminal the kubernetes client hands an exec plugin the command's own stderr (for a
     login prompt); infractl reads it and copies it through its sanitizer and redactor."""
     token = "x9F2kLm8Qz7Rt4Vw1Yb6Nc3Hd5Jg0Ps2Ua"
-    plugin = tmp_path / "plugin.sh"
-    plugin.write_text(f"#!/bin/sh\nprintf '\\033]0;pwned\\007token {token}\\n' >&2\nexit 1\n")
-    plugin.chmod(0o755)
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: tbcoin-prod\n"
-        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
-        "contexts: [{name: tbcoin-prod, context: {cluster: c, user: u}}]\n"
-        "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, "
-        f"command: '{plugin}'}}}}}}]\n"
+    kubeconfig = exec_kubeconfig(
+        tmp_path, f"printf '\\033]0;pwned\\007token {token}\\n' >&2\nexit 1"
     )
     main, child = pty.openpty()
     command = [sys.executable, "-m", "infractl.cli", "rollout", "status", "--stack", "prod",
