@@ -37,8 +37,8 @@ _REDACT_PAST_CUT = 4096
 
 def _one_line(value: object, limit: int) -> str:
     raw = str(value)
-    flat = redact(raw[: limit + _REDACT_PAST_CUT])
-    flat = _CONTROL.sub("", _LINE_BREAKS.sub(" ", flat))
+    # Controls go before redaction: one inside a token would hide it from the detector.
+    flat = redact(_CONTROL.sub("", _LINE_BREAKS.sub(" ", raw[: limit + _REDACT_PAST_CUT])))
     cut = len(flat) > limit or len(raw) > limit + _REDACT_PAST_CUT
     return flat[: limit - 1] + "…" if cut else flat
 

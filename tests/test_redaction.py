@@ -257,3 +257,14 @@ def test_error_messages_hide_what_they_quote(tmp_path: Path) -> None:
         run = infractl(*args)
         assert run.code == 2, run
         assert "[redacted]" in run.stderr and not _leaks(run.stderr, secret), run.stderr
+
+
+def test_a_control_character_inside_a_token_does_not_hide_it_from_markdown() -> None:
+    """Markdown drops control characters: it does so before redacting, or the token it joins
+    would be shown whole."""
+    from infractl.markdown import code, text
+
+    _, value, secret = CORPUS[0]
+    split = value[:10] + "\x00" + value[10:]
+    for shown in (text(split), code(split)):
+        assert not _leaks(shown.replace("\\", ""), secret), shown
