@@ -60,6 +60,17 @@ ACTIONLINT := $(TOOLS)/bin/actionlint
 $(ACTIONLINT): tools/e2e/actionlint/go.mod tools/e2e/actionlint/go.sum | $(PY)
 	@if command -v go >/dev/null; then $(PY) -m e2e.tools actionlint; \
 	else echo "make: no Go on PATH: actionlint is not built, its tests are skipped"; fi
+# kube-score and kubeconform, the third-party checkers of the workloads (tests/
+# test_workload_checkers.py), from their Go modules (tools/e2e/kube-score, tools/e2e/kubeconform);
+# a minute or two each, cold. Without Go their tests are skipped with that reason, except in CI.
+KUBE_SCORE := $(TOOLS)/bin/kube-score
+$(KUBE_SCORE): tools/e2e/kube-score/go.mod tools/e2e/kube-score/go.sum | $(PY)
+	@if command -v go >/dev/null; then $(PY) -m e2e.tools kube-score; \
+	else echo "make: no Go on PATH: kube-score is not built, its tests are skipped"; fi
+KUBECONFORM := $(TOOLS)/bin/kubeconform
+$(KUBECONFORM): tools/e2e/kubeconform/go.mod tools/e2e/kubeconform/go.sum | $(PY)
+	@if command -v go >/dev/null; then $(PY) -m e2e.tools kubeconform; \
+	else echo "make: no Go on PATH: kubeconform is not built, its tests are skipped"; fi
 # shellcheck: actionlint runs it on every `run:` script.
 SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
 $(SHELLCHECK):
@@ -79,8 +90,9 @@ $(GITHUB_API): tools/github-api/package.json tools/github-api/package-lock.json
 	  touch $@; \
 	else echo "make: no npm on PATH: the GitHub API stand-in is not installed, its tests are skipped"; fi
 
-## the test tools: checkov, promtool, amtool, shellcheck, (with Go) actionlint, (with npm) the GitHub API stand-in
-tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK) $(GITHUB_API)
+## the test tools: checkov, promtool, amtool, shellcheck, (with Go) actionlint, (with npm) the GitHub API stand-in, (with Go) kube-score and kubeconform
+tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK) \
+	$(GITHUB_API) $(KUBE_SCORE) $(KUBECONFORM)
 
 # One program run: synthesize into $(OUT), then check that result with the policy pack.
 ## offline plan of STACK (default staging) into out/STACK: synth, Scorecard, policy check
@@ -108,7 +120,7 @@ typecheck: $(VENV)/.installed-test
 unit: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) \
 	  ACTIONLINT=$(ACTIONLINT) SHELLCHECK=$(SHELLCHECK) GITHUB_API_STANDIN=$(GITHUB_API_DIR) \
-	  $(VENV)/bin/pytest -n 2 -q --durations=10
+	  KUBE_SCORE=$(KUBE_SCORE) KUBECONFORM=$(KUBECONFORM) $(VENV)/bin/pytest -n 2 -q --durations=10
 
 ## lint, typecheck and unit: what CI runs first
 test: lint typecheck unit

@@ -167,7 +167,8 @@ def _check_options(check: argparse.ArgumentParser) -> None:
         "--timeout",
         type=_seconds,
         default=60.0,
-        help="seconds for the pack to start and answer (a finite number above 0)",
+        help="seconds for the pack to start and answer, and with --watch for each run of the "
+        "program (a finite number above 0)",
     )
     check.add_argument(
         "--charts",
@@ -496,6 +497,21 @@ ENGINE_OUTPUT_COMMANDS = {"drift", "preview-report"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from infractl.terminal import guarded_output
+
+    # Whatever the command prints, a traceback and argparse's errors included, is redacted and
+    # shown without control characters (infractl.terminal).
+    with guarded_output():
+        try:
+            return _main(argv)
+        except Exception:  # a bug: its traceback quotes values too, so it is printed in here
+            import traceback
+
+            traceback.print_exc()
+            return EXIT_FAILED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     from infra.config.user_error import UserError
     from infractl.signals import Stopped, stop_signals_raise

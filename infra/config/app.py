@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from infra.config.base import Model, UrlPath, pattern
 from infra.config.secrets import SecretRef
@@ -61,6 +61,25 @@ class AppConfig(Model):
         ),
     ]
     port: int = Field(default=8000, ge=1024, le=65535)
-    health_path: UrlPath = "/health"
+    health_path: UrlPath = Field(
+        default="/health",
+        description="Path the app answers while its process is sound: startup and liveness "
+        "probes; failing it restarts the pod.",
+    )
+    readiness_path: UrlPath = Field(
+        default="/ready",
+        description="Path the app answers while it can take traffic: the readiness probe; "
+        "failing it takes the pod out of rotation, without a restart.",
+    )
     metrics_path: UrlPath = "/metrics"
     build: BuildConfig | None = None
+
+    @model_validator(mode="after")
+    def _probes_differ(self) -> AppConfig:
+        # One path for both would restart an overloaded pod instead of resting it.
+        if self.readiness_path == self.health_path:
+            raise ValueError(
+                "readinessPath must differ from healthPath: an overloaded pod must be taken out "
+                "of rotation (readiness), not restarted (liveness)"
+            )
+        return self

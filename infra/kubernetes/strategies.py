@@ -46,6 +46,7 @@ class ServiceContext:
     hostname: str
     port: int
     health_path: str
+    readiness_path: str
     image: Any  # resolved before any builder runs: a str, or the Output of a pushed digest
     monitoring_namespace: str
     thresholds: Thresholds
@@ -73,6 +74,7 @@ def _workload(release: ServiceRelease, ctx: ServiceContext) -> Workload:
         resources=release.service.resources,
         port=ctx.port,
         health_path=ctx.health_path,
+        readiness_path=ctx.readiness_path,
     )
 
 

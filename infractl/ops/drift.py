@@ -26,7 +26,6 @@ from infractl.ops.preview_report import COMMENT_LIMIT, stack_section
 from infractl.ops.severity import EXPECTED, SEVERITIES, Classifier, Finding, Program
 from infractl.project import STACK_NAME, STACK_NAME_RULE
 from infractl.resources_file import load_resources_json
-from secret_patterns import redact
 
 # Exit codes of `infractl drift` (docs/reference/exit-codes.md, docs/runbooks/drift.md).
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR, EXIT_PENDING, EXIT_DRIFT_AND_PENDING = 0, 1, 2, 3, 4
@@ -187,9 +186,8 @@ class History:
 def _value(value: Any) -> str:
     if value is MISSING:
         return "—"
-    # Live values come from the provider: redacted as engine messages and config errors are.
-    shown = redact(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
-    return code(shown, limit=80)
+    # Live values come from the provider: `code` redacts what it shows of them.
+    return code(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str), limit=80)
 
 
 def _finding_rows(findings: list[Finding], history: History | None) -> list[str]:

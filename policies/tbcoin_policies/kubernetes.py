@@ -138,8 +138,8 @@ probes = resource_policy(
     description="Long-running containers have readiness and liveness probes.",
     severity=Severity.MEDIUM,
     standard=project_rule("health-probes"),
-    remediation="point app.healthPath at the app's health endpoint; the workload builder adds "
-    "startup, readiness and liveness probes on it.",
+    remediation="point app.healthPath (startup and liveness) and app.readinessPath (readiness) "
+    "at the app's endpoints; the workload builder adds the probes.",
     types=tuple(WORKLOADS),
     check=_probes,
 )

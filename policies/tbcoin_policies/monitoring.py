@@ -8,7 +8,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
-from secret_patterns import is_credential_name
+from secret_patterns.names import is_credential_name
 from tbcoin_policies.common import (
     dig,
     labels_match,
