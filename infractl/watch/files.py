@@ -34,16 +34,21 @@ class Watched:
     policy_config: Path
     program: Path  # infra/
     pack: Path  # policies/
+    waivers: Path  # policies/waivers/<stack>.json
 
     @classmethod
-    def of(cls, project: Path, stack_file: Path, policy_config: Path) -> Watched:
+    def of(cls, project: Path, stack_file: Path, policy_config: Path, waivers: Path) -> Watched:
         return cls(
-            stack_file.resolve(), policy_config.resolve(), project / "infra", project / "policies"
+            stack_file.resolve(),
+            policy_config.resolve(),
+            project / "infra",
+            project / "policies",
+            waivers.resolve(),
         )
 
     def kind(self, name: str) -> str | None:
         path = Path(name)
-        if path in (self.stack_file, self.policy_config):
+        if path in (self.stack_file, self.policy_config, self.waivers):
             return CONFIG
         if "__pycache__" in path.parts:
             return None
@@ -64,6 +69,7 @@ class Watched:
             and not (folder == self.pack / "venv" or _under(folder, self.pack / "venv"))
         ]
         configs = [self.stack_file.parent, self.policy_config.parent]
+        configs += [self.waivers.parent] if self.waivers.parent.is_dir() else []
         return sorted(set(sources + configs))
 
 
