@@ -218,7 +218,7 @@ def test_a_malformed_file_fails_and_waives_nothing(
     notices = _of(result, "policy-waivers")
     assert [v.enforcement for v in notices] == ["mandatory"]
     assert notices[0].message.startswith(problem)
-    assert notices[0].message.endswith("No waiver applies until it is fixed.")
+    assert notices[0].message.endswith(". No waiver applies until the file is fixed.")
     assert [v.enforcement for v in _of(result, "k8s-probes")] == ["mandatory"]
     assert result.failed
 

@@ -94,7 +94,9 @@ def test_the_preview_lists_what_the_change_adds_uses_and_lets_lapse() -> None:
     assert "| added |" in rows["debug-pod"] and "in force, waives 1 violation" in rows["debug-pod"]
     assert "| changed |" in rows["renewed"] and "❌ stale: waives nothing" in rows["renewed"]
     assert "| — |" in rows["soon"]
-    assert "❌ stale: waives nothing; expires 2026-12-20, in 13 days (expiring soon)" in rows["soon"]
+    assert (
+        "❌ stale: waives nothing; expires 2026-12-20, in 13 days (expiring soon)" in rows["soon"]
+    )
     assert "| ❌ expired on 2026-12-07: its violations count again |" in rows["lapsed"]
     assert "| removed |" in rows["gone"] and "lets lapse: removed" in rows["gone"]
 

@@ -214,7 +214,10 @@ def validate(
     waivers, problems = [], []
     for name, entry in data.items():
         if not _WAIVER_NAME.fullmatch(name):  # judged apart from the waiver, as a key
-            problems.append(Problem(key_path(name), "the name must be a DNS label"))
+            problems.append(
+            Problem(key_path(name), "the key itself must be a DNS label: lowercase letters, "
+                    "digits and '-', at most 63 characters")
+        )  # fmt: skip
         waiver, wrong = _waiver(
             name, entry, stack=stack, project=project, policies=policies, clock=clock
         )
@@ -407,9 +410,9 @@ Notice = tuple[EnforcementLevel, Severity, str, str]
 def notices(session: Session, unused: list[tuple[Waiver, str]]) -> list[Notice]:
     """(level, severity, message, urn) of each notice of POLICY."""
     if session.problems:
-        fix = "No waiver applies until it is fixed."
+        fix = "No waiver applies until the file is fixed."
         return [
-            (EnforcementLevel.MANDATORY, Severity.HIGH, f"{p} {fix}", "") for p in session.problems
+            (EnforcementLevel.MANDATORY, Severity.HIGH, f"{p}. {fix}", "") for p in session.problems
         ]
     found: list[Notice] = [
         (
