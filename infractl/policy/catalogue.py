@@ -56,7 +56,7 @@ def catalogue_markdown(project: Path) -> str:
             checks = p["description"] + (f" Settings: {props}." if props else "")
             source = f"{std.name}: {std.reference}"
             source = f"[{source}]({std.url})" if std.url else source
-            waivable = f"[{_waivable(p)}](#{name})"
+            waivable = _waivable(p)
             lines.append(
                 f"| `{name}` | {p['kind']} | {p['severity']} | {source} | "
                 + " | ".join(level(s, name) for s in stacks)
@@ -81,7 +81,7 @@ def _waivers(catalogue: dict[str, dict[str, Any]]) -> list[str]:
         "reviewed and until a date. Only the policies below marked *yes* may be waived. The "
         "config floor (`infra/config/floor.py`) is never waivable: it refuses a weaker setting "
         "before any policy runs, and a policy holding one of its minimums is not waivable "
-        "either.",
+        "either. A violation of the stack as a whole (no resource named) cannot be waived.",
         "",
     ]
     for name, p in sorted(catalogue.items()):
