@@ -88,7 +88,7 @@ def _waivers(catalogue: dict[str, dict[str, Any]]) -> list[str]:
         floor = ", ".join(f"`{row}`" for row in p["floor"])
         held = f" (the floor holds {floor})" if floor else ""
         why = p["waiver"][:1].upper() + p["waiver"][1:]
-        lines.append(f'- <a id="{name}"></a>`{name}`: **{_waivable(p)}**{held}. {why}')
+        lines.append(f"- `{name}`: **{_waivable(p)}**{held}. {why}")
     return [*lines, ""]
 
 
