@@ -76,6 +76,9 @@ VALUES: dict[str, list[Any]] = {
         "urn:pulumi:" + "x" * 1000,
         None,
         1,
+        f"urn:pulumi:{STACK}::{PROJECT}::a::b\x1b[31m",
+        f"urn:pulumi:{STACK}::{PROJECT}::a::é",
+        f"urn:pulumi:{STACK}::{PROJECT}::a$b:c::d",
     ],
     "name": [
         "privileged",

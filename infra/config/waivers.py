@@ -60,8 +60,9 @@ Approver = Annotated[
 Urn = Annotated[
     str,
     pattern(
-        r"^urn:pulumi:[^:]+::[^:]+::[^\s]+::[^\s:]+$",
-        "a Pulumi URN (urn:pulumi:<stack>::<project>::<type>::<name>)",
+        r"^urn:pulumi:[!-9;-~]+::[!-9;-~]+::[!-~]+::[!-9;-~]+$",
+        # Printable ASCII only: a URN is echoed to terminals and PR comments.
+        "a Pulumi URN (urn:pulumi:<stack>::<project>::<type>::<name>) in printable ASCII",
         max_length=1000,
     ),
 ]
