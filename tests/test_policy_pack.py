@@ -400,7 +400,8 @@ def test_every_policy_has_a_firing_test() -> None:
     sys.path.insert(0, str(POLICIES))
     from tbcoin_policies import CATALOGUE
 
-    assert set(CATALOGUE) == set(WEAKENED) | set(ALTERED)
+    # policy-waivers fires in tests/test_waivers_pack.py (a malformed waivers file).
+    assert set(CATALOGUE) == set(WEAKENED) | set(ALTERED) | {"policy-waivers"}
 
 
 # ---- the pack as a process: crashes and hangs end cleanly ----

@@ -15,11 +15,11 @@ def default_owners(owner: str) -> list[CodeOwner]:
     ]
 
 
-def codeowners_text(rules: list[CodeOwner]) -> str:
+MANAGED = "# Managed by tbcoin-platform (Pulumi); edit the platform config, not this file."
+
+
+def codeowners_text(rules: list[CodeOwner], header: str = MANAGED) -> str:
     width = max(len(r.pattern) for r in rules)
-    lines = [
-        "# Managed by tbcoin-platform (Pulumi); edit the platform config, not this file.",
-        "# Later lines win: keep the catch-all first.",
-    ]
+    lines = [header, "# Later lines win: keep the catch-all first."]
     lines += [f"{r.pattern:<{width}}  {' '.join(r.owners)}" for r in rules]
     return "\n".join(lines) + "\n"

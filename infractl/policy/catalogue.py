@@ -4,28 +4,19 @@ of each stack's policy config (which repositories the other stacks govern)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from infra.stack import load_stack
+from infractl.pack import pack_catalogue
 from infractl.policy.config import load_policy_config
 from infractl.stackfile import known_stacks, read_stack_file, stack_file_path
 
 OWNERSHIP_POLICY = "github-single-stack-ownership"
 
 
-def _pack_catalogue(pack_dir: Path) -> dict[str, dict[str, Any]]:
-    sys.path.insert(0, str(pack_dir))
-    try:
-        import tbcoin_policies
-    finally:
-        sys.path.remove(str(pack_dir))
-    return dict(tbcoin_policies.CATALOGUE)
-
-
 def catalogue_markdown(project: Path) -> str:
-    catalogue = _pack_catalogue(project / "policies")
+    catalogue = pack_catalogue(project / "policies")
     levels = {
         stack: load_policy_config(project / "policies" / "config" / f"{stack}.json")
         for stack in known_stacks(project)
@@ -54,8 +45,8 @@ def catalogue_markdown(project: Path) -> str:
             "",
             "| policy | kind | severity | standard | "
             + " | ".join(stacks)
-            + " | checks | remediation |",
-            "|---|---|---|---|" + "---|" * len(stacks) + "---|---|",
+            + " | waivable | checks | remediation |",
+            "|---|---|---|---|" + "---|" * len(stacks) + "---|---|---|",
         ]
         for name, p in sorted(catalogue.items()):
             if p["area"] != area:
@@ -65,13 +56,40 @@ def catalogue_markdown(project: Path) -> str:
             checks = p["description"] + (f" Settings: {props}." if props else "")
             source = f"{std.name}: {std.reference}"
             source = f"[{source}]({std.url})" if std.url else source
+            waivable = _waivable(p)
             lines.append(
                 f"| `{name}` | {p['kind']} | {p['severity']} | {source} | "
                 + " | ".join(level(s, name) for s in stacks)
-                + f" | {checks} | {p['remediation']} |"
+                + f" | {waivable} | {checks} | {p['remediation']} |"
             )
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join([*lines, *_waivers(catalogue)])
+
+
+def _waivable(policy: dict[str, Any]) -> str:
+    return "yes" if policy["waivable"] else "no"
+
+
+def _waivers(catalogue: dict[str, dict[str, Any]]) -> list[str]:
+    """Which policies a waiver may excuse (policies/waivers/<stack>.json), and why each may or
+    may not: the pack states both beside each policy."""
+    lines = [
+        "## Waivers",
+        "",
+        "A waiver (`policies/waivers/<stack>.json`, see "
+        "[the runbook](../runbooks/waivers.md)) excuses one policy for the resources it selects, "
+        "reviewed and until a date. Only the policies below marked *yes* may be waived. The "
+        "config floor (`infra/config/floor.py`) is never waivable: it refuses a weaker setting "
+        "before any policy runs, and a policy holding one of its minimums is not waivable "
+        "either. A violation of the stack as a whole (no resource named) cannot be waived.",
+        "",
+    ]
+    for name, p in sorted(catalogue.items()):
+        floor = ", ".join(f"`{row}`" for row in p["floor"])
+        held = f" (the floor holds {floor})" if floor else ""
+        why = p["waiver"][:1].upper() + p["waiver"][1:]
+        lines.append(f"- `{name}`: **{_waivable(p)}**{held}. {why}")
+    return [*lines, ""]
 
 
 def owned_by_other_stacks(project: Path) -> dict[str, dict[str, str]]:

@@ -34,17 +34,24 @@ class Watched:
     policy_config: Path
     program: Path  # infra/
     pack: Path  # policies/
+    waivers: Path  # policies/waivers/<stack>.json
 
     @classmethod
-    def of(cls, project: Path, stack_file: Path, policy_config: Path) -> Watched:
+    def of(cls, project: Path, stack_file: Path, policy_config: Path, waivers: Path) -> Watched:
         return cls(
-            stack_file.absolute(), policy_config.absolute(), project / "infra", project / "policies"
+            stack_file.absolute(),
+            policy_config.absolute(),
+            project / "infra",
+            project / "policies",
+            waivers.absolute(),
         )
 
     def configs(self) -> set[Path]:
         """The settings files as named and as they resolve now: a file replaced by a symbolic
         link (or a link pointed elsewhere) is followed from the next save on."""
-        return {p for f in (self.stack_file, self.policy_config) for p in (f, f.resolve())}
+        return {
+            p for f in (self.stack_file, self.policy_config, self.waivers) for p in (f, f.resolve())
+        }
 
     def kind(self, name: str) -> str | None:
         path = Path(name)
@@ -68,7 +75,7 @@ class Watched:
             and "__pycache__" not in folder.parts
             and not (folder == self.pack / "venv" or _under(folder, self.pack / "venv"))
         ]
-        configs = [path.parent for path in self.configs()]
+        configs = [path.parent for path in self.configs() if path.parent.is_dir()]
         return sorted(set(sources + configs))
 
 

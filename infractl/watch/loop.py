@@ -175,6 +175,7 @@ def _heading(paths: set[str], watched: Watched) -> str:
 
 def watch(args: argparse.Namespace, warn: Callable[[Stack], None]) -> int:
     """Runs until a stop signal (which ends the command as in every command: 130 on Ctrl-C)."""
+    from infra.config.waivers import waivers_path
     from infractl.policy.analyzer import PackError
     from infractl.policy.check import AnalyzeMemo, default_policy_config, start_pack
     from infractl.project import open_stack
@@ -190,7 +191,10 @@ def watch(args: argparse.Namespace, warn: Callable[[Stack], None]) -> int:
         check_out(args.out, cwd=Path.cwd())
     project = stack.project.resolve()
     watched = Watched.of(
-        project, stack.file.path, args.policy_config or default_policy_config(stack)
+        project,
+        stack.file.path,
+        args.policy_config or default_policy_config(stack),
+        waivers_path(project, stack.name),
     )
     started = time.time()
     with Zygote(project) as zygote, Watcher(watched) as watcher:

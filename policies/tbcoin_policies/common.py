@@ -62,6 +62,26 @@ def project_rule(reference: str) -> Standard:
     )
 
 
+@dataclass(frozen=True)
+class Waivable:
+    """A waiver (policies/waivers/<stack>.json) may excuse this policy's violations: `why` says
+    when an exception can be acceptable."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class NotWaivable:
+    """No waiver may excuse this policy: `why` says what an expiry date could not undo. `floor`
+    names the rows of the config floor (infra/config/floor.py) that hold the same minimum: the
+    floor is never waivable."""
+
+    why: str
+    floor: tuple[str, ...] = ()
+
+
+Waivability = Waivable | NotWaivable
+
 # Every policy's metadata, for the generated catalogue (docs/reference/policies.md).
 CATALOGUE: dict[str, dict[str, Any]] = {}
 
@@ -78,6 +98,7 @@ def _register(
     standard: Standard,
     remediation: str,
     properties: dict[str, dict[str, Any]] | None,
+    waiver: Waivability,
 ) -> None:
     CATALOGUE[name] = {
         "area": area,
@@ -87,6 +108,9 @@ def _register(
         "standard": standard,
         "remediation": remediation,
         "properties": properties or {},
+        "waivable": isinstance(waiver, Waivable),
+        "waiver": waiver.why,
+        "floor": waiver.floor if isinstance(waiver, NotWaivable) else (),
     }
 
 
@@ -119,9 +143,12 @@ def resource_policy(
     remediation: str,
     types: tuple[str, ...],
     check: ResourceCheck,
+    waiver: Waivability,
     properties: dict[str, dict[str, Any]] | None = None,
 ) -> ResourceValidationPolicy:
-    _register(name, area, "resource", description, severity, standard, remediation, properties)
+    _register(
+        name, area, "resource", description, severity, standard, remediation, properties, waiver
+    )
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if args.resource_type not in types:
@@ -146,9 +173,10 @@ def stack_policy(
     standard: Standard,
     remediation: str,
     check: StackCheck,
+    waiver: Waivability,
     properties: dict[str, dict[str, Any]] | None = None,
 ) -> StackValidationPolicy:
-    _register(name, area, "stack", description, severity, standard, remediation, properties)
+    _register(name, area, "stack", description, severity, standard, remediation, properties, waiver)
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         for problem, urn in check(list(args.resources), args.get_config() or {}):

@@ -10,6 +10,8 @@ import yaml
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
 from tbcoin_policies.common import (
+    NotWaivable,
+    Waivable,
     dig,
     of_type,
     project_rule,
@@ -63,6 +65,11 @@ default_branch_ruleset = stack_policy(
     standard=scorecard("Branch-Protection"),
     remediation="keep tbcoin-platform:github.<repo>.branchRules.enforcement 'active'.",
     check=_default_branch_rules,
+    waiver=NotWaivable(
+        "an unprotected default branch takes every other control with it: anyone who can push "
+        "can change anything.",
+        floor=("ruleset-active",),
+    ),
 )
 
 
@@ -91,6 +98,10 @@ ruleset_reviews = resource_policy(
     "and requireConversationResolution in the repository's config.",
     types=(RULESET,),
     check=_reviews,
+    waiver=NotWaivable(
+        "the floor sets the least review a change gets; a waiver would lower it for a repository.",
+        floor=("approvals", "stale-reviews", "conversation-resolution"),
+    ),
     properties={"requiredApprovals": {"type": "integer", "minimum": 0, "default": 1}},
 )
 
@@ -114,6 +125,9 @@ ruleset_history = resource_policy(
     remediation="keep branchRules.blockForcePushes, blockDeletion and linearHistory true.",
     types=(RULESET,),
     check=_history,
+    waiver=NotWaivable(
+        "history rewritten or deleted is not restored when a waiver expires.", floor=("history",)
+    ),
 )
 
 
@@ -137,6 +151,10 @@ ruleset_required_checks = resource_policy(
     remediation="list the checks in branchRules.requiredChecks and keep strictChecks true.",
     types=(RULESET,),
     check=_checks,
+    waiver=NotWaivable(
+        "merging without the required checks merges untested code; the floor keeps them.",
+        floor=("required-checks",),
+    ),
     properties={
         "requiredChecks": {
             "type": "array",
@@ -166,6 +184,10 @@ ruleset_bypass = resource_policy(
     remediation="remove the actor from branchRules.bypassActors.",
     types=(RULESET,),
     check=_bypass,
+    waiver=NotWaivable(
+        "a bypass actor is itself an exception with no reviewer and no expiry.",
+        floor=("bypass-actors",),
+    ),
 )
 
 
@@ -187,6 +209,10 @@ secret_scanning = resource_policy(
     "repositories also need security.secretProtectionLicensed).",
     types=(REPOSITORY,),
     check=_secret_scanning,
+    waiver=NotWaivable(
+        "a credential pushed meanwhile is not un-leaked when a waiver expires.",
+        floor=("secret-scanning",),
+    ),
 )
 
 
@@ -207,6 +233,7 @@ repository_protected = resource_policy(
     "archive_on_destroy=True (GovernedRepository does).",
     types=(REPOSITORY,),
     check=_protected,
+    waiver=NotWaivable("a repository deleted meanwhile does not come back when a waiver expires."),
 )
 
 
@@ -234,6 +261,10 @@ vulnerability_alerts = stack_policy(
     standard=scorecard("Vulnerabilities"),
     remediation="keep security.vulnerabilityAlerts and security.dependabotSecurityUpdates true.",
     check=_alerts,
+    waiver=NotWaivable(
+        "the floor keeps vulnerability alerts and security updates on.",
+        floor=("vulnerability-alerts",),
+    ),
 )
 
 
@@ -283,6 +314,10 @@ dependabot_coverage = stack_policy(
     standard=scorecard("Dependency-Update-Tool"),
     remediation="add the ecosystem to dependabot.ecosystems in the repository's config.",
     check=_dependabot,
+    waiver=Waivable(
+        "the ecosystems are inferred from the workflows' text, which can name one the "
+        "repository does not use; a missing version-update entry weakens no control in force."
+    ),
 )
 
 
@@ -307,6 +342,10 @@ security_files = stack_policy(
     remediation="give the repository a securityPolicy (contact, responseHours) in its config; "
     "CODEOWNERS is generated from codeowners (or the team-leads default).",
     check=_policy_files,
+    waiver=Waivable(
+        "a repository can take its SECURITY.md from the organisation's .github repository "
+        "while its own is written; CODEOWNERS is always generated."
+    ),
 )
 
 
@@ -332,6 +371,9 @@ workflow_token = stack_policy(
     remediation="keep actions.defaultWorkflowPermissions 'read' and "
     "actions.canApprovePullRequests false.",
     check=_token,
+    waiver=NotWaivable(
+        "a token that writes can change the code the checks passed.", floor=("workflow-token",)
+    ),
 )
 
 
@@ -372,6 +414,11 @@ actions_pinned = resource_policy(
     remediation="add the action to tbcoin-platform:github.actionPins with its 40-hex commit SHA.",
     types=(FILE,),
     check=_pinned,
+    waiver=NotWaivable(
+        "the repository setting the floor keeps (actions.shaPinningRequired) makes GitHub "
+        "refuse an unpinned action anyway; the fix is a pin in github.actionPins.",
+        floor=("sha-pinning",),
+    ),
 )
 
 
@@ -417,6 +464,10 @@ scorecard_floor = stack_policy(
     remediation="see `infractl scorecard --stack <stack>` for each check's reasons and what "
     "raises it.",
     check=_scorecard_floor,
+    waiver=NotWaivable(
+        "its minimums are the floor's own (a policy parameter it holds); a waiver would lower "
+        "the floor for a repository."
+    ),
     properties={
         "minimums": {
             "type": "object",
@@ -445,6 +496,10 @@ single_owner = stack_policy(
     remediation="remove the repository from one stack's tbcoin-platform:github.repositories "
     "(then run `infractl policies sync-config`).",
     check=_ownership,
+    waiver=NotWaivable(
+        "two stacks governing one repository overwrite each other on every `up`; an expiry "
+        "date does not stop that."
+    ),
     properties={
         "ownedByOtherStacks": {
             "type": "object",

@@ -9,6 +9,8 @@ from typing import Any
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
 from tbcoin_policies.common import (
+    NotWaivable,
+    Waivable,
     cis_kubernetes,
     dig,
     labels_match,
@@ -97,6 +99,12 @@ pod_security_restricted = resource_policy(
     "all of these.",
     types=tuple(WORKLOADS),
     check=_restricted,
+    waiver=Waivable(
+        "some workloads need one control relaxed (a node agent's host PID, a vendor image that "
+        "writes to its root filesystem); a waiver confines that to the resources it names, "
+        "reviewed and dated, where the alternative would be the policy turned down for the "
+        "whole stack (which the floor forbids). The level stays as configured."
+    ),
 )
 
 
@@ -119,6 +127,10 @@ requests_and_limits = resource_policy(
     remediation="set services.<name>.resources.requests and .limits in the stack config.",
     types=tuple(WORKLOADS),
     check=_resources,
+    waiver=Waivable(
+        "a workload being sized may run without a limit for a while; the namespace quota "
+        "still bounds the total."
+    ),
 )
 
 
@@ -142,6 +154,9 @@ probes = resource_policy(
     "at the app's endpoints; the workload builder adds the probes.",
     types=tuple(WORKLOADS),
     check=_probes,
+    waiver=Waivable(
+        "a worker with no endpoint to probe, or a probe being fixed, is a known gap for a time."
+    ),
 )
 
 
@@ -168,6 +183,9 @@ images_pinned = resource_policy(
     remediation="name images as sha256:<digest> (or 'build') in services.<name>.strategy.",
     types=tuple(WORKLOADS),
     check=_images,
+    waiver=NotWaivable(
+        "what runs must be what was reviewed; the floor requires digests (requireDigest)."
+    ),
     properties={"requireDigest": {"type": "boolean", "default": False}},
 )
 
@@ -234,6 +252,10 @@ high_availability = stack_policy(
     remediation="set services.<name>.replicas >= 2 in the production stack; the workload builder "
     "then adds a PodDisruptionBudget.",
     check=_high_availability,
+    waiver=NotWaivable(
+        "its replica minimum is a floor parameter on prod; a single replica is an outage on "
+        "the next node drain."
+    ),
     properties={"minReplicas": {"type": "integer", "minimum": 1, "default": 2}},
 )
 
@@ -263,6 +285,10 @@ default_deny = stack_policy(
     standard=cis_kubernetes("5.3.2", "Ensure that all Namespaces have NetworkPolicies defined"),
     remediation="declare the namespace as an environment; its component adds `default-deny`.",
     check=_default_deny,
+    waiver=Waivable(
+        "a namespace a third-party install creates may need its own network rules written "
+        "first; the waiver names that namespace and nothing else."
+    ),
 )
 
 
@@ -291,6 +317,10 @@ service_selects_workload = stack_policy(
     standard=project_rule("no-dangling-services"),
     remediation="check the service's strategy and track names in the stack config.",
     check=_selectors,
+    waiver=Waivable(
+        "a Service whose pods come from outside the stack (a chart, another controller) "
+        "selects pods the pack cannot see."
+    ),
 )
 
 
@@ -374,6 +404,10 @@ shared_with_controllers = stack_policy(
     remediation="build the object through the release strategies (infra/kubernetes/"
     "strategies.py), which set ignoreChanges and leave replicas to the HPA.",
     check=_shared_with_controllers,
+    waiver=NotWaivable(
+        "Pulumi and the Argo Rollouts controller would undo each other's writes on every `up`: "
+        "the release itself breaks."
+    ),
 )
 
 
@@ -424,6 +458,10 @@ canary_weights = resource_policy(
     "moves them, up to maxWeight, then `infractl rollout promote`.",
     types=(HTTP_ROUTE,),
     check=_weights,
+    waiver=NotWaivable(
+        "a split that does not add up to 100, or exceeds the maximum, sends live traffic where "
+        "no one reviewed it; maxWeight is config the same reviewers can change."
+    ),
 )
 
 
@@ -443,6 +481,10 @@ helm_pinned = resource_policy(
     remediation="set an exact chart version (e.g. 1.7.4) in the stack config.",
     types=(HELM_RELEASE,),
     check=_chart_pinned,
+    waiver=NotWaivable(
+        "an unpinned chart changes what is deployed without a review, as a mutable image tag "
+        "would (images are pinned by the floor)."
+    ),
 )
 
 POLICIES = [

@@ -10,6 +10,8 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
 from secret_patterns.names import is_credential_name
 from tbcoin_policies.common import (
+    NotWaivable,
+    Waivable,
     dig,
     labels_match,
     namespace_of,
@@ -90,6 +92,10 @@ service_coverage = stack_policy(
     remediation="declare tbcoin-platform:monitoring; the monitoring stack adds a ServiceMonitor, "
     "a PrometheusRule and a dashboard per service.",
     check=_coverage,
+    waiver=Waivable(
+        "a new service may ship before its alerts are tuned; the waiver keeps the gap visible "
+        "and dated."
+    ),
 )
 
 
@@ -121,6 +127,10 @@ helm_values_no_credentials = resource_policy(
     "at it (existingSecret, *_file).",
     types=(HELM_RELEASE,),
     check=_plain_values,
+    waiver=NotWaivable(
+        "a credential in plain values is kept in state and in the release's Secret; an expiry "
+        "date does not un-leak it."
+    ),
 )
 
 
@@ -145,6 +155,10 @@ storage_retained = resource_policy(
     remediation="set monitoring.storage and monitoring.protect: true in the production stack.",
     types=(HELM_RELEASE,),
     check=_retained,
+    waiver=NotWaivable(
+        "a floor parameter on prod: metrics history deleted meanwhile is not restored when a "
+        "waiver expires."
+    ),
     properties={"requireRetention": {"type": "boolean", "default": False}},
 )
 
