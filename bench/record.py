@@ -12,7 +12,12 @@ from bench.stacks import REPO
 
 def started() -> dict[str, Any]:
     """The fields every result file opens with."""
-    return {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count()}
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cores": os.cpu_count(),
+        # What else ran: figures taken at a load average of 20 are not those of a quiet machine.
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+    }
 
 
 def save(result: dict[str, Any], suffix: str = "") -> None:
