@@ -87,10 +87,12 @@ unit: $(VENV)/.installed-test tools
 test: lint typecheck unit
 
 # Benchmarks (not part of `make test`): prints a table, writes bench/results/*.json; the real
-# engine's figures when the e2e binaries are built (bench/engine.py), a line saying so otherwise.
+# engine's figures when the e2e binaries are built (bench/engine.py), a line saying so otherwise;
+# then bench/README.md from the results.
 bench: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov $(PY) -m bench.run
 	$(PY) -m bench.engine
+	$(PY) -m bench.readme
 
 # The real Pulumi engine on a real control plane (README, End to end), and the real Scorecard on
 # the managed files (README, Predicted OpenSSF Scorecard). Needs Go; `make test` does not. Every

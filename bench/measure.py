@@ -46,7 +46,7 @@ def measure(
             if deadline is not None and time.perf_counter() > deadline:
                 os.killpg(process.pid, signal.SIGKILL)
                 _, code, usage = os.wait4(process.pid, 0)
-                status = f"timed out after {timeout:.0f} s"
+                status = f"timed out after {timeout:g} s"
                 break
             time.sleep(0.05)
         wall = time.perf_counter() - started
