@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from typing import Any
@@ -34,3 +35,16 @@ def count_from_env(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SystemExit(f"bench: {name} must be a whole number of at least 1 (got {raw!r})")
     return int(raw)
+
+
+def seconds_from_env(name: str, default: float) -> float:
+    """A duration in seconds from the environment: a finite number above 0, or the bench stops
+    with one line naming the variable."""
+    raw = os.environ.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise SystemExit(f"bench: {name} must be seconds above 0 (got {raw!r})")
+    return value

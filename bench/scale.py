@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from bench.measure import OK, check_verdict, measure
+from bench.record import seconds_from_env
 from bench.stacks import REPO, write_stack
 
 REPOSITORIES = (100, 200, 500, 1000)
@@ -21,17 +21,6 @@ TARGET_SECONDS = 90.0
 TARGET_MIB = 2048.0
 # Seconds grow at most like resources^1.1 between the smallest and the largest size.
 TARGET_EXPONENT = 1.1
-
-
-def _timeout() -> float:
-    raw = os.environ.get("BENCH_PLAN_TIMEOUT", "600")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise SystemExit(f"bench: BENCH_PLAN_TIMEOUT must be seconds above 0 (got {raw!r})")
-    return value
 
 
 def plan_row(folder: Path, repositories: int, timeout: float) -> dict[str, Any]:
@@ -63,7 +52,7 @@ def exponent(rows: list[dict[str, Any]], key: str = "seconds") -> float | None:
 
 
 def scale(folder: Path) -> dict[str, Any]:
-    timeout = _timeout()
+    timeout = seconds_from_env("BENCH_PLAN_TIMEOUT", 600.0)
     rows = [plan_row(folder, n, timeout) for n in REPOSITORIES]
     return {
         "timeout_seconds": timeout,

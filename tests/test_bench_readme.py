@@ -86,12 +86,3 @@ def test_a_failed_largest_size_is_shown_as_such_with_no_exponent() -> None:
     assert "target <= 1.1: not measured" in text
     assert "1000 repositories: timed out after 600 s, target <= 90 s: not measured" in text
     assert "600.0" not in text.split("growth")[0]  # no time shown for it
-
-
-@pytest.mark.parametrize("raw", ["0", "-5", "x", "nan", "inf"])
-def test_a_bad_plan_timeout_stops_the_bench_naming_it(
-    raw: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("BENCH_PLAN_TIMEOUT", raw)
-    with pytest.raises(SystemExit, match=f"BENCH_PLAN_TIMEOUT must be .* \\(got '{raw}'\\)"):
-        scale.scale(Path("/nonexistent"))
