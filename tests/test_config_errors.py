@@ -218,7 +218,8 @@ CASES = {
     ),
     "merge commits with linear history": (
         _set("github.defaults.merge", {"allowMergeCommit": True}),
-        "tbcoin-platform:github.repositories.tbcoin-engine-ml.merge.allowMergeCommit: merge "
+        # Named where it was written, not on each repository that inherits it.
+        "tbcoin-platform:github.defaults.merge.allowMergeCommit: merge "
         "commits break branchRules.linearHistory",
     ),
     "alert threshold of zero": (

@@ -99,3 +99,16 @@ def test_the_size_is_measured_as_the_engine_encodes_it() -> None:
     assert engine_config_bytes({"a": "é"}) == len('PULUMI_CONFIG={"a":"é"}'.encode()) + 1
     assert engine_config_bytes({"a": "<"}) == len('PULUMI_CONFIG={"a":"\\u003c"}') + 1
     assert ENGINE_CONFIG_LIMIT == 131072
+
+
+def test_a_missing_dependabot_label_is_named_in_the_layer_that_lists_the_labels(
+    tmp_path: Path,
+) -> None:
+    def drop_python(config: dict[str, Any]) -> None:
+        labels = config["tbcoin-platform:github"]["defaults"]["labels"]
+        labels[:] = [label for label in labels if label["name"] != "python"]
+
+    assert config_problems(drop_python, tmp_path) == (
+        "Pulumi.prod.yaml: tbcoin-platform:github.defaults.labels: Dependabot labels its pip PRs "
+        "'python', which is not a declared label"
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -376,7 +378,8 @@ class GitHubConfig(Model):
             effective = self._resolve(repo)
             if effective is not None:
                 self._settings[repo] = effective
-                self._problems += settings_problems(f"github.repositories.{repo}", effective)
+                where = partial(self.written_at, repo)
+                self._problems += settings_problems(where, effective)
                 self._problems += self._foreign_owners(repo, effective)
                 self._problems += self._access_problems(repo, effective)
 
@@ -489,31 +492,34 @@ class GitHubConfig(Model):
             return None
 
 
-def settings_problems(base: str, s: RepositorySettings) -> list[ConfigProblem]:
-    """Settings of one repository that contradict each other (`base` is its key path)."""
+def settings_problems(where: Callable[..., str], s: RepositorySettings) -> list[ConfigProblem]:
+    """Settings of one repository that contradict each other; `where(*path)` is the key of the
+    layer that wrote a setting (GitHubConfig.written_at)."""
     problems = []
     sec = s.security
     for key, feature in SETTING_FEATURES.items():
         why = missing_licence(s, feature)
         if why and getattr(sec, to_snake(key)):
             problems.append(
-                ConfigProblem(f"{base}.security.{key}", f"{why}, or set security.{key}: false")
+                ConfigProblem(where("security", key), f"{why}, or set security.{key}: false")
             )
     if sec.push_protection and not sec.secret_scanning:
         problems.append(
-            ConfigProblem(f"{base}.security.pushProtection", "needs security.secretScanning: true")
+            ConfigProblem(
+                where("security", "pushProtection"), "needs security.secretScanning: true"
+            )
         )
     if sec.dependabot_security_updates and not sec.vulnerability_alerts:
         problems.append(
             ConfigProblem(
-                f"{base}.security.dependabotSecurityUpdates",
+                where("security", "dependabotSecurityUpdates"),
                 "needs security.vulnerabilityAlerts: true",
             )
         )
     if s.branch_rules.linear_history and s.merge.allow_merge_commit:
         problems.append(
             ConfigProblem(
-                f"{base}.merge.allowMergeCommit",
+                where("merge", "allowMergeCommit"),
                 "merge commits break branchRules.linearHistory; allow squash or rebase only",
             )
         )
@@ -523,7 +529,7 @@ def settings_problems(base: str, s: RepositorySettings) -> list[ConfigProblem]:
             if label not in labels:
                 problems.append(
                     ConfigProblem(
-                        f"{base}.labels",
+                        where("labels"),
                         f"Dependabot labels its {eco.ecosystem} PRs {label!r}, which is not a "
                         "declared label",
                     )
