@@ -196,7 +196,7 @@ CASES = {
     ),
     "private repository secret scanning without a licence": (
         _set("github.groups.production-services.security.secretProtectionLicensed", False),
-        "tbcoin-platform:github.repositories.tbcoin-engine-ml.security.secretScanning: secret "
+        "tbcoin-platform:github.defaults.security.secretScanning: secret "
         "scanning needs GitHub Secret Protection on a private repository: set "
         "security.secretProtectionLicensed: true once the licence covers it, or set "
         "security.secretScanning: false",
