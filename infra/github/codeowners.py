@@ -5,16 +5,6 @@ from __future__ import annotations
 from infra.config.github import CodeOwner
 
 
-def default_owners(owner: str) -> list[CodeOwner]:
-    team = f"@{owner}/team-leads"
-    return [
-        CodeOwner(pattern="*", owners=[team]),
-        # Workflows and ownership rules are the supply chain: the leads review every change.
-        CodeOwner(pattern="/.github/", owners=[team]),
-        CodeOwner(pattern="/SECURITY.md", owners=[team]),
-    ]
-
-
 def codeowners_text(rules: list[CodeOwner]) -> str:
     width = max(len(r.pattern) for r in rules)
     lines = [
