@@ -26,8 +26,8 @@ def test_a_new_result_changes_the_readme(tmp_path: Path, monkeypatch: pytest.Mon
         shutil.copy(path, tmp_path)
     monkeypatch.setattr(readme, "RESULTS", tmp_path)
     before = readme.render()
-    newest = max(p for p in tmp_path.glob("*.json") if "inner_loop" in p.read_text())
-    result = json.loads(newest.read_text())
+    results = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("*.json"))]
+    result = [r for r in results if r.get("inner_loop")][-1]
     result["when"] = "2099-01-01T00:00:00Z"
     result["inner_loop"]["plan"]["prod"] = 9.87
     (tmp_path / "2099-01-01T000000Z.json").write_text(json.dumps(result))
