@@ -126,11 +126,13 @@ unit: $(VENV)/.installed-test tools
 test: lint typecheck unit
 
 # Benchmarks (not part of `make test`): prints a table, writes bench/results/*.json; the real
-# engine's figures when the e2e binaries are built (bench/engine.py), a line saying so otherwise.
+# engine's figures when the e2e binaries are built (bench/engine.py), a line saying so otherwise;
+# then bench/README.md from the results.
 ## benchmarks: a table, and bench/results/<time>.json (not part of make test)
 bench: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov $(PY) -m bench.run
 	$(PY) -m bench.engine
+	$(PY) -m bench.readme
 
 # The real Pulumi engine on a real control plane (docs/internals/e2e.md), and the real Scorecard
 # on the managed files (docs/reference/scorecard.md). Needs Go; `make test` does not. Every

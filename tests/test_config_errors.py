@@ -226,7 +226,7 @@ CASES = {
     ),
     "private repository secret scanning without a licence": (
         _set("github.groups.production-services.security.secretProtectionLicensed", False),
-        "tbcoin-platform:github.repositories.tbcoin-engine-ml.security.secretScanning: secret "
+        "tbcoin-platform:github.defaults.security.secretScanning: secret "
         "scanning needs GitHub Secret Protection on a private repository: set "
         "security.secretProtectionLicensed: true once the licence covers it, or set "
         "security.secretScanning: false",
@@ -248,7 +248,8 @@ CASES = {
     ),
     "merge commits with linear history": (
         _set("github.defaults.merge", {"allowMergeCommit": True}),
-        "tbcoin-platform:github.repositories.tbcoin-engine-ml.merge.allowMergeCommit: merge "
+        # Named where it was written, not on each repository that inherits it.
+        "tbcoin-platform:github.defaults.merge.allowMergeCommit: merge "
         "commits break branchRules.linearHistory",
     ),
     "alert threshold of zero": (

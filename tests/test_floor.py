@@ -157,7 +157,12 @@ def test_a_later_line_for_another_path_keeps_the_floor(tmp_path: Path) -> None:
         {"pattern": "/.github/", "owners": ["@tbcoin/team-leads"]},
         {"pattern": "/docs/", "owners": ["@tbcoin/docs", "docs@tbcoin.example.com"]},
     ]
-    assert config_problems(_repo("prod", codeowners=rules), tmp_path, stack="prod") == ""
+    # A code owner needs write access (tests/test_estate_consistency.py).
+    teams = [
+        {"team": "team-leads", "permission": "maintain"},
+        {"team": "docs", "permission": "push"},
+    ]
+    assert config_problems(_repo("prod", codeowners=rules, teams=teams), tmp_path, "prod") == ""
 
 
 def test_every_guard_has_a_weakening() -> None:

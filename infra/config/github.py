@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any, ClassVar, Literal
 
 import pydantic
@@ -147,6 +149,21 @@ class CodeOwner(Model):
         ),
     ]
     owners: list[Owner] = Field(min_length=1)
+
+
+def default_codeowners(owner: str) -> list[CodeOwner]:
+    """The CODEOWNERS of a repository whose config names none."""
+    team = f"@{owner}/team-leads"
+    return [
+        CodeOwner(pattern="*", owners=[team]),
+        # Workflows and ownership rules are the supply chain: the leads review every change.
+        CodeOwner(pattern="/.github/", owners=[team]),
+        CodeOwner(pattern="/SECURITY.md", owners=[team]),
+    ]
+
+
+# Team permissions that let a code owner approve (GitHub ignores an owner without write access).
+WRITE_PERMISSIONS = ("push", "maintain", "admin")
 
 
 def _codeowners_regex(pattern: str) -> re.Pattern[str]:
@@ -421,8 +438,10 @@ class GitHubConfig(Model):
             effective = self._resolve(repo)
             if effective is not None:
                 self._settings[repo] = effective
-                self._problems += settings_problems(f"github.repositories.{repo}", effective)
+                where = partial(self.written_at, repo)
+                self._problems += settings_problems(where, effective)
                 self._problems += self._foreign_owners(repo, effective)
+                self._problems += self._access_problems(repo, effective)
 
     def _foreign_owners(self, repo: str, s: RepositorySettings) -> list[ConfigProblem]:
         # A team of another organisation cannot be granted review rights here: GitHub ignores
@@ -437,6 +456,57 @@ class GitHubConfig(Model):
             for owner in rule.owners
             if "/" in owner and owner.split("/")[0].lower() != f"@{self.owner.lower()}"
         ]
+
+    def written_at(self, repo: str, *path: str) -> str:
+        """The key, as written, of the layer whose value of `path` (camelCase, as in YAML) the
+        repository ends up with: the repository's own entry, else its last group that sets it,
+        else the defaults; the repository's key when no layer sets it."""
+        for prefix, layer in reversed(self.layers(repo)):
+            node: Any = layer
+            for key in path:
+                node = node.get(key) if isinstance(node, dict) else None
+            if node is not None:
+                return ".".join((prefix, *path))
+        return ".".join((f"github.repositories.{repo}", *path))
+
+    def _access_problems(self, repo: str, s: RepositorySettings) -> list[ConfigProblem]:
+        """Who the repository names to review must be able to: GitHub silently ignores a
+        CODEOWNERS team without write access (the required code-owner review then requires
+        nobody) and an environment reviewer without access to the repository."""
+        granted = {t.team.lower(): t.permission for t in s.teams}
+        teams_key = self.written_at(repo, "teams")
+        org = f"@{self.owner.lower()}/"
+        owned: dict[str, list[str]] = {}
+        for rule in s.codeowners or default_codeowners(self.owner):
+            for owner in rule.owners:
+                if owner.lower().startswith(org):
+                    owned.setdefault(owner[len(org) :], []).append(rule.pattern)
+        problems = []
+        for team, patterns in sorted(owned.items()):
+            permission = granted.get(team.lower())
+            if permission in WRITE_PERMISSIONS:
+                continue
+            has = f"has only {permission!r}" if permission else "has no access"
+            problems.append(
+                ConfigProblem(
+                    teams_key,
+                    f"CODEOWNERS names @{self.owner}/{team} for {', '.join(patterns)}, but the "
+                    f"team {has} here: GitHub ignores a code owner without write access, so its "
+                    "review would require nobody; grant it push, maintain or admin, or change "
+                    "codeowners",
+                )
+            )
+        problems += [
+            ConfigProblem(
+                self.written_at(repo, "environments", env, "reviewers"),
+                f"team {reviewer!r} reviews deployments to {env!r} but has no access to this "
+                f"repository: GitHub would not ask it; add it to {teams_key}",
+            )
+            for env, environment in sorted(s.environments.items())
+            for reviewer in environment.reviewers
+            if reviewer.lower() not in granted
+        ]
+        return problems
 
     @property
     def settings(self) -> dict[str, RepositorySettings]:
@@ -482,31 +552,34 @@ class GitHubConfig(Model):
             return None
 
 
-def settings_problems(base: str, s: RepositorySettings) -> list[ConfigProblem]:
-    """Settings of one repository that contradict each other (`base` is its key path)."""
+def settings_problems(where: Callable[..., str], s: RepositorySettings) -> list[ConfigProblem]:
+    """Settings of one repository that contradict each other; `where(*path)` is the key of the
+    layer that wrote a setting (GitHubConfig.written_at)."""
     problems = []
     sec = s.security
     for key, feature in SETTING_FEATURES.items():
         why = missing_licence(s, feature)
         if why and getattr(sec, to_snake(key)):
             problems.append(
-                ConfigProblem(f"{base}.security.{key}", f"{why}, or set security.{key}: false")
+                ConfigProblem(where("security", key), f"{why}, or set security.{key}: false")
             )
     if sec.push_protection and not sec.secret_scanning:
         problems.append(
-            ConfigProblem(f"{base}.security.pushProtection", "needs security.secretScanning: true")
+            ConfigProblem(
+                where("security", "pushProtection"), "needs security.secretScanning: true"
+            )
         )
     if sec.dependabot_security_updates and not sec.vulnerability_alerts:
         problems.append(
             ConfigProblem(
-                f"{base}.security.dependabotSecurityUpdates",
+                where("security", "dependabotSecurityUpdates"),
                 "needs security.vulnerabilityAlerts: true",
             )
         )
     if s.branch_rules.linear_history and s.merge.allow_merge_commit:
         problems.append(
             ConfigProblem(
-                f"{base}.merge.allowMergeCommit",
+                where("merge", "allowMergeCommit"),
                 "merge commits break branchRules.linearHistory; allow squash or rebase only",
             )
         )
@@ -516,7 +589,7 @@ def settings_problems(base: str, s: RepositorySettings) -> list[ConfigProblem]:
             if label not in labels:
                 problems.append(
                     ConfigProblem(
-                        f"{base}.labels",
+                        where("labels"),
                         f"Dependabot labels its {eco.ecosystem} PRs {label!r}, which is not a "
                         "declared label",
                     )

@@ -4,17 +4,6 @@ from __future__ import annotations
 
 from infra.config.github import CodeOwner
 
-
-def default_owners(owner: str) -> list[CodeOwner]:
-    team = f"@{owner}/team-leads"
-    return [
-        CodeOwner(pattern="*", owners=[team]),
-        # Workflows and ownership rules are the supply chain: the leads review every change.
-        CodeOwner(pattern="/.github/", owners=[team]),
-        CodeOwner(pattern="/SECURITY.md", owners=[team]),
-    ]
-
-
 MANAGED = "# Managed by tbcoin-platform (Pulumi); edit the platform config, not this file."
 
 
