@@ -463,7 +463,9 @@ def _waivers_options(waivers: argparse.ArgumentParser) -> None:
         default=[],
         help="a stack whose waivers to list (repeatable; default: every stack)",
     )
-    waivers.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    waivers.add_argument(
+        "--format", choices=["text", "markdown", "json"], default="text", help=FORMAT_HELP
+    )
     waivers.add_argument(
         "--no-check",
         action="store_true",
