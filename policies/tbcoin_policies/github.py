@@ -11,6 +11,7 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
 from tbcoin_policies.common import (
     dig,
+    floor_default,
     of_type,
     project_rule,
     resource_policy,
@@ -19,6 +20,7 @@ from tbcoin_policies.common import (
 )
 
 AREA = "github"
+REVIEWS, CHECKS = "github-ruleset-reviews", "github-ruleset-required-checks"
 REPOSITORY = "github:index/repository:Repository"
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
 BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection"
@@ -68,7 +70,7 @@ default_branch_ruleset = stack_policy(
 
 def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
     pr = dig(args.props, "rules", "pullRequest")
-    minimum = int(config.get("requiredApprovals", 1))
+    minimum = int(config.get("requiredApprovals", floor_default(REVIEWS, "requiredApprovals")))
     if pr is None:
         yield "The ruleset does not require pull requests."
         return
@@ -82,7 +84,7 @@ def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterabl
 
 
 ruleset_reviews = resource_policy(
-    "github-ruleset-reviews",
+    REVIEWS,
     area=AREA,
     description="Default-branch changes arrive by reviewed pull request.",
     severity=Severity.HIGH,
@@ -91,7 +93,14 @@ ruleset_reviews = resource_policy(
     "and requireConversationResolution in the repository's config.",
     types=(RULESET,),
     check=_reviews,
-    properties={"requiredApprovals": {"type": "integer", "minimum": 0, "default": 1}},
+    properties={
+        "requiredApprovals": {
+            "type": "integer",
+            "minimum": 0,
+            "default": floor_default(REVIEWS, "requiredApprovals"),
+            "description": "The fewest approving reviews a default-branch ruleset may require.",
+        }
+    },
 )
 
 
@@ -119,7 +128,7 @@ ruleset_history = resource_policy(
 
 def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
     status = dig(args.props, "rules", "requiredStatusChecks")
-    wanted = list(config.get("requiredChecks") or [])
+    wanted = list(config.get("requiredChecks", floor_default(CHECKS, "requiredChecks")))
     present = {c.get("context") for c in (dig(status, "requiredChecks") or [])}
     missing = [c for c in wanted if c not in present]
     if missing:
@@ -129,7 +138,7 @@ def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable
 
 
 ruleset_required_checks = resource_policy(
-    "github-ruleset-required-checks",
+    CHECKS,
     area=AREA,
     description="Merging waits for the required status checks on an up-to-date branch.",
     severity=Severity.HIGH,
@@ -141,7 +150,8 @@ ruleset_required_checks = resource_policy(
         "requiredChecks": {
             "type": "array",
             "items": {"type": "string"},
-            "default": ["Tests", "Code Quality", "Dependency Review"],
+            "default": floor_default(CHECKS, "requiredChecks"),
+            "description": "Status checks every default-branch ruleset must require.",
         }
     },
 )
@@ -375,14 +385,7 @@ actions_pinned = resource_policy(
 )
 
 
-SCORECARD_FLOOR = {
-    "Branch-Protection": 10,
-    "Token-Permissions": 10,
-    "Dangerous-Workflow": 10,
-    "Security-Policy": 10,
-    "Dependency-Update-Tool": 10,
-    "Pinned-Dependencies": 9,
-}
+SCORECARD = "github-scorecard-floor"
 
 
 def _scorecard_floor(
@@ -390,7 +393,8 @@ def _scorecard_floor(
 ) -> Iterable[tuple[str, str]]:
     from scorecard.predict import predict_resources
 
-    minimums = {str(k): int(v) for k, v in (config.get("minimums") or SCORECARD_FLOOR).items()}
+    given = config.get("minimums") or floor_default(SCORECARD, "minimums")
+    minimums = {str(k): int(v) for k, v in given.items()}
     urns = dict(_repo_names(resources))
     plain = [{"type": r.resource_type, "inputs": dict(r.props)} for r in resources]
     for prediction in predict_resources(plain):
@@ -409,7 +413,7 @@ def _scorecard_floor(
 
 
 scorecard_floor = stack_policy(
-    "github-scorecard-floor",
+    SCORECARD,
     area=AREA,
     description="Each repository's predicted OpenSSF Scorecard checks meet the stack's minimums.",
     severity=Severity.HIGH,
@@ -421,7 +425,9 @@ scorecard_floor = stack_policy(
         "minimums": {
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10},
-            "default": SCORECARD_FLOOR,
+            "default": floor_default(SCORECARD, "minimums"),
+            "description": "The least predicted score of each OpenSSF Scorecard check held; "
+            "a check not listed is not held.",
         }
     },
 )
@@ -450,6 +456,8 @@ single_owner = stack_policy(
             "type": "object",
             "additionalProperties": {"type": "string"},
             "default": {},
+            "description": "Repositories another stack governs, with that stack (written by "
+            "`infractl policies sync-config`).",
         }
     },
 )

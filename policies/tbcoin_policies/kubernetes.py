@@ -11,6 +11,7 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 from tbcoin_policies.common import (
     cis_kubernetes,
     dig,
+    floor_default,
     labels_match,
     namespace_of,
     of_type,
@@ -22,6 +23,7 @@ from tbcoin_policies.common import (
 )
 
 AREA = "kubernetes"
+PINNED, AVAILABILITY = "k8s-images-pinned", "k8s-production-high-availability"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 WORKLOADS = {
@@ -155,12 +157,12 @@ def _images(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable
             continue
         if tag in (None, "latest"):
             yield f"Container '{c.get('name')}' runs {image!r}: a mutable tag."
-        elif config.get("requireDigest", False):
+        elif config.get("requireDigest", floor_default(PINNED, "requireDigest")):
             yield f"Container '{c.get('name')}' runs {image!r}, not an image digest."
 
 
 images_pinned = resource_policy(
-    "k8s-images-pinned",
+    PINNED,
     area=AREA,
     description="Images are never ':latest' or untagged, and are pinned by digest where required.",
     severity=Severity.HIGH,
@@ -168,7 +170,13 @@ images_pinned = resource_policy(
     remediation="name images as sha256:<digest> (or 'build') in services.<name>.strategy.",
     types=tuple(WORKLOADS),
     check=_images,
-    properties={"requireDigest": {"type": "boolean", "default": False}},
+    properties={
+        "requireDigest": {
+            "type": "boolean",
+            "default": floor_default(PINNED, "requireDigest"),
+            "description": "Whether every image must be pinned by digest (not only not latest).",
+        }
+    },
 )
 
 
@@ -196,7 +204,7 @@ def _autoscalers(resources: list[PolicyResource]) -> dict[tuple[str, Any], Polic
 def _high_availability(
     resources: list[PolicyResource], config: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
-    minimum = int(config.get("minReplicas", 2))
+    minimum = int(config.get("minReplicas", floor_default(AVAILABILITY, "minReplicas")))
     tiers = _namespace_tiers(resources)
     hpas = _autoscalers(resources)
     pdbs = of_type(resources, PDB)
@@ -226,7 +234,7 @@ def _high_availability(
 
 
 high_availability = stack_policy(
-    "k8s-production-high-availability",
+    AVAILABILITY,
     area=AREA,
     description="Production workloads serving traffic run >= 2 replicas with a disruption budget.",
     severity=Severity.HIGH,
@@ -234,7 +242,14 @@ high_availability = stack_policy(
     remediation="set services.<name>.replicas >= 2 in the production stack; the workload builder "
     "then adds a PodDisruptionBudget.",
     check=_high_availability,
-    properties={"minReplicas": {"type": "integer", "minimum": 1, "default": 2}},
+    properties={
+        "minReplicas": {
+            "type": "integer",
+            "minimum": 1,
+            "default": floor_default(AVAILABILITY, "minReplicas"),
+            "description": "The fewest replicas a production workload serving traffic may run.",
+        }
+    },
 )
 
 

@@ -11,6 +11,7 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 from secret_patterns import is_credential_name
 from tbcoin_policies.common import (
     dig,
+    floor_default,
     labels_match,
     namespace_of,
     of_type,
@@ -20,6 +21,7 @@ from tbcoin_policies.common import (
 )
 
 AREA = "monitoring"
+RETAINED = "monitoring-storage-retained"
 SERVICE = "kubernetes:core/v1:Service"
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -125,7 +127,9 @@ helm_values_no_credentials = resource_policy(
 
 
 def _retained(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
-    if args.props.get("name") != "kube-prometheus-stack" or not config.get("requireRetention"):
+    if args.props.get("name") != "kube-prometheus-stack" or not config.get(
+        "requireRetention", floor_default(RETAINED, "requireRetention")
+    ):
         return
     spec = dig(args.props, "values", "prometheus", "prometheusSpec", default={})
     if not args.opts.protect:
@@ -137,15 +141,23 @@ def _retained(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterab
 
 
 storage_retained = resource_policy(
-    "monitoring-storage-retained",
+    RETAINED,
     area=AREA,
     description="Production metrics history survives any `pulumi up`.",
     severity=Severity.HIGH,
     standard=project_rule("metrics-retention"),
-    remediation="set monitoring.storage and monitoring.protect: true in the production stack.",
+    remediation="set monitoring.prometheus.storage and monitoring.protect: true in the "
+    "production stack.",
     types=(HELM_RELEASE,),
     check=_retained,
-    properties={"requireRetention": {"type": "boolean", "default": False}},
+    properties={
+        "requireRetention": {
+            "type": "boolean",
+            "default": floor_default(RETAINED, "requireRetention"),
+            "description": "Whether Prometheus' metrics must survive a restart and a deleted "
+            "release (persistent, retained volume; protected release).",
+        }
+    },
 )
 
 POLICIES = [service_coverage, helm_values_no_credentials, storage_retained]
