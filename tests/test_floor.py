@@ -320,3 +320,25 @@ def test_a_row_added_to_the_table_holds_a_stack_config_key(
         for name in ("api", "inference")
     ]
     assert config_problems(lambda c: None, tmp_path, stack="staging") == ""
+
+
+def test_a_row_may_judge_a_repositorys_whole_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An intent more than one key can meet is one row too (`whole=True`): the bound gets the
+    effective settings, the error names the row's key at the layer that set it."""
+    from infra.config import floor
+
+    row = floor.Minimum(
+        floor.REPOSITORY + "branchRules.requiredApprovals",
+        {"prod": floor.holds("3 approvals, or 2 with code-owner review off", lambda s: False)},
+        "an example intent",
+        whole=True,
+    )
+    monkeypatch.setattr(floor, "TABLE", (*floor.TABLE, row))
+    report = config_problems(lambda c: None, tmp_path, stack="prod")
+    assert report == (
+        "Pulumi.prod.yaml: tbcoin-platform:github.groups.production-services.branchRules."
+        "requiredApprovals: below the security floor of stack 'prod': must be 3 approvals, or 2 "
+        "with code-owner review off; an example intent"
+    )

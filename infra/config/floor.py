@@ -113,6 +113,9 @@ class Minimum:
     # (None: nothing, so the pack's default, prod's floor, applies).
     otherwise: Any = None
     name: str = field(default="")
+    # The bound judges a repository's whole effective settings (an intent that more than one
+    # key can meet), and an error names the row's key, where the usual fix goes.
+    whole: bool = False
 
     @property
     def parameter(self) -> tuple[str, str] | None:
@@ -491,7 +494,10 @@ def _repository_problems(
     setting = row.key.removeprefix(REPOSITORY)
     problems = []
     for repo, settings in sorted(config.github.settings.items()):
-        for key, value in values_at(settings, setting.split("."), ""):
+        found = values_at(settings, setting.split("."), "")
+        if row.whole:  # judged on all the repository's settings, named at the row's key
+            found = iter([(setting, settings)])
+        for key, value in found:
             if not bound.holds(value):
                 where = config.github.layer_setting(repo, key)
                 problems.append(
