@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
+from infra.config.base import PATTERN_WORDS
 from infra.config.errors import NAMESPACE
 from infra.config.github import RepositorySettings
 from infra.config.loader import PROVIDER_NAMESPACES
@@ -276,7 +277,7 @@ def _kind(node: dict[str, Any], defs: dict[str, Any]) -> str:
     if node.get("type") == "boolean":
         return "true or false"
     if node.get("type") == "string":
-        return "a string" + (f" matching {node['pattern']}" if "pattern" in node else "")
+        return _string(node.get("pattern"))
     if node.get("type") == "array":
         return "a list"
     if "oneOf" in node or "discriminator" in node:
@@ -284,6 +285,13 @@ def _kind(node: dict[str, Any], defs: dict[str, Any]) -> str:
     if "anyOf" in node:
         return " or ".join(_kind(o, defs) for o in node["anyOf"] if o.get("type") != "null")
     return "a mapping"
+
+
+def _string(regex: str | None) -> str:
+    # A pattern in the words its type gives it; a bare regex as code (it reads as Markdown).
+    if regex is None:
+        return "a string"
+    return PATTERN_WORDS.get(regex) or f"a string matching `{regex}`"
 
 
 def _default(node: dict[str, Any], required: bool) -> Any:
