@@ -227,7 +227,13 @@ def _preview_report_options(report: argparse.ArgumentParser) -> None:
 
 def cmd_preview_report(args: argparse.Namespace) -> int:
     from infra.config.documents import DocumentError, read_document
-    from infractl.ops.preview_report import MARKER, json_report, markdown_report, read_reports
+    from infractl.ops.preview_report import (
+        MARKER,
+        failures,
+        json_report,
+        markdown_report,
+        read_reports,
+    )
 
     if args.post and args.pr is None:
         raise UsageError("--post needs --pr")
@@ -245,6 +251,12 @@ def cmd_preview_report(args: argparse.Namespace) -> int:
         outcome = upsert_sticky_comment(target, args.pr, body, MARKER)
         print(f"preview comment {outcome} on PR #{args.pr}", file=sys.stderr)
     print(body, end="")
+    # A failed run is still shown (its errors and policy violations are what the reviewer
+    # needs), but it is not a plan: the command fails as for unusable input.
+    failed = failures(reports)
+    if failed:
+        print(f"infractl: preview-report: {failed}; not a complete plan", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

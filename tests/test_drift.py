@@ -43,7 +43,9 @@ VENDORED_REFRESH = vendored(
     "pulumi-engine-outputs",
     "pulumi-lifecycle-TestRefreshBasics-all-0-0-preview--eventstream.json",
 )
-QUIET = '{"summaryEvent": {"resourceChanges": {"same": 3}, "result": "succeeded"}}'
+# A real no-change preview of prod (make e2e --record).
+QUIET_LOG = HERE / "engine_outputs" / "recorded" / "prod-drift-preview.jsonl"
+QUIET = QUIET_LOG.read_text()
 
 
 def _prod_report():  # type: ignore[no-untyped-def]
@@ -480,10 +482,10 @@ def test_drift_runs_the_cli_with_event_log_enabled(
         '[ "$PULUMI_DEBUG_COMMANDS" = true ] || '
         '{ echo "error: unknown flag: --event-log" >&2; exit 1; }\n'
         'while [ "$1" != --event-log ]; do shift; done\n'
-        """echo '{"sequence":0,"summaryEvent":{"resourceChanges":{"same":3}}}' > "$2"\n"""
+        f'cp {QUIET_LOG} "$2"\n'
     )
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
     monkeypatch.delenv("PULUMI_DEBUG_COMMANDS", raising=False)
     report = run_refresh_preview(tmp_path, "prod")
-    assert report.summary
+    assert report.summary == {"same": 59}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from infractl.errors import UsageError
 from infractl.markdown import code, text
-from infractl.ops.engine_output import Change, EngineReport, read_engine_output
+from infractl.ops.engine_output import Change, EngineOutputError, EngineReport, read_engine_output
 
 MARKER = "<!-- tbcoin-platform:preview-report -->"
 # GitHub refuses issue comments longer than this many characters.
@@ -19,10 +19,12 @@ ORDER = ["delete", "replace", "update", "create", "import", "failed"]
 
 def _headline(report: EngineReport) -> str:
     counts = report.counts()
-    if not counts:
-        return "no changes"
     parts = [f"{n} to {text(op)}" for op, n in sorted(counts.items(), key=lambda kv: _rank(kv[0]))]
-    return ", ".join(parts)
+    if report.failed:
+        # Never "no changes": the run stopped before it reached everything.
+        so_far = f" (so far: {', '.join(parts)})" if parts else ""
+        return f"❌ failed, not a complete plan{so_far}"
+    return ", ".join(parts) or "no changes"
 
 
 def _rank(op: str) -> int:
@@ -170,5 +172,15 @@ def read_reports(inputs: list[Path], stacks: list[str]) -> list[tuple[str, Engin
     reports = []
     for i, path in enumerate(inputs):
         report = read_engine_output(path)
+        if stacks and report.stack and report.stack != stacks[i]:
+            raise EngineOutputError(
+                f"{path}: the output of stack {report.stack!r}, given as --stack {stacks[i]!r}"
+            )
         reports.append((stacks[i] if stacks else report.stack or path.stem, report))
     return reports
+
+
+def failures(reports: list[tuple[str, EngineReport]]) -> str:
+    """One line naming each stack whose run failed ("" if none did)."""
+    failed = [f"{stack}: {r.failed}" for stack, r in reports if r.failed]
+    return "; ".join(failed)
