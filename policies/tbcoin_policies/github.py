@@ -9,8 +9,13 @@ from typing import Any
 import yaml
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
+from scorecard.predict import READS as SCORECARD_READS
+from scorecard.predict import predict_resources
 from tbcoin_policies.common import (
+    counted,
     dig,
+    known,
+    number,
     of_type,
     project_rule,
     resource_policy,
@@ -62,7 +67,9 @@ default_branch_ruleset = stack_policy(
     severity=Severity.HIGH,
     standard=scorecard("Branch-Protection"),
     remediation="keep tbcoin-platform:github.<repo>.branchRules.enforcement 'active'.",
+    types=(REPOSITORY, RULESET, BRANCH_PROTECTION),
     check=_default_branch_rules,
+    key="github.repositories.{repository}.branchRules.enforcement",
 )
 
 
@@ -74,7 +81,10 @@ def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterabl
         return
     count = int(pr.get("requiredApprovingReviewCount") or 0)
     if count < minimum:
-        yield f"It requires {count} approving review(s); this stack requires at least {minimum}."
+        yield (
+            f"It requires {counted(count, 'approving review')}; this stack requires at least "
+            f"{minimum}."
+        )
     if not pr.get("dismissStaleReviewsOnPush"):
         yield "Approvals survive new pushes (stale reviews are not dismissed)."
     if not pr.get("requiredReviewThreadResolution"):
@@ -91,6 +101,7 @@ ruleset_reviews = resource_policy(
     "and requireConversationResolution in the repository's config.",
     types=(RULESET,),
     check=_reviews,
+    key="github.repositories.{repository}.branchRules.requiredApprovals",
     properties={"minApprovals": {"type": "integer", "minimum": 0, "default": 1}},
 )
 
@@ -114,6 +125,7 @@ ruleset_history = resource_policy(
     remediation="keep branchRules.blockForcePushes, blockDeletion and linearHistory true.",
     types=(RULESET,),
     check=_history,
+    key="github.repositories.{repository}.branchRules",
 )
 
 
@@ -137,6 +149,7 @@ ruleset_required_checks = resource_policy(
     remediation="list the checks in branchRules.requiredChecks and keep strictChecks true.",
     types=(RULESET,),
     check=_checks,
+    key="github.repositories.{repository}.branchRules.requiredChecks",
     properties={
         "requiredChecks": {
             "type": "array",
@@ -152,7 +165,7 @@ def _bypass(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]
     # the reviews and checks everyone else needs.
     for actor in args.props.get("bypassActors") or []:
         yield (
-            f"{actor.get('actorType')} {actor.get('actorId')} may bypass the rules "
+            f"{actor.get('actorType')} {number(actor.get('actorId'))} may bypass the rules "
             f"(mode {actor.get('bypassMode')!r})."
         )
 
@@ -166,6 +179,7 @@ ruleset_bypass = resource_policy(
     remediation="remove the actor from branchRules.bypassActors.",
     types=(RULESET,),
     check=_bypass,
+    key="github.repositories.{repository}.branchRules.bypassActors",
 )
 
 
@@ -187,6 +201,7 @@ secret_scanning = resource_policy(
     "repositories also need security.secretProtectionLicensed).",
     types=(REPOSITORY,),
     check=_secret_scanning,
+    key="github.repositories.{repository}.security",
 )
 
 
@@ -233,7 +248,9 @@ vulnerability_alerts = stack_policy(
     severity=Severity.HIGH,
     standard=scorecard("Vulnerabilities"),
     remediation="keep security.vulnerabilityAlerts and security.dependabotSecurityUpdates true.",
+    types=(REPOSITORY, ALERTS, SECURITY_UPDATES),
     check=_alerts,
+    key="github.repositories.{repository}.security",
 )
 
 
@@ -282,7 +299,9 @@ dependabot_coverage = stack_policy(
     severity=Severity.MEDIUM,
     standard=scorecard("Dependency-Update-Tool"),
     remediation="add the ecosystem to dependabot.ecosystems in the repository's config.",
+    types=(REPOSITORY, FILE),
     check=_dependabot,
+    key="github.repositories.{repository}.dependabot.ecosystems",
 )
 
 
@@ -306,7 +325,9 @@ security_files = stack_policy(
     standard=scorecard("Security-Policy"),
     remediation="give the repository a securityPolicy (contact, responseHours) in its config; "
     "CODEOWNERS is generated from codeowners (or the team-leads default).",
+    types=(REPOSITORY, FILE),
     check=_policy_files,
+    key="github.repositories.{repository}.securityPolicy",
 )
 
 
@@ -331,7 +352,9 @@ workflow_token = stack_policy(
     standard=scorecard("Token-Permissions"),
     remediation="keep actions.defaultWorkflowPermissions 'read' and "
     "actions.canApprovePullRequests false.",
+    types=(REPOSITORY, WORKFLOW_PERMISSIONS),
     check=_token,
+    key="github.repositories.{repository}.actions",
 )
 
 
@@ -372,6 +395,7 @@ actions_pinned = resource_policy(
     remediation="add the action to tbcoin-platform:github.actionPins with its 40-hex commit SHA.",
     types=(FILE,),
     check=_pinned,
+    key="github.actionPins",
 )
 
 
@@ -388,11 +412,12 @@ SCORECARD_FLOOR = {
 def _scorecard_floor(
     resources: list[PolicyResource], config: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
-    from scorecard.predict import predict_resources
-
     minimums = {str(k): int(v) for k, v in (config.get("minimums") or SCORECARD_FLOOR).items()}
     urns = dict(_repo_names(resources))
-    plain = [{"type": r.resource_type, "inputs": dict(r.props)} for r in resources]
+    plain = [
+        {"type": r.resource_type, "inputs": known(r, *SCORECARD_READS[r.resource_type])}
+        for r in resources
+    ]
     for prediction in predict_resources(plain):
         for check in prediction.checks:
             floor = minimums.get(check.name)
@@ -416,7 +441,9 @@ scorecard_floor = stack_policy(
     standard=scorecard("Branch-Protection"),
     remediation="see `infractl scorecard --stack <stack>` for each check's reasons and what "
     "raises it.",
+    types=tuple(SCORECARD_READS),
     check=_scorecard_floor,
+    key="github.repositories.{repository}",
     properties={
         "minimums": {
             "type": "object",
@@ -444,7 +471,9 @@ single_owner = stack_policy(
     standard=project_rule("one-owner-per-repository"),
     remediation="remove the repository from one stack's tbcoin-platform:github.repositories "
     "(then run `infractl policies sync-config`).",
+    types=(REPOSITORY,),
     check=_ownership,
+    key="github.repositories.{repository}",
     properties={
         "ownedByOtherStacks": {
             "type": "object",

@@ -10,6 +10,7 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
 from tbcoin_policies.common import (
     cis_kubernetes,
+    counted,
     dig,
     labels_match,
     namespace_of,
@@ -119,6 +120,7 @@ requests_and_limits = resource_policy(
     remediation="set services.<name>.resources.requests and .limits in the stack config.",
     types=tuple(WORKLOADS),
     check=_resources,
+    key="services.{service}.resources",
 )
 
 
@@ -168,6 +170,7 @@ images_pinned = resource_policy(
     remediation="name images as sha256:<digest> (or 'build') in services.<name>.strategy.",
     types=tuple(WORKLOADS),
     check=_images,
+    key="services.{service}.strategy.image",
     properties={"requireDigest": {"type": "boolean", "default": False}},
 )
 
@@ -213,7 +216,8 @@ def _high_availability(
         )
         if int(replicas or 0) < minimum:
             yield (
-                f"Workload '{name}' runs {replicas} replica(s); production needs {minimum}.",
+                f"Workload '{name}' runs {counted(replicas, 'replica')}; production needs "
+                f"{minimum}.",
                 d.urn,
             )
         labels = _pod_labels(d)
@@ -233,7 +237,9 @@ high_availability = stack_policy(
     standard=project_rule("production-availability"),
     remediation="set services.<name>.replicas >= 2 in the production stack; the workload builder "
     "then adds a PodDisruptionBudget.",
+    types=(NAMESPACE, HPA, PDB, DEPLOYMENT, ROLLOUT),
     check=_high_availability,
+    key="services.{service}.replicas",
     properties={"minReplicas": {"type": "integer", "minimum": 1, "default": 2}},
 )
 
@@ -262,7 +268,9 @@ default_deny = stack_policy(
     severity=Severity.HIGH,
     standard=cis_kubernetes("5.3.2", "Ensure that all Namespaces have NetworkPolicies defined"),
     remediation="declare the namespace as an environment; its component adds `default-deny`.",
+    types=(NAMESPACE, NETWORK_POLICY),
     check=_default_deny,
+    key="environments.{environment}",
 )
 
 
@@ -290,7 +298,9 @@ service_selects_workload = stack_policy(
     severity=Severity.HIGH,
     standard=project_rule("no-dangling-services"),
     remediation="check the service's strategy and track names in the stack config.",
+    types=(SERVICE, *WORKLOADS),
     check=_selectors,
+    key="services.{service}.strategy",
 )
 
 
@@ -373,6 +383,7 @@ shared_with_controllers = stack_policy(
     standard=project_rule("progressive-delivery"),
     remediation="build the object through the release strategies (infra/kubernetes/"
     "strategies.py), which set ignoreChanges and leave replicas to the HPA.",
+    types=(SERVICE, HTTP_ROUTE, ROLLOUT, HPA, DEPLOYMENT),
     check=_shared_with_controllers,
 )
 
@@ -424,6 +435,7 @@ canary_weights = resource_policy(
     "moves them, up to maxWeight, then `infractl rollout promote`.",
     types=(HTTP_ROUTE,),
     check=_weights,
+    key="services.{service}.strategy",
 )
 
 

@@ -89,7 +89,9 @@ service_coverage = stack_policy(
     standard=project_rule("observability"),
     remediation="declare tbcoin-platform:monitoring; the monitoring stack adds a ServiceMonitor, "
     "a PrometheusRule and a dashboard per service.",
+    types=(SERVICE, SERVICE_MONITOR, PROMETHEUS_RULE),
     check=_coverage,
+    key="monitoring",
 )
 
 
@@ -121,6 +123,7 @@ helm_values_no_credentials = resource_policy(
     "at it (existingSecret, *_file).",
     types=(HELM_RELEASE,),
     check=_plain_values,
+    key="monitoring",
 )
 
 
@@ -145,6 +148,7 @@ storage_retained = resource_policy(
     remediation="set monitoring.storage and monitoring.protect: true in the production stack.",
     types=(HELM_RELEASE,),
     check=_retained,
+    key="monitoring.protect",
     properties={"requireRetention": {"type": "boolean", "default": False}},
 )
 
