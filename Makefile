@@ -62,10 +62,11 @@ $(SHELLCHECK):
 
 tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK)
 
-# One program run: synthesize into $(OUT), then check that result with the policy pack.
+# One program run: synthesize into $(OUT), then check that result with the policy pack. With
+# BASE=<ref>, also the ranked changes against that commit (offline, as the PR comment shows them).
 plan: $(VENV)/.installed-run
 	mkdir -p $(dir $(OUT))
-	$(VENV)/bin/infractl check --stack $(STACK) --out $(OUT)
+	$(VENV)/bin/infractl check --stack $(STACK) --out $(OUT) $(if $(BASE),--base '$(BASE)')
 
 # The same plan again on every save of the stack's settings, the program or the pack (README,
 # The inner loop: `make watch`); Ctrl-C stops it.

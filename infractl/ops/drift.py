@@ -22,7 +22,7 @@ from typing import Any
 from infractl.errors import InfractlError, UsageError
 from infractl.markdown import code, text
 from infractl.ops.engine_output import MISSING, EngineOutputError, EngineReport, read_engine_output
-from infractl.ops.preview_report import COMMENT_LIMIT, stack_section
+from infractl.ops.preview_report import COMMENT_LIMIT, ICONS, stack_section
 from infractl.ops.severity import EXPECTED, SEVERITIES, Classifier, Finding, Program
 from infractl.project import STACK_NAME, STACK_NAME_RULE
 from infractl.resources_file import load_resources_json
@@ -32,7 +32,6 @@ from secret_patterns import redact
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR, EXIT_PENDING, EXIT_DRIFT_AND_PENDING = 0, 1, 2, 3, 4
 # ... and of `infractl drift --remediation-check`.
 REMEDIATION_ALLOWED, REMEDIATION_REFUSED = 0, 1
-ICONS = {"critical": "🔴", "high": "🟠", "low": "🟡"}
 HISTORY_RUNS = 10
 _STATE = re.compile(r"<!-- tbcoin-platform:drift-state:([A-Za-z0-9_=-]*) -->")
 

@@ -64,6 +64,11 @@ class PropertyDiff:
     old: Any
     new: Any
 
+    @property
+    def replaces(self) -> bool:
+        """The provider says this change cannot be made in place (`update-replace`, …)."""
+        return self.kind.endswith("-replace")
+
 
 MISSING: Any = None  # the JSON engine output cannot tell an absent property from null
 
@@ -76,6 +81,10 @@ class Change:
     diffs: list[PropertyDiff] = field(default_factory=list)
     protected: bool = False
     failed: bool = False
+    # For a replacement: the top-level properties that force it (the step's `keys`).
+    replace_keys: list[str] = field(default_factory=list)
+    # Its inputs (the new ones, or the old for a delete): what names it in config.
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -124,6 +133,10 @@ class EngineReport:
     complete: bool = False
     # What the events themselves show, to hold against the summary (check_consistent).
     steps: Counter[str] = field(default_factory=Counter)
+    # What ran: each provider's version (from its `pulumi:providers:*` resource) and each
+    # policy pack's (from the summary), for the report's context line.
+    providers: dict[str, str] = field(default_factory=dict)
+    packs: dict[str, str] = field(default_factory=dict)
     sames_listed: bool = True  # `pulumi preview --json` lists `same` steps only with --show-sames
     stacks: set[str] = field(default_factory=set)  # "<project>/<stack>" of every URN seen
     problems: list[str] = field(default_factory=list)  # order of events, found while parsing
@@ -237,6 +250,19 @@ def _diffs(meta: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> li
     return diffs
 
 
+def _names(value: Any) -> list[str]:
+    return [str(v) for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _provider_version(report: EngineReport, urn: str, states: list[dict[str, Any]]) -> None:
+    kind = _type_of(urn)
+    if kind.startswith("pulumi:providers:"):
+        for state in states:
+            version = _dict(state.get("inputs")).get("version")
+            if isinstance(version, str) and version:
+                report.providers[kind.removeprefix("pulumi:providers:")] = version
+
+
 def _op(op: Any) -> str:
     op = _text(op) or "unknown"
     return "replace" if op in REPLACE_STEPS else op
@@ -278,9 +304,10 @@ def _parse_digest(source: str, document: dict[str, Any]) -> EngineReport:
         if raw_op not in UNCOUNTED_STEPS and not _default_provider(urn):
             report.steps[raw_op] += 1
         op = _op(raw_op)
+        old, new = _dict(step.get("oldState")), _dict(step.get("newState"))
+        _provider_version(report, urn, [new, old])
         if op in QUIET_OPS:
             continue
-        old, new = _dict(step.get("oldState")), _dict(step.get("newState"))
         meta = {"detailedDiff": step.get("detailedDiff"), "diffReasons": step.get("diffReasons")}
         report.changes.append(
             Change(
@@ -289,6 +316,8 @@ def _parse_digest(source: str, document: dict[str, Any]) -> EngineReport:
                 op=op,
                 diffs=_diffs(meta, old, new),
                 protected=old.get("protect") is True,
+                replace_keys=_names(step.get("replaceReasons")) if op == "replace" else [],
+                inputs=_dict((new or old).get("inputs")),
             )
         )
     if skipped:
@@ -343,6 +372,7 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
             op = _op(raw_op)
             old, new = _dict(meta.get("old")), _dict(meta.get("new"))
             key = (urn, str(old.get("id", "")))
+            _provider_version(report, urn, [new, old])
             if _default_provider(urn) or raw_op in UNCOUNTED_STEPS:
                 pass
             elif kind == "resOpFailedEvent":
@@ -362,6 +392,8 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
                     op,
                     _diffs(meta, old, new),
                     old.get("protect") is True,
+                    replace_keys=_names(meta.get("keys")) if op == "replace" else [],
+                    inputs=_dict((new or old).get("inputs")),
                 )
                 changes[key] = change
             if kind == "resOpFailedEvent":
@@ -387,6 +419,11 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
                 )
             summary_line = number
             report.summary = _counts(body.get("resourceChanges"))
+            report.packs = {
+                str(k).split("|", 1)[0]: v
+                for k, v in _dict(body.get("PolicyPacks")).items()
+                if isinstance(v, str)
+            }
             report.result = _text(body.get("result"))
             report.complete = True
             report.maybe_corrupt = body.get("maybeCorrupt") is True

@@ -19,6 +19,7 @@ RULES_FILE = Path(__file__).with_name("drift_rules.toml")
 SEVERITIES = ("critical", "high", "low")
 EXPECTED = "expected"
 UNCLASSIFIED = "not classified in infractl/ops/drift_rules.toml; treated as high until it is"
+GONE_PREFIX = "the resource is gone; "
 SEVERITY_WHEN = {"", "increase", "delete", "protected-delete"}
 EXPECTED_WHEN = {"", "autoscaled"}
 # A coarse diff (say `spec`) is split into the leaves that differ, so a rule on a deeper path
@@ -206,11 +207,15 @@ class Classifier:
         self.program = program
         self.severity_rules, self.expected_rules = rules or load_rules()
 
+    def rank_resource(self, change: Change) -> Finding:
+        """The resource as a whole (gone, replaced or new), by the rules on whole resources."""
+        protected = change.protected or change.urn in self.program.protected
+        return self._rank(change, "", [], MISSING, MISSING, protected)
+
     def classify(self, change: Change) -> list[Finding]:
         """Findings for one refresh step: each drifted leaf, or the resource itself if gone."""
         if change.op == "delete":
-            protected = change.protected or change.urn in self.program.protected
-            return [self._rank(change, "", [], MISSING, MISSING, protected)]
+            return [self.rank_resource(change)]
         findings = []
         for diff in change.diffs:
             for path, old, new in leaves(diff.path, diff.old, diff.new):
@@ -246,5 +251,5 @@ class Classifier:
             if rule.when == "protected-delete" and not (change.op == "delete" and protected):
                 continue
             gone = change.op == "delete" and not rule.when
-            return finding(rule.severity, f"the resource is gone; {rule.why}" if gone else rule.why)
+            return finding(rule.severity, f"{GONE_PREFIX}{rule.why}" if gone else rule.why)
         return finding("high", UNCLASSIFIED)
