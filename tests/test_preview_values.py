@@ -108,10 +108,11 @@ def test_a_weakened_approval_count_opens_the_comment(tmp_path: Path) -> None:
     )
     row = next(line for line in run.stdout.splitlines() if "requiredApprovingReviewCount" in line
                and line.startswith("| "))  # fmt: skip
-    assert row.startswith("| 🔴 critical · **weakens** | update | `tbcoin-engine-ml-default-branch`")
+    ruleset = "`tbcoin-engine-ml-default-branch`"
+    assert row.startswith(f"| 🔴 critical · **weakens** | update | {ruleset}")
     assert "`2` → `1`" in row and f"set by `{key}`" in row
     # The same property made stricter is said so, not hidden.
-    assert "🔴 critical · **strengthens** | update | `tbcoin-engine-ml-default-branch`" in run.stdout
+    assert f"🔴 critical · **strengthens** | update | {ruleset}" in run.stdout
     assert "_Previewed commit `0123456789ab` · Pulumi v3.274.0_" in run.stdout
     assert_inert(run.stdout)
 
