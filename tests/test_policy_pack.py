@@ -709,3 +709,59 @@ def test_a_violation_names_its_config_key_and_whole_numbers(pack: RunningPack) -
     messages = [v.message for v in found if v.policy == "k8s-production-high-availability"]
     assert messages and all("runs 1 replica;" in m for m in messages), messages
     assert any(m.endswith("Config key: tbcoin-platform:services.api.replicas.") for m in messages)
+
+
+# ---- the pack's cost: one conversion per request (policies/tbcoin_policies/conversion.py) ----
+
+
+def _servicer_answers(stack: str, unknowns: dict[str, dict[str, Any]]) -> list[bytes]:
+    """Every answer the pack gives a preview of `stack`, in-process: per resource Remediate
+    and Analyze (as the engine calls them), then AnalyzeStack."""
+    import sys
+
+    sys.path.insert(0, str(POLICIES))
+    from pulumi_policy import EnforcementLevel
+    from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+    from infractl.policy.config import configure_request, load_policy_config, merge_policy_config
+    from infractl.policy.requests import analyze_requests, analyze_stack_request
+    from tbcoin_policies import ALL_POLICIES, PACK_NAME
+
+    result = _with_unknowns(synth(stack)[0], unknowns)
+    servicer = _PolicyAnalyzerServicer(
+        PACK_NAME, "0.0.1", ALL_POLICIES, EnforcementLevel.MANDATORY, None, "", None, None,
+        None, None, None,
+    )  # fmt: skip
+    info = servicer.GetAnalyzerInfo(None, None)
+    path = _policy_config(stack)
+    settings = merge_policy_config(str(path), info, load_policy_config(path), stack)
+    servicer.Configure(configure_request(settings), None)
+    answers = []
+    for request in analyze_requests(result.resources):
+        answers.append(servicer.Remediate(request, None).SerializeToString(deterministic=True))
+        answers.append(servicer.Analyze(request, None).SerializeToString(deterministic=True))
+    stack_request = analyze_stack_request(result.resources)
+    answers.append(servicer.AnalyzeStack(stack_request, None).SerializeToString(deterministic=True))
+    return answers
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_converting_once_per_request_answers_as_the_sdk_does(
+    stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    sys.path.insert(0, str(POLICIES))
+    from tbcoin_policies import conversion
+
+    needed = {RULESET: {"enforcement": UNKNOWN_STRING_VALUE}, **COMPUTED}
+    conversion.uninstall()
+    monkeypatch.setenv("PULUMI_DRY_RUN", "true")
+    sdk = _servicer_answers(stack, needed)
+    conversion.install()
+    try:
+        shared = _servicer_answers(stack, needed)
+    finally:
+        conversion.uninstall()
+    assert len(shared) == len(sdk) and shared == sdk
+    assert any(b"Cannot be checked before apply" in a for a in sdk)  # the unknown reached it

@@ -9,8 +9,7 @@ from typing import Any
 import yaml
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
-from scorecard.predict import READS as SCORECARD_READS
-from scorecard.predict import predict_resources
+from scorecard.reads import READS as SCORECARD_READS
 from tbcoin_policies.common import (
     counted,
     dig,
@@ -412,6 +411,11 @@ SCORECARD_FLOOR = {
 def _scorecard_floor(
     resources: list[PolicyResource], config: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
+    if not resources:
+        return
+    # Imported only for a stack with repositories: the engine waits for the pack's start-up.
+    from scorecard.predict import predict_resources
+
     minimums = {str(k): int(v) for k, v in (config.get("minimums") or SCORECARD_FLOOR).items()}
     urns = dict(_repo_names(resources))
     plain = [
