@@ -290,3 +290,12 @@ def test_a_section_added_to_the_list_appears_in_every_stack(
     report = parse_engine_output("w", _weakened_ruleset(tmp_path).read_text())
     text = markdown_report([("prod", report)], Context())
     assert "**Waivers of prod:** none" in text
+
+
+def test_an_update_that_names_no_property_is_still_a_row(tmp_path: Path) -> None:
+    urn, inputs = _resource(CONFIG_MAP)
+    report = parse_engine_output("u", _log(tmp_path, [("update", urn, inputs, inputs, {})])
+                                 .read_text())  # fmt: skip
+    (row,) = rank(report)
+    assert (row.path, row.why) == ("", "changed; the engine output names no property")
+    assert "no changes" not in markdown_report([("prod", report)])

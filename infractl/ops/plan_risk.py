@@ -29,6 +29,7 @@ from infractl.ops.severity import (
 WEAKENS, STRENGTHENS = "weakens", "strengthens"
 REPLACED = "the resource is replaced: deleted, then created anew"
 DELETED = "the resource is deleted"
+UNNAMED = "changed; the engine output names no property"
 NEW = "a new resource"
 # Ranks in the order a reviewer reads them: most severe first, weakenings before the rest.
 RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -286,6 +287,9 @@ def rows_of(change: Change, classifier: Classifier) -> list[Row]:
         return [_whole_resource(change, gone, why)]
     forcing = _forcing(change)
     rows = [_row(change, f, forcing) for f in classifier.classify(change)]
+    if not rows and change.op != "replace":
+        # Some outputs name no changed property: the change is still shown, as a whole.
+        rows = [_whole_resource(change, classifier.rank_resource(change), UNNAMED)]
     if change.op == "replace":
         # Ranked as the delete it begins with (a protected or governed resource gone).
         gone = classifier.rank_resource(replace(change, op="delete"))
