@@ -291,17 +291,16 @@ def _sync(github: Any, log: Path) -> int:
 
 
 @pytest.mark.parametrize("case", sorted(UNUSABLE))
-def test_open_issue_never_closes_the_drift_issue_on_such_output(tmp_path: Path, case: str) -> None:
-    from tests.fake_github import fake_github
-
+def test_open_issue_never_closes_the_drift_issue_on_such_output(
+    tmp_path: Path, case: str, github: Any
+) -> None:
     make, _ = UNUSABLE[case]
-    with fake_github() as github:
-        assert _sync(github, RECORDED / "prod-refresh-preview-only.jsonl") == 1  # opened
-        assert _sync(github, make(tmp_path)) == 2
-        assert [i["state"] for i in github.issues.values()] == ["open"]
-        # Mutation: a real no-drift run does close it, so the check above can fail.
-        assert _sync(github, RECORDED / "prod-drift-preview.jsonl") == 0
-        assert [i["state"] for i in github.issues.values()] == ["closed"]
+    assert _sync(github, RECORDED / "prod-refresh-preview-only.jsonl") == 1  # opened
+    assert _sync(github, make(tmp_path)) == 2
+    assert [i["state"] for i in github.issues.values()] == ["open"]
+    # Mutation: a real no-drift run does close it, so the check above can fail.
+    assert _sync(github, RECORDED / "prod-drift-preview.jsonl") == 0
+    assert [i["state"] for i in github.issues.values()] == ["closed"]
 
 
 @pytest.mark.parametrize("summary", [{"result": "failed"}, {"maybeCorrupt": True}])
