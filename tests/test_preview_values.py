@@ -299,3 +299,23 @@ def test_an_update_that_names_no_property_is_still_a_row(tmp_path: Path) -> None
     (row,) = rank(report)
     assert (row.path, row.why) == ("", "changed; the engine output names no property")
     assert "no changes" not in markdown_report([("prod", report)])
+
+
+def test_the_report_imports_no_sdk_and_no_config_model() -> None:
+    """preview-report runs anywhere, quickly: the ranking and the context add no Pulumi SDK and
+    no pydantic (mutation: importing the project's stack loader would bring pydantic)."""
+    import subprocess
+    import sys
+
+    log = REPO / "tests" / "engine_outputs" / "recorded" / "prod-preview.jsonl"
+    probe = (
+        "import sys, contextlib, io\n"
+        "from infractl.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main(['preview-report', '--event-log', {str(log)!r}, '--stack', 'prod'])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in\n"
+        "               ('pulumi', 'pulumi_kubernetes', 'pydantic'))\n"
+        "print(code, heavy)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "0 []"

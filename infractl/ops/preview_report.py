@@ -496,20 +496,15 @@ def _run(command: list[str], cwd: Path) -> str:
 def preview_context(cwd: Path, commit: str | None, engine: str | None) -> Context:
     """The comment's context: the commit and engine as given, else as this machine says (the
     Actions checkout's $GITHUB_SHA, `pulumi version`), and what merging does to each stack
-    (from the project's Deploy workflow, when run inside the project)."""
+    (from the Deploy workflow of the repository around `cwd`, if any)."""
     import os
 
     from infractl.ops.deploy_flow import on_merge
 
     commit = commit or os.environ.get("GITHUB_SHA") or _run(["git", "rev-parse", "HEAD"], cwd)
     engine = engine or _run(["pulumi", "version"], cwd)
-    try:
-        from infractl.project import find_project
-
-        merge = on_merge(find_project(cwd))
-    except UsageError:
-        merge = {}
-    return Context(commit=commit, engine=engine, on_merge=merge)
+    top = _run(["git", "rev-parse", "--show-toplevel"], cwd)
+    return Context(commit=commit, engine=engine, on_merge=on_merge(Path(top)) if top else {})
 
 
 def read_reports(inputs: list[Path], stacks: list[str]) -> list[tuple[str, EngineReport]]:
