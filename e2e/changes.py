@@ -22,13 +22,12 @@ def _prod(config: dict[str, Any]) -> list[str]:
     services = config[f"{NS}:services"]
     services["inference"]["resources"]["requests"]["cpu"] = "750m"
     services["api"].pop("autoscaling")
-    receivers = config[f"{NS}:monitoring"]["alerting"]["receivers"]
-    slack = next(r for r in receivers if r["type"] == "slack")
-    slack["channel"] = "#tbcoin-alerts-e2e"
+    config[f"{NS}:monitoring"].setdefault("thresholds", {})["latencyP95Seconds"] = 0.4
     return [
         "update: services.inference.resources.requests.cpu 500m -> 750m (the Rollout)",
         "delete: services.api.autoscaling removed (its HorizontalPodAutoscaler)",
-        "replace: the Slack receiver's channel (the Alertmanager Secret's data forces it)",
+        "replace: monitoring.thresholds.latencyP95Seconds 0.5 -> 0.4 (the dashboards' "
+        "ConfigMaps: the provider replaces a ConfigMap whose data changes)",
     ]
 
 
