@@ -261,7 +261,7 @@ def test_the_comment_stays_under_githubs_limit_with_many_long_values(tmp_path: P
     urn, old = _resource(CONFIG_MAP)
     key = next(iter(old["data"]))
     steps = []
-    for i in range(400):
+    for i in range(120):
         new = copy.deepcopy(old)
         new["data"][key] = f"{i}\n" + "x" * 3000
         steps.append(("update", f"{urn}-{i}", old, new, _diff(f'data["{key}"]')))

@@ -10,6 +10,7 @@ two together).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -207,9 +208,14 @@ DIRECTIONS: tuple[Direction, ...] = (
 )
 
 
+@functools.cache
+def _directions(type_: str) -> tuple[Direction, ...]:
+    return tuple(d for d in DIRECTIONS if fnmatchcase(type_, d.type))
+
+
 def direction_of(type_: str, path: str, old: Any, new: Any) -> tuple[str, str]:
     """(WEAKENS or STRENGTHENS or "", the floor entry) for one changed property."""
-    for d in DIRECTIONS:
+    for d in _directions(type_):
         judged = d.judge(type_, path, old, new)
         if judged is not None:
             before, after = judged

@@ -206,6 +206,17 @@ class Classifier:
     def __init__(self, program: Program, rules: tuple[list[Rule], list[Rule]] | None = None):
         self.program = program
         self.severity_rules, self.expected_rules = rules or load_rules()
+        # The rules whose type glob matches a type, in order: a stack has few types and a plan
+        # may have thousands of properties to rank.
+        self._by_type: dict[str, tuple[list[Rule], list[Rule]]] = {}
+
+    def _rules(self, type_: str) -> tuple[list[Rule], list[Rule]]:
+        if type_ not in self._by_type:
+            self._by_type[type_] = (
+                [r for r in self.severity_rules if fnmatchcase(type_, r.type)],
+                [r for r in self.expected_rules if fnmatchcase(type_, r.type)],
+            )
+        return self._by_type[type_]
 
     def rank_resource(self, change: Change) -> Finding:
         """The resource as a whole (gone, replaced or new), by the rules on whole resources."""
@@ -231,17 +242,18 @@ class Classifier:
                 return Finding(change.urn, change.type, path, "[secret]", "[secret]", severity, why)
             return Finding(change.urn, change.type, path, old, new, severity, why)
 
+        severity_rules, expected_rules = self._rules(change.type)
         if path:
             strings = [str(s) for s in segments]
             for ignored in self.program.ignore_changes.get(change.urn, []):
                 if ignored and strings[: len(ignored)] == list(ignored):
                     return finding(EXPECTED, "the program ignores changes to it (ignoreChanges)")
-            for rule in self.expected_rules:
+            for rule in expected_rules:
                 if rule.matches(change.type, segments) and (
                     rule.when != "autoscaled" or change.urn in self.program.autoscaled
                 ):
                     return finding(EXPECTED, rule.why)
-        for rule in self.severity_rules:
+        for rule in severity_rules:
             if not rule.matches(change.type, segments):
                 continue
             if rule.when == "increase" and not _increased(old, new):
