@@ -30,7 +30,7 @@ from infractl.ops.engine_output import Change, PropertyDiff, parse_engine_output
 from infractl.ops.github_api import GitHubApi, GitHubTarget, sync_drift_issue
 from infractl.ops.severity import EXPECTED, Classifier, Program, RulesError, load_rules
 from tests.conftest import REPO as CHECKOUT
-from tests.conftest import infractl, vendored
+from tests.conftest import heavy_imports, infractl, vendored
 from tests.gfm import assert_inert
 from tests.github_standin import GitHub
 
@@ -416,21 +416,10 @@ def test_the_remediation_switch_has_no_critical_value(mutated_stack: Any, tmp_pa
 
 
 def test_recorded_drift_imports_no_pulumi_or_github_sdk() -> None:
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys, contextlib, io\n"
-        "from infractl.cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    code = main(['drift', '--stack', 'prod', '--input', {str(REFRESH)!r},\n"
-        f"                 '--resources', {str(RESOURCES)!r}])\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in\n"
-        "               ('pulumi', 'pulumi_github', 'pulumi_kubernetes', 'github'))\n"
-        "print(code, heavy)\n"
-    )
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == "1 []"
+    args: list[str | Path] = ["drift", "--stack", "prod", "--input", REFRESH, "--resources",
+                              RESOURCES]  # fmt: skip
+    sdks = ("pulumi", "pulumi_github", "pulumi_kubernetes", "github")
+    assert heavy_imports(args, sdks) == (1, [])
 
 
 def test_a_bug_while_reporting_is_exit_2_never_drift(

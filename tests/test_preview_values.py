@@ -28,7 +28,7 @@ from infractl.ops.preview_report import (
     markdown_report,
     opening_line,
 )
-from tests.conftest import REPO, infractl, synth
+from tests.conftest import REPO, heavy_imports, infractl, synth
 from tests.gfm import assert_inert
 
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
@@ -304,18 +304,6 @@ def test_an_update_that_names_no_property_is_still_a_row(tmp_path: Path) -> None
 def test_the_report_imports_no_sdk_and_no_config_model() -> None:
     """preview-report runs anywhere, quickly: the ranking and the context add no Pulumi SDK and
     no pydantic (mutation: importing the project's stack loader would bring pydantic)."""
-    import subprocess
-    import sys
-
     log = REPO / "tests" / "engine_outputs" / "recorded" / "prod-preview.jsonl"
-    probe = (
-        "import sys, contextlib, io\n"
-        "from infractl.cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    code = main(['preview-report', '--event-log', {str(log)!r}, '--stack', 'prod'])\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in\n"
-        "               ('pulumi', 'pulumi_kubernetes', 'pydantic'))\n"
-        "print(code, heavy)\n"
-    )
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == "0 []"
+    args: list[str | Path] = ["preview-report", "--event-log", log, "--stack", "prod"]
+    assert heavy_imports(args, ("pulumi", "pulumi_kubernetes", "pydantic")) == (0, [])
