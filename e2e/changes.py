@@ -22,11 +22,11 @@ def _prod(config: dict[str, Any]) -> list[str]:
     services = config[f"{NS}:services"]
     services["inference"]["resources"]["requests"]["cpu"] = "750m"
     services["api"].pop("autoscaling")
-    config[f"{NS}:monitoring"].setdefault("thresholds", {})["latencyP95Seconds"] = 0.4
+    config[f"{NS}:monitoring"].setdefault("thresholds", {})["latencyP95"] = "400ms"
     return [
         "update: services.inference.resources.requests.cpu 500m -> 750m (the Rollout)",
         "delete: services.api.autoscaling removed (its HorizontalPodAutoscaler)",
-        "replace: monitoring.thresholds.latencyP95Seconds 0.5 -> 0.4 (the dashboards' "
+        "replace: monitoring.thresholds.latencyP95 500ms -> 400ms (the dashboards' "
         "ConfigMaps: the provider replaces a ConfigMap whose data changes)",
     ]
 

@@ -133,7 +133,7 @@ DIRECTIONS: tuple[Direction, ...] = (
     ),
     Direction("required-checks", RULESET, "rules.requiredStatusChecks.requiredChecks", count),
     Direction(
-        "required-checks",
+        "strict-checks",
         RULESET,
         "rules.requiredStatusChecks.strictRequiredStatusChecksPolicy",
         true,
@@ -316,10 +316,23 @@ def config_key(row: Row) -> str:
     repository = row.change.inputs.get("repository") or row.change.inputs.get("name")
     if not row.floor or not row.change.type.startswith("github:") or not repository:
         return ""
-    from infra.config.floor import COMMON, PROD_ONLY
-
-    setting = {g.name: g.setting for g in (*COMMON, *PROD_ONLY)}.get(row.floor)
+    setting = _floor_settings().get(row.floor)
     return f"github.repositories.{repository}.{setting}" if setting else ""
+
+
+@functools.cache
+def _floor_settings() -> dict[str, str]:
+    """Each floor entry's setting below `github.repositories.<repo>.` (an entry of several rows,
+    as `history`: their common parent)."""
+    import posixpath
+
+    from infra.config.floor import REPOSITORY, TABLE
+
+    keys: dict[str, list[str]] = {}
+    for row in TABLE:
+        if row.name and row.key.startswith(REPOSITORY):
+            keys.setdefault(row.name, []).append(row.key.removeprefix(REPOSITORY).replace(".", "/"))
+    return {name: posixpath.commonpath(paths).replace("/", ".") for name, paths in keys.items()}
 
 
 def shown_value(value: Any) -> str:

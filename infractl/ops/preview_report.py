@@ -4,8 +4,9 @@ The comment opens with the one thing that matters most, then says what was previ
 engine, provider and pack versions, what happens on merge), then per stack a list of sections
 (`SECTIONS`): each pending change as old -> new per property, ranked by the drift severity
 rules and, for settings the security floor covers, weakening or strengthening; policy
-violations with the config key behind them; diagnostics; what could not be read. A section is
-a function of one stack's view: add one to the list to extend the comment.
+violations with the config key behind them; the stack's policy waivers; diagnostics; what could
+not be read. A section is a function of one stack's view: add one to the list to extend the
+comment.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class Context:
     base: str = ""  # for a plan against another commit (`check --base`): that commit
     dirty: bool = False  # the tree planned has changes not committed
     on_merge: dict[str, str] = field(default_factory=dict)  # stack -> what merging does
+    # stack -> its policy waivers part (infractl/ops/waiver_changes.py), read where the project is
+    waivers: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -283,6 +286,10 @@ def violations_section(view: StackView) -> list[str]:
     ]
 
 
+def waivers_section(view: StackView) -> list[str]:
+    return view.context.waivers.get(view.stack, [])
+
+
 def diagnostics_section(view: StackView) -> list[str]:
     notable = [d for d in view.report.diagnostics if d.severity.startswith(("warning", "error"))]
     if not notable:
@@ -308,6 +315,7 @@ SECTIONS: list[Section] = [
     changes_section,
     expected_section,
     violations_section,
+    waivers_section,
     diagnostics_section,
     notes_section,
 ]

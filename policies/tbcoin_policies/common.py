@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
@@ -64,7 +66,39 @@ def project_rule(reference: str) -> Standard:
     )
 
 
-# Every policy's metadata, for the generated catalogue (docs/policies.md).
+# The parameters' defaults: the floor of prod (the stack whose floor a stack without one gets),
+# written from the one table of minimums (infra/config/floor.py, which the pack may not import)
+# by `infractl policies sync-config`; a test keeps the file fresh.
+DEFAULTS_FILE = Path(__file__).with_name("defaults.json")
+_DEFAULTS: dict[str, dict[str, Any]] = json.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
+
+
+def floor_default(policy: str, parameter: str) -> Any:
+    """The default of a parameter the floor table sets."""
+    return _DEFAULTS[policy][parameter]
+
+
+@dataclass(frozen=True)
+class Waivable:
+    """A waiver (policies/waivers/<stack>.json) may excuse this policy's violations: `why` says
+    when an exception can be acceptable."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class NotWaivable:
+    """No waiver may excuse this policy: `why` says what an expiry date could not undo. `floor`
+    names the rows of the config floor (infra/config/floor.py) that hold the same minimum: the
+    floor is never waivable."""
+
+    why: str
+    floor: tuple[str, ...] = ()
+
+
+Waivability = Waivable | NotWaivable
+
+# Every policy's metadata, for the generated catalogue (docs/reference/policies.md).
 CATALOGUE: dict[str, dict[str, Any]] = {}
 
 ResourceCheck = Callable[[ResourceValidationArgs, Mapping[str, Any]], Iterable[str]]
@@ -80,6 +114,7 @@ def _register(
     standard: Standard,
     remediation: str,
     properties: dict[str, dict[str, Any]] | None,
+    waiver: Waivability,
     key: str,
 ) -> None:
     CATALOGUE[name] = {
@@ -91,6 +126,9 @@ def _register(
         "standard": standard,
         "remediation": remediation,
         "properties": properties or {},
+        "waivable": isinstance(waiver, Waivable),
+        "waiver": waiver.why,
+        "floor": waiver.floor if isinstance(waiver, NotWaivable) else (),
     }
 
 
@@ -123,12 +161,24 @@ def resource_policy(
     remediation: str,
     types: tuple[str, ...],
     check: ResourceCheck,
+    waiver: Waivability,
     properties: dict[str, dict[str, Any]] | None = None,
     key: str = "",
 ) -> ResourceValidationPolicy:
     """A policy over one resource of `types` at a time. `key` is the stack setting behind a
     violation (see `config_key`)."""
-    _register(name, area, "resource", description, severity, standard, remediation, properties, key)
+    _register(
+        name,
+        area,
+        "resource",
+        description,
+        severity,
+        standard,
+        remediation,
+        properties,
+        waiver,
+        key,
+    )
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if args.resource_type not in types:
@@ -157,13 +207,16 @@ def stack_policy(
     remediation: str,
     types: tuple[str, ...],
     check: StackCheck,
+    waiver: Waivability,
     properties: dict[str, dict[str, Any]] | None = None,
     key: str = "",
 ) -> StackValidationPolicy:
     """A policy over several resources. It is given only the resources of `types`: whatever
     else the stack holds (a Helm Release's status, a repository's computed ids) is never read,
     so a value unknown in preview there cannot stop it running."""
-    _register(name, area, "stack", description, severity, standard, remediation, properties, key)
+    _register(
+        name, area, "stack", description, severity, standard, remediation, properties, waiver, key
+    )
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         needed = [r for r in args.resources if r.resource_type in types]

@@ -11,8 +11,11 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
 from scorecard.reads import READS as SCORECARD_READS
 from tbcoin_policies.common import (
+    NotWaivable,
+    Waivable,
     counted,
     dig,
+    floor_default,
     known,
     number,
     of_type,
@@ -23,6 +26,7 @@ from tbcoin_policies.common import (
 )
 
 AREA = "github"
+REVIEWS, CHECKS = "github-ruleset-reviews", "github-ruleset-required-checks"
 REPOSITORY = "github:index/repository:Repository"
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
 BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection"
@@ -69,12 +73,17 @@ default_branch_ruleset = stack_policy(
     types=(REPOSITORY, RULESET, BRANCH_PROTECTION),
     check=_default_branch_rules,
     key="github.repositories.{repository}.branchRules.enforcement",
+    waiver=NotWaivable(
+        "an unprotected default branch takes every other control with it: anyone who can push "
+        "can change anything.",
+        floor=("ruleset-active",),
+    ),
 )
 
 
 def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
     pr = dig(args.props, "rules", "pullRequest")
-    minimum = int(config.get("minApprovals", 1))
+    minimum = int(config.get("requiredApprovals", floor_default(REVIEWS, "requiredApprovals")))
     if pr is None:
         yield "The ruleset does not require pull requests."
         return
@@ -91,7 +100,7 @@ def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterabl
 
 
 ruleset_reviews = resource_policy(
-    "github-ruleset-reviews",
+    REVIEWS,
     area=AREA,
     description="Default-branch changes arrive by reviewed pull request.",
     severity=Severity.HIGH,
@@ -101,7 +110,18 @@ ruleset_reviews = resource_policy(
     types=(RULESET,),
     check=_reviews,
     key="github.repositories.{repository}.branchRules.requiredApprovals",
-    properties={"minApprovals": {"type": "integer", "minimum": 0, "default": 1}},
+    waiver=NotWaivable(
+        "the floor sets the least review a change gets; a waiver would lower it for a repository.",
+        floor=("approvals", "stale-reviews", "conversation-resolution"),
+    ),
+    properties={
+        "requiredApprovals": {
+            "type": "integer",
+            "minimum": 0,
+            "default": floor_default(REVIEWS, "requiredApprovals"),
+            "description": "The fewest approving reviews a default-branch ruleset may require.",
+        }
+    },
 )
 
 
@@ -125,12 +145,15 @@ ruleset_history = resource_policy(
     types=(RULESET,),
     check=_history,
     key="github.repositories.{repository}.branchRules",
+    waiver=NotWaivable(
+        "history rewritten or deleted is not restored when a waiver expires.", floor=("history",)
+    ),
 )
 
 
 def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
     status = dig(args.props, "rules", "requiredStatusChecks")
-    wanted = list(config.get("requiredChecks") or [])
+    wanted = list(config.get("requiredChecks", floor_default(CHECKS, "requiredChecks")))
     present = {c.get("context") for c in (dig(status, "requiredChecks") or [])}
     missing = [c for c in wanted if c not in present]
     if missing:
@@ -140,7 +163,7 @@ def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable
 
 
 ruleset_required_checks = resource_policy(
-    "github-ruleset-required-checks",
+    CHECKS,
     area=AREA,
     description="Merging waits for the required status checks on an up-to-date branch.",
     severity=Severity.HIGH,
@@ -149,11 +172,16 @@ ruleset_required_checks = resource_policy(
     types=(RULESET,),
     check=_checks,
     key="github.repositories.{repository}.branchRules.requiredChecks",
+    waiver=NotWaivable(
+        "merging without the required checks merges untested code; the floor keeps them.",
+        floor=("required-checks",),
+    ),
     properties={
         "requiredChecks": {
             "type": "array",
             "items": {"type": "string"},
-            "default": ["Tests", "Code Quality", "Dependency Review"],
+            "default": floor_default(CHECKS, "requiredChecks"),
+            "description": "Status checks every default-branch ruleset must require.",
         }
     },
 )
@@ -179,6 +207,10 @@ ruleset_bypass = resource_policy(
     types=(RULESET,),
     check=_bypass,
     key="github.repositories.{repository}.branchRules.bypassActors",
+    waiver=NotWaivable(
+        "a bypass actor is itself an exception with no reviewer and no expiry.",
+        floor=("bypass-actors",),
+    ),
 )
 
 
@@ -201,6 +233,10 @@ secret_scanning = resource_policy(
     types=(REPOSITORY,),
     check=_secret_scanning,
     key="github.repositories.{repository}.security",
+    waiver=NotWaivable(
+        "a credential pushed meanwhile is not un-leaked when a waiver expires.",
+        floor=("secret-scanning",),
+    ),
 )
 
 
@@ -221,6 +257,7 @@ repository_protected = resource_policy(
     "archive_on_destroy=True (GovernedRepository does).",
     types=(REPOSITORY,),
     check=_protected,
+    waiver=NotWaivable("a repository deleted meanwhile does not come back when a waiver expires."),
 )
 
 
@@ -250,6 +287,10 @@ vulnerability_alerts = stack_policy(
     types=(REPOSITORY, ALERTS, SECURITY_UPDATES),
     check=_alerts,
     key="github.repositories.{repository}.security",
+    waiver=NotWaivable(
+        "the floor keeps vulnerability alerts and security updates on.",
+        floor=("vulnerability-alerts",),
+    ),
 )
 
 
@@ -301,6 +342,10 @@ dependabot_coverage = stack_policy(
     types=(REPOSITORY, FILE),
     check=_dependabot,
     key="github.repositories.{repository}.dependabot.ecosystems",
+    waiver=Waivable(
+        "the ecosystems are inferred from the workflows' text, which can name one the "
+        "repository does not use; a missing version-update entry weakens no control in force."
+    ),
 )
 
 
@@ -322,11 +367,15 @@ security_files = stack_policy(
     description="SECURITY.md and CODEOWNERS are managed in every repository.",
     severity=Severity.MEDIUM,
     standard=scorecard("Security-Policy"),
-    remediation="give the repository a securityPolicy (contact, responseHours) in its config; "
+    remediation="give the repository a securityPolicy (contact, responseTime) in its config; "
     "CODEOWNERS is generated from codeowners (or the team-leads default).",
     types=(REPOSITORY, FILE),
     check=_policy_files,
     key="github.repositories.{repository}.securityPolicy",
+    waiver=Waivable(
+        "a repository can take its SECURITY.md from the organisation's .github repository "
+        "while its own is written; CODEOWNERS is always generated."
+    ),
 )
 
 
@@ -354,6 +403,9 @@ workflow_token = stack_policy(
     types=(REPOSITORY, WORKFLOW_PERMISSIONS),
     check=_token,
     key="github.repositories.{repository}.actions",
+    waiver=NotWaivable(
+        "a token that writes can change the code the checks passed.", floor=("workflow-token",)
+    ),
 )
 
 
@@ -395,17 +447,15 @@ actions_pinned = resource_policy(
     types=(FILE,),
     check=_pinned,
     key="github.actionPins",
+    waiver=NotWaivable(
+        "the repository setting the floor keeps (actions.shaPinningRequired) makes GitHub "
+        "refuse an unpinned action anyway; the fix is a pin in github.actionPins.",
+        floor=("sha-pinning",),
+    ),
 )
 
 
-SCORECARD_FLOOR = {
-    "Branch-Protection": 10,
-    "Token-Permissions": 10,
-    "Dangerous-Workflow": 10,
-    "Security-Policy": 10,
-    "Dependency-Update-Tool": 10,
-    "Pinned-Dependencies": 9,
-}
+SCORECARD = "github-scorecard-floor"
 
 
 def _scorecard_floor(
@@ -416,7 +466,8 @@ def _scorecard_floor(
     # Imported only for a stack with repositories: the engine waits for the pack's start-up.
     from scorecard.predict import predict_resources
 
-    minimums = {str(k): int(v) for k, v in (config.get("minimums") or SCORECARD_FLOOR).items()}
+    given = config.get("minimums") or floor_default(SCORECARD, "minimums")
+    minimums = {str(k): int(v) for k, v in given.items()}
     urns = dict(_repo_names(resources))
     plain = [
         {"type": r.resource_type, "inputs": known(r, *SCORECARD_READS[r.resource_type])}
@@ -438,7 +489,7 @@ def _scorecard_floor(
 
 
 scorecard_floor = stack_policy(
-    "github-scorecard-floor",
+    SCORECARD,
     area=AREA,
     description="Each repository's predicted OpenSSF Scorecard checks meet the stack's minimums.",
     severity=Severity.HIGH,
@@ -448,11 +499,17 @@ scorecard_floor = stack_policy(
     types=tuple(SCORECARD_READS),
     check=_scorecard_floor,
     key="github.repositories.{repository}",
+    waiver=NotWaivable(
+        "its minimums are the floor's own (a policy parameter it holds); a waiver would lower "
+        "the floor for a repository."
+    ),
     properties={
         "minimums": {
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10},
-            "default": SCORECARD_FLOOR,
+            "default": floor_default(SCORECARD, "minimums"),
+            "description": "The least predicted score of each OpenSSF Scorecard check held; "
+            "a check not listed is not held.",
         }
     },
 )
@@ -478,11 +535,17 @@ single_owner = stack_policy(
     types=(REPOSITORY,),
     check=_ownership,
     key="github.repositories.{repository}",
+    waiver=NotWaivable(
+        "two stacks governing one repository overwrite each other on every `up`; an expiry "
+        "date does not stop that."
+    ),
     properties={
         "ownedByOtherStacks": {
             "type": "object",
             "additionalProperties": {"type": "string"},
             "default": {},
+            "description": "Repositories another stack governs, with that stack (written by "
+            "`infractl policies sync-config`).",
         }
     },
 )
