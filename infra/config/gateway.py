@@ -12,6 +12,7 @@ from pydantic import Field
 
 from infra.config.base import DnsLabel, Integer, Model
 from infra.config.charts import ROOT, Chart
+from infra.config.resources import Resources, resources_field
 
 # The Gateway API CRDs the pinned gateway-helm chart installs (vendor/crds/SOURCES.md).
 GATEWAY_API_CRDS = ROOT / "vendor/crds/gateway-api/gatewayapi-crds.yaml"
@@ -82,6 +83,8 @@ class GatewayInstall(Model):
     # Envoy Gateway's chart, gateway-helm from oci://docker.io/envoyproxy.
     chart: Chart
     namespace: DnsLabel = "envoy-gateway-system"
+    # The chart's own request and memory limit, and a CPU limit.
+    resources: Resources = resources_field("the controller", ("100m", "256Mi"), ("1", "1Gi"))
 
 
 class GatewayConfig(Model):

@@ -26,7 +26,13 @@ from infra.config.base import (
 )
 from infra.config.charts import Chart, VendoredChart
 from infra.config.errors import at
-from infra.config.resources import PrometheusResources
+from infra.config.resources import (
+    PrometheusResources,
+    Resources,
+    Workload,
+    resources_field,
+    workload,
+)
 from infra.config.secrets import SecretRef
 
 # Prometheus reads `retention.size` in its own units, powers of 1024 (its GB is a GiB).
@@ -191,6 +197,26 @@ class Storage(Model):
     ) = None
 
 
+class Collector(Model):
+    """Alloy, on every node: it tails the pods' logs and ships them to Loki."""
+
+    RENAMED: ClassVar[dict[str, str]] = {
+        key: f"chart.{key} (the collector is {{chart, resources}})"
+        for key in ("name", "repository", "version")
+    }
+
+    chart: Chart = Field(
+        default_factory=lambda: VendoredChart(
+            name="alloy", repository="https://grafana.github.io/helm-charts", version="1.2.0"
+        ),
+        description="Alloy's chart.",
+    )
+    # Alloy's docs estimate about a core and 120 MiB per MiB/s of logs; a node's pods write less.
+    resources: Resources = resources_field(
+        "Alloy (on each node)", ("100m", "128Mi"), ("1", "512Mi")
+    )
+
+
 class Loki(Model):
     enabled: bool = False
     chart: Chart = Field(
@@ -198,10 +224,14 @@ class Loki(Model):
             name="loki", repository="https://grafana.github.io/helm-charts", version="6.30.1"
         )
     )
-    collector: Chart = Field(
-        default_factory=lambda: VendoredChart(
-            name="alloy", repository="https://grafana.github.io/helm-charts", version="1.2.0"
-        )
+    # Loki as one binary (ingest, query, compaction) on its volume.
+    resources: Resources = resources_field("Loki", ("250m", "512Mi"), ("2", "2Gi"))
+    gateway: Workload = workload("Loki's gateway (nginx, the URL Grafana and Alloy use)",
+                                 ("50m", "64Mi"), ("500m", "256Mi"))  # fmt: skip
+    canary: Workload = workload("Loki's canary (writes and reads back a log line on each node)",
+                                ("10m", "50Mi"), ("100m", "128Mi"))  # fmt: skip
+    collector: Collector = Field(
+        default_factory=Collector, description="The collector that ships the pods' logs to Loki."
     )
     # Loki applies retention per daily index period: less than a day deletes what it ingests.
     retention: Annotated[Duration, Within("1d")] = "168h"
@@ -251,6 +281,17 @@ class MonitoringConfig(Model):
     slo: Slo = Field(default_factory=Slo)
     alerting: Alerting = Field(default_factory=Alerting)
     loki: Loki = Field(default_factory=Loki)
+    # The chart's other workloads. Sizes from the upstream hints: kube-prometheus-stack's values
+    # (operator, node-exporter, Alertmanager's 400Mi), Grafana's documented minimum (512 MiB),
+    # kube-state-metrics' README (250 MiB and 0.1 core up to 100 nodes).
+    alertmanager: Workload = workload("Alertmanager", ("50m", "400Mi"), ("500m", "512Mi"))
+    grafana: Workload = workload("Grafana", ("100m", "512Mi"), ("1", "1Gi"))
+    operator: Workload = workload("The Prometheus operator", ("100m", "100Mi"), ("200m", "200Mi"))
+    kube_state_metrics: Workload = workload(
+        "kube-state-metrics", ("100m", "256Mi"), ("500m", "512Mi")
+    )
+    node_exporter: Workload = workload("node-exporter, on each node", ("100m", "30Mi"),
+                                       ("200m", "50Mi"))  # fmt: skip
     runbook_base_url: HttpsUrl = (
         "https://github.com/tbcoin/tbcoin-platform/blob/main/docs/runbooks/alerts.md"
     )

@@ -22,6 +22,7 @@ from infra.config.base import (
 from infra.config.charts import Chart, VendoredChart
 from infra.config.errors import ConfigProblem, at
 from infra.config.monitoring import SCRAPE_INTERVAL, MeasurableLatency
+from infra.config.resources import Resources, resources_field
 
 # Argo Rollouts reads a pause or interval in whole seconds (it truncates anything finer).
 ArgoDuration = Annotated[Duration, Within("1s", "7d", step="1s")]
@@ -64,6 +65,7 @@ class RolloutsController(Model):
         )
     )
     replicas: Integer = Field(default=2, ge=1, le=5)
+    resources: Resources = resources_field("the controller", ("100m", "128Mi"), ("1", "512Mi"))
     # ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi@sha256:… (v0.15.0).
     gateway_plugin_image: PinnedImage
 
