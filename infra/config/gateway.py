@@ -72,6 +72,10 @@ def route_key(path_prefix: str) -> str:
     return path_prefix.rstrip("/") or "/"
 
 
+# Envoy Gateway's chart and where it is published (the vendored archive's provenance).
+GATEWAY_CHART = ("gateway-helm", "oci://docker.io/envoyproxy")
+
+
 class GatewayInstall(Model):
     """Install Envoy Gateway with a pinned Helm chart (otherwise the cluster provides the class)."""
 
@@ -80,7 +84,7 @@ class GatewayInstall(Model):
         for key, new in (("repository", "repository"), ("version", "version"))
     }
 
-    # Envoy Gateway's chart, gateway-helm from oci://docker.io/envoyproxy.
+    # Envoy Gateway's chart, GATEWAY_CHART.
     chart: Chart
     namespace: DnsLabel = "envoy-gateway-system"
     # The chart's own request and memory limit, and a CPU limit.

@@ -73,8 +73,14 @@ BUCKET_DURATIONS = [as_duration(Decimal(str(b))) for b in LATENCY_BUCKETS]
 # How often Prometheus scrapes the app (its ServiceMonitor); rate() needs two samples in a window.
 SCRAPE_INTERVAL = "30s"
 
+# The period the SLOs are kept over: their error budgets are counted per 30 days.
+SLO_PERIOD = "30d"
 # SRE workbook, "Alerting on SLOs": page on 2% of the 30-day budget in 1h, or 5% in 6h.
 FAST_BURN, SLOW_BURN = 14.4, 6.0
+FAST_BURN_WINDOW = "1h"
+# HighErrorRate: the 5xx ratio over ERROR_WINDOW, above the threshold for ERROR_FOR; so it fires
+# ERROR_WINDOW + ERROR_FOR after errors start at its threshold.
+ERROR_WINDOW = ERROR_FOR = "5m"
 # The longest range any rule reads (the slow burn's 6h window): less history cannot evaluate it.
 LONGEST_RULE_WINDOW = "6h"
 
