@@ -134,7 +134,8 @@ WEAKENED = {
         "prod",
         lambda c: c["tbcoin-platform:services"]["inference"].update(replicas=1, autoscaling=None),
     ),
-    "monitoring-service-coverage": ("prod", _unmonitored),
+    # Staging: prod's floor refuses rolling releases first (services.<name>.strategy.type).
+    "monitoring-service-coverage": ("staging", _unmonitored),
     "monitoring-storage-retained": ("prod", set_at("monitoring.protect", False)),
 }
 

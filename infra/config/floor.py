@@ -469,8 +469,13 @@ def _strategy_timing(strategy: Any) -> bool:
     delay = seconds(ERROR_ALERT_DELAY)
     measured = (analysis.failure_limit + 1) * seconds(analysis.interval)
     timely = measured <= delay and seconds(analysis.window) <= delay
-    steps = getattr(strategy, "steps", [])
-    paced = all(s.pause is None or seconds(s.pause) >= seconds(analysis.window) for s in steps)
+    steps = getattr(strategy, "steps", None)
+    if steps is None:
+        return timely
+    # The gate's weight is reached only after a smaller one was measured for a whole window.
+    paced = len(steps) > 1 and all(
+        s.pause is None or seconds(s.pause) >= seconds(analysis.window) for s in steps
+    )
     return timely and paced
 
 
@@ -668,14 +673,21 @@ KUBERNETES_TABLE: tuple[Minimum, ...] = (
         {
             "prod": holds(
                 f"analysed in time: (failureLimit + 1) x interval and the window each at most "
-                f"{ERROR_ALERT_DELAY} (HighErrorRate's delay), and each canary step paused at "
-                "least the analysis window",
+                f"{ERROR_ALERT_DELAY} (HighErrorRate's delay), and a canary's gate reached "
+                "only after at least one step, each paused at least the analysis window",
                 lambda v: not hasattr(v, "analysis") or _strategy_timing(v),
             )
         },
         "the analysis must abort a bad release no later than the error alert would fire, and "
         "measure every canary weight before the next",
         name="release-analysis",
+    ),
+    Minimum(
+        "services.<name>.strategy.type",
+        {"prod": holds("'blueGreen' or 'canary'", lambda v: v in ("blueGreen", "canary"))},
+        "a production release is analysed against the service's alerts and waits for a person; "
+        "a rolling update replaces every pod unanalysed and ungated",
+        name="human-gate",
     ),
     Minimum(
         "services.<name>.strategy.promotion.mode",

@@ -25,17 +25,19 @@ RESERVED_ENV = frozenset({
 
 
 # Variables POSIX defines for every process's environment (XBD chapter 8: the shell's, the
-# locale's, the terminal's, the utilities'), and the per-user or per-session ones every system
-# sets: a setting, present whoever runs `pulumi up`, never a secret.
+# locale's, the terminal's, the utilities'), and the per-user or per-session ones shells, SSH and
+# CI services set: a setting, present whoever runs `pulumi up`, never a secret.
 EVERY_PROCESS_ENV = frozenset({
     "ARFLAGS", "CC", "CDPATH", "CFLAGS", "CHARCLASS", "COLUMNS", "DATEMSK", "EDITOR", "ENV",
     "FCEDIT", "HISTFILE", "HISTSIZE", "HOME", "HOSTNAME", "IFS", "LANG", "LANGUAGE", "LEX",
     "LFLAGS", "LINENO", "LINES", "LOGNAME", "MAIL", "MAILCHECK", "MAILPATH", "MORE", "MSGVERB",
     "NLSPATH", "NPROC", "OLDPWD", "OPTARG", "OPTERR", "OPTIND", "PAGER", "PATH", "PPID", "PS1",
     "PS2", "PS3", "PS4", "PWD", "RANDOM", "SECONDS", "SHELL", "SHLVL", "TERM", "TERMINFO",
-    "TMPDIR", "TZ", "USER", "VISUAL", "YACC", "YFLAGS", "DISPLAY",
+    "TMPDIR", "TZ", "USER", "VISUAL", "YACC", "YFLAGS", "DISPLAY", "_",
+    # Set by the shells, terminals and CI services themselves.
+    "CI", "COLORTERM", "HOSTTYPE", "LS_COLORS", "MACHTYPE", "MANPATH", "OSTYPE", "TERM_PROGRAM",
 })  # fmt: skip
-EVERY_PROCESS_PREFIXES = ("LC_", "XDG_")
+EVERY_PROCESS_PREFIXES = ("LC_", "XDG_", "SSH_")
 
 
 def _not_reserved(name: str) -> str:
