@@ -84,16 +84,30 @@ class GatewayInstall(Model):
         for key, new in (("repository", "repository"), ("version", "version"))
     }
 
-    # Envoy Gateway's chart, GATEWAY_CHART.
-    chart: Chart
-    namespace: DnsLabel = "envoy-gateway-system"
-    # The chart's own request and memory limit, and a CPU limit.
+    chart: Chart = Field(
+        description=f"Envoy Gateway's chart, {GATEWAY_CHART[0]} from {GATEWAY_CHART[1]}."
+    )
+    namespace: DnsLabel = Field(
+        "envoy-gateway-system",
+        description="The namespace Envoy Gateway's controller and proxies run in, created "
+        "by this stack (Pod Security enforced at baseline, audited at restricted; default-deny "
+        "NetworkPolicies).",
+    )
     resources: Resources = resources_field("the controller", ("100m", "256Mi"), ("1", "1Gi"))
 
 
 class GatewayConfig(Model):
-    class_name: DnsLabel
-    port: Integer = Field(default=80, ge=1, le=65535)
-    # Namespace where the gateway's proxies run; NetworkPolicies admit traffic only from there.
-    data_plane_namespace: DnsLabel = "envoy-gateway-system"
-    install: GatewayInstall | None = None
+    class_name: DnsLabel = Field(description="The GatewayClass each environment's Gateway uses.")
+    port: Integer = Field(
+        default=80, ge=1, le=65535, description="The port each environment's Gateway listens on."
+    )
+    data_plane_namespace: DnsLabel = Field(
+        "envoy-gateway-system",
+        description="The namespace the gateway's proxies run in; NetworkPolicies admit the "
+        "app's traffic only from there. With install, install.namespace.",
+    )
+    install: GatewayInstall | None = Field(
+        None,
+        description="Install Envoy Gateway from its pinned chart (unset: the cluster provides "
+        "the GatewayClass).",
+    )

@@ -13,6 +13,7 @@ from tbcoin_policies.common import (
     NotWaivable,
     Waivable,
     dig,
+    floor_default,
     of_type,
     project_rule,
     resource_policy,
@@ -21,6 +22,7 @@ from tbcoin_policies.common import (
 )
 
 AREA = "github"
+REVIEWS, CHECKS = "github-ruleset-reviews", "github-ruleset-required-checks"
 REPOSITORY = "github:index/repository:Repository"
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
 BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection"
@@ -75,7 +77,7 @@ default_branch_ruleset = stack_policy(
 
 def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
     pr = dig(args.props, "rules", "pullRequest")
-    minimum = int(config.get("requiredApprovals", 1))
+    minimum = int(config.get("requiredApprovals", floor_default(REVIEWS, "requiredApprovals")))
     if pr is None:
         yield "The ruleset does not require pull requests."
         return
@@ -89,7 +91,7 @@ def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterabl
 
 
 ruleset_reviews = resource_policy(
-    "github-ruleset-reviews",
+    REVIEWS,
     area=AREA,
     description="Default-branch changes arrive by reviewed pull request.",
     severity=Severity.HIGH,
@@ -102,7 +104,14 @@ ruleset_reviews = resource_policy(
         "the floor sets the least review a change gets; a waiver would lower it for a repository.",
         floor=("approvals", "stale-reviews", "conversation-resolution"),
     ),
-    properties={"requiredApprovals": {"type": "integer", "minimum": 0, "default": 1}},
+    properties={
+        "requiredApprovals": {
+            "type": "integer",
+            "minimum": 0,
+            "default": floor_default(REVIEWS, "requiredApprovals"),
+            "description": "The fewest approving reviews a default-branch ruleset may require.",
+        }
+    },
 )
 
 
@@ -133,7 +142,7 @@ ruleset_history = resource_policy(
 
 def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
     status = dig(args.props, "rules", "requiredStatusChecks")
-    wanted = list(config.get("requiredChecks") or [])
+    wanted = list(config.get("requiredChecks", floor_default(CHECKS, "requiredChecks")))
     present = {c.get("context") for c in (dig(status, "requiredChecks") or [])}
     missing = [c for c in wanted if c not in present]
     if missing:
@@ -143,7 +152,7 @@ def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable
 
 
 ruleset_required_checks = resource_policy(
-    "github-ruleset-required-checks",
+    CHECKS,
     area=AREA,
     description="Merging waits for the required status checks on an up-to-date branch.",
     severity=Severity.HIGH,
@@ -159,7 +168,8 @@ ruleset_required_checks = resource_policy(
         "requiredChecks": {
             "type": "array",
             "items": {"type": "string"},
-            "default": ["Tests", "Code Quality", "Dependency Review"],
+            "default": floor_default(CHECKS, "requiredChecks"),
+            "description": "Status checks every default-branch ruleset must require.",
         }
     },
 )
@@ -422,14 +432,7 @@ actions_pinned = resource_policy(
 )
 
 
-SCORECARD_FLOOR = {
-    "Branch-Protection": 10,
-    "Token-Permissions": 10,
-    "Dangerous-Workflow": 10,
-    "Security-Policy": 10,
-    "Dependency-Update-Tool": 10,
-    "Pinned-Dependencies": 9,
-}
+SCORECARD = "github-scorecard-floor"
 
 
 def _scorecard_floor(
@@ -437,7 +440,8 @@ def _scorecard_floor(
 ) -> Iterable[tuple[str, str]]:
     from scorecard.predict import predict_resources
 
-    minimums = {str(k): int(v) for k, v in (config.get("minimums") or SCORECARD_FLOOR).items()}
+    given = config.get("minimums") or floor_default(SCORECARD, "minimums")
+    minimums = {str(k): int(v) for k, v in given.items()}
     urns = dict(_repo_names(resources))
     plain = [{"type": r.resource_type, "inputs": dict(r.props)} for r in resources]
     for prediction in predict_resources(plain):
@@ -456,7 +460,7 @@ def _scorecard_floor(
 
 
 scorecard_floor = stack_policy(
-    "github-scorecard-floor",
+    SCORECARD,
     area=AREA,
     description="Each repository's predicted OpenSSF Scorecard checks meet the stack's minimums.",
     severity=Severity.HIGH,
@@ -472,7 +476,9 @@ scorecard_floor = stack_policy(
         "minimums": {
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10},
-            "default": SCORECARD_FLOOR,
+            "default": floor_default(SCORECARD, "minimums"),
+            "description": "The least predicted score of each OpenSSF Scorecard check held; "
+            "a check not listed is not held.",
         }
     },
 )
@@ -505,6 +511,8 @@ single_owner = stack_policy(
             "type": "object",
             "additionalProperties": {"type": "string"},
             "default": {},
+            "description": "Repositories another stack governs, with that stack (written by "
+            "`infractl policies sync-config`).",
         }
     },
 )
