@@ -344,6 +344,11 @@ SLO = MonitoringConfig.model_fields["slo"].get_default(call_default_factory=True
 PUBLISHED_SLO = (
     "prod's published objective, which every burn-rate page and error budget is computed from"
 )
+# What the running service would not alert on (HighErrorRate's threshold).
+WITHIN_ERROR_ALERT = Derived(
+    "<= monitoring.thresholds.errorRatio",
+    lambda c: at_most(c.thresholds.error_ratio, "thresholds.errorRatio"),
+)
 TABLE: tuple[Minimum, ...] = (
     Minimum(
         "environments.<env>.tier",
@@ -640,12 +645,7 @@ TABLE: tuple[Minimum, ...] = (
     ),
     Minimum(
         "monitoring.thresholds.canaryErrorFloor",
-        {
-            "prod": Derived(
-                "<= monitoring.thresholds.errorRatio",
-                lambda c: at_most(c.thresholds.error_ratio, "thresholds.errorRatio"),
-            )
-        },
+        {"prod": WITHIN_ERROR_ALERT},
         "a canary failing as often as would alert on any service must trip the canary alert",
         name="canary-alert",
     ),
@@ -684,12 +684,7 @@ TABLE: tuple[Minimum, ...] = (
     ),
     Minimum(
         "services.<service>.strategy.analysis.errorRatio",
-        {
-            "prod": Derived(
-                "<= monitoring.thresholds.errorRatio",
-                lambda c: at_most(c.thresholds.error_ratio, "thresholds.errorRatio"),
-            )
-        },
+        {"prod": WITHIN_ERROR_ALERT},
         "a release passes its analysis only at an error ratio the running service would not "
         "alert on",
         name="release-analysis",
