@@ -94,6 +94,7 @@ _EDGE = " \t\r\n=:\"'"
 _MIN_LENGTH = 20
 _CANDIDATE = re.compile(rf"[A-Za-z0-9+/_-]{{{_MIN_LENGTH},}}={{0,2}}")
 _HEX_WORD = re.compile(r"[0-9a-fA-F]+")
+_HEX_RUN = re.compile(rf"[0-9a-fA-F]{{{_MIN_LENGTH},}}")
 _DIGEST_BEFORE = re.compile(r"(?:sha\d{1,3}:|@)$")
 _SHA_LENGTHS = (40, 64)
 _SEPARATORS = re.compile(r"[-_/+=]")
@@ -183,17 +184,37 @@ def _random_base64(word: str, parts: list[str]) -> bool:
     return _BASE64.calculate_shannon_entropy(word) > _BASE64.entropy_limit
 
 
+def _prefixed_hex(word: str) -> bool:
+    """A hex key behind a vendor's prefix (`dapi<32 hex>`, `dop_v1_<64 hex>`), measured as hex:
+    as base64 it looks plain. A digest-long run counts only behind `_`, the prefixes' joint (a
+    name joins a commit SHA or digest with `-`)."""
+    for run in _HEX_RUN.finditer(word):
+        key = run.group()
+        if run.start() == 0 or key.isdigit():
+            continue
+        if len(key) in _SHA_LENGTHS and word[run.start() - 1] != "_":
+            continue
+        entropy = _HEX.calculate_shannon_entropy(key)
+        if key not in PULUMI_SIGNATURES and entropy > _HEX.entropy_limit:
+            return True
+    return False
+
+
 def _is_random(text: str, start: int, word: str) -> bool:
     if _HEX_WORD.fullmatch(word):
         return _random_hex(word, bool(_DIGEST_BEFORE.search(text, max(0, start - 8), start)))
     parts = _SEPARATORS.split(word)
     # A hex key inside a name (`repo-<hex>-prod`) is measured as hex: as base64 it looks plain.
-    return _random_base64(word, parts) or any(
-        len(p) >= _MIN_LENGTH
-        and not p.isdigit()
-        and _HEX_WORD.fullmatch(p)
-        and _random_hex(p, False)
-        for p in parts
+    return (
+        _random_base64(word, parts)
+        or any(
+            len(p) >= _MIN_LENGTH
+            and not p.isdigit()
+            and _HEX_WORD.fullmatch(p)
+            and _random_hex(p, False)
+            for p in parts
+        )
+        or _prefixed_hex(word)
     )
 
 

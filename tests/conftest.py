@@ -109,13 +109,14 @@ def write_stack(path: Path, document: dict[str, Any]) -> Path:
 
 
 def set_at(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    """A stack mutation: set `tbcoin-platform:<path>` (dots between keys) to `value`."""
+    """A stack mutation: set `tbcoin-platform:<path>` (dots between keys) to `value`, creating
+    the sections on the way."""
 
     def mutate(config: dict[str, Any]) -> None:
         top, *rest = path.split(".")
         node = config[f"tbcoin-platform:{top}"]
         for part in rest[:-1]:
-            node = node[part]
+            node = node.setdefault(part, {})
         node[rest[-1]] = value
 
     return mutate

@@ -21,7 +21,7 @@ from infractl.stackfile import read_stack_file
 from tests.conftest import REPO, infractl
 
 STAGING = (REPO / "Pulumi.staging.yaml").read_text()
-# The first line written after `config:` (the stack file's header comments may grow).
+# The line of the first key _stack inserts (just below `config:`).
 FIRST = STAGING.splitlines().index("config:") + 2
 
 
@@ -172,6 +172,15 @@ ANSWERS = {
     ),
     "another kind": _http(json.dumps({**ROLLOUT, "kind": "Deployment"}).encode()),
     "not JSON": _http(b'{"kind": "Rollout", '),
+    # A well-formed Rollout, but not the one asked for (a proxy answering about another object).
+    "another namespace's rollout": _http(
+        json.dumps(
+            {**ROLLOUT, "metadata": {"name": "inference", "namespace": "kube-system"}}
+        ).encode()
+    ),
+    "another rollout": _http(
+        json.dumps({**ROLLOUT, "metadata": {"name": "api", "namespace": "tbcoin-prod"}}).encode()
+    ),
 }
 
 
@@ -205,7 +214,7 @@ def test_an_answer_that_is_no_rollout_is_one_line_and_nothing_is_patched(
             code, out, err = rollout_cli(action, url)
             assert code == 2 and out == "", err
             assert err.startswith("infractl: rollout tbcoin-prod/inference: the API ")
-            assert "not a Rollout" in err and err.count("\n") == 1, err
+            assert "not this Rollout" in err and err.count("\n") == 1, err
     assert [line.split()[0] for line in seen] == ["GET", "GET"], "promote patched what it read"
 
 
@@ -217,7 +226,7 @@ def test_a_malformed_answer_to_a_patch_says_the_patch_was_sent(
     with raw_server({"GET": read, "PATCH": _http(b"null")}) as (url, seen):
         code, _, err = rollout_cli("promote", url)
     assert code == 2, err
-    assert "the patch was sent, but the API server's answer is not a Rollout" in err
+    assert "the patch was sent, but the API server's answer is not this Rollout" in err
     assert [line.split()[0] for line in seen] == ["GET", "PATCH"]
 
 

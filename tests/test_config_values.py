@@ -316,8 +316,8 @@ def test_decimals_set_with_pulumi_config_set_path_are_numbers(
     from infractl.stackfile import read_stack_file
 
     # `pulumi config set --path ... 0.995` stores the decimal as a string.
-    path = mutated_stack(_at("monitoring.slo.availability", "0.995"))
+    path = mutated_stack(_at("monitoring.slo.availability", "0.9995"))
     config = load_stack(path.name, read_stack_file(path).config, stack="prod")
     assert config.monitoring is not None
     availability = config.monitoring.slo.availability
-    assert isinstance(availability, float) and availability == 0.995
+    assert isinstance(availability, float) and availability == 0.9995

@@ -111,6 +111,12 @@ def test_an_old_stack_file_is_refused_key_by_key(stack: str, expected: dict[str,
             "services.api.strategy.promotion.afterSeconds",
             "renamed to after, a duration such as 10m",
         ),
+        (
+            "monitoring.loki.collector",
+            {"version": "1.2.0"},
+            "monitoring.loki.collector.version",
+            "renamed to chart.version (the collector is {chart, resources})",
+        ),
     ],
 )
 def test_an_old_key_names_the_new_one(

@@ -27,7 +27,7 @@ from infractl.policy.results import CheckResult
 from infractl.project import PROJECT
 from infractl.synth.capture import struct_of
 from infractl.synth.harness import SynthResult
-from tests.conftest import REPO, infractl, load_stack, synth
+from tests.conftest import REPO, infractl, load_stack, set_at, synth
 
 POLICIES = REPO / "policies"
 
@@ -103,17 +103,6 @@ def _policy_config(stack: str) -> Path:
     return REPO / "policies/config" / f"{stack}.json"
 
 
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    def mutate(config: dict[str, Any]) -> None:
-        top, *rest = path.split(".")
-        node = config[f"tbcoin-platform:{top}"]
-        for part in rest[:-1]:
-            node = node.setdefault(part, {})
-        node[rest[-1]] = value
-
-    return mutate
-
-
 PROD_REPO = "github.repositories.tbcoin-engine-ml"
 
 
@@ -128,12 +117,12 @@ def _unmonitored(config: dict[str, Any]) -> None:
 WEAKENED = {
     "github-dependabot-covers-ecosystems": (
         "prod",
-        _set(
+        set_at(
             f"{PROD_REPO}.dependabot",
             {"ecosystems": [{"ecosystem": "pip"}, {"ecosystem": "github-actions"}]},
         ),
     ),
-    "github-security-policy-and-owners": ("prod", _set(f"{PROD_REPO}.securityPolicy", None)),
+    "github-security-policy-and-owners": ("prod", set_at(f"{PROD_REPO}.securityPolicy", None)),
     # Installs by name again: Pinned-Dependencies drops to 4, under prod's floor of 9.
     "github-scorecard-floor": (
         "prod",
@@ -141,15 +130,16 @@ WEAKENED = {
     ),
     "github-single-stack-ownership": (
         "prod",
-        _set("github.repositories.tbcoin-platform-sandbox", {"groups": ["production-services"]}),
+        set_at("github.repositories.tbcoin-platform-sandbox", {"groups": ["production-services"]}),
     ),
-    "k8s-images-pinned": ("staging", _set("services.api.strategy.image", "1.4.2")),
+    "k8s-images-pinned": ("staging", set_at("services.api.strategy.image", "1.4.2")),
     "k8s-production-high-availability": (
         "prod",
         lambda c: c["tbcoin-platform:services"]["inference"].update(replicas=1, autoscaling=None),
     ),
-    "monitoring-service-coverage": ("prod", _unmonitored),
-    "monitoring-storage-retained": ("prod", _set("monitoring.protect", False)),
+    # Staging: prod's floor refuses rolling releases first (services.<name>.strategy.type).
+    "monitoring-service-coverage": ("staging", _unmonitored),
+    "monitoring-storage-retained": ("prod", set_at("monitoring.protect", False)),
 }
 
 

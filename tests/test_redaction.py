@@ -59,6 +59,17 @@ CORPUS: list[tuple[str, str, str]] = [
     ("OpenSSH private key", _OPENSSH, _PEM_BODY[1]),
     ("random token", _RANDOM, _RANDOM),
     ("random hex key", "9a3f" + "e7c2b8d1" * 4, "e7c2b8d1" * 4),
+    # Hex keys behind a vendor's prefix, which no format detector knows (hostile round 6).
+    (
+        "prefixed hex key",
+        "dapi" + "347428c3dd46c036bb3a62f301f46536",
+        "347428c3dd46c036bb3a62f301f46536",
+    ),
+    (
+        "prefixed digest-long key",
+        "dop_v1_" + "63367c29a80b21ead8f0" * 3 + "2edc",
+        "63367c29a80b21ead8f0",
+    ),
 ]
 
 _DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -75,6 +86,7 @@ READABLE = [
     '{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "x"}',
     "kube-prometheus-stack-67.4.0/templates/prometheus/rules-1.14/k8s.rules.container-cpu-usage",
     "spec.template.spec.containers[0].resources.limits.memory: 512Mi -> 4Mi",
+    f"image tbcoin-engine-{_COMMIT} built",
 ]
 
 

@@ -22,16 +22,33 @@ prod's.
 
 from __future__ import annotations
 
+import functools
 import re
+import types
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
+from infra.config.base import as_duration, in_seconds, quantity_value, seconds
+from infra.config.describe import NAMES
 from infra.config.errors import ConfigProblem
+from infra.config.gateway import GATEWAY_CHART
 from infra.config.github import DEFAULT_CHECKS, CodeOwner, DeploymentEnvironment, effective_owners
 from infra.config.model import StackConfig
+from infra.config.monitoring import (
+    ERROR_FOR,
+    ERROR_WINDOW,
+    FAST_BURN,
+    FAST_BURN_WINDOW,
+    SLO_PERIOD,
+    Alerting,
+    MonitoringConfig,
+)
+from infra.config.resources import ContainerDefaults, PrometheusResources, Resources
+from infra.config.rollouts import GATEWAY_PLUGIN, RolloutsController
 
 TEAM_OWNER = r"@[A-Za-z0-9-]+/[A-Za-z0-9._-]+"
 PRODUCTION = "production"
@@ -49,18 +66,36 @@ class Bound:
     holds: Callable[[Any], bool]
     value: Any = None
 
+    def at(self, config: StackConfig) -> Bound:
+        return self
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A bound computed from the rest of the stack's config (the SLO, the receivers, the alert
+    thresholds): a minimum from intent, not a number of its own. `words` say what it derives
+    from (`infractl explain`, docs/reference/config.md); the error shows the bound it came to."""
+
+    words: str
+    of: Callable[[StackConfig], Bound]
+    value: None = None  # no pack parameter takes a derived bound
+
+    def at(self, config: StackConfig) -> Bound:
+        return self.of(config)
+
 
 def _number(value: Any) -> bool:
     # Policy schema defaults arrive through protobuf, where every number is a float.
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def at_least(minimum: int) -> Bound:
+def at_least(minimum: float) -> Bound:
     return Bound(f">= {minimum}", lambda v: _number(v) and v >= minimum, minimum)
 
 
-def at_most(maximum: float) -> Bound:
-    return Bound(f"<= {maximum:g}", lambda v: _number(v) and v <= maximum, maximum)
+def at_most(maximum: float, words: str = "") -> Bound:
+    shown = f"<= {maximum:g}" + (f" ({words})" if words else "")
+    return Bound(shown, lambda v: _number(v) and v <= maximum, maximum)
 
 
 def equal_to(expected: Any, words: str | None = None) -> Bound:
@@ -99,12 +134,35 @@ def holds(words: str, test: Callable[[Any], bool]) -> Bound:
     return Bound(words, test)
 
 
+def duration_at_least(minimum: str, words: str) -> Bound:
+    return Bound(
+        f">= {minimum} ({words})",
+        lambda v: v is not None and seconds(v) >= seconds(minimum),
+        minimum,
+    )
+
+
+def duration_at_most(maximum: str, words: str) -> Bound:
+    return Bound(
+        f"<= {maximum} ({words})", lambda v: v is not None and seconds(v) <= seconds(maximum)
+    )
+
+
+def quantity_at_least(minimum: str, words: str) -> Bound:
+    # An unset limit (Prometheus' CPU) is left to the policy pack's k8s-requests-and-limits.
+    return Bound(
+        f">= {minimum} ({words})",
+        lambda v: v is None or quantity_value(v) >= quantity_value(minimum),
+        minimum,
+    )
+
+
 @dataclass(frozen=True)
 class Minimum:
     """One row of the floor: a key, the least it may be on each stack, and why."""
 
     key: str
-    stacks: Mapping[str, Bound]
+    stacks: Mapping[str, Bound | Derived]
     reason: str
     # The pack parameter (policy, parameter) held to the same bound on the synthesized
     # resources, configured with the bound's value.
@@ -125,7 +183,7 @@ class Minimum:
         return self.policy
 
 
-def both(bound: Bound) -> dict[str, Bound]:
+def both(bound: Bound | Derived) -> dict[str, Bound | Derived]:
     return {"prod": bound, "staging": bound}
 
 
@@ -163,6 +221,134 @@ SCORECARD_MINIMUMS = {
 }
 BRANCH_PROTECTION = "OpenSSF Scorecard Branch-Protection"
 
+
+def _slo(config: StackConfig) -> Any:
+    return config.monitoring.slo if config.monitoring else SLO
+
+
+def _budget(config: StackConfig) -> float:
+    return 1 - _slo(config).availability
+
+
+# HighErrorRate fires this long after errors start at its threshold.
+ERROR_ALERT_DELAY = as_duration(seconds(ERROR_WINDOW) + seconds(ERROR_FOR))
+
+
+def _error_ratio_limit(budget: float) -> float:
+    # At ratio r, the alert's delay spends r x delay of budget; the fast-burn page allows
+    # FAST_BURN x budget x its window (2% of the period's budget per hour).
+    return FAST_BURN * budget * in_seconds(FAST_BURN_WINDOW) / in_seconds(ERROR_ALERT_DELAY)
+
+
+def _error_alert_limit(config: StackConfig) -> Bound:
+    return at_most(
+        _error_ratio_limit(_budget(config)),
+        f"{FAST_BURN:g} x the error budget of slo.availability over {FAST_BURN_WINDOW}, "
+        f"spread over the {ERROR_ALERT_DELAY} HighErrorRate needs to fire",
+    )
+
+
+def _pages(config: StackConfig) -> Bound:
+    alerting = config.monitoring.alerting if config.monitoring else Alerting()
+    types_ = {r.name: r.type for r in alerting.receivers}
+    return holds(
+        "a pagerduty receiver (the route, or defaultReceiver when there is none)",
+        lambda v: types_.get(v or alerting.default_receiver or "") == "pagerduty",
+    )
+
+
+def _strategy_timing(strategy: Any) -> bool:
+    analysis = strategy.analysis
+    delay = seconds(ERROR_ALERT_DELAY)
+    measured = (analysis.failure_limit + 1) * seconds(analysis.interval)
+    timely = measured <= delay and seconds(analysis.window) <= delay
+    steps = getattr(strategy, "steps", None)
+    if steps is None:
+        return timely
+    # The gate's weight is reached only after a smaller one was measured for a whole window.
+    paced = len(steps) > 1 and all(
+        s.pause is None or seconds(s.pause) >= seconds(analysis.window) for s in steps
+    )
+    return timely and paced
+
+
+def _chart(chart: tuple[str, str]) -> Bound:
+    name, repository = chart
+    return holds(f"{name} from {repository}",
+                 lambda v: (v.name, v.repository) == (name, repository))  # fmt: skip
+
+
+def _default_chart(model: type[BaseModel], name: str) -> tuple[str, str]:
+    default = model.model_fields[name].get_default(call_default_factory=True)
+    return default.name, default.repository
+
+
+def _model_types(annotation: Any) -> Iterator[tuple[bool, type[BaseModel]]]:
+    """(inside a mapping, model) for each model an annotation holds."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        yield from _model_types(typing.get_args(annotation)[0])
+    elif origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            yield from _model_types(arg)
+    elif origin is dict:
+        for _, model in _model_types(typing.get_args(annotation)[1]):
+            yield True, model
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield False, annotation
+
+
+SIZED = (Resources, PrometheusResources, ContainerDefaults)
+
+
+def _sized(
+    model: type[BaseModel], default: BaseModel | None, prefix: str
+) -> Iterator[tuple[str, Any]]:
+    """(key, its default) of every resources setting below `model`."""
+    for name, info in model.model_fields.items():
+        value = getattr(default, name, None) if default is not None else None
+        if value is None and not info.is_required():
+            value = info.get_default(call_default_factory=True)
+        for inside, kind in _model_types(info.annotation):
+            alias = info.alias or name
+            key = f"{prefix}{alias}" + (f".{NAMES.get(alias, '<name>')}" if inside else "")
+            if issubclass(kind, SIZED):
+                if value is not None:
+                    yield key, value
+            elif not inside or value is None:
+                yield from _sized(kind, value if not inside else None, f"{key}.")
+            else:
+                yield from _sized(kind, None, f"{key}.")
+
+
+@functools.cache
+def _sized_keys() -> tuple[tuple[str, Any], ...]:
+    return tuple(_sized(StackConfig, None, ""))
+
+
+def _sizing_rows() -> tuple[Minimum, ...]:
+    return tuple(
+        Minimum(
+            f"{key}.limits.{kind}",
+            {"prod": quantity_at_least(getattr(default.requests, kind), "its default request")},
+            "a limit below what the workload is sized to need (its default request) has it "
+            "OOM-killed in a loop, or starved of CPU, as soon as it works",
+            name="workload-limits",
+        )
+        for key, default in _sized_keys()
+        for kind in ("cpu", "memory")
+    )
+
+
+SLO = MonitoringConfig.model_fields["slo"].get_default(call_default_factory=True)
+PUBLISHED_SLO = (
+    "prod's published objective, which every burn-rate page and error budget is computed from"
+)
+# What the running service would not alert on (HighErrorRate's threshold).
+WITHIN_ERROR_ALERT = Derived(
+    "<= monitoring.thresholds.errorRatio",
+    lambda c: at_most(c.thresholds.error_ratio, "thresholds.errorRatio"),
+)
 TABLE: tuple[Minimum, ...] = (
     Minimum(
         "environments.<env>.tier",
@@ -378,6 +564,208 @@ TABLE: tuple[Minimum, ...] = (
         "the OpenSSF Scorecard checks this project aims at, at the scores it reaches",
         name="scorecard",
     ),
+    # Kubernetes and monitoring (issue 35.5): prod deploys to its own cluster, pages whoever is
+    # on call, keeps its published SLO, and gates every release on the service's own alerts.
+    Minimum(
+        "kubernetes.context",
+        {"prod": holds("set (a named kubeconfig context)", lambda v: v is not None)},
+        "prod deploys to its own cluster, never to whichever context happens to be current",
+        name="cluster-context",
+    ),
+    Minimum(
+        "monitoring.alerting.routes.critical",
+        {
+            "prod": Derived(
+                "a receiver of type pagerduty (the route, or defaultReceiver when there is none), "
+                "from monitoring.alerting.receivers",
+                _pages,
+            )
+        },
+        "critical alerts (a fast error-budget burn, a crash loop, a failing canary) must page "
+        "whoever is on call; a chat channel is read when someone looks",
+        name="paging-route",
+    ),
+    Minimum(
+        "monitoring.alerting.routes.warning",
+        {
+            "prod": Derived(
+                "a receiver (the route, or defaultReceiver when there is none)",
+                lambda c: holds(
+                    "a receiver (the route, or defaultReceiver)",
+                    lambda v: bool(v or (c.monitoring and c.monitoring.alerting.default_receiver)),
+                ),
+            )
+        },
+        "a warning that reaches nobody is dropped (the 'null' receiver)",
+        name="warning-route",
+    ),
+    Minimum(
+        "monitoring.slo.availability",
+        {"prod": at_least(SLO.availability)},
+        PUBLISHED_SLO,
+        name="slo",
+    ),
+    Minimum(
+        "monitoring.slo.latency",
+        {"prod": at_least(SLO.latency)},
+        PUBLISHED_SLO,
+        name="slo",
+    ),
+    Minimum(
+        "monitoring.slo.latencyThreshold",
+        {"prod": duration_at_most(SLO.latency_threshold, "the latency objective's threshold")},
+        PUBLISHED_SLO,
+        name="slo",
+    ),
+    Minimum(
+        "monitoring.thresholds.errorRatio",
+        {
+            "prod": Derived(
+                f"<= {FAST_BURN:g} x the error budget (1 - slo.availability) x {FAST_BURN_WINDOW} "
+                f"/ {ERROR_ALERT_DELAY} (HighErrorRate's delay): "
+                f"{_error_ratio_limit(1 - SLO.availability):g} at the published SLO",
+                _error_alert_limit,
+            )
+        },
+        "the error alert must fire before its own delay spends more of the error budget than "
+        "the fast burn-rate page allows in an hour",
+        name="error-alert",
+    ),
+    Minimum(
+        "monitoring.thresholds.latencyP95",
+        {
+            "prod": Derived(
+                "<= slo.latencyThreshold",
+                lambda c: duration_at_most(_slo(c).latency_threshold, "slo.latencyThreshold"),
+            )
+        },
+        "above the latency objective's threshold the p95 alert waits until 5% of requests miss "
+        "it, several times the latency error budget",
+        name="latency-alert",
+    ),
+    Minimum(
+        "monitoring.thresholds.canaryErrorFloor",
+        {"prod": WITHIN_ERROR_ALERT},
+        "a canary failing as often as would alert on any service must trip the canary alert",
+        name="canary-alert",
+    ),
+    Minimum(
+        "monitoring.thresholds.canaryErrorFactor",
+        {
+            "prod": Derived(
+                "<= thresholds.errorRatio / the error budget (1 - slo.availability)",
+                lambda c: at_most(
+                    c.thresholds.error_ratio / _budget(c),
+                    "thresholds.errorRatio / the error budget",
+                ),
+            )
+        },
+        "with stable at its error budget's ratio, a canary failing factor times as often must "
+        "not pass unnoticed beyond the service's own error threshold",
+        name="canary-alert",
+    ),
+    Minimum(
+        "monitoring.prometheus.retention",
+        {"prod": duration_at_least(SLO_PERIOD, "the SLO period")},
+        "the metrics cover the period the error budgets are counted over",
+        name="metrics-history",
+    ),
+    Minimum(
+        "monitoring.loki.enabled",
+        {"prod": TRUE},
+        "production's logs are kept for incident review",
+        name="logs",
+    ),
+    Minimum(
+        "monitoring.loki.retention",
+        {"prod": duration_at_least(SLO_PERIOD, "the SLO period")},
+        "every spent error budget can be traced in the logs of its period",
+        name="logs",
+    ),
+    Minimum(
+        "services.<service>.strategy.analysis.errorRatio",
+        {"prod": WITHIN_ERROR_ALERT},
+        "a release passes its analysis only at an error ratio the running service would not "
+        "alert on",
+        name="release-analysis",
+    ),
+    Minimum(
+        "services.<service>.strategy.analysis.latencyP95",
+        {
+            "prod": Derived(
+                "<= monitoring.thresholds.latencyP95",
+                lambda c: duration_at_most(c.thresholds.latency_p95, "thresholds.latencyP95"),
+            )
+        },
+        "a release passes its analysis only at a latency the running service would not alert on",
+        name="release-analysis",
+    ),
+    Minimum(
+        "services.<service>.strategy",
+        {
+            "prod": holds(
+                f"analysed in time: (failureLimit + 1) x interval and the window each at most "
+                f"{ERROR_ALERT_DELAY} (HighErrorRate's delay), and a canary's gate reached "
+                "only after at least one step, each paused at least the analysis window",
+                lambda v: not hasattr(v, "analysis") or _strategy_timing(v),
+            )
+        },
+        "the analysis must abort a bad release no later than the error alert would fire, and "
+        "measure every canary weight before the next",
+        name="release-analysis",
+    ),
+    Minimum(
+        "services.<service>.strategy.type",
+        {"prod": holds("'blueGreen' or 'canary'", lambda v: v in ("blueGreen", "canary"))},
+        "a production release is analysed against the service's alerts and waits for a person; "
+        "a rolling update replaces every pod unanalysed and ungated",
+        name="human-gate",
+    ),
+    Minimum(
+        "services.<service>.strategy.promotion.mode",
+        {"prod": equal_to("manual", "'manual'")},
+        "a production release waits for a person (`infractl rollout promote`) after analysis",
+        name="human-gate",
+    ),
+    Minimum(
+        "services.<service>.strategy.maxWeight",
+        {"prod": at_most(0.5, "half of production's traffic")},
+        "no more than half of production's traffic reaches an image nobody has promoted",
+        name="human-gate",
+    ),
+    Minimum(
+        "rollouts.replicas",
+        {"prod": at_least(2)},
+        "every release depends on the controller; a second replica takes over within seconds "
+        "on a node drain",
+        name="high-availability",
+    ),
+    Minimum(
+        "rollouts.gatewayPluginImage",
+        both(
+            holds(f"{GATEWAY_PLUGIN}@sha256:<digest>", lambda v: v.startswith(f"{GATEWAY_PLUGIN}@"))
+        ),
+        "the plugin runs inside the Argo Rollouts controller, with its cluster-wide rights over "
+        "Rollouts, Services and HTTPRoutes: only the upstream project's image",
+        name="trusted-controllers",
+    ),
+    *(
+        Minimum(
+            key,
+            both(_chart(chart)),
+            "a chart installs ClusterRoles, webhooks and CRDs with cluster-wide rights: only "
+            "from its upstream publisher",
+            name="trusted-controllers",
+        )
+        for key, chart in (
+            ("gateway.install.chart", GATEWAY_CHART),
+            ("rollouts.chart", _default_chart(RolloutsController, "chart")),
+            ("monitoring.chart", _default_chart(MonitoringConfig, "chart")),
+            ("monitoring.loki.chart", ("loki", "https://grafana.github.io/helm-charts")),
+            ("monitoring.loki.collector.chart", ("alloy", "https://grafana.github.io/helm-charts")),
+        )
+    ),
+    *_sizing_rows(),
 )
 
 
@@ -417,7 +805,7 @@ def stack_floor(stack: str) -> StackFloor:
     return STACK_FLOORS[floor_stack(stack)]
 
 
-def bounds(stack: str) -> Iterator[tuple[Minimum, Bound]]:
+def bounds(stack: str) -> Iterator[tuple[Minimum, Bound | Derived]]:
     """Every row of the table with a bound on `stack`."""
     own = floor_stack(stack)
     for row in TABLE:
@@ -430,7 +818,7 @@ def parameter_bounds(stack: str) -> dict[tuple[str, str], tuple[Minimum, Bound]]
     return {
         parameter: (row, bound)
         for row, bound in bounds(stack)
-        if (parameter := row.parameter) is not None
+        if (parameter := row.parameter) is not None and isinstance(bound, Bound)
     }
 
 
@@ -514,9 +902,10 @@ def floor_problems(stack: str, config: StackConfig) -> list[ConfigProblem]:
     """Every setting of `config` below the floor of `stack`, each with the floor's reason."""
     own = "" if stack in STACK_FLOORS else " (a stack without a floor of its own gets prod's)"
     problems = []
-    for row, bound in bounds(stack):
+    for row, derived in bounds(stack):
         if row.key.startswith(POLICY):
             continue  # held in the policy config (infractl.policy.config)
+        bound = derived.at(config)
         if row.key.startswith(REPOSITORY):
             if config.github is not None:
                 problems += _repository_problems(config, row, bound, stack, own)

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from infra.config.base import DnsLabel, Integer, Model
 from infra.config.charts import ROOT, Chart
+from infra.config.resources import Resources, resources_field
 
 # The Gateway API CRDs the pinned gateway-helm chart installs (vendor/crds/SOURCES.md).
 GATEWAY_API_CRDS = ROOT / "vendor/crds/gateway-api/gatewayapi-crds.yaml"
@@ -71,6 +72,10 @@ def route_key(path_prefix: str) -> str:
     return path_prefix.rstrip("/") or "/"
 
 
+# Envoy Gateway's chart and where it is published (the vendored archive's provenance).
+GATEWAY_CHART = ("gateway-helm", "oci://docker.io/envoyproxy")
+
+
 class GatewayInstall(Model):
     """Install Envoy Gateway with a pinned Helm chart (otherwise the cluster provides the class)."""
 
@@ -80,11 +85,15 @@ class GatewayInstall(Model):
     }
 
     chart: Chart = Field(
-        description="Envoy Gateway's chart, gateway-helm from oci://docker.io/envoyproxy."
+        description=f"Envoy Gateway's chart, {GATEWAY_CHART[0]} from {GATEWAY_CHART[1]}."
     )
     namespace: DnsLabel = Field(
-        "envoy-gateway-system", description="The namespace Envoy Gateway's controller runs in."
+        "envoy-gateway-system",
+        description="The namespace Envoy Gateway's controller and proxies run in, created "
+        "by this stack (Pod Security enforced at baseline, audited at restricted; default-deny "
+        "NetworkPolicies).",
     )
+    resources: Resources = resources_field("the controller", ("100m", "256Mi"), ("1", "1Gi"))
 
 
 class GatewayConfig(Model):
@@ -95,7 +104,7 @@ class GatewayConfig(Model):
     data_plane_namespace: DnsLabel = Field(
         "envoy-gateway-system",
         description="The namespace the gateway's proxies run in; NetworkPolicies admit the "
-        "app's traffic only from there.",
+        "app's traffic only from there. With install, install.namespace.",
     )
     install: GatewayInstall | None = Field(
         None,

@@ -192,6 +192,19 @@ class StackConfig(Model):
                         "labels would collide)",
                     )
                 )
+        gateway, install = self.gateway, self.gateway and self.gateway.install
+        # The installed Envoy Gateway runs its proxies in its own namespace; the app's
+        # NetworkPolicies admit dataPlaneNamespace, so another name would shut the proxies out
+        # and let that namespace's pods in.
+        if gateway and install and gateway.data_plane_namespace != install.namespace:
+            problems.append(
+                ConfigProblem(
+                    "gateway.dataPlaneNamespace",
+                    f"must be install.namespace '{install.namespace}', where the "
+                    "installed Envoy Gateway runs its proxies (got "
+                    f"'{gateway.data_plane_namespace}')",
+                )
+            )
         return problems
 
     def _alert_route_problems(self) -> list[ConfigProblem]:

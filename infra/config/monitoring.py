@@ -26,7 +26,13 @@ from infra.config.base import (
 )
 from infra.config.charts import Chart, VendoredChart
 from infra.config.errors import at
-from infra.config.resources import PrometheusResources
+from infra.config.resources import (
+    PrometheusResources,
+    Resources,
+    Workload,
+    resources_field,
+    workload,
+)
 from infra.config.secrets import SecretRef
 
 # Prometheus reads `retention.size` in its own units, powers of 1024 (its GB is a GiB).
@@ -66,8 +72,14 @@ BUCKET_DURATIONS = [as_duration(Decimal(str(b))) for b in LATENCY_BUCKETS]
 # How often Prometheus scrapes the app (its ServiceMonitor); rate() needs two samples in a window.
 SCRAPE_INTERVAL = "30s"
 
+# The period the SLOs are kept over: their error budgets are counted per 30 days.
+SLO_PERIOD = "30d"
 # SRE workbook, "Alerting on SLOs": page on 2% of the 30-day budget in 1h, or 5% in 6h.
 FAST_BURN, SLOW_BURN = 14.4, 6.0
+FAST_BURN_WINDOW = "1h"
+# HighErrorRate: the 5xx ratio over ERROR_WINDOW, above the threshold for ERROR_FOR; so it fires
+# ERROR_WINDOW + ERROR_FOR after errors start at its threshold.
+ERROR_WINDOW = ERROR_FOR = "5m"
 # The longest range any rule reads (the slow burn's 6h window): less history cannot evaluate it.
 LONGEST_RULE_WINDOW = "6h"
 
@@ -233,6 +245,26 @@ class Storage(Model):
     ) = Field(None, description="The StorageClass of the volume (unset: the cluster's default).")
 
 
+class Collector(Model):
+    """Alloy, on every node: it tails the pods' logs and ships them to Loki."""
+
+    RENAMED: ClassVar[dict[str, str]] = {
+        key: f"chart.{key} (the collector is {{chart, resources}})"
+        for key in ("name", "repository", "version")
+    }
+
+    chart: Chart = Field(
+        default_factory=lambda: VendoredChart(
+            name="alloy", repository="https://grafana.github.io/helm-charts", version="1.2.0"
+        ),
+        description="Alloy's chart.",
+    )
+    # Alloy's docs estimate about a core and 120 MiB per MiB/s of logs; a node's pods write less.
+    resources: Resources = resources_field(
+        "Alloy (on each node)", ("100m", "128Mi"), ("1", "512Mi")
+    )
+
+
 class Loki(Model):
     enabled: bool = Field(False, description="Collect the pods' logs into Loki, shown in Grafana.")
     chart: Chart = Field(
@@ -241,11 +273,15 @@ class Loki(Model):
         ),
         description="Loki's chart.",
     )
-    collector: Chart = Field(
-        default_factory=lambda: VendoredChart(
-            name="alloy", repository="https://grafana.github.io/helm-charts", version="1.2.0"
-        ),
-        description="The chart of the collector that ships the pods' logs to Loki (Alloy).",
+    # Loki as one binary (ingest, query, compaction) on its volume.
+    resources: Resources = resources_field("Loki", ("250m", "512Mi"), ("2", "2Gi"))
+    gateway: Workload = workload("Loki's gateway (nginx, the URL Grafana and Alloy use)",
+                                 ("50m", "64Mi"), ("500m", "256Mi"))  # fmt: skip
+    canary: Workload = workload("Loki's canary (writes and reads back a log line on each node)",
+                                ("10m", "50Mi"), ("100m", "128Mi"))  # fmt: skip
+    collector: Collector = Field(
+        default_factory=Collector,
+        description="The collector that ships the pods' logs to Loki (Alloy, on every node).",
     )
     # Loki applies retention per daily index period: less than a day deletes what it ingests.
     retention: Annotated[Duration, Within("1d")] = Field(
@@ -319,6 +355,17 @@ class MonitoringConfig(Model):
     )
     alerting: Alerting = Field(default_factory=Alerting, description="Where alerts go.")
     loki: Loki = Field(default_factory=Loki, description="Log aggregation.")
+    # The chart's other workloads. Sizes from the upstream hints: kube-prometheus-stack's values
+    # (operator, node-exporter, Alertmanager's 400Mi), Grafana's documented minimum (512 MiB),
+    # kube-state-metrics' README (250 MiB and 0.1 core up to 100 nodes).
+    alertmanager: Workload = workload("Alertmanager", ("50m", "400Mi"), ("500m", "512Mi"))
+    grafana: Workload = workload("Grafana", ("100m", "512Mi"), ("1", "1Gi"))
+    operator: Workload = workload("The Prometheus operator", ("100m", "100Mi"), ("200m", "200Mi"))
+    kube_state_metrics: Workload = workload(
+        "kube-state-metrics", ("100m", "256Mi"), ("500m", "512Mi")
+    )
+    node_exporter: Workload = workload("node-exporter, on each node", ("100m", "30Mi"),
+                                       ("200m", "50Mi"))  # fmt: skip
     runbook_base_url: HttpsUrl = Field(
         "https://github.com/tbcoin/tbcoin-platform/blob/main/docs/runbooks/alerts.md",
         description="Each alert links its runbook at this URL, with the alert's anchor.",

@@ -79,3 +79,40 @@ class PrometheusResources(_RequestsWithinLimits):
         default_factory=lambda: MemoryLimit(memory="2Gi"),
         description="The most memory Prometheus may use (no CPU limit).",
     )
+
+
+def sized(requests: tuple[str, str], limits: tuple[str, str]) -> Resources:
+    """Requests and limits from (cpu, memory) pairs."""
+    return Resources(
+        requests=ResourceSpec(cpu=requests[0], memory=requests[1]),
+        limits=ResourceSpec(cpu=limits[0], memory=limits[1]),
+    )
+
+
+def resources_field(what: str, requests: tuple[str, str], limits: tuple[str, str]) -> Any:
+    """A `resources` field with a workload's own default size."""
+    return Field(
+        default_factory=lambda: sized(requests, limits),
+        description=f"The requests and limits of {what}.",
+    )
+
+
+# Sidecars and one-shot helpers of the charts (config reloaders, dashboard and rule watchers,
+# certificate and webhook Jobs, Helm test Pods, the plugin copy): small fixed work whatever the
+# stack's load, so one size for all, stated here rather than per stack (requests as Alloy's chart
+# gives its config reloader).
+HELPER = sized(("10m", "50Mi"), ("100m", "128Mi"))
+
+
+class Workload(Model):
+    """A workload a chart installs, sized by this stack."""
+
+    resources: Resources = Field(description="Its containers' requests and limits.")
+
+
+def workload(what: str, requests: tuple[str, str], limits: tuple[str, str]) -> Any:
+    """A chart workload's field, with its own default size."""
+    return Field(
+        default_factory=lambda: Workload(resources=sized(requests, limits)),
+        description=f"{what}, sized by this stack.",
+    )

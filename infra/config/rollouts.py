@@ -22,6 +22,7 @@ from infra.config.base import (
 from infra.config.charts import Chart, VendoredChart
 from infra.config.errors import ConfigProblem, at
 from infra.config.monitoring import SCRAPE_INTERVAL, MeasurableLatency
+from infra.config.resources import Resources, resources_field
 
 # Argo Rollouts reads a pause or interval in whole seconds (it truncates anything finer).
 ArgoDuration = Annotated[Duration, Within("1s", "7d", step="1s")]
@@ -74,6 +75,7 @@ class RolloutsController(Model):
         description="The Gateway API traffic-router plugin's image, pinned by digest "
         f"({GATEWAY_PLUGIN}@sha256:..., {GATEWAY_PLUGIN_VERSION})."
     )
+    resources: Resources = resources_field("the controller", ("100m", "128Mi"), ("1", "512Mi"))
 
     def deploy_problems(self) -> list[ConfigProblem]:
         """What an offline plan may carry but no deploy may ship: a placeholder digest plans

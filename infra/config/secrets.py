@@ -24,7 +24,29 @@ RESERVED_ENV = frozenset({
 })  # fmt: skip
 
 
+# Variables POSIX defines for every process's environment (XBD chapter 8: the shell's, the
+# locale's, the terminal's, the utilities'), and the per-user or per-session ones shells, SSH and
+# CI services set: a setting, present whoever runs `pulumi up`, never a secret.
+EVERY_PROCESS_ENV = frozenset({
+    "ARFLAGS", "CC", "CDPATH", "CFLAGS", "CHARCLASS", "COLUMNS", "DATEMSK", "EDITOR", "ENV",
+    "FCEDIT", "HISTFILE", "HISTSIZE", "HOME", "HOSTNAME", "IFS", "LANG", "LANGUAGE", "LEX",
+    "LFLAGS", "LINENO", "LINES", "LOGNAME", "MAIL", "MAILCHECK", "MAILPATH", "MORE", "MSGVERB",
+    "NLSPATH", "NPROC", "OLDPWD", "OPTARG", "OPTERR", "OPTIND", "PAGER", "PATH", "PPID", "PS1",
+    "PS2", "PS3", "PS4", "PWD", "RANDOM", "SECONDS", "SHELL", "SHLVL", "TERM", "TERMINFO",
+    "TMPDIR", "TZ", "USER", "VISUAL", "YACC", "YFLAGS", "DISPLAY", "_",
+    # Set by the shells, terminals and CI services themselves.
+    "CI", "COLORTERM", "HOSTTYPE", "LS_COLORS", "MACHTYPE", "MANPATH", "OSTYPE", "TERM_PROGRAM",
+})  # fmt: skip
+EVERY_PROCESS_PREFIXES = ("LC_", "XDG_", "SSH_")
+
+
 def _not_reserved(name: str) -> str:
+    if name in EVERY_PROCESS_ENV or name.startswith(EVERY_PROCESS_PREFIXES):
+        raise ValueError(
+            f"must not be {name}, a variable every process's environment has (the shell's, "
+            "the locale's, the user's): it holds a setting, not a secret; give this secret a "
+            "variable of its own, or use fromSecret"
+        )
     if name in RESERVED_ENV or name.startswith(RESERVED_ENV_PREFIXES):
         raise ValueError(
             f"must not be {name}, a credential of the engine or CI itself (the stack's "

@@ -1,4 +1,5 @@
-"""Envoy Gateway from its pinned Helm chart, and the GatewayClass that names it."""
+"""Envoy Gateway from its pinned Helm chart in a namespace of the program's own, and the
+GatewayClass that names it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ import pulumi_kubernetes as k8s
 
 from infra.config.gateway import GatewayConfig, GatewayInstall
 from infra.kubernetes.gateway import gateway_class_manifest
+from infra.kubernetes.gateway_controller import (
+    controller_namespace_manifest,
+    controller_network_policies,
+    controller_values,
+)
 from infra.manifests.apply import apply_manifest
 
 
@@ -19,15 +25,21 @@ class GatewayController(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("tbcoin:kubernetes:GatewayController", name, None, opts)
+        namespace = apply_manifest(
+            controller_namespace_manifest(install), pulumi.ResourceOptions(parent=self)
+        )
+        inside = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
+        for policy in controller_network_policies(install):
+            apply_manifest(policy, inside)
         release = k8s.helm.v3.Release(
             name,
             name=name,
             chart=install.chart.release_chart,
             version=install.chart.version,
             namespace=install.namespace,
-            create_namespace=True,
+            values=controller_values(install),
             atomic=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=inside,
         )
         self.gateway_class = apply_manifest(
             gateway_class_manifest(gateway.class_name),

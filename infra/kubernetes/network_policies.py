@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from infra.manifests.labels import NAME, common_labels
-from infra.manifests.network_policy import APP_PORT_NAME, from_namespace, network_policy
+from infra.manifests.network_policy import (
+    APP_PORT_NAME,
+    dns_egress,
+    from_namespace,
+    network_policy,
+)
 
 
 def _policy(env_name: str, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -35,20 +40,7 @@ def network_policy_manifests(
             {
                 "podSelector": {},
                 "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [
-                            {
-                                **from_namespace("kube-system"),
-                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                            }
-                        ],
-                        "ports": [
-                            {"protocol": "UDP", "port": 53},
-                            {"protocol": "TCP", "port": 53},
-                        ],
-                    }
-                ],
+                "egress": [dns_egress()],
             },
         ),
         _policy(

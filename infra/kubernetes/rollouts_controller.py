@@ -11,19 +11,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.config.resources import HELPER
 from infra.config.rollouts import RolloutsController
 from infra.kubernetes.namespace import POD_SECURITY_LEVEL
 from infra.kubernetes.strategies import GATEWAY_PLUGIN
-from infra.manifests.labels import MANAGED_BY, PART_OF
-from infra.manifests.network_policy import from_namespace, network_policy
+from infra.manifests.namespace import LABELS, component_namespace
+from infra.manifests.network_policy import (
+    api_server_egress,
+    dns_egress,
+    from_namespace,
+    network_policy,
+)
+from infra.manifests.resources import container_resources as sized
 from infra.monitoring.stack_values import SELECTED_LABELS
 
 RELEASE = "argo-rollouts"
 PLUGIN_DIR = "/plugins"
 PLUGIN_BINARY = "rollouts-plugin-trafficrouter-gatewayapi"
 METRICS_PORT = 8090
-API_SERVER_PORTS = (443, 6443)
-LABELS = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": MANAGED_BY}
 # The chart's labels on the controller's pods and metrics Service (release `argo-rollouts`).
 CONTROLLER_SELECTOR = {
     "app.kubernetes.io/component": "rollouts-controller",
@@ -66,20 +71,14 @@ def controller_values(c: RolloutsController) -> dict[str, Any]:
         "args": [f"cp /bin/{PLUGIN_BINARY} {PLUGIN_DIR}/"],
         "volumeMounts": [{"name": "gatewayapi-plugin", "mountPath": PLUGIN_DIR}],
         "securityContext": _RESTRICTED,
-        "resources": {
-            "requests": {"cpu": "10m", "memory": "16Mi"},
-            "limits": {"cpu": "100m", "memory": "64Mi"},
-        },
+        "resources": sized(HELPER),
     }
     return {
         "controller": {
             "replicas": c.replicas,
             # Leader election keeps one active; the second takes over within seconds.
             "pdb": {"enabled": True, "maxUnavailable": 1},
-            "resources": {
-                "requests": {"cpu": "100m", "memory": "128Mi"},
-                "limits": {"cpu": "1", "memory": "512Mi"},
-            },
+            "resources": sized(c.resources),
             "initContainers": [copy_plugin],
             "trafficRouterPlugins": [
                 {"name": GATEWAY_PLUGIN, "location": f"file://{PLUGIN_DIR}/{PLUGIN_BINARY}"}
@@ -98,20 +97,7 @@ def controller_values(c: RolloutsController) -> dict[str, Any]:
 
 
 def controller_namespace_manifest(c: RolloutsController) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": c.namespace,
-            "labels": {
-                **LABELS,
-                **{
-                    f"pod-security.kubernetes.io/{mode}": POD_SECURITY_LEVEL
-                    for mode in ("enforce", "audit", "warn")
-                },
-            },
-        },
-    }
+    return component_namespace(c.namespace, POD_SECURITY_LEVEL)
 
 
 def controller_service_monitor(c: RolloutsController) -> dict[str, Any]:
@@ -140,10 +126,6 @@ def _policy(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
 def controller_network_policies(c: RolloutsController, monitoring: str) -> list[dict[str, Any]]:
     controller = {"matchLabels": CONTROLLER_SELECTOR}
     prometheus = {**from_namespace(monitoring), "podSelector": {"matchLabels": PROMETHEUS_SELECTOR}}
-    dns = {
-        **from_namespace("kube-system"),
-        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-    }
     return [
         _policy(
             c.namespace, "default-deny", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
@@ -155,11 +137,10 @@ def controller_network_policies(c: RolloutsController, monitoring: str) -> list[
                 "podSelector": controller,
                 "policyTypes": ["Egress"],
                 "egress": [
-                    {"to": [dns], "ports": [{"protocol": p, "port": 53} for p in ("UDP", "TCP")]},
+                    dns_egress(),
                     # Analysis queries.
                     {"to": [prometheus], "ports": [{"protocol": "TCP", "port": 9090}]},
-                    # The API server has no pod to select; its ports are what can be pinned.
-                    {"ports": [{"protocol": "TCP", "port": p} for p in API_SERVER_PORTS]},
+                    api_server_egress(),
                 ],
             },
         ),

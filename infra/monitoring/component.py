@@ -112,7 +112,7 @@ class MonitoringStack(pulumi.ComponentResource):
             loki = _release("loki", m.loki.chart, m.namespace, loki_values(m), inside)
             _release(
                 "alloy",
-                m.loki.collector,
+                m.loki.collector.chart,
                 m.namespace,
                 alloy_values(m),
                 pulumi.ResourceOptions(parent=self, depends_on=[loki]),

@@ -8,25 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.manifests.labels import PART_OF
-
-LABELS = {"app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi"}
+from infra.manifests.namespace import LABELS, component_namespace
 
 
 def monitoring_namespace_manifest(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {
-            "name": name,
-            "labels": {
-                **LABELS,
-                "pod-security.kubernetes.io/enforce": "privileged",
-                "pod-security.kubernetes.io/audit": "restricted",
-                "pod-security.kubernetes.io/warn": "restricted",
-            },
-        },
-    }
+    return component_namespace(name, "privileged")
 
 
 def _policy(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.config.base import in_seconds
-from infra.config.monitoring import FAST_BURN, SLOW_BURN, MonitoringConfig, Thresholds
+from infra.config.monitoring import (
+    ERROR_FOR,
+    ERROR_WINDOW,
+    FAST_BURN,
+    FAST_BURN_WINDOW,
+    SLOW_BURN,
+    MonitoringConfig,
+    Thresholds,
+)
 from infra.monitoring import cases
 from infra.monitoring.cases import Case, le
 from infra.monitoring.target import MonitoredService
@@ -132,7 +140,7 @@ def _burn(
     sel = selector(svc)
     alerts = []
     for speed, factor, long_w, short_w, for_, severity in (
-        ("Fast", FAST_BURN, "1h", "5m", "2m", "critical"),
+        ("Fast", FAST_BURN, FAST_BURN_WINDOW, "5m", "2m", "critical"),
         ("Slow", SLOW_BURN, "6h", "30m", "15m", "warning"),
     ):
         limit = round(factor * budget, 10)
@@ -185,11 +193,12 @@ def _traffic_alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
     found = [
         Alert(
             "HighErrorRate",
-            f"{ERROR_RATIO.format(w='5m')}{{{sel}}} > {t.error_ratio}",
-            "5m",
+            f"{ERROR_RATIO.format(w=ERROR_WINDOW)}{{{sel}}} > {t.error_ratio}",
+            ERROR_FOR,
             "warning",
             f"{who}: more than {percent(t.error_ratio)} of requests fail",
-            f"Over 5m, more than {percent(t.error_ratio)} of requests to {who} answered 5xx.",
+            f"Over {ERROR_WINDOW}, more than {percent(t.error_ratio)} of requests to {who} "
+            "answered 5xx.",
             cases.error_ratio(svc, t.error_ratio, "15m"),
         ),
     ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.monitoring import MonitoringConfig, Receiver, prometheus_size
+from infra.config.resources import HELPER
+from infra.manifests.resources import container_resources as sized
 
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 RECEIVERS_SECRET = "alertmanager-receivers"
@@ -88,7 +90,7 @@ def kube_prometheus_stack_values(m: MonitoringConfig) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "retention": prometheus.retention,
         "retentionSize": prometheus_size(prometheus.retention_size),
-        "resources": prometheus.resources.model_dump(exclude_none=True),
+        "resources": sized(prometheus.resources),
         # Stated here rather than left to the chart's defaults: the wiring tests check them.
         "serviceMonitorSelectorNilUsesHelmValues": False,
         "ruleSelectorNilUsesHelmValues": False,
@@ -122,8 +124,11 @@ def kube_prometheus_stack_values(m: MonitoringConfig) -> dict[str, Any]:
                 "label": "grafana_dashboard",
                 "labelValue": "1",
                 "searchNamespace": "ALL",
-            }
+            },
+            "resources": sized(HELPER),
         },
+        "resources": sized(m.grafana.resources),
+        "testFramework": {"resources": sized(HELPER)},
     }
     if m.loki.enabled:
         grafana["additionalDataSources"] = [
@@ -139,9 +144,18 @@ def kube_prometheus_stack_values(m: MonitoringConfig) -> dict[str, Any]:
         "prometheus": {"prometheusSpec": spec},
         "alertmanager": {
             "config": alertmanager_config(m),
-            "alertmanagerSpec": {"secrets": [RECEIVERS_SECRET] if m.alerting.receivers else []},
+            "alertmanagerSpec": {
+                "secrets": [RECEIVERS_SECRET] if m.alerting.receivers else [],
+                "resources": sized(m.alertmanager.resources),
+            },
         },
         "grafana": grafana,
+        "prometheusOperator": {
+            "resources": sized(m.operator.resources),
+            "admissionWebhooks": {"patch": {"resources": sized(HELPER)}},
+        },
+        "kube-state-metrics": {"resources": sized(m.kube_state_metrics.resources)},
+        "prometheus-node-exporter": {"resources": sized(m.node_exporter.resources)},
     }
 
 
@@ -167,7 +181,14 @@ def loki_values(m: MonitoringConfig) -> dict[str, Any]:
             "limits_config": {"retention_period": loki.retention},
             "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
         },
-        "singleBinary": {"replicas": 1, "persistence": {"size": loki.storage.size}},
+        "singleBinary": {
+            "replicas": 1,
+            "persistence": {"size": loki.storage.size},
+            "resources": sized(loki.resources),
+        },
+        "gateway": {"resources": sized(loki.gateway.resources)},
+        "lokiCanary": {"resources": sized(loki.canary.resources)},
+        "sidecar": {"resources": sized(HELPER)},
         "backend": {"replicas": 0},
         "read": {"replicas": 0},
         "write": {"replicas": 0},
@@ -213,4 +234,10 @@ loki.write "default" {{
   }}
 }}
 """
-    return {"alloy": {"configMap": {"create": True, "content": config}}}
+    return {
+        "alloy": {
+            "configMap": {"create": True, "content": config},
+            "resources": sized(m.loki.collector.resources),
+        },
+        "configReloader": {"resources": sized(HELPER)},
+    }

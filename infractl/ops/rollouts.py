@@ -109,11 +109,11 @@ class Rollouts:
             raise RolloutError(f"API server unreachable: {exc}") from None
         except (ValueError, RecursionError):  # the client's json.loads of an answer
             result = "text that is not JSON (or nested too deeply to read)"
-        problem = rollout_shape_problem(result)
+        problem = rollout_shape_problem(result) or _other_object(result, t)
         if problem:
             done = "" if method.startswith("get") else "the patch was sent, but "
             raise RolloutError(
-                f"rollout {t.namespace}/{t.name}: {done}the API server's answer is not a "
+                f"rollout {t.namespace}/{t.name}: {done}the API server's answer is not this "
                 f"Rollout ({problem}); `infractl rollout status` shows where it stands"
             )
         return dict(result)
@@ -208,6 +208,14 @@ def rollout_shape_problem(answer: Any) -> str:
         return f"{where} is {got}, where the CRD has {error.validator_value}"
     said = error.message if len(error.message) <= 120 else f"fails {error.validator}"
     return f"{where}: {said}"
+
+
+def _other_object(answer: dict[str, Any], t: Target) -> str:
+    """Why a well-formed Rollout is not the one asked for (a proxy or a cluster answering about
+    another object), or ""."""
+    meta = answer.get("metadata") or {}
+    asked, got = (t.namespace, t.name), (meta.get("namespace"), meta.get("name"))
+    return "" if got == asked else f"it describes {got[0]}/{got[1]}"
 
 
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "an integer",

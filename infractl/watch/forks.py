@@ -9,7 +9,8 @@ from the sources as they are now.
 
 The zygote learns what to preload from its workers: after its first run, a worker reports the
 modules it has loaded from outside the project, and the zygote imports them for the next one.
-The zygote and its workers form a process group of their own, stopped as a whole.
+The zygote and its workers form a process group of their own, stopped as a whole. A zygote
+found gone when a worker is needed is replaced, as a worker is.
 """
 
 from __future__ import annotations
@@ -118,10 +119,15 @@ class Worker:
 
 class Zygote:
     """The zygote, from the command's side (a context manager: leaving it stops the zygote and
-    every worker it forked)."""
+    every worker it forked). A zygote found gone when a worker is needed (killed, or ended) is
+    replaced once, as a killed worker is, and told again what to preload."""
 
     def __init__(self, project: Path) -> None:
         self.project = project
+        self._preloads: list[str] = []
+        self._start()
+
+    def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # Run with the command's own import path, so a worker imports what the command would.
         boot = (
@@ -136,38 +142,61 @@ class Zygote:
 
         with stops_held():  # a stop signal inside Popen would lose the zygote's pid
             self.process = subprocess.Popen(
-                [*command, str(project)],
+                [*command, str(self.project)],
                 stdin=subprocess.DEVNULL,
                 pass_fds=[theirs.fileno()],
                 start_new_session=True,
             )
         theirs.close()
         self._control = ours
+        if self._preloads:
+            self.preload(self._preloads)
+
+    def _stop(self) -> None:
+        from infractl.signals import stops_held
+
+        with stops_held():
+            self._control.close()
+            # The whole group: workers forked by a killed zygote outlive it in its group (and
+            # its pid, not yet waited for, cannot have been reused).
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
     def fork(self) -> Worker:
+        worker = self._fork()
+        if worker is None:  # the zygote is gone: a new one, once
+            self._stop()
+            self._start()
+            worker = self._fork()
+        if worker is None:
+            from infractl.errors import InfractlError
+
+            raise InfractlError(f"the program zygote exited (code {self.process.wait()})")
+        return worker
+
+    def _fork(self) -> Worker | None:
         mine, its = socket.socketpair()
         try:
             socket.send_fds(self._control, [FORK], [its.fileno()])
             reply = self._control.recv(64)
+        except OSError:  # BrokenPipeError, ConnectionResetError: the zygote is gone
+            reply = b""
         finally:
             its.close()
         if not reply:
-            from infractl.errors import InfractlError
-
-            raise InfractlError(f"the program zygote exited (code {self.process.wait()})")
+            mine.close()
+            return None
         return Worker(int(reply), Connection(mine.detach()))
 
     def preload(self, names: list[str]) -> None:
-        self._control.send(PRELOAD + "\0".join(["", *names]).encode())
+        self._preloads = names
+        # A zygote gone by now is replaced at the next fork, and told these names then.
+        with contextlib.suppress(OSError):
+            self._control.send(PRELOAD + "\0".join(["", *names]).encode())
 
     def __enter__(self) -> Zygote:
         return self
 
     def __exit__(self, *_: object) -> None:
-        from infractl.signals import stops_held
-
-        with stops_held():
-            self._control.close()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        self._stop()
