@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from infra.config.checks import DEFAULT_CHECKS
 from infra.config.floor import FLOORS, floor_of
 from tests.conftest import config_problems, set_at
 
@@ -53,8 +54,22 @@ WEAKENINGS: dict[str, list[Callable[[str], Mutation]]] = {
     "stale-reviews": [lambda s: _repo(s, branchRules={"dismissStaleReviews": False})],
     "last-push-approval": [lambda s: _repo(s, branchRules={"requireLastPushApproval": False})],
     "required-checks": [
-        lambda s: _repo(s, branchRules={"requiredChecks": ["Tests", "Code Quality"]}),
+        lambda s: _repo(s, branchRules={"requiredChecks": []}),
         lambda s: _repo(s, branchRules={"strictChecks": False}),
+    ],
+    "dependency-review": [
+        lambda s: _repo(s, branchRules={"requiredChecks": ["Tests", "Code Quality"]}),
+        # Declared external, but not as a dependency review: the floor does not guess by name.
+        lambda s: _repo(
+            s,
+            branchRules={
+                "requiredChecks": [
+                    "Tests",
+                    "Code Quality",
+                    {"context": "Dependency Review (own)", "external": True},
+                ]
+            },
+        ),
     ],
     "conversation-resolution": [
         lambda s: _repo(s, branchRules={"requireConversationResolution": False})
@@ -93,9 +108,19 @@ WEAKENINGS: dict[str, list[Callable[[str], Mutation]]] = {
             for p in ("**", "*.yml", "/.github/workflows/", ".github", "*.md", "/src/")
         ),
     ],
-    "required-workflows": [
-        lambda s, w=w: _repo(s, workflows={"enabled": [x for x in ALL_WORKFLOWS if x != w]})
-        for w in ("codeql", "dependency-check")
+    "code-scanning": [
+        lambda s: _repo(s, workflows={"enabled": [x for x in ALL_WORKFLOWS if x != "codeql"]}),
+        # An external check that covers another control does not stand for code scanning.
+        lambda s: _repo(
+            s,
+            workflows={"enabled": [x for x in ALL_WORKFLOWS if x != "codeql"]},
+            branchRules={
+                "requiredChecks": [
+                    *DEFAULT_CHECKS,
+                    {"context": "sast", "external": True, "covers": ["dependencyReview"]},
+                ]
+            },
+        ),
     ],
     "dependabot": [lambda s: _repo(s, dependabot={"openPullRequestsLimit": 0})],
     "vulnerability-alerts": [

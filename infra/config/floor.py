@@ -15,13 +15,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from infra.config.checks import DEPENDENCY_REVIEW_CHECK, Control
 from infra.config.errors import ConfigProblem
-from infra.config.github import (
-    DEFAULT_CHECKS,
-    DeploymentEnvironment,
-    RepositorySettings,
-    effective_owners,
-)
+from infra.config.github import DeploymentEnvironment, RepositorySettings, effective_owners
 from infra.config.model import StackConfig
 
 TEAM_OWNER = r"@[A-Za-z0-9-]+/[A-Za-z0-9._-]+"
@@ -54,6 +50,18 @@ def _owned_by_teams(s: RepositorySettings) -> bool:
         any(re.fullmatch(TEAM_OWNER, o) for o in effective_owners(s.codeowners, path))
         for path in GUARDED_PATHS
     )
+
+
+def provides(s: RepositorySettings, control: Control) -> bool:
+    """Whether the repository runs `control` on every pull request: a managed workflow does, or
+    a required check of its own CI is declared to."""
+    checks = s.branch_rules.required_checks
+    if any(control in c.covers for c in checks if c.external):
+        return True
+    if control == "codeScanning":
+        return "codeql" in s.workflows.enabled
+    # The managed check is proven reported by a managed workflow (infra/stack.py).
+    return any(c.context == DEPENDENCY_REVIEW_CHECK for c in checks if not c.external)
 
 
 def approvals(minimum: int) -> Guard:
@@ -93,11 +101,17 @@ COMMON: tuple[Guard, ...] = (
     Guard(
         "required-checks",
         "branchRules.requiredChecks",
-        f"at least {', '.join(DEFAULT_CHECKS)} on an up-to-date branch (strictChecks)",
-        lambda s: (
-            set(DEFAULT_CHECKS) <= set(s.branch_rules.required_checks)
-            and s.branch_rules.strict_checks
-        ),
+        "at least one check, each bound to the app that reports it, on an up-to-date branch "
+        "(strictChecks)",
+        lambda s: bool(s.branch_rules.required_checks) and s.branch_rules.strict_checks,
+    ),
+    Guard(
+        "dependency-review",
+        "branchRules.requiredChecks",
+        f"a dependency review among them: the managed {DEPENDENCY_REVIEW_CHECK!r} (workflows "
+        "dependency-check or dependency-review) or an external check with covers: "
+        "[dependencyReview]",
+        lambda s: provides(s, "dependencyReview"),
     ),
     Guard(
         "conversation-resolution",
@@ -150,10 +164,10 @@ COMMON: tuple[Guard, ...] = (
         _owned_by_teams,
     ),
     Guard(
-        "required-workflows",
+        "code-scanning",
         "workflows.enabled",
-        "includes codeql and dependency-check (which reports the required Dependency Review)",
-        lambda s: {"codeql", "dependency-check"} <= set(s.workflows.enabled),
+        "includes codeql, or a required external check has covers: [codeScanning]",
+        lambda s: provides(s, "codeScanning"),
     ),
     Guard(
         "dependabot",
@@ -243,12 +257,7 @@ def min_approvals(minimum: int) -> ParameterFloor:
 
 
 COMMON_PARAMETERS: tuple[ParameterFloor, ...] = (
-    ParameterFloor(
-        "github-ruleset-required-checks",
-        "requiredChecks",
-        f"a list including {', '.join(DEFAULT_CHECKS)}",
-        lambda v, _: isinstance(v, list) and set(DEFAULT_CHECKS) <= set(v),
-    ),
+    ParameterFloor("github-ruleset-required-checks", "minRequiredChecks", ">= 1", _at_least(1)),
     ParameterFloor("k8s-images-pinned", "requireDigest", "true", _is_true),
 )
 

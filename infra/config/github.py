@@ -31,6 +31,9 @@ from infra.config.base import (
     pattern,
     unique,
 )
+from infra.config.checks import CONTROL_FEATURES, RequiredCheck, default_checks
+from infra.config.code_scanning import CodeqlLanguage
+from infra.config.dependabot import DependabotSettings, ecosystem_label
 from infra.config.errors import ConfigProblem, problems_from_validation
 from infra.config.plans import SETTING_FEATURES, missing_licence
 
@@ -54,16 +57,6 @@ Owner = Annotated[
         "@user, @org/team or email",
     ),
 ]
-
-DEFAULT_CHECKS = ["Tests", "Code Quality", "Dependency Review"]
-ECOSYSTEM_LABELS = {
-    "pip": "python",
-    "uv": "python",
-    "github-actions": "github-actions",
-    "docker": "docker",
-    "docker-compose": "docker",
-    "npm": "javascript",
-}
 
 
 class MergeSettings(Model):
@@ -98,8 +91,10 @@ class BranchRules(Model):
     dismiss_stale_reviews: bool = True
     require_code_owner_review: bool = False
     require_last_push_approval: bool = True
-    required_checks: Annotated[list[Annotated[Text, Field(min_length=1)]], unique("check")] = Field(
-        default_factory=lambda: list(DEFAULT_CHECKS)
+    required_checks: Annotated[list[RequiredCheck], unique("check", lambda c: c.context)] = Field(
+        default_factory=default_checks,
+        description="Status checks that must pass before merging: a name (a managed workflow's "
+        "check) or {context, external, integrationId, covers}.",
     )
     # "Require branches to be up to date before merging".
     strict_checks: bool = True
@@ -108,36 +103,6 @@ class BranchRules(Model):
     block_force_pushes: bool = True
     block_deletion: bool = True
     bypass_actors: list[BypassActor] = Field(default_factory=list)
-
-
-class Ecosystem(Model):
-    ecosystem: Literal[
-        "pip", "uv", "github-actions", "docker", "docker-compose", "npm", "gomod", "cargo",
-        "maven", "gradle", "nuget", "composer", "bundler", "terraform",
-    ]  # fmt: skip
-    directory: Annotated[
-        str, pattern(r"^/[A-Za-z0-9_.*/-]*$", "an absolute directory (glob) in the repository")
-    ] = "/"
-
-
-def _default_ecosystems() -> list[Ecosystem]:
-    return [Ecosystem(ecosystem=e) for e in ("pip", "github-actions", "docker")]
-
-
-class DependabotSettings(Model):
-    ecosystems: Annotated[
-        list[Ecosystem], unique("ecosystem and directory", lambda e: (e.ecosystem, e.directory))
-    ] = Field(default_factory=_default_ecosystems, min_length=1)
-    interval: Literal["daily", "weekly", "monthly"] = "weekly"
-    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = (
-        "monday"
-    )
-    time: Annotated[str, pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "a time as HH:MM")] = "06:00"
-    timezone: Annotated[
-        str, pattern(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", "an IANA time zone")
-    ] = "Etc/UTC"
-    open_pull_requests_limit: Integer = Field(default=10, ge=0, le=100)
-    group_minor_and_patch: bool = True
 
 
 class CodeOwner(Model):
@@ -265,8 +230,9 @@ class ActionsSettings(Model):
 
 
 WorkflowName = Literal[
-    "tests", "code-quality", "dependency-check", "docker-build", "codeql", "docs"
-]
+    "tests", "code-quality", "dependency-check", "dependency-review", "docker-build", "codeql",
+    "docs",
+]  # fmt: skip
 ALL_WORKFLOWS: list[WorkflowName] = [
     "tests", "code-quality", "dependency-check", "docker-build", "codeql", "docs",
 ]  # fmt: skip
@@ -285,6 +251,12 @@ class WorkflowSettings(Model):
     # every install becomes `pip install --require-hashes -r <lockFile>`, which Scorecard's
     # Pinned-Dependencies counts as pinned. Without it installs are by name (lower score).
     lock_file: RelativePath | None = None
+    codeql_languages: Annotated[list[CodeqlLanguage], unique("language")] = Field(
+        default_factory=lambda: list[CodeqlLanguage](["python"]),
+        min_length=1,
+        description="What the managed codeql.yml analyses, in GitHub's CodeQL language "
+        "identifiers (one job per language).",
+    )
     # Import path of the FastAPI app whose OpenAPI document the docs workflow publishes.
     app_import: Annotated[
         str, pattern(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$", "module:attribute")
@@ -383,6 +355,11 @@ class RepositorySettings(Model):
     actions: ActionsSettings = Field(default_factory=ActionsSettings)
     workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     pages: bool = True
+    pre_commit: bool = Field(
+        True,
+        description="Manage .pre-commit-config.yaml, with the seed's Python hooks (black, isort, "
+        "flake8 and file hygiene).",
+    )
     managed_files: ManagedFiles = Field(default_factory=ManagedFiles)
 
 
@@ -585,15 +562,34 @@ def settings_problems(where: Callable[..., str], s: RepositorySettings) -> list[
         )
     labels = {label.name for label in s.labels}
     for eco in s.dependabot.ecosystems:
-        for label in ("dependencies", ECOSYSTEM_LABELS.get(eco.ecosystem, eco.ecosystem)):
+        for label in ("dependencies", ecosystem_label(eco.ecosystem)):
             if label not in labels:
                 problems.append(
                     ConfigProblem(
                         where("labels"),
-                        f"Dependabot labels its {eco.ecosystem} PRs {label!r}, which is not a "
-                        "declared label",
+                        f"Dependabot labels its {eco.ecosystem} PRs {label!r} (ecosystems of "
+                        f"{where('dependabot', 'ecosystems')}), which is not a declared label",
                     )
                 )
+    for check in s.branch_rules.required_checks:
+        for control in check.covers:
+            why = missing_licence(s, CONTROL_FEATURES[control])
+            if why:
+                problems.append(
+                    ConfigProblem(
+                        where("branchRules", "requiredChecks"),
+                        f"external check {check.context!r} stands for {control}, which cannot "
+                        f"work here: {why}",
+                    )
+                )
+    if "docs" in s.workflows.enabled and not s.pages:
+        problems.append(
+            ConfigProblem(
+                where("pages"),
+                "the managed docs workflow publishes to GitHub Pages, which this leaves off: set "
+                "pages: true, or drop docs from workflows.enabled",
+            )
+        )
     return problems
 
 

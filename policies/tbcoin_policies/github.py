@@ -132,12 +132,18 @@ ruleset_history = resource_policy(
 
 
 def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
+    # By intent, not by name: repositories of any language and CI require checks of their own.
     status = dig(args.props, "rules", "requiredStatusChecks")
-    wanted = list(config.get("requiredChecks") or [])
-    present = {c.get("context") for c in (dig(status, "requiredChecks") or [])}
-    missing = [c for c in wanted if c not in present]
-    if missing:
-        yield f"Required status checks missing: {', '.join(missing)}."
+    checks = dig(status, "requiredChecks") or []
+    minimum = config.get("minRequiredChecks", 1)
+    if len(checks) < minimum:
+        yield f"Merging waits for {len(checks)} required status check(s), fewer than {minimum}."
+    unbound = [str(c.get("context")) for c in checks if not c.get("integrationId")]
+    if unbound:
+        yield (
+            "Required checks not bound to the app that reports them (any app, or anyone with "
+            f"a token, could satisfy them): {', '.join(unbound)}."
+        )
     if status is not None and not status.get("strictRequiredStatusChecksPolicy"):
         yield "Branches need not be up to date before merging."
 
@@ -145,10 +151,12 @@ def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable
 ruleset_required_checks = resource_policy(
     "github-ruleset-required-checks",
     area=AREA,
-    description="Merging waits for the required status checks on an up-to-date branch.",
+    description="Merging waits for required status checks, each bound to the app that reports "
+    "it, on an up-to-date branch.",
     severity=Severity.HIGH,
     standard=scorecard("Branch-Protection"),
-    remediation="list the checks in branchRules.requiredChecks and keep strictChecks true.",
+    remediation="list the checks in branchRules.requiredChecks (each is bound to its app) and "
+    "keep strictChecks true.",
     types=(RULESET,),
     check=_checks,
     waiver=NotWaivable(
@@ -156,11 +164,7 @@ ruleset_required_checks = resource_policy(
         floor=("required-checks",),
     ),
     properties={
-        "requiredChecks": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["Tests", "Code Quality", "Dependency Review"],
-        }
+        "minRequiredChecks": {"type": "integer", "minimum": 0, "default": 1},
     },
 )
 
@@ -436,6 +440,7 @@ def _scorecard_floor(
     resources: list[PolicyResource], config: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
     from scorecard.predict import predict_resources
+    from scorecard.result import INCONCLUSIVE
 
     minimums = {str(k): int(v) for k, v in (config.get("minimums") or SCORECARD_FLOOR).items()}
     urns = dict(_repo_names(resources))
@@ -443,7 +448,10 @@ def _scorecard_floor(
     for prediction in predict_resources(plain):
         for check in prediction.checks:
             floor = minimums.get(check.name)
-            if floor is None:
+            # Inconclusive: nothing of the check's kind among the managed files (a repository
+            # whose own CI runs its workflows has no managed workflow); Scorecard leaves such a
+            # check out of its score, and the floor has nothing to hold.
+            if floor is None or check.score == INCONCLUSIVE:
                 continue
             if check.score is None or check.score < floor:
                 shown = "not predictable" if check.score is None else f"{check.score}/10"
