@@ -36,6 +36,13 @@ from infra.config.code_scanning import CodeqlLanguage
 from infra.config.dependabot import DependabotSettings, ecosystem_label
 from infra.config.errors import ConfigProblem, problems_from_validation
 from infra.config.plans import SETTING_FEATURES, missing_licence
+from infra.config.targeting import (
+    CustomProperty,
+    PropertyName,
+    Targets,
+    order_problems,
+    resolve_targets,
+)
 
 
 def _not_dots(name: str) -> str:
@@ -378,6 +385,9 @@ class ActionPin(Model):
 
 
 OwnerName = Annotated[str, pattern(r"^[A-Za-z0-9-]+$", "a GitHub organisation or user")]
+# Keys of a repository's entry that are not settings: which groups it lists, and the values of
+# its custom properties (its own, never layered: groups select on them).
+REPOSITORY_KEYS = ("groups", "properties")
 
 
 class GitHubConfig(Model):
@@ -386,6 +396,11 @@ class GitHubConfig(Model):
     groups: dict[Slug, dict[str, Any]] = Field(default_factory=dict)
     repositories: dict[RepoName, dict[str, Any]] = Field(min_length=1)
     action_pins: dict[str, ActionPin] = Field(default_factory=dict)
+    custom_properties: dict[PropertyName, CustomProperty] = Field(
+        default_factory=dict,
+        description="The organisation's custom properties this stack declares (and manages on "
+        "GitHub): what repositories may set in `properties` and groups select on.",
+    )
 
     @field_validator("action_pins")
     @classmethod
@@ -396,22 +411,41 @@ class GitHubConfig(Model):
         return pins
 
     def layers(self, repo: str) -> list[tuple[str, dict[str, Any]]]:
-        entry = self.repositories[repo]
-        groups = entry.get("groups", [])
+        """(key prefix, settings) of each layer of `repo`, in merge order: the defaults, its
+        groups (those it lists, then those that select it), its own entry."""
         layers = [("github.defaults", self.defaults)]
-        for group in groups if isinstance(groups, list) else []:
-            layers.append((f"github.groups.{group}", self.groups.get(group, {})))
-        own = {k: v for k, v in entry.items() if k != "groups"}
+        for group in self._targets.groups.get(repo, []):
+            layer = {k: v for k, v in self.groups.get(group, {}).items() if k != "select"}
+            layers.append((f"github.groups.{group}", layer))
+        own = {k: v for k, v in self.repositories[repo].items() if k not in REPOSITORY_KEYS}
         layers.append((f"github.repositories.{repo}", own))
         return layers
+
+    def groups_of(self, repo: str) -> list[str]:
+        """The groups whose layers `repo` takes, in merge order."""
+        return list(self._targets.groups.get(repo, []))
+
+    def property_values(self, repo: str) -> dict[str, list[str]]:
+        """The custom-property values `repo`'s own entry sets (what the stack declares)."""
+        return dict(self._targets.declared.get(repo, {}))
 
     # Filled once while parsing (model_post_init): the effective settings of every repository
     # whose layers are valid, and every problem found on the way.
     _settings: dict[str, RepositorySettings] = PrivateAttr(default_factory=dict)
     _problems: list[ConfigProblem] = PrivateAttr(default_factory=list)
+    _targets: Targets = PrivateAttr(default_factory=Targets)
 
     def model_post_init(self, context: Any, /) -> None:
+        self._targets = resolve_targets(self.groups, self.repositories, self.custom_properties)
+        self._problems += self._targets.problems
         for repo in sorted(self.repositories):
+            listed = self.repositories[repo].get("groups", [])
+            groups = self.layers(repo)[1:-1]
+            self._problems += order_problems(
+                repo,
+                listed if isinstance(listed, list) else [],
+                [(name.removeprefix("github.groups."), layer) for name, layer in groups],
+            )
             effective = self._resolve(repo)
             if effective is not None:
                 self._settings[repo] = effective

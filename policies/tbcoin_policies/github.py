@@ -30,6 +30,7 @@ SECURITY_UPDATES = (
     "github:index/repositoryDependabotSecurityUpdates:RepositoryDependabotSecurityUpdates"
 )
 WORKFLOW_PERMISSIONS = "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions"
+CUSTOM_PROPERTY = "github:index/organizationCustomProperties:OrganizationCustomProperties"
 DEFAULT_BRANCH = "~DEFAULT_BRANCH"
 SHA_PINNED = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
 
@@ -493,16 +494,21 @@ def _ownership(
     for name, urn in _repo_names(resources):
         if name in elsewhere:
             yield f"Repository '{name}' is already governed by stack '{elsewhere[name]}'.", urn
+    for r in of_type(resources, CUSTOM_PROPERTY):
+        name = str(r.props.get("propertyName"))
+        if (stack := elsewhere.get(f"customProperty:{name}")) is not None:
+            yield f"Custom property '{name}' is already declared by stack '{stack}'.", r.urn
 
 
 single_owner = stack_policy(
     "github-single-stack-ownership",
     area=AREA,
-    description="No repository is governed by two stacks.",
+    description="No repository, and no organisation custom property, is governed by two stacks.",
     severity=Severity.CRITICAL,
     standard=project_rule("one-owner-per-repository"),
     remediation="remove the repository from one stack's tbcoin-platform:github.repositories "
-    "(then run `infractl policies sync-config`).",
+    "(or the property from one stack's github.customProperties), then run `infractl policies "
+    "sync-config`.",
     check=_ownership,
     waiver=NotWaivable(
         "two stacks governing one repository overwrite each other on every `up`; an expiry "
