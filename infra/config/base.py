@@ -75,9 +75,20 @@ def _integer(value: Any) -> Any:
     return value
 
 
+class _DecimalString:
+    """In a key's JSON Schema: the number may also be the decimal string Pulumi writes."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        number = handler(schema)
+        decimal = {"type": "string", "pattern": _DECIMAL.pattern.join("^$")}
+        return {"anyOf": [number, decimal]}
+
+
 # A number: an integer, a float, or a decimal as `pulumi config set --path` writes it; never a
 # bool, NaN or infinity.
-Number = Annotated[float, BeforeValidator(_decimal)]
+Number = Annotated[float, BeforeValidator(_decimal), _DecimalString()]
 # A whole number, written as one (bools and strings are refused by the models' strict mode).
 Integer = Annotated[int, BeforeValidator(_integer)]
 
@@ -90,8 +101,23 @@ def _ratio_hint(value: Any) -> Any:
     return number
 
 
-# A fraction from 0 to 1 (`0.02`), never a percentage; bounds per key with Field(gt/ge/lt/le).
-Ratio = Annotated[float, BeforeValidator(_ratio_hint)]
+# A fraction from 0 to 1 (`0.02`), never a percentage; a key may bound it further with Field.
+Ratio = Annotated[
+    float,
+    Field(ge=0, le=1),
+    BeforeValidator(_ratio_hint),
+    _DecimalString(),
+    Field(json_schema_extra={"x-unit": "ratio"}),
+]
+# A ratio strictly between 0 and 1 (the bounds stated before the schema marker, so that the
+# JSON Schema states them too).
+OpenRatio = Annotated[
+    float,
+    Field(gt=0, lt=1),
+    BeforeValidator(_ratio_hint),
+    _DecimalString(),
+    Field(json_schema_extra={"x-unit": "ratio"}),
+]
 
 
 def _whole_percent(value: float) -> float:
@@ -173,8 +199,8 @@ def _duration_hint(value: Any) -> Any:
 # One duration, bounded per key with `Within` (`Annotated[Duration, Within("30s", "1d")]`).
 Duration = Annotated[
     str,
-    BeforeValidator(_duration_hint),
     pattern(DURATION_PATTERN, DURATION_WORDS),
+    BeforeValidator(_duration_hint),
     Field(json_schema_extra={"x-unit": "duration"}),
 ]
 
@@ -241,6 +267,7 @@ Quantity = Annotated[
         r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$",
         "a Kubernetes quantity such as 250m, 2, 512Mi or 1Gi",
     ),
+    Field(json_schema_extra={"x-unit": "quantity"}),
 ]
 # Path part of an HTTP route: absolute, no query or fragment.
 UrlPath = Annotated[str, pattern(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$", "an absolute URL path")]

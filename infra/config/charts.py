@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, ClassVar, Self
 
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from infra.config.base import ChartName, ChartRepository, Model, pattern
 
@@ -40,10 +40,14 @@ class VendoredChart(Model):
 
     RENAMED: ClassVar[dict[str, str]] = {"chart": "name (a chart is {name, repository, version})"}
 
-    name: ChartName
-    # Where the vendored archive comes from (a refresh pulls the new version from here).
-    repository: ChartRepository
-    version: ChartVersion
+    name: ChartName = Field(description="The chart's name in its repository.")
+    repository: ChartRepository = Field(
+        description="Where the vendored archive comes from (a refresh pulls a new version "
+        "from here)."
+    )
+    version: ChartVersion = Field(
+        description="The exact version; its archive must be vendored in vendor/helm-charts."
+    )
 
     @property
     def release_chart(self) -> str:

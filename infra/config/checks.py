@@ -15,12 +15,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
+    GetJsonSchemaHandler,
     SerializerFunctionWrapHandler,
     ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from infra.config.base import Integer, Model, Text, unique
 from infra.config.plans import CODE_SCANNING, Feature
@@ -58,8 +61,8 @@ class RequiredCheck(Model):
     integration_id: Integer = Field(
         GITHUB_ACTIONS,
         ge=1,
-        description="The app that must report the check, by integration id (GitHub Actions, "
-        "15368, by default); no other app can satisfy it.",
+        description="The app that must report the check, by integration id (15368 is GitHub "
+        "Actions); no other app can satisfy it.",
     )
     covers: Annotated[list[Control], unique("control")] = Field(
         default_factory=list,
@@ -71,6 +74,19 @@ class RequiredCheck(Model):
     @classmethod
     def _name_only(cls, value: Any) -> Any:
         return {"context": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # As the config writes it: a managed check's name, or the full form.
+        name = {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255,
+            "description": "A managed check, by the name its workflow job reports.",
+        }
+        return {"anyOf": [name, handler(core_schema)]}
 
     @model_serializer(mode="wrap")
     def _as_written(self, handler: SerializerFunctionWrapHandler) -> Any:

@@ -103,13 +103,13 @@ class DependabotSettings(Model):
         description="What Dependabot keeps up to date: each ecosystem and its folders.",
     )
     interval: Literal["daily", "weekly", "monthly"] = Field(
-        "weekly", description="How often Dependabot looks for updates (GitHub's schedule word)."
+        "weekly", description="How often Dependabot looks for version updates."
     )
     day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = (
-        Field("monday", description="The weekday of a weekly run.")
+        Field("monday", description="The weekday of weekly updates.")
     )
     time: Annotated[str, pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "a time as HH:MM")] = Field(
-        "06:00", description="The time of day of a run, HH:MM in `timezone`."
+        "06:00", description="When, in the time zone below, as HH:MM."
     )
     timezone: Annotated[
         str, pattern(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", "an IANA time zone")
@@ -118,9 +118,9 @@ class DependabotSettings(Model):
         default=10,
         ge=0,
         le=100,
-        description="At most this many open version-update pull requests per ecosystem (0 "
-        "turns version updates off).",
+        description="The most version-update pull requests open at once per ecosystem (0 turns "
+        "them off).",
     )
     group_minor_and_patch: bool = Field(
-        True, description="One pull request for an ecosystem's minor and patch updates."
+        True, description="One pull request for all minor and patch updates of an ecosystem."
     )

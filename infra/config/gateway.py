@@ -79,14 +79,26 @@ class GatewayInstall(Model):
         for key, new in (("repository", "repository"), ("version", "version"))
     }
 
-    # Envoy Gateway's chart, gateway-helm from oci://docker.io/envoyproxy.
-    chart: Chart
-    namespace: DnsLabel = "envoy-gateway-system"
+    chart: Chart = Field(
+        description="Envoy Gateway's chart, gateway-helm from oci://docker.io/envoyproxy."
+    )
+    namespace: DnsLabel = Field(
+        "envoy-gateway-system", description="The namespace Envoy Gateway's controller runs in."
+    )
 
 
 class GatewayConfig(Model):
-    class_name: DnsLabel
-    port: Integer = Field(default=80, ge=1, le=65535)
-    # Namespace where the gateway's proxies run; NetworkPolicies admit traffic only from there.
-    data_plane_namespace: DnsLabel = "envoy-gateway-system"
-    install: GatewayInstall | None = None
+    class_name: DnsLabel = Field(description="The GatewayClass each environment's Gateway uses.")
+    port: Integer = Field(
+        default=80, ge=1, le=65535, description="The port each environment's Gateway listens on."
+    )
+    data_plane_namespace: DnsLabel = Field(
+        "envoy-gateway-system",
+        description="The namespace the gateway's proxies run in; NetworkPolicies admit the "
+        "app's traffic only from there.",
+    )
+    install: GatewayInstall | None = Field(
+        None,
+        description="Install Envoy Gateway from its pinned chart (unset: the cluster provides "
+        "the GatewayClass).",
+    )

@@ -15,8 +15,8 @@ from infra.config.base import (
     Integer,
     Model,
     Number,
+    OpenRatio,
     Quantity,
-    Ratio,
     Within,
     as_duration,
     in_seconds,
@@ -55,7 +55,6 @@ def prometheus_size(quantity: str) -> str:
     return f"{int(quantity_value(quantity))}B"
 
 
-Ratio01 = Annotated[Ratio, Field(gt=0, lt=1)]
 # The app's high-resolution latency histogram buckets (prometheus-fastapi-instrumentator).
 LATENCY_BUCKETS = (
     0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5,
@@ -106,7 +105,7 @@ def _burnable(objective: float) -> float:
     return objective
 
 
-Objective = Annotated[Ratio01, AfterValidator(_burnable)]
+Objective = Annotated[OpenRatio, AfterValidator(_burnable)]
 
 
 class Thresholds(Model):
@@ -118,15 +117,42 @@ class Thresholds(Model):
         "errorRate": "errorRatio, the same ratio (as in the analysis of a release)",
     }
 
-    latency_p95: MeasurableLatency = "500ms"
-    latency_p99: MeasurableLatency = "1s"
-    error_ratio: Ratio01 = 0.05
-    cpu_throttling: Ratio01 = 0.25
-    memory_of_limit: Ratio01 = 0.9
-    restarts_per_hour: Integer = Field(default=3, ge=1, le=1000)
-    # Canary alert: its error ratio above `canaryErrorFactor` x stable's and above the floor.
-    canary_error_factor: Number = Field(default=2.0, gt=1, le=1000)
-    canary_error_floor: Ratio01 = 0.01
+    latency_p95: MeasurableLatency = Field(
+        "500ms", description="HighLatencyP95 fires when the 95th percentile stays above this."
+    )
+    latency_p99: MeasurableLatency = Field(
+        "1s", description="HighLatencyP99 fires when the 99th percentile stays above this."
+    )
+    error_ratio: OpenRatio = Field(
+        0.05, description="HighErrorRate fires when more than this ratio of requests answer 5xx."
+    )
+    cpu_throttling: OpenRatio = Field(
+        0.25,
+        description="CpuThrottled fires when more than this ratio of CPU periods are throttled.",
+    )
+    memory_of_limit: OpenRatio = Field(
+        0.9,
+        description="MemoryNearLimit fires when a container uses more than this ratio of "
+        "its memory limit.",
+    )
+    restarts_per_hour: Integer = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="FrequentRestarts fires at this many restarts in an hour.",
+    )
+    canary_error_factor: Number = Field(
+        default=2.0,
+        gt=1,
+        le=1000,
+        description="CanaryErrorRateAboveStable fires when the canary's error ratio is this "
+        "many times stable's (and above canaryErrorFloor).",
+    )
+    canary_error_floor: OpenRatio = Field(
+        0.01,
+        description="The canary error ratio below which CanaryErrorRateAboveStable stays "
+        "quiet, however it compares.",
+    )
 
 
 class Slo(Model):
@@ -134,10 +160,17 @@ class Slo(Model):
         "latencyThresholdSeconds": "latencyThreshold, a duration such as 500ms"
     }
 
-    availability: Objective = 0.999
-    latency: Objective = 0.99
-    # Requests slower than this count against the latency SLO; must be a histogram bucket.
-    latency_threshold: Duration = "500ms"
+    availability: Objective = Field(
+        0.999, description="The ratio of requests that must not answer 5xx, over 30 days."
+    )
+    latency: Objective = Field(
+        0.99, description="The ratio of requests that must be faster than latencyThreshold."
+    )
+    latency_threshold: Duration = Field(
+        "500ms",
+        description="Requests slower than this count against the latency SLO; one of the "
+        "app's histogram buckets.",
+    )
 
     @model_validator(mode="after")
     def _bucket(self) -> Slo:
@@ -151,23 +184,32 @@ class Slo(Model):
 
 
 class Receiver(Model):
-    name: DnsLabel
-    type: Literal["slack", "pagerduty", "webhook"]
-    # The webhook URL (slack, webhook) or routing key (pagerduty): always a secret.
-    secret: SecretRef
+    name: DnsLabel = Field(description="The receiver's name, as routes name it.")
+    type: Literal["slack", "pagerduty", "webhook"] = Field(
+        description="Where Alertmanager sends: Slack, PagerDuty or a webhook."
+    )
+    secret: SecretRef = Field(
+        description="The webhook URL (slack, webhook) or routing key (pagerduty): a secret "
+        "reference."
+    )
     channel: (
         Annotated[str, pattern(r"^#?[a-z0-9][a-z0-9._-]{0,79}$", "a Slack channel such as #alerts")]
         | None
-    ) = None
+    ) = Field(None, description="The Slack channel (slack only).")
 
 
 class Alerting(Model):
     receivers: Annotated[list[Receiver], unique("receiver", lambda r: r.name)] = Field(
-        default_factory=list
+        default_factory=list, description="Where alerts can be sent."
     )
-    # severity -> receiver name; severities without a route go to the default receiver.
-    routes: dict[Literal["critical", "warning", "info"], DnsLabel] = Field(default_factory=dict)
-    default_receiver: DnsLabel | None = None
+    routes: dict[Literal["critical", "warning", "info"], DnsLabel] = Field(
+        default_factory=dict,
+        description="Severity -> receiver; a severity without a route goes to the default "
+        "receiver.",
+    )
+    default_receiver: DnsLabel | None = Field(
+        None, description="The receiver of alerts no route takes (unset: nobody)."
+    )
 
     @model_validator(mode="after")
     def _known_receivers(self) -> Alerting:
@@ -181,44 +223,60 @@ class Alerting(Model):
 
 
 class Storage(Model):
-    size: Size = "50Gi"
+    size: Size = Field("50Gi", description="The volume's size.")
     storage_class: (
         Annotated[
             str,
             pattern(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", "a StorageClass name"),
         ]
         | None
-    ) = None
+    ) = Field(None, description="The StorageClass of the volume (unset: the cluster's default).")
 
 
 class Loki(Model):
-    enabled: bool = False
+    enabled: bool = Field(False, description="Collect the pods' logs into Loki, shown in Grafana.")
     chart: Chart = Field(
         default_factory=lambda: VendoredChart(
             name="loki", repository="https://grafana.github.io/helm-charts", version="6.30.1"
-        )
+        ),
+        description="Loki's chart.",
     )
     collector: Chart = Field(
         default_factory=lambda: VendoredChart(
             name="alloy", repository="https://grafana.github.io/helm-charts", version="1.2.0"
-        )
+        ),
+        description="The chart of the collector that ships the pods' logs to Loki (Alloy).",
     )
     # Loki applies retention per daily index period: less than a day deletes what it ingests.
-    retention: Annotated[Duration, Within("1d")] = "168h"
-    storage: Storage = Field(default_factory=lambda: Storage(size="20Gi"))
+    retention: Annotated[Duration, Within("1d")] = Field(
+        "168h", description="How long Loki keeps logs (at least a day, its index period)."
+    )
+    storage: Storage = Field(
+        default_factory=lambda: Storage(size="20Gi"), description="Loki's volume."
+    )
 
 
 class Prometheus(Model):
     """The Prometheus server of the stack: how much history it keeps and what it may use."""
 
-    # The longest window the alerts read is the slow burn rate's: with less history they can
-    # never fire.
-    retention: Annotated[Duration, Within(LONGEST_RULE_WINDOW)] = "15d"
-    # Prometheus deletes the oldest blocks beyond this size (rendered in its own units).
-    retention_size: Size = "45Gi"
-    # Persistent storage for Prometheus; None keeps metrics on the pod (lost on restart).
-    storage: Storage | None = None
-    resources: PrometheusResources = Field(default_factory=PrometheusResources)
+    retention: Annotated[Duration, Within(LONGEST_RULE_WINDOW)] = Field(
+        "15d",
+        description="How long Prometheus keeps metrics; at least 6h, the slow burn rate's "
+        "window, or the alerts can never fire.",
+    )
+    retention_size: Size = Field(
+        "45Gi",
+        description="Prometheus deletes the oldest data beyond this size (rendered in its own "
+        "units: 45Gi is its 45GB).",
+    )
+    storage: Storage | None = Field(
+        None,
+        description="A persistent volume for the metrics (unset: kept on the pod, lost on "
+        "restart).",
+    )
+    resources: PrometheusResources = Field(
+        default_factory=PrometheusResources, description="Prometheus' CPU and memory."
+    )
 
 
 _MOVED = "prometheus.{key} (Prometheus' own settings are under monitoring.prometheus)"
@@ -235,22 +293,33 @@ class MonitoringConfig(Model):
         ),
     }
 
-    namespace: DnsLabel = "monitoring"
+    namespace: DnsLabel = Field("monitoring", description="The namespace monitoring runs in.")
     chart: Chart = Field(
         default_factory=lambda: VendoredChart(
             name="kube-prometheus-stack",
             repository="https://prometheus-community.github.io/helm-charts",
             version="88.5.0",
-        )
+        ),
+        description="The kube-prometheus-stack chart (Prometheus, Alertmanager, Grafana).",
     )
-    prometheus: Prometheus = Field(default_factory=Prometheus)
-    # Refuse any `up` that would delete the release (and with it the metrics history).
-    protect: bool = False
-    grafana_admin: SecretRef
-    thresholds: Thresholds = Field(default_factory=Thresholds)
-    slo: Slo = Field(default_factory=Slo)
-    alerting: Alerting = Field(default_factory=Alerting)
-    loki: Loki = Field(default_factory=Loki)
-    runbook_base_url: HttpsUrl = (
-        "https://github.com/tbcoin/tbcoin-platform/blob/main/docs/runbooks/alerts.md"
+    prometheus: Prometheus = Field(
+        default_factory=Prometheus, description="The Prometheus server's history and resources."
+    )
+    protect: bool = Field(
+        False,
+        description="Refuse any `up` that would delete the release (and with it the metrics "
+        "history).",
+    )
+    grafana_admin: SecretRef = Field(description="Grafana's admin password: a secret reference.")
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds, description="What the alerts fire at."
+    )
+    slo: Slo = Field(
+        default_factory=Slo, description="The service level objectives the burn-rate alerts keep."
+    )
+    alerting: Alerting = Field(default_factory=Alerting, description="Where alerts go.")
+    loki: Loki = Field(default_factory=Loki, description="Log aggregation.")
+    runbook_base_url: HttpsUrl = Field(
+        "https://github.com/tbcoin/tbcoin-platform/blob/main/docs/runbooks/alerts.md",
+        description="Each alert links its runbook at this URL, with the alert's anchor.",
     )

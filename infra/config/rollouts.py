@@ -35,8 +35,10 @@ PinnedImage = Annotated[
 ]
 
 
-# The plugin's image repository (the release, v0.15.0, and how to pin it: RUNBOOK).
+# The plugin's image repository and the release the controller's configuration is written for
+# (how to pin it: RUNBOOK).
 GATEWAY_PLUGIN = "ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi"
+GATEWAY_PLUGIN_VERSION = "v0.15.0"
 # How to find, verify and set the real digest (crane, cosign, pulumi config set).
 RUNBOOK = "docs/runbooks/plugin-image-digest.md"
 
@@ -54,18 +56,24 @@ class RolloutsController(Model):
         "chartVersion": "chart.version (a chart is {name, repository, version})"
     }
 
-    namespace: DnsLabel = "argo-rollouts"
-    # The chart this project vendors (vendor/helm-charts/); another version needs its archive.
+    namespace: DnsLabel = Field(
+        "argo-rollouts", description="The namespace the controller runs in."
+    )
     chart: Chart = Field(
         default_factory=lambda: VendoredChart(
             name="argo-rollouts",
             repository="https://argoproj.github.io/argo-helm",
             version="2.41.0",
-        )
+        ),
+        description="The controller's chart; another version needs its archive vendored.",
     )
-    replicas: Integer = Field(default=2, ge=1, le=5)
-    # ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi@sha256:… (v0.15.0).
-    gateway_plugin_image: PinnedImage
+    replicas: Integer = Field(
+        default=2, ge=1, le=5, description="Controller replicas (one leads, the others wait)."
+    )
+    gateway_plugin_image: PinnedImage = Field(
+        description="The Gateway API traffic-router plugin's image, pinned by digest "
+        f"({GATEWAY_PLUGIN}@sha256:..., {GATEWAY_PLUGIN_VERSION})."
+    )
 
     def deploy_problems(self) -> list[ConfigProblem]:
         """What an offline plan may carry but no deploy may ship: a placeholder digest plans
@@ -89,13 +97,24 @@ class Analysis(Model):
         "maxP95Seconds": "latencyP95, a duration such as 500ms",
     }
 
-    interval: ArgoDuration = "1m"
-    # Failed measurements tolerated; one more aborts the release.
-    failure_limit: Integer = Field(default=1, ge=0, le=10)
-    error_ratio: Ratio = Field(gt=0, lt=1)
-    latency_p95: MeasurableLatency
-    # The analysis window of each query; at least the interval so no request goes unseen.
-    window: ArgoDuration = "2m"
+    interval: ArgoDuration = Field("1m", description="How often each measurement is taken.")
+    failure_limit: Integer = Field(
+        default=1,
+        ge=0,
+        le=10,
+        description="Failed measurements tolerated; one more aborts the release.",
+    )
+    error_ratio: Ratio = Field(
+        gt=0, lt=1, description="The highest ratio of 5xx answers the new version may give."
+    )
+    latency_p95: MeasurableLatency = Field(
+        description="The highest 95th-percentile latency the new version may have."
+    )
+    window: ArgoDuration = Field(
+        "2m",
+        description="The range each query measures over; at least the interval, so no "
+        "request goes unseen, and two scrapes.",
+    )
 
     @model_validator(mode="after")
     def _window_covers_interval(self) -> Analysis:
@@ -112,10 +131,17 @@ class Analysis(Model):
 
 
 class CanaryStep(Model):
-    # The canary's share of traffic at this step; Argo Rollouts takes whole percents.
-    weight: PercentRatio = Field(gt=0, le=1)
-    # Without a duration the rollout waits for `infractl rollout promote` (a human gate).
-    pause: ArgoDuration | None = None
+    weight: PercentRatio = Field(
+        gt=0,
+        le=1,
+        description="The canary's share of traffic at this step (Argo Rollouts takes whole "
+        "percents).",
+    )
+    pause: ArgoDuration | None = Field(
+        None,
+        description="How long the step lasts; unset on the last step, which waits for "
+        "`infractl rollout promote` (the human gate).",
+    )
 
 
 class Promotion(Model):
@@ -123,8 +149,13 @@ class Promotion(Model):
 
     RENAMED: ClassVar[dict[str, str]] = {"afterSeconds": "after, a duration such as 10m"}
 
-    mode: Literal["manual", "timed"] = "manual"
-    after: Annotated[Duration, Within("30s", "1d", step="1s")] | None = None
+    mode: Literal["manual", "timed"] = Field(
+        "manual",
+        description="manual: `infractl rollout promote` promotes; timed: promotion after a delay.",
+    )
+    after: Annotated[Duration, Within("30s", "1d", step="1s")] | None = Field(
+        None, description="How long a timed promotion waits after the analysis passed."
+    )
 
     @model_validator(mode="after")
     def _after_only_when_timed(self) -> Promotion:

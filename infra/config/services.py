@@ -25,9 +25,13 @@ from infra.config.rollouts import Analysis, CanaryStep, Promotion
 
 
 class Autoscaling(Model):
-    max_replicas: Integer = Field(ge=2, le=200)
-    # The average CPU use, as a ratio of the request, that the autoscaler keeps pods at.
-    target_cpu_utilization: PercentRatio = Field(default=0.7, ge=0.1, le=1)
+    max_replicas: Integer = Field(ge=2, le=200, description="The most replicas it scales up to.")
+    target_cpu_utilization: PercentRatio = Field(
+        default=0.7,
+        ge=0.1,
+        le=1,
+        description="The average CPU use, as a ratio of the request, the autoscaler keeps pods at.",
+    )
 
 
 # The workload each strategy is released as: a Deployment, or a Rollout run by the Argo Rollouts
@@ -40,45 +44,79 @@ ROLLOUT: Kind = "Rollout"
 
 class Rolling(Model):
     KIND: ClassVar[Kind] = DEPLOYMENT
-    type: Literal["rolling"]
-    image: ImageRef
+    type: Literal["rolling"] = Field(description="A Deployment, updated pod by pod.")
+    image: ImageRef = Field(
+        description="The image to run: a digest (sha256:...) in app.repository, 'build' (the "
+        "image this stack builds), or a tag (not in production)."
+    )
 
 
 class BlueGreen(Model):
     """An Argo Rollout: the new image starts as the preview, is analysed, then promoted."""
 
     KIND: ClassVar[Kind] = ROLLOUT
-    type: Literal["blueGreen"]
-    image: ImageRef
-    promotion: Promotion = Field(default_factory=Promotion)
     RENAMED: ClassVar[dict[str, str]] = {
         "scaleDownDelaySeconds": "scaleDownDelay, a duration such as 10m"
     }
 
-    # The old color keeps running this long after promotion: the instant-rollback window.
-    scale_down_delay: Annotated[Duration, Within("30s", "1d", step="1s")] = "10m"
-    analysis: Analysis
+    type: Literal["blueGreen"] = Field(
+        description="An Argo Rollout: the new image runs as the preview, is analysed, then "
+        "promoted."
+    )
+    image: ImageRef = Field(
+        description="The image to run: a digest (sha256:...) in app.repository, 'build' (the "
+        "image this stack builds), or a tag (not in production)."
+    )
+    promotion: Promotion = Field(
+        default_factory=Promotion, description="How the preview becomes the active color."
+    )
+    scale_down_delay: Annotated[Duration, Within("30s", "1d", step="1s")] = Field(
+        "10m",
+        description="How long the old color keeps running after promotion: the window for an "
+        "instant rollback.",
+    )
+    analysis: Analysis = Field(description="What the preview is measured against before promotion.")
 
 
 class CanaryHeader(Model):
-    name: Annotated[str, pattern(r"^[A-Za-z0-9-]{1,100}$", "a header name")] = "x-canary"
+    name: Annotated[str, pattern(r"^[A-Za-z0-9-]{1,100}$", "a header name")] = Field(
+        "x-canary", description="The request header that sends a request to the canary."
+    )
     # Compared with the request's header by the Gateway: a plain token, nothing to escape.
     value: Annotated[
         str, pattern(r"^[A-Za-z0-9._~+-]{1,128}$", "a header value of letters, digits, . _ ~ + -")
-    ] = "always"
+    ] = Field("always", description="The header's value that sends a request to the canary.")
 
 
 class Canary(Model):
     """An Argo Rollout: the controller walks `steps`, analysing the canary all along."""
 
     KIND: ClassVar[Kind] = ROLLOUT
-    type: Literal["canary"]
-    image: ImageRef
-    steps: list[CanaryStep] = Field(min_length=1)
-    # The highest weight reached without an explicit promotion (policy pack checks it).
-    max_weight: PercentRatio = Field(default=0.5, gt=0, le=1)
-    header: CanaryHeader = Field(default_factory=CanaryHeader)
-    analysis: Analysis
+    type: Literal["canary"] = Field(
+        description="An Argo Rollout: the new image takes a growing share of traffic, "
+        "analysed all along."
+    )
+    image: ImageRef = Field(
+        description="The image to run: a digest (sha256:...) in app.repository, 'build' (the "
+        "image this stack builds), or a tag (not in production)."
+    )
+    steps: list[CanaryStep] = Field(
+        min_length=1,
+        description="The canary's weights, strictly increasing; every step but the last "
+        "pauses for a duration, the last waits for `infractl rollout promote`.",
+    )
+    max_weight: PercentRatio = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="The largest share of traffic the canary reaches before the human gate "
+        "(below 1).",
+    )
+    header: CanaryHeader = Field(
+        default_factory=CanaryHeader,
+        description="A request header that always reaches the canary during a release.",
+    )
+    analysis: Analysis = Field(description="What the canary is measured against all along.")
 
     @model_validator(mode="after")
     def _steps_climb_to_the_gate(self) -> Canary:
@@ -117,9 +155,20 @@ register_union_tags("strategy", ["rolling", "blueGreen", "canary"])
 
 
 class ServiceConfig(Model):
-    environment: DnsLabel
-    path_prefix: Annotated[UrlPath, AfterValidator(gateway_path)] = "/"
-    replicas: Integer | None = Field(default=None, ge=1, le=50)
-    resources: Resources = Field(default_factory=Resources)
-    autoscaling: Autoscaling | None = None
-    strategy: Strategy
+    environment: DnsLabel = Field(description="The environment the service runs in.")
+    path_prefix: Annotated[UrlPath, AfterValidator(gateway_path)] = Field(
+        "/", description="The path prefix the environment's Gateway routes to the service."
+    )
+    replicas: Integer | None = Field(
+        default=None,
+        ge=1,
+        le=50,
+        description="How many pods run the service (unset: kubernetes.replicas).",
+    )
+    resources: Resources = Field(
+        default_factory=Resources, description="CPU and memory of each of the service's pods."
+    )
+    autoscaling: Autoscaling | None = Field(
+        None, description="Scale the service on CPU (a HorizontalPodAutoscaler)."
+    )
+    strategy: Strategy = Field(description="How a new image is released.")

@@ -7,12 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from infra.config.floor import floored_parameters, pack_defaults, parameter_values
 from infra.stack import load_stack
 from infractl.pack import pack_catalogue
 from infractl.policy.config import load_policy_config
 from infractl.stackfile import known_stacks, read_stack_file, stack_file_path
 
 OWNERSHIP_POLICY = "github-single-stack-ownership"
+# The pack's parameter defaults (read by tbcoin_policies.common), from the floor's table.
+PACK_DEFAULTS = Path("policies/tbcoin_policies/defaults.json")
 
 
 def catalogue_markdown(project: Path) -> str:
@@ -110,18 +113,50 @@ def owned_by_other_stacks(project: Path) -> dict[str, dict[str, str]]:
     }
 
 
-def sync_policy_config(project: Path) -> list[Path]:
-    """Rewrite ownedByOtherStacks in each stack's policy config; returns the files changed."""
-    changed = []
-    for stack, others in owned_by_other_stacks(project).items():
-        path = project / "policies" / "config" / f"{stack}.json"
-        config = load_policy_config(path) if path.is_file() else {}
-        entry = config.get(OWNERSHIP_POLICY)
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2) + "\n"
+
+
+def synced_policy_config(
+    config: dict[str, Any], stack: str, others: dict[str, str]
+) -> dict[str, Any]:
+    """`config` with the parts generated from elsewhere put in: each floored parameter's value
+    for `stack` (infra/config/floor.py's table) and the repositories the other stacks govern."""
+    synced = dict(config)
+    values = parameter_values(stack)
+    for policy, parameter in floored_parameters():  # the table's alone: none left by hand
+        entry = synced.get(policy)
+        if (
+            isinstance(entry, dict)
+            and parameter in entry
+            and parameter not in values.get(policy, {})
+        ):
+            synced[policy] = {k: v for k, v in entry.items() if k != parameter}
+    wanted = {**values, OWNERSHIP_POLICY: {"ownedByOtherStacks": others}}
+    for policy, parameters in wanted.items():
+        entry = synced.get(policy)
         entry = entry if isinstance(entry, dict) else ({"enforcementLevel": entry} if entry else {})
-        if entry.get("ownedByOtherStacks") == others:
-            continue
-        entry["ownedByOtherStacks"] = dict(sorted(others.items()))
-        config[OWNERSHIP_POLICY] = entry
-        path.write_text(json.dumps(config, indent=2) + "\n")
-        changed.append(path)
+        synced[policy] = {**entry, **parameters}
+    return {k: v for k, v in synced.items() if v != {}}
+
+
+def generated_files(project: Path) -> dict[Path, str]:
+    """Each file `sync-config` writes, with the text it should have: every stack's policy config
+    and the pack's parameter defaults (prod's floor; the pack may not import the table)."""
+    files = {PACK_DEFAULTS: _json(pack_defaults())}
+    for stack, others in owned_by_other_stacks(project).items():
+        path = Path("policies") / "config" / f"{stack}.json"
+        config = load_policy_config(project / path) if (project / path).is_file() else {}
+        synced = synced_policy_config(config, stack, dict(sorted(others.items())))
+        files[path] = _json(synced) if synced != config else (project / path).read_text()
+    return {project / path: text for path, text in files.items()}
+
+
+def sync_policy_config(project: Path) -> list[Path]:
+    """Write every generated file that differs; returns the files changed."""
+    changed = []
+    for path, text in generated_files(project).items():
+        if not path.is_file() or path.read_text() != text:
+            path.write_text(text)
+            changed.append(path)
     return changed

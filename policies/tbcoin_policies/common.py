@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
@@ -60,6 +62,18 @@ def project_rule(reference: str) -> Standard:
     return Standard(
         "tbcoin-platform", reference, "https://github.com/tbcoin/tbcoin-platform#readme"
     )
+
+
+# The parameters' defaults: the floor of prod (the stack whose floor a stack without one gets),
+# written from the one table of minimums (infra/config/floor.py, which the pack may not import)
+# by `infractl policies sync-config`; a test keeps the file fresh.
+DEFAULTS_FILE = Path(__file__).with_name("defaults.json")
+_DEFAULTS: dict[str, dict[str, Any]] = json.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
+
+
+def floor_default(policy: str, parameter: str) -> Any:
+    """The default of a parameter the floor table sets."""
+    return _DEFAULTS[policy][parameter]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from tbcoin_policies.common import (
     NotWaivable,
     Waivable,
     dig,
+    floor_default,
     of_type,
     project_rule,
     resource_policy,
@@ -21,6 +22,7 @@ from tbcoin_policies.common import (
 )
 
 AREA = "github"
+REVIEWS, CHECKS = "github-ruleset-reviews", "github-ruleset-required-checks"
 REPOSITORY = "github:index/repository:Repository"
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
 BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection"
@@ -76,7 +78,7 @@ default_branch_ruleset = stack_policy(
 
 def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
     pr = dig(args.props, "rules", "pullRequest")
-    minimum = int(config.get("requiredApprovals", 1))
+    minimum = int(config.get("requiredApprovals", floor_default(REVIEWS, "requiredApprovals")))
     if pr is None:
         yield "The ruleset does not require pull requests."
         return
@@ -90,7 +92,7 @@ def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterabl
 
 
 ruleset_reviews = resource_policy(
-    "github-ruleset-reviews",
+    REVIEWS,
     area=AREA,
     description="Default-branch changes arrive by reviewed pull request.",
     severity=Severity.HIGH,
@@ -103,7 +105,14 @@ ruleset_reviews = resource_policy(
         "the floor sets the least review a change gets; a waiver would lower it for a repository.",
         floor=("approvals", "stale-reviews", "conversation-resolution"),
     ),
-    properties={"requiredApprovals": {"type": "integer", "minimum": 0, "default": 1}},
+    properties={
+        "requiredApprovals": {
+            "type": "integer",
+            "minimum": 0,
+            "default": floor_default(REVIEWS, "requiredApprovals"),
+            "description": "The fewest approving reviews a default-branch ruleset may require.",
+        }
+    },
 )
 
 
@@ -136,7 +145,7 @@ def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable
     # By intent, not by name: repositories of any language and CI require checks of their own.
     status = dig(args.props, "rules", "requiredStatusChecks")
     checks = dig(status, "requiredChecks") or []
-    minimum = config.get("minRequiredChecks", 1)
+    minimum = config.get("minRequiredChecks", floor_default(CHECKS, "minRequiredChecks"))
     if len(checks) < minimum:
         yield f"Merging waits for {len(checks)} required status check(s), fewer than {minimum}."
     unbound = [str(c.get("context")) for c in checks if not c.get("integrationId")]
@@ -150,7 +159,7 @@ def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable
 
 
 ruleset_required_checks = resource_policy(
-    "github-ruleset-required-checks",
+    CHECKS,
     area=AREA,
     description="Merging waits for required status checks, each bound to the app that reports "
     "it, on an up-to-date branch.",
@@ -165,7 +174,12 @@ ruleset_required_checks = resource_policy(
         floor=("required-checks",),
     ),
     properties={
-        "minRequiredChecks": {"type": "integer", "minimum": 0, "default": 1},
+        "minRequiredChecks": {
+            "type": "integer",
+            "minimum": 0,
+            "default": floor_default(CHECKS, "minRequiredChecks"),
+            "description": "The fewest required status checks a default-branch ruleset may have.",
+        }
     },
 )
 
@@ -427,14 +441,7 @@ actions_pinned = resource_policy(
 )
 
 
-SCORECARD_FLOOR = {
-    "Branch-Protection": 10,
-    "Token-Permissions": 10,
-    "Dangerous-Workflow": 10,
-    "Security-Policy": 10,
-    "Dependency-Update-Tool": 10,
-    "Pinned-Dependencies": 9,
-}
+SCORECARD = "github-scorecard-floor"
 
 
 def _scorecard_floor(
@@ -443,7 +450,8 @@ def _scorecard_floor(
     from scorecard.predict import predict_resources
     from scorecard.result import INCONCLUSIVE
 
-    minimums = {str(k): int(v) for k, v in (config.get("minimums") or SCORECARD_FLOOR).items()}
+    given = config.get("minimums") or floor_default(SCORECARD, "minimums")
+    minimums = {str(k): int(v) for k, v in given.items()}
     urns = dict(_repo_names(resources))
     plain = [{"type": r.resource_type, "inputs": dict(r.props)} for r in resources]
     for prediction in predict_resources(plain):
@@ -465,7 +473,7 @@ def _scorecard_floor(
 
 
 scorecard_floor = stack_policy(
-    "github-scorecard-floor",
+    SCORECARD,
     area=AREA,
     description="Each repository's predicted OpenSSF Scorecard checks meet the stack's minimums.",
     severity=Severity.HIGH,
@@ -481,7 +489,9 @@ scorecard_floor = stack_policy(
         "minimums": {
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10},
-            "default": SCORECARD_FLOOR,
+            "default": floor_default(SCORECARD, "minimums"),
+            "description": "The least predicted score of each OpenSSF Scorecard check held; "
+            "a check not listed is not held.",
         }
     },
 )
@@ -519,6 +529,8 @@ single_owner = stack_policy(
             "type": "object",
             "additionalProperties": {"type": "string"},
             "default": {},
+            "description": "Repositories another stack governs, with that stack (written by "
+            "`infractl policies sync-config`).",
         }
     },
 )

@@ -13,6 +13,7 @@ from tbcoin_policies.common import (
     Waivable,
     cis_kubernetes,
     dig,
+    floor_default,
     labels_match,
     namespace_of,
     of_type,
@@ -24,6 +25,7 @@ from tbcoin_policies.common import (
 )
 
 AREA = "kubernetes"
+PINNED, AVAILABILITY = "k8s-images-pinned", "k8s-production-high-availability"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 WORKLOADS = {
@@ -170,12 +172,12 @@ def _images(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable
             continue
         if tag in (None, "latest"):
             yield f"Container '{c.get('name')}' runs {image!r}: a mutable tag."
-        elif config.get("requireDigest", False):
+        elif config.get("requireDigest", floor_default(PINNED, "requireDigest")):
             yield f"Container '{c.get('name')}' runs {image!r}, not an image digest."
 
 
 images_pinned = resource_policy(
-    "k8s-images-pinned",
+    PINNED,
     area=AREA,
     description="Images are never ':latest' or untagged, and are pinned by digest where required.",
     severity=Severity.HIGH,
@@ -186,7 +188,13 @@ images_pinned = resource_policy(
     waiver=NotWaivable(
         "what runs must be what was reviewed; the floor requires digests (requireDigest)."
     ),
-    properties={"requireDigest": {"type": "boolean", "default": False}},
+    properties={
+        "requireDigest": {
+            "type": "boolean",
+            "default": floor_default(PINNED, "requireDigest"),
+            "description": "Whether every image must be pinned by digest (not only not latest).",
+        }
+    },
 )
 
 
@@ -214,7 +222,7 @@ def _autoscalers(resources: list[PolicyResource]) -> dict[tuple[str, Any], Polic
 def _high_availability(
     resources: list[PolicyResource], config: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
-    minimum = int(config.get("minReplicas", 2))
+    minimum = int(config.get("minReplicas", floor_default(AVAILABILITY, "minReplicas")))
     tiers = _namespace_tiers(resources)
     hpas = _autoscalers(resources)
     pdbs = of_type(resources, PDB)
@@ -244,7 +252,7 @@ def _high_availability(
 
 
 high_availability = stack_policy(
-    "k8s-production-high-availability",
+    AVAILABILITY,
     area=AREA,
     description="Production workloads serving traffic run >= 2 replicas with a disruption budget.",
     severity=Severity.HIGH,
@@ -256,7 +264,14 @@ high_availability = stack_policy(
         "its replica minimum is a floor parameter on prod; a single replica is an outage on "
         "the next node drain."
     ),
-    properties={"minReplicas": {"type": "integer", "minimum": 1, "default": 2}},
+    properties={
+        "minReplicas": {
+            "type": "integer",
+            "minimum": 1,
+            "default": floor_default(AVAILABILITY, "minReplicas"),
+            "description": "The fewest replicas a production workload serving traffic may run.",
+        }
+    },
 )
 
 

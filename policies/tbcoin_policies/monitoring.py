@@ -13,6 +13,7 @@ from tbcoin_policies.common import (
     NotWaivable,
     Waivable,
     dig,
+    floor_default,
     labels_match,
     namespace_of,
     of_type,
@@ -22,6 +23,7 @@ from tbcoin_policies.common import (
 )
 
 AREA = "monitoring"
+RETAINED = "monitoring-storage-retained"
 SERVICE = "kubernetes:core/v1:Service"
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -135,7 +137,9 @@ helm_values_no_credentials = resource_policy(
 
 
 def _retained(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
-    if args.props.get("name") != "kube-prometheus-stack" or not config.get("requireRetention"):
+    if args.props.get("name") != "kube-prometheus-stack" or not config.get(
+        "requireRetention", floor_default(RETAINED, "requireRetention")
+    ):
         return
     spec = dig(args.props, "values", "prometheus", "prometheusSpec", default={})
     if not args.opts.protect:
@@ -147,19 +151,27 @@ def _retained(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterab
 
 
 storage_retained = resource_policy(
-    "monitoring-storage-retained",
+    RETAINED,
     area=AREA,
     description="Production metrics history survives any `pulumi up`.",
     severity=Severity.HIGH,
     standard=project_rule("metrics-retention"),
-    remediation="set monitoring.storage and monitoring.protect: true in the production stack.",
+    remediation="set monitoring.prometheus.storage and monitoring.protect: true in the "
+    "production stack.",
     types=(HELM_RELEASE,),
     check=_retained,
     waiver=NotWaivable(
         "a floor parameter on prod: metrics history deleted meanwhile is not restored when a "
         "waiver expires."
     ),
-    properties={"requireRetention": {"type": "boolean", "default": False}},
+    properties={
+        "requireRetention": {
+            "type": "boolean",
+            "default": floor_default(RETAINED, "requireRetention"),
+            "description": "Whether Prometheus' metrics must survive a restart and a deleted "
+            "release (persistent, retained volume; protected release).",
+        }
+    },
 )
 
 POLICIES = [service_coverage, helm_values_no_credentials, storage_retained]
