@@ -42,8 +42,6 @@ BASE["defaults"].update(
     workflows={"requirementsFile": "requirements.txt", "appImport": "app.main:app"},
     managedFiles={"branch": "platform/files", "commitAuthor": "bot", "commitEmail": "b@x.io"},
     dependabot={"timezone": "Europe/Berlin", "ecosystems": [{"ecosystem": "pip"}]},
-    # A code owner needs write access (tests/test_estate_consistency.py).
-    teams=[*BASE["defaults"]["teams"], {"team": "docs", "permission": "push"}],
 )
 # A CODEOWNERS team needs access to the repository it owns files of.
 BASE["defaults"]["teams"] = [*BASE["defaults"]["teams"], {"team": "docs", "permission": "push"}]

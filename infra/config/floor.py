@@ -235,7 +235,7 @@ TABLE: tuple[Minimum, ...] = (
         REPOSITORY + "branchRules.requiredChecks",
         both(
             holds(
-                f"a dependency review among them: the managed {DEPENDENCY_REVIEW_CHECK!r} "
+                f"a list with a dependency review: the managed {DEPENDENCY_REVIEW_CHECK!r} "
                 "(workflows dependency-check or dependency-review) or an external check with "
                 "covers: [dependencyReview]",
                 lambda s: provides(s, "dependencyReview"),
@@ -318,7 +318,7 @@ TABLE: tuple[Minimum, ...] = (
         REPOSITORY + "workflows.enabled",
         both(
             holds(
-                "includes codeql, or a required external check has covers: [codeScanning]",
+                "a list with codeql, unless a required external check has covers: [codeScanning]",
                 lambda s: provides(s, "codeScanning"),
             )
         ),
