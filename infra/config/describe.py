@@ -33,6 +33,7 @@ from infra.config.targeting import GroupSelect
 # repository (whose effective settings they are).
 REPOSITORY = "github.repositories.<repo>"
 LAYERS = ("github.defaults", "github.groups.<group>", REPOSITORY)
+SELECT = "github.groups.<group>.select"
 # The name standing for any key of a mapping, by the mapping's key.
 NAMES = {
     "environments": "<env>",
@@ -110,7 +111,8 @@ def _set_values(mapping: dict[str, Any], values: dict[str, Any]) -> None:
 
 def _repository_layers(defs: dict[str, Any]) -> None:
     """The GitHub section's layers are partial repository settings (validated as such while
-    parsing); say so in the schema, and that a repository's own layer also lists its groups."""
+    parsing); say so in the schema, that a group may also select repositories, and that a
+    repository's own layer also lists its groups and sets its custom-property values."""
     github = defs["GitHubConfig"]["properties"]
     layer = {"$ref": "#/$defs/RepositorySettings"}
     github["defaults"] = {**layer, "description": github["defaults"]["description"]}
@@ -119,6 +121,7 @@ def _repository_layers(defs: dict[str, Any]) -> None:
         "$ref": "#/$defs/GroupSelect",
         "description": "The repositories this group applies to besides those that list it.",
     }
+    group["description"] = "One group's repository settings (a layer), and what it selects."
     defs["GroupLayer"] = group
     _set_values(github["groups"], {"$ref": "#/$defs/GroupLayer"})
     entry = copy.deepcopy(defs["RepositorySettings"])
@@ -141,6 +144,10 @@ def _repository_layers(defs: dict[str, Any]) -> None:
         "description": "The repository's values of the custom properties in "
         "github.customProperties (groups select on them).",
     }
+    entry["description"] = (
+        "One repository: its groups, its custom-property values and its own settings (the last "
+        "layer)."
+    )
     defs["RepositoryEntry"] = entry
     _set_values(github["repositories"], {"$ref": "#/$defs/RepositoryEntry"})
 
@@ -415,8 +422,11 @@ def keys() -> dict[str, Key]:
     found: dict[str, Key] = {}
     for name, node in namespace["sections"].items():
         for key in _walk(name, node, name in namespace["required"], defs):
-            # The layers before the repository's are the same settings: listed once, below it.
-            if key.path.startswith(("github.defaults.", "github.groups.<group>.")):
+            # The layers before the repository's are the same settings: listed once, below it
+            # (a group's `select` is its own).
+            if key.path.startswith(("github.defaults.", "github.groups.<group>.")) and not (
+                key.path.startswith(SELECT)
+            ):
                 continue
             found.setdefault(key.path, key)
     return found
@@ -429,7 +439,7 @@ def canonical(key: str) -> str | None:
     parts = [p for p in path.replace("[", ".[").split(".") if p and not p.startswith("[")]
     if parts[:2] == ["github", "defaults"]:
         parts = ["github", "repositories", "<repo>", *parts[2:]]
-    elif parts[:2] == ["github", "groups"] and len(parts) > 2:
+    elif parts[:2] == ["github", "groups"] and len(parts) > 2 and parts[3:4] != ["select"]:
         parts = ["github", "repositories", "<repo>", *parts[3:]]
     known = keys()
 

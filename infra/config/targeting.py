@@ -102,6 +102,12 @@ def as_strings(value: Any) -> list[str]:
     return [str(v).lower() if isinstance(v, bool) else str(v) for v in values_of(value)]
 
 
+SelectValue = Annotated[
+    PropertyText | list[PropertyText] | bool,
+    Field(description="The value to match: text, a list (any of its values) or true/false."),
+]
+
+
 class GroupSelect(Model):
     """The repositories a group applies to besides those that list it: any that matches."""
 
@@ -115,7 +121,7 @@ class GroupSelect(Model):
         description="Repositories whose name matches a glob (* any text, ? one character, "
         "[...] one of), as safe-settings' suborgs.",
     )
-    properties: dict[PropertyName, PropertyText | list[PropertyText] | bool] = Field(
+    properties: dict[PropertyName, SelectValue] = Field(
         default_factory=dict,
         description="Repositories whose custom property has this value (or one of these "
         "values); every property listed must match.",
