@@ -15,7 +15,7 @@ from infra.config.floor import floor_problems
 from infra.config.github import GitHubConfig, RepositorySettings
 from infra.config.plans import ACTION_FEATURES, missing_licence
 from infra.github.allowlist import allowed_actions, allowlist_problems
-from infra.github.workflows import MissingPin, Workflow, managed_workflows, produced_checks
+from infra.github.workflows import MissingPin, Workflow, managed_workflows
 from infra.github.workflows.common import check_names, job_uses, workflow_uses
 
 
@@ -35,28 +35,60 @@ def _workflow_problems(github: GitHubConfig) -> list[ConfigProblem]:
                 )
             )
             continue
-        problems += _plan_problems(f"github.repositories.{repo}", s, workflows)
-        produced = produced_checks(workflows)
-        for check in s.branch_rules.required_checks:
-            if check not in produced:
-                known = ", ".join(repr(c) for c in sorted(produced)) or "none"
-                problems.append(
-                    ConfigProblem(
-                        f"github.repositories.{repo}.branchRules.requiredChecks",
-                        f"required check {check!r} is reported by no job of a managed workflow, "
-                        f"so every PR would wait forever ('Expected — waiting for status'); "
-                        f"the managed workflows report: {known}",
-                    )
-                )
+        problems += _plan_problems(github, repo, s, workflows)
+        problems += _check_problems(github, repo, s, workflows)
     return problems + allowlist_problems(used, github.action_pins, allowed_actions())
 
 
+def _check_problems(
+    github: GitHubConfig, repo: str, s: RepositorySettings, workflows: list[Workflow]
+) -> list[ConfigProblem]:
+    """A managed required check must be reported by a job of a managed workflow (else every PR
+    waits forever), an external one by none (else it is managed), and no check by two."""
+    problems = []
+    checks_key = github.written_at(repo, "branchRules", "requiredChecks")
+    reporters: dict[str, list[str]] = {}
+    for w in workflows:
+        for name in check_names(w.document):
+            reporters.setdefault(name, []).append(w.path)
+    for name, paths in sorted(reporters.items()):
+        if len(paths) > 1:
+            problems.append(
+                ConfigProblem(
+                    github.written_at(repo, "workflows", "enabled"),
+                    f"check {name!r} is reported by {' and '.join(paths)}: a required check "
+                    "must mean one job; enable one of them",
+                )
+            )
+    for check in s.branch_rules.required_checks:
+        if check.external and check.context in reporters:
+            problems.append(
+                ConfigProblem(
+                    checks_key,
+                    f"external check {check.context!r} is reported by the managed "
+                    f"{reporters[check.context][0]}: drop `external: true`",
+                )
+            )
+        elif not check.external and check.context not in reporters:
+            known = ", ".join(repr(c) for c in sorted(reporters)) or "none"
+            problems.append(
+                ConfigProblem(
+                    checks_key,
+                    f"required check {check.context!r} is reported by no job of a managed "
+                    "workflow, so every PR would wait forever ('Expected — waiting for status'); "
+                    f"the managed workflows report: {known}. If the repository's own CI reports "
+                    f"it, declare it {{context: {check.context}, external: true}}",
+                )
+            )
+    return problems
+
+
 def _plan_problems(
-    base: str, s: RepositorySettings, workflows: list[Workflow]
+    github: GitHubConfig, repo: str, s: RepositorySettings, workflows: list[Workflow]
 ) -> list[ConfigProblem]:
     """Workflows, and required checks, that use a feature this repository's plan lacks."""
     problems = []
-    required = set(s.branch_rules.required_checks)
+    required = {c.context for c in s.branch_rules.required_checks if not c.external}
     for workflow in workflows:
         for job_id, job in workflow.document.get("jobs", {}).items():
             features = {ACTION_FEATURES.get(ref.split("@")[0]) for ref in job_uses(job)}
@@ -66,7 +98,7 @@ def _plan_problems(
                     continue
                 problems.append(
                     ConfigProblem(
-                        f"{base}.workflows.enabled",
+                        github.written_at(repo, "workflows", "enabled"),
                         f"{workflow.name!r} uses {feature.name} (job {job_id!r}): {why}, or drop "
                         f"{workflow.name!r} from workflows.enabled",
                     )
@@ -74,7 +106,7 @@ def _plan_problems(
                 for check in sorted(check_names({"jobs": {job_id: job}}) & required):
                     problems.append(
                         ConfigProblem(
-                            f"{base}.branchRules.requiredChecks",
+                            github.written_at(repo, "branchRules", "requiredChecks"),
                             f"required check {check!r} can never pass, which blocks every merge: "
                             f"{why}, or remove {check!r} from branchRules.requiredChecks",
                         )

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from infra.config.describe import (
     LAYERS,
     NONE,
@@ -29,6 +31,7 @@ from infra.config.describe import (
 from infra.config.documents import DocumentError, load_yaml
 from infra.config.errors import NAMESPACE, ConfigError
 from infra.config.floor import POLICY, STACK_FLOORS, TABLE, Minimum, rows_for
+from infra.config.github import REPOSITORY_KEYS
 from infractl.errors import UsageError
 from infractl.policy.catalogue import pack_catalogue
 from infractl.policy.config import load_policy_config
@@ -117,7 +120,7 @@ def _in_effect(project: Path, stack: str, key: str) -> list[str]:
     for repo, settings in sorted(config.github.settings.items()):
         for concrete, value in values_at(settings, setting.split("."), ""):
             layer = config.github.source(repo, concrete) or "the default"
-            shown = value.model_dump(by_alias=True) if hasattr(value, "model_dump") else value
+            shown = to_jsonable_python(value, by_alias=True)
             lines.append(f"{repo}.{concrete}: {_show(shown)} ({layer})")
     return lines
 
@@ -164,8 +167,10 @@ def explain(key: str, project: Path) -> str:
         raise _unknown(key, [*keys(), *policies])
     info = keys()[path]
     lines = [f"{NAMESPACE}:{path}", f"  {info.description or '(a name of your choosing)'}"]
-    if path.startswith(f"{REPOSITORY}."):
-        setting = path.removeprefix(f"{REPOSITORY}.")
+    setting = path.removeprefix(f"{REPOSITORY}.")
+    if path.startswith(f"{REPOSITORY}.") and setting.split(".")[0] in REPOSITORY_KEYS:
+        lines.append("  The repository's own entry only: not a setting, never layered.")
+    elif path.startswith(f"{REPOSITORY}."):
         lines.append(
             f"  A repository setting: given in github.defaults.{setting}, "
             f"github.groups.<group>.{setting} or github.repositories.<repo>.{setting} "

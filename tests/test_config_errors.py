@@ -200,12 +200,12 @@ CASES = {
     ),
     "required check no job produces": (
         _set("github.defaults.branchRules.requiredChecks", ["Tests", "Lint"]),
-        "tbcoin-platform:github.repositories.tbcoin-engine-ml.branchRules.requiredChecks: "
+        "tbcoin-platform:github.defaults.branchRules.requiredChecks: "
         "required check 'Lint' is reported by no job of a managed workflow",
     ),
     "required check of a Python version the matrix does not run": (
         _set("github.defaults.branchRules.requiredChecks", ["Tests (3.11)", "Tests (3.10)"]),
-        "tbcoin-platform:github.repositories.tbcoin-engine-ml.branchRules.requiredChecks: "
+        "tbcoin-platform:github.defaults.branchRules.requiredChecks: "
         "required check 'Tests (3.10)' is reported by no job",
     ),
     "action pinned to a tag": (
@@ -233,7 +233,7 @@ CASES = {
     ),
     "required Dependency Review on a private repository without Code Security": (
         _set("github.groups.production-services.security.codeSecurityLicensed", False),
-        "tbcoin-platform:github.repositories.tbcoin-engine-ml.branchRules.requiredChecks: "
+        "tbcoin-platform:github.defaults.branchRules.requiredChecks: "
         "required check 'Dependency Review' can never pass, which blocks every merge: dependency "
         "review needs GitHub Code Security on a private repository: set "
         "security.codeSecurityLicensed: true once the licence covers it, or remove 'Dependency "

@@ -173,6 +173,9 @@ def test_every_floor_row_names_a_key_the_config_has() -> None:
             f"{REPOSITORY}.environments.<env>.reviewers",
         ),
         ("secrets.grafana", "secrets.<secret>"),
+        # A group's select is its own key, not a repository setting.
+        ("github.groups.go-services.select.names", "github.groups.<group>.select.names"),
+        ("github.defaults.select", None),
         ("kubernetes.replica", None),
     ],
 )
@@ -197,6 +200,23 @@ def test_explain_says_what_a_key_is_and_where_each_stack_sets_it() -> None:
         "prod: tbcoin-engine-ml.branchRules.requiredApprovals: 2 "
         "(github.groups.production-services)" in out
     )
+
+
+def test_explain_shows_a_list_of_checks_in_effect_as_the_config_writes_it() -> None:
+    run = infractl("explain", "github.repositories.tbcoin-engine-ml.branchRules.requiredChecks")
+    assert run.code == 0, run.stderr
+    assert (
+        'prod: tbcoin-engine-ml.branchRules.requiredChecks: ["Tests", "Code Quality", '
+        '"Dependency Review"] (github.defaults)'
+    ) in run.stdout
+
+
+@pytest.mark.parametrize("key", ["groups", "properties"])
+def test_explain_does_not_offer_layers_for_a_repository_s_own_keys(key: str) -> None:
+    run = infractl("explain", f"github.repositories.tbcoin-engine-ml.{key}")
+    assert run.code == 0, run.stderr
+    assert "The repository's own entry only: not a setting, never layered." in run.stdout
+    assert "github.defaults." not in run.stdout
 
 
 @pytest.mark.parametrize(

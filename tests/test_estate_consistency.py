@@ -110,5 +110,6 @@ def test_a_missing_dependabot_label_is_named_in_the_layer_that_lists_the_labels(
 
     assert config_problems(drop_python, tmp_path) == (
         "Pulumi.prod.yaml: tbcoin-platform:github.defaults.labels: Dependabot labels its pip PRs "
-        "'python', which is not a declared label"
+        "'python' (ecosystems of github.repositories.tbcoin-engine-ml.dependabot.ecosystems), "
+        "which is not a declared label"
     )

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from infra.config.floor import REPOSITORY, STACK_FLOORS, bounds, rows_for
+from infra.config.checks import DEFAULT_CHECKS
+from infra.config.floor import REPOSITORY, STACK_FLOORS, Minimum, bounds, rows_for
 from tests.conftest import config_problems, set_at
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -57,8 +58,22 @@ WEAKENINGS: dict[str, list[Callable[[str], Mutation]]] = {
     "branchRules.requireLastPushApproval": [
         lambda s: _repo(s, branchRules={"requireLastPushApproval": False})
     ],
-    "branchRules.requiredChecks": [
+    "branchRules.requiredChecks (required-checks)": [
+        lambda s: _repo(s, branchRules={"requiredChecks": []}),
+    ],
+    "branchRules.requiredChecks (dependency-review)": [
         lambda s: _repo(s, branchRules={"requiredChecks": ["Tests", "Code Quality"]}),
+        # Declared external, but not as a dependency review: the floor does not guess by name.
+        lambda s: _repo(
+            s,
+            branchRules={
+                "requiredChecks": [
+                    "Tests",
+                    "Code Quality",
+                    {"context": "Dependency Review (own)", "external": True},
+                ]
+            },
+        ),
     ],
     "branchRules.strictChecks": [lambda s: _repo(s, branchRules={"strictChecks": False})],
     "branchRules.requireConversationResolution": [
@@ -101,8 +116,18 @@ WEAKENINGS: dict[str, list[Callable[[str], Mutation]]] = {
         ),
     ],
     "workflows.enabled": [
-        lambda s, w=w: _repo(s, workflows={"enabled": [x for x in ALL_WORKFLOWS if x != w]})
-        for w in ("codeql", "dependency-check")
+        lambda s: _repo(s, workflows={"enabled": [x for x in ALL_WORKFLOWS if x != "codeql"]}),
+        # An external check that covers another control does not stand for code scanning.
+        lambda s: _repo(
+            s,
+            workflows={"enabled": [x for x in ALL_WORKFLOWS if x != "codeql"]},
+            branchRules={
+                "requiredChecks": [
+                    *DEFAULT_CHECKS,
+                    {"context": "sast", "external": True, "covers": ["dependencyReview"]},
+                ]
+            },
+        ),
     ],
     "dependabot.openPullRequestsLimit": [
         lambda s: _repo(s, dependabot={"openPullRequestsLimit": 0})
@@ -136,11 +161,18 @@ WEAKENINGS: dict[str, list[Callable[[str], Mutation]]] = {
     ],
     "managedFiles.via": [lambda s: _repo(s, managedFiles={"via": "defaultBranch"})],
 }
+
+
+def _row_id(row: Minimum) -> str:
+    """The setting a row holds, with the row's name where several rows hold one setting."""
+    setting = row.key.removeprefix(REPOSITORY)
+    return setting if len(rows_for(row.key)) == 1 else f"{setting} ({row.name})"
+
+
 REPOSITORY_ROWS = {
-    stack: [row.key.removeprefix(REPOSITORY) for row, _ in bounds(stack)
-            if row.key.startswith(REPOSITORY)]
+    stack: [_row_id(row) for row, _ in bounds(stack) if row.key.startswith(REPOSITORY)]
     for stack in STACK_FLOORS
-}  # fmt: skip
+}
 
 CASES = [
     (stack, setting, i)
@@ -155,8 +187,8 @@ def test_weakening_a_guarded_setting_is_refused(
     stack: str, setting: str, way: int, tmp_path: Path
 ) -> None:
     report = config_problems(WEAKENINGS[setting][way](stack), tmp_path, stack=stack)
-    (row,) = rows_for(REPOSITORY + setting)
-    named = _where(stack, setting, way)
+    (row,) = [r for r in rows_for(REPOSITORY + setting.split(" ")[0]) if _row_id(r) == setting]
+    named = _where(stack, setting.split(" ")[0], way)
     expected = (
         f"Pulumi.{stack}.yaml: tbcoin-platform:{named}: below the security floor of stack "
         f"'{stack}': must be {row.stacks[stack].words}; {row.reason}"

@@ -159,7 +159,7 @@ def test_layers_merge_defaults_groups_and_repository() -> None:
     settings = config.settings
     assert set(settings) == {"one", "two", "three"}  # every repository's layers resolved
     assert settings["one"].branch_rules.required_approvals == 2
-    assert settings["one"].branch_rules.required_checks == ["Tests"]  # merged, not replaced
+    assert [c.context for c in settings["one"].branch_rules.required_checks] == ["Tests"]  # merged
     assert settings["two"].branch_rules.required_approvals == 3
     assert settings["two"].visibility == "public"
     assert settings["three"].branch_rules.required_approvals == 1

@@ -214,9 +214,7 @@ ALTERED: dict[str, tuple[str, Callable[[dict[str, Any], dict[str, Any]], None]]]
     "github-ruleset-history": (RULESET, lambda i, o: _rules(i).update(nonFastForward=False)),
     "github-ruleset-required-checks": (
         RULESET,
-        lambda i, o: _rules(i)["requiredStatusChecks"].update(
-            requiredChecks=[{"context": "Tests"}, {"context": "Code Quality"}]
-        ),
+        lambda i, o: _rules(i)["requiredStatusChecks"].update(requiredChecks=[]),
     ),
     "github-ruleset-no-standing-bypass": (
         RULESET,
@@ -297,6 +295,26 @@ def test_altered_resources_fire_the_policy(policy: str, pack: RunningPack) -> No
     assert policy not in {v.policy for v in _run(pack, baseline).violations}
     fired = {v.policy for v in _run(pack, _altered(baseline, kind, change)).violations}
     assert policy in fired
+
+
+def test_a_required_check_bound_to_no_app_fires_the_required_checks_policy(
+    pack: RunningPack,
+) -> None:
+    """Any app, or anyone with a token, could satisfy an unbound check: the binding the program
+    always writes is held by the pack too."""
+
+    def unbind(i: dict[str, Any], o: dict[str, Any]) -> None:
+        _rules(i)["requiredStatusChecks"]["requiredChecks"][1].pop("integrationId")
+
+    baseline, _ = synth("prod")
+    messages = [
+        v.message
+        for v in _run(pack, _altered(baseline, RULESET, unbind)).violations
+        if v.policy == "github-ruleset-required-checks"
+    ]
+    assert len(messages) == 1
+    assert "not bound to the app that reports them" in messages[0]
+    assert "Code Quality" in messages[0]
 
 
 ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
@@ -540,8 +558,8 @@ PARAMETER_FLOORS = [
     ("prod", "github-ruleset-reviews", "requiredApprovals", 0, ">= 2 (got 0)"),
     ("prod", "github-ruleset-reviews", "requiredApprovals", 1, ">= 2 (got 1)"),
     ("staging", "github-ruleset-reviews", "requiredApprovals", 0, ">= 1 (got 0)"),
-    ("prod", "github-ruleset-required-checks", "requiredChecks", [], "(got [])"),
-    ("staging", "github-ruleset-required-checks", "requiredChecks", ["Tests"], '(got ["Tests"])'),
+    ("prod", "github-ruleset-required-checks", "minRequiredChecks", 0, ">= 1 (got 0)"),
+    ("staging", "github-ruleset-required-checks", "minRequiredChecks", 0, ">= 1 (got 0)"),
     ("prod", "k8s-images-pinned", "requireDigest", False, "must be true (got false)"),
     ("staging", "k8s-images-pinned", "requireDigest", False, "must be true (got false)"),
     ("prod", "k8s-production-high-availability", "minReplicas", 1, ">= 2 (got 1)"),

@@ -35,8 +35,8 @@ def interleaved(config):
     invoke = pulumi.InvokeOptions(provider=provider)
     team = lambda slug: github.get_team_output(slug=slug, opts=invoke).id.apply(int)
     for name, s in sorted(config.settings.items()):
-        ctx = repository_context(config.owner, name, s, config.action_pins, team, invoke)
-        GovernedRepository(config.owner, name, declarations(ctx), provider)
+        ctx = repository_context(config.owner, name, s, config.action_pins, team, invoke, {})
+        GovernedRepository(config.owner, name, declarations(ctx), provider, {})
 
 governance.declare_governance = interleaved
 import infra.program

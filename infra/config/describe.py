@@ -27,11 +27,13 @@ from infra.config.errors import NAMESPACE
 from infra.config.github import RepositorySettings
 from infra.config.loader import PROVIDER_NAMESPACES
 from infra.config.model import StackConfig
+from infra.config.targeting import GroupSelect
 
 # A repository's settings may be given in any of these layers; a key is listed once, below the
 # repository (whose effective settings they are).
 REPOSITORY = "github.repositories.<repo>"
 LAYERS = ("github.defaults", "github.groups.<group>", REPOSITORY)
+SELECT = "github.groups.<group>.select"
 # The name standing for any key of a mapping, by the mapping's key.
 NAMES = {
     "environments": "<env>",
@@ -66,8 +68,12 @@ class _Generator(GenerateJsonSchema):
 @functools.cache
 def _schemas() -> tuple[dict[str, Any], dict[str, Any]]:
     """The JSON Schema of the stack config and of a repository's settings, sharing $defs."""
-    (stack, settings), top = models_json_schema(
-        [(StackConfig, "validation"), (RepositorySettings, "validation")],
+    (stack, settings, _), top = models_json_schema(
+        [
+            (StackConfig, "validation"),
+            (RepositorySettings, "validation"),
+            (GroupSelect, "validation"),
+        ],
         by_alias=True,
         schema_generator=_Generator,
         ref_template="#/$defs/{model}",
@@ -105,18 +111,43 @@ def _set_values(mapping: dict[str, Any], values: dict[str, Any]) -> None:
 
 def _repository_layers(defs: dict[str, Any]) -> None:
     """The GitHub section's layers are partial repository settings (validated as such while
-    parsing); say so in the schema, and that a repository's own layer also lists its groups."""
+    parsing); say so in the schema, that a group may also select repositories, and that a
+    repository's own layer also lists its groups and sets its custom-property values."""
     github = defs["GitHubConfig"]["properties"]
     layer = {"$ref": "#/$defs/RepositorySettings"}
     github["defaults"] = {**layer, "description": github["defaults"]["description"]}
-    _set_values(github["groups"], layer)
+    group = copy.deepcopy(defs["RepositorySettings"])
+    group["properties"]["select"] = {
+        "$ref": "#/$defs/GroupSelect",
+        "description": "The repositories this group applies to besides those that list it.",
+    }
+    group["description"] = "One group's repository settings (a layer), and what it selects."
+    defs["GroupLayer"] = group
+    _set_values(github["groups"], {"$ref": "#/$defs/GroupLayer"})
     entry = copy.deepcopy(defs["RepositorySettings"])
     entry["properties"]["groups"] = {
         "type": "array",
         "items": {"type": "string"},
         "description": "The groups whose settings apply, in order, between the defaults and "
-        "the repository's own.",
+        "the repository's own (groups that select the repository follow them).",
     }
+    entry["properties"]["properties"] = {
+        "type": "object",
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "boolean"},
+            ],
+            "description": "The value: text, the values of a multi_select, or true/false.",
+        },
+        "description": "The repository's values of the custom properties in "
+        "github.customProperties (groups select on them).",
+    }
+    entry["description"] = (
+        "One repository: its groups, its custom-property values and its own settings (the last "
+        "layer)."
+    )
     defs["RepositoryEntry"] = entry
     _set_values(github["repositories"], {"$ref": "#/$defs/RepositoryEntry"})
 
@@ -196,6 +227,7 @@ def models() -> dict[str, type[BaseModel]]:
     found: dict[str, type[BaseModel]] = {}
     _models(StackConfig, found)
     _models(RepositorySettings, found)
+    _models(GroupSelect, found)
     return found
 
 
@@ -390,8 +422,11 @@ def keys() -> dict[str, Key]:
     found: dict[str, Key] = {}
     for name, node in namespace["sections"].items():
         for key in _walk(name, node, name in namespace["required"], defs):
-            # The layers before the repository's are the same settings: listed once, below it.
-            if key.path.startswith(("github.defaults.", "github.groups.<group>.")):
+            # The layers before the repository's are the same settings: listed once, below it
+            # (a group's `select` is its own).
+            if key.path.startswith(("github.defaults.", "github.groups.<group>.")) and not (
+                key.path.startswith(SELECT)
+            ):
                 continue
             found.setdefault(key.path, key)
     return found
@@ -404,7 +439,7 @@ def canonical(key: str) -> str | None:
     parts = [p for p in path.replace("[", ".[").split(".") if p and not p.startswith("[")]
     if parts[:2] == ["github", "defaults"]:
         parts = ["github", "repositories", "<repo>", *parts[2:]]
-    elif parts[:2] == ["github", "groups"] and len(parts) > 2:
+    elif parts[:2] == ["github", "groups"] and len(parts) > 2 and parts[3:4] != ["select"]:
         parts = ["github", "repositories", "<repo>", *parts[3:]]
     known = keys()
 

@@ -33,10 +33,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from infra.config.base import as_duration, in_seconds, quantity_value, seconds
+from infra.config.checks import DEPENDENCY_REVIEW_CHECK, Control, RequiredCheck
 from infra.config.describe import NAMES
 from infra.config.errors import ConfigProblem
 from infra.config.gateway import GATEWAY_CHART
-from infra.config.github import DEFAULT_CHECKS, CodeOwner, DeploymentEnvironment, effective_owners
+from infra.config.github import (
+    CodeOwner,
+    DeploymentEnvironment,
+    RepositorySettings,
+    effective_owners,
+)
 from infra.config.model import StackConfig
 from infra.config.monitoring import (
     ERROR_FOR,
@@ -183,6 +189,18 @@ class Minimum:
         return self.policy
 
 
+def provides(s: RepositorySettings, control: Control) -> bool:
+    """Whether the repository runs `control` on every pull request: a managed workflow does, or
+    a required check of its own CI is declared to."""
+    checks: list[RequiredCheck] = s.branch_rules.required_checks
+    if any(control in c.covers for c in checks if c.external):
+        return True
+    if control == "codeScanning":
+        return "codeql" in s.workflows.enabled
+    # A managed check is proven reported by a managed workflow (infra/stack.py).
+    return any(c.context == DEPENDENCY_REVIEW_CHECK for c in checks if not c.external)
+
+
 def both(bound: Bound | Derived) -> dict[str, Bound | Derived]:
     return {"prod": bound, "staging": bound}
 
@@ -220,6 +238,10 @@ SCORECARD_MINIMUMS = {
     "Pinned-Dependencies": 9,
 }
 BRANCH_PROTECTION = "OpenSSF Scorecard Branch-Protection"
+REQUIRED_CHECKS = (
+    "merging waits for checks that only the app that reports them can satisfy, whatever the "
+    f"repository's language or CI ({BRANCH_PROTECTION})"
+)
 
 
 def _slo(config: StackConfig) -> Any:
@@ -384,11 +406,31 @@ TABLE: tuple[Minimum, ...] = (
     ),
     Minimum(
         REPOSITORY + "branchRules.requiredChecks",
-        both(includes(DEFAULT_CHECKS)),
-        "merging waits for the tests, code quality and Dependency Review "
-        f"({BRANCH_PROTECTION}, Vulnerabilities)",
-        policy=("github-ruleset-required-checks", "requiredChecks"),
+        both(holds("at least one check, each bound to the app that reports it", bool)),
+        REQUIRED_CHECKS,
         name="required-checks",
+    ),
+    # ...and the pack holds it on the synthesized rulesets, as a count.
+    Minimum(
+        "policy:github-ruleset-required-checks.minRequiredChecks",
+        both(at_least(1)),
+        REQUIRED_CHECKS,
+        name="required-checks",
+    ),
+    Minimum(
+        REPOSITORY + "branchRules.requiredChecks",
+        both(
+            holds(
+                f"a list with a dependency review: the managed {DEPENDENCY_REVIEW_CHECK!r} "
+                "(workflows dependency-check or dependency-review) or an external check with "
+                "covers: [dependencyReview]",
+                lambda s: provides(s, "dependencyReview"),
+            )
+        ),
+        "a pull request that adds a vulnerable dependency does not merge (OpenSSF Scorecard "
+        "Vulnerabilities)",
+        whole=True,
+        name="dependency-review",
     ),
     Minimum(
         REPOSITORY + "branchRules.strictChecks",
@@ -462,14 +504,13 @@ TABLE: tuple[Minimum, ...] = (
         REPOSITORY + "workflows.enabled",
         both(
             holds(
-                "includes codeql and dependency-check (which reports the required Dependency "
-                "Review)",
-                lambda v: {"codeql", "dependency-check"} <= set(v),
+                "a list with codeql, unless a required external check has covers: [codeScanning]",
+                lambda s: provides(s, "codeScanning"),
             )
         ),
-        "static analysis and dependency review on every change (OpenSSF Scorecard SAST, "
-        "Vulnerabilities)",
-        name="required-workflows",
+        "static analysis on every change, managed or the repository's own (OpenSSF Scorecard SAST)",
+        whole=True,
+        name="code-scanning",
     ),
     Minimum(
         REPOSITORY + "dependabot.openPullRequestsLimit",

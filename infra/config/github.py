@@ -31,8 +31,18 @@ from infra.config.base import (
     pattern,
     unique,
 )
+from infra.config.checks import CONTROL_FEATURES, RequiredCheck, default_checks
+from infra.config.code_scanning import CodeqlLanguage
+from infra.config.dependabot import DependabotSettings, ecosystem_label
 from infra.config.errors import ConfigProblem, problems_from_validation
 from infra.config.plans import SETTING_FEATURES, missing_licence
+from infra.config.targeting import (
+    CustomProperty,
+    PropertyName,
+    Targets,
+    order_problems,
+    resolve_targets,
+)
 
 
 def _not_dots(name: str) -> str:
@@ -54,16 +64,6 @@ Owner = Annotated[
         "@user, @org/team or email",
     ),
 ]
-
-DEFAULT_CHECKS = ["Tests", "Code Quality", "Dependency Review"]
-ECOSYSTEM_LABELS = {
-    "pip": "python",
-    "uv": "python",
-    "github-actions": "github-actions",
-    "docker": "docker",
-    "docker-compose": "docker",
-    "npm": "javascript",
-}
 
 
 class MergeSettings(Model):
@@ -142,9 +142,10 @@ class BranchRules(Model):
     require_last_push_approval: bool = Field(
         True, description="Someone other than the last pusher must approve."
     )
-    required_checks: Annotated[list[Annotated[Text, Field(min_length=1)]], unique("check")] = Field(
-        default_factory=lambda: list(DEFAULT_CHECKS),
-        description="Status checks that must pass before merging.",
+    required_checks: Annotated[list[RequiredCheck], unique("check", lambda c: c.context)] = Field(
+        default_factory=default_checks,
+        description="Status checks that must pass before merging: a name (a managed workflow's "
+        "check) or {context, external, integrationId, covers}.",
     )
     strict_checks: bool = Field(
         True, description="The branch must be up to date with the default branch before merging."
@@ -157,52 +158,6 @@ class BranchRules(Model):
     block_deletion: bool = Field(True, description="Refuse deleting the default branch.")
     bypass_actors: list[BypassActor] = Field(
         default_factory=list, description="Who may bypass the ruleset (the floor keeps this empty)."
-    )
-
-
-class Ecosystem(Model):
-    ecosystem: Literal[
-        "pip", "uv", "github-actions", "docker", "docker-compose", "npm", "gomod", "cargo",
-        "maven", "gradle", "nuget", "composer", "bundler", "terraform",
-    ] = Field(description="The package manager Dependabot updates.")  # fmt: skip
-    directory: Annotated[
-        str, pattern(r"^/[A-Za-z0-9_.*/-]*$", "an absolute directory (glob) in the repository")
-    ] = Field("/", description="The folder (a glob) of the manifests, from the root.")
-
-
-def _default_ecosystems() -> list[Ecosystem]:
-    return [Ecosystem(ecosystem=e) for e in ("pip", "github-actions", "docker")]
-
-
-class DependabotSettings(Model):
-    ecosystems: Annotated[
-        list[Ecosystem], unique("ecosystem and directory", lambda e: (e.ecosystem, e.directory))
-    ] = Field(
-        default_factory=_default_ecosystems,
-        min_length=1,
-        description="The package ecosystems and folders Dependabot updates.",
-    )
-    interval: Literal["daily", "weekly", "monthly"] = Field(
-        "weekly", description="How often Dependabot looks for version updates."
-    )
-    day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = (
-        Field("monday", description="The weekday of weekly updates.")
-    )
-    time: Annotated[str, pattern(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "a time as HH:MM")] = Field(
-        "06:00", description="When, in the time zone below, as HH:MM."
-    )
-    timezone: Annotated[
-        str, pattern(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", "an IANA time zone")
-    ] = Field("Etc/UTC", description="The IANA time zone of `time`.")
-    open_pull_requests_limit: Integer = Field(
-        default=10,
-        ge=0,
-        le=100,
-        description="The most version-update pull requests open at once per ecosystem (0 turns "
-        "them off).",
-    )
-    group_minor_and_patch: bool = Field(
-        True, description="One pull request for all minor and patch updates of an ecosystem."
     )
 
 
@@ -370,8 +325,9 @@ class ActionsSettings(Model):
 
 
 WorkflowName = Literal[
-    "tests", "code-quality", "dependency-check", "docker-build", "codeql", "docs"
-]
+    "tests", "code-quality", "dependency-check", "dependency-review", "docker-build", "codeql",
+    "docs",
+]  # fmt: skip
 ALL_WORKFLOWS: list[WorkflowName] = [
     "tests", "code-quality", "dependency-check", "docker-build", "codeql", "docs",
 ]  # fmt: skip
@@ -398,6 +354,12 @@ class WorkflowSettings(Model):
         None,
         description="A hash-pinned lock of everything the workflows install (pip-compile "
         "--generate-hashes); installs then use --require-hashes (unset: by name).",
+    )
+    codeql_languages: Annotated[list[CodeqlLanguage], unique("language")] = Field(
+        default_factory=lambda: list[CodeqlLanguage](["python"]),
+        min_length=1,
+        description="What the managed codeql.yml analyses, in GitHub's CodeQL language "
+        "identifiers (one job per language).",
     )
     app_import: Annotated[
         str, pattern(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$", "module:attribute")
@@ -543,7 +505,16 @@ class RepositorySettings(Model):
     workflows: WorkflowSettings = Field(
         default_factory=WorkflowSettings, description="The CI workflows the platform commits."
     )
-    pages: bool = Field(True, description="GitHub Pages publishes the docs workflow's site.")
+    pages: bool = Field(
+        True,
+        description="GitHub Pages on, built by a workflow (the managed docs workflow, or the "
+        "repository's own).",
+    )
+    pre_commit: bool = Field(
+        True,
+        description="Manage .pre-commit-config.yaml, with the seed's Python hooks (black, isort, "
+        "flake8 and file hygiene).",
+    )
     managed_files: ManagedFiles = Field(
         default_factory=ManagedFiles,
         description="How the files the platform manages are committed.",
@@ -569,6 +540,9 @@ class ActionPin(Model):
 
 
 OwnerName = Annotated[str, pattern(r"^[A-Za-z0-9-]+$", "a GitHub organisation or user")]
+# Keys of a repository's entry that are not settings: which groups it lists, and the values of
+# its custom properties (its own, never layered: groups select on them).
+REPOSITORY_KEYS = ("groups", "properties")
 
 
 class GitHubConfig(Model):
@@ -581,18 +555,23 @@ class GitHubConfig(Model):
     )
     groups: dict[Slug, dict[str, Any]] = Field(
         default_factory=dict,
-        description="Named layers of repository settings, applied in the order a repository lists "
-        "them.",
+        description="Named layers of repository settings: a repository takes those it lists, in "
+        "its order, then those whose `select` matches it (by name, glob or custom property).",
     )
     repositories: dict[RepoName, dict[str, Any]] = Field(
         min_length=1,
-        description="The repositories this stack governs: each its groups and its own settings "
-        "(the last layer).",
+        description="The repositories this stack governs: each its groups, its custom-property "
+        "values (`properties`) and its own settings (the last layer).",
     )
     action_pins: dict[str, ActionPin] = Field(
         default_factory=dict,
         description="Third-party actions the workflows may use, each pinned to a commit SHA "
         "(owner/repo).",
+    )
+    custom_properties: dict[PropertyName, CustomProperty] = Field(
+        default_factory=dict,
+        description="The organisation's custom properties this stack declares (and manages on "
+        "GitHub): what repositories may set in `properties` and groups select on.",
     )
 
     @field_validator("action_pins")
@@ -604,39 +583,57 @@ class GitHubConfig(Model):
         return pins
 
     def layers(self, repo: str) -> list[tuple[str, dict[str, Any]]]:
-        entry = self.repositories[repo]
-        groups = entry.get("groups", [])
+        """(key prefix, settings) of each layer of `repo`, in merge order: the defaults, its
+        groups (those it lists, then those that select it), its own entry."""
         layers = [("github.defaults", self.defaults)]
-        for group in groups if isinstance(groups, list) else []:
-            layers.append((f"github.groups.{group}", self.groups.get(group, {})))
-        own = {k: v for k, v in entry.items() if k != "groups"}
+        for group in self._targets.groups.get(repo, []):
+            layer = {k: v for k, v in self.groups.get(group, {}).items() if k != "select"}
+            layers.append((f"github.groups.{group}", layer))
+        own = {k: v for k, v in self.repositories[repo].items() if k not in REPOSITORY_KEYS}
         layers.append((f"github.repositories.{repo}", own))
         return layers
+
+    def groups_of(self, repo: str) -> list[str]:
+        """The groups whose layers `repo` takes, in merge order."""
+        return list(self._targets.groups.get(repo, []))
+
+    def property_values(self, repo: str) -> dict[str, list[str]]:
+        """The custom-property values `repo`'s own entry sets (what the stack declares)."""
+        return dict(self._targets.declared.get(repo, {}))
+
+    def layer_setting(self, repo: str, key: str) -> str:
+        """The full key where `key` (a setting's camelCase path, dotted) of `repo` is set as
+        written, or the repository's own key when only the default applies."""
+        return self.written_at(repo, *key.split("."))
 
     def source(self, repo: str, key: str) -> str | None:
         """The last layer of `repo` that gives `key` (a setting's camelCase path), as its key
         prefix (`github.groups.<group>`); None when only the default applies."""
-        found = None
-        for prefix, layer in self.layers(repo):
+        for prefix, layer in reversed(self.layers(repo)):
             node: Any = layer
             for part in key.split("."):
                 node = node.get(part) if isinstance(node, dict) else None
             if node is not None:
-                found = prefix
-        return found
-
-    def layer_setting(self, repo: str, key: str) -> str:
-        """The full key where `key` of `repo` is set as written, or the repository's own key
-        when only the default applies."""
-        return f"{self.source(repo, key) or f'github.repositories.{repo}'}.{key}"
+                return prefix
+        return None
 
     # Filled once while parsing (model_post_init): the effective settings of every repository
     # whose layers are valid, and every problem found on the way.
     _settings: dict[str, RepositorySettings] = PrivateAttr(default_factory=dict)
     _problems: list[ConfigProblem] = PrivateAttr(default_factory=list)
+    _targets: Targets = PrivateAttr(default_factory=Targets)
 
     def model_post_init(self, context: Any, /) -> None:
+        self._targets = resolve_targets(self.groups, self.repositories, self.custom_properties)
+        self._problems += self._targets.problems
         for repo in sorted(self.repositories):
+            listed = self.repositories[repo].get("groups", [])
+            groups = self.layers(repo)[1:-1]
+            self._problems += order_problems(
+                repo,
+                listed if isinstance(listed, list) else [],
+                [(name.removeprefix("github.groups."), layer) for name, layer in groups],
+            )
             effective = self._resolve(repo)
             if effective is not None:
                 self._settings[repo] = effective
@@ -650,7 +647,7 @@ class GitHubConfig(Model):
         # the line (the path is then unowned), or worse, outsiders own it.
         return [
             ConfigProblem(
-                f"github.repositories.{repo}.codeowners[{i}].owners",
+                f"{self.written_at(repo, 'codeowners')}[{i}].owners",
                 f"{owner} is a team of another organisation; owners are teams of "
                 f"@{self.owner}, users or emails",
             )
@@ -663,13 +660,8 @@ class GitHubConfig(Model):
         """The key, as written, of the layer whose value of `path` (camelCase, as in YAML) the
         repository ends up with: the repository's own entry, else its last group that sets it,
         else the defaults; the repository's key when no layer sets it."""
-        for prefix, layer in reversed(self.layers(repo)):
-            node: Any = layer
-            for key in path:
-                node = node.get(key) if isinstance(node, dict) else None
-            if node is not None:
-                return ".".join((prefix, *path))
-        return ".".join((f"github.repositories.{repo}", *path))
+        prefix = self.source(repo, ".".join(path)) or f"github.repositories.{repo}"
+        return ".".join((prefix, *path))
 
     def _access_problems(self, repo: str, s: RepositorySettings) -> list[ConfigProblem]:
         """Who the repository names to review must be able to: GitHub silently ignores a
@@ -787,15 +779,34 @@ def settings_problems(where: Callable[..., str], s: RepositorySettings) -> list[
         )
     labels = {label.name for label in s.labels}
     for eco in s.dependabot.ecosystems:
-        for label in ("dependencies", ECOSYSTEM_LABELS.get(eco.ecosystem, eco.ecosystem)):
+        for label in ("dependencies", ecosystem_label(eco.ecosystem)):
             if label not in labels:
                 problems.append(
                     ConfigProblem(
                         where("labels"),
-                        f"Dependabot labels its {eco.ecosystem} PRs {label!r}, which is not a "
-                        "declared label",
+                        f"Dependabot labels its {eco.ecosystem} PRs {label!r} (ecosystems of "
+                        f"{where('dependabot', 'ecosystems')}), which is not a declared label",
                     )
                 )
+    for check in s.branch_rules.required_checks:
+        for control in check.covers:
+            why = missing_licence(s, CONTROL_FEATURES[control])
+            if why:
+                problems.append(
+                    ConfigProblem(
+                        where("branchRules", "requiredChecks"),
+                        f"external check {check.context!r} stands for {control}, which cannot "
+                        f"work here: {why}",
+                    )
+                )
+    if "docs" in s.workflows.enabled and not s.pages:
+        problems.append(
+            ConfigProblem(
+                where("pages"),
+                "the managed docs workflow publishes to GitHub Pages, which this leaves off: set "
+                "pages: true, or drop docs from workflows.enabled",
+            )
+        )
     return problems
 
 

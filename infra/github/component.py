@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 
 import pulumi
@@ -33,6 +33,7 @@ def repository_context(
     pins: dict[str, ActionPin],
     team_id: Callable[[str], pulumi.Output[int]],
     invoke: pulumi.InvokeOptions,
+    properties: Mapping[str, tuple[str, list[str]]],
 ) -> RepositoryContext:
     """What the setting areas read about one repository, GitHub lookups included."""
     # Only an adopted repository exists before the first `up`. Its labels as adopt recorded
@@ -46,8 +47,44 @@ def repository_context(
         else frozenset()
     )
     return RepositoryContext(
-        owner, name, settings, pins, team_id, existing, partial(_pr_closed, owner, name, invoke)
+        owner,
+        name,
+        settings,
+        pins,
+        team_id,
+        existing,
+        partial(_pr_closed, owner, name, invoke),
+        properties,
     )
+
+
+def register(
+    declarations: list[Declaration],
+    parent: pulumi.Resource,
+    provider: github.Provider,
+    known: Mapping[str, pulumi.CustomResource],
+    root: str | None = None,
+) -> dict[str, pulumi.CustomResource]:
+    """Each declaration as a resource of `parent`, after `root` (declared first) and those it
+    names: earlier ones, or `known` (the organisation's, for a repository)."""
+    declared: dict[str, pulumi.CustomResource] = dict(known)
+    for d in declarations:
+        head = [declared[root]] if root is not None and root in declared else []
+        after = head + [declared[n] for n in d.depends_on]
+        declared[d.name] = d.kind(
+            d.name,
+            **d.args,
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                provider=provider,
+                depends_on=after,
+                protect=d.protect or None,
+                retain_on_delete=d.retain_on_delete or None,
+                import_=d.import_id,
+                ignore_changes=list(d.ignore_changes) or None,
+            ),
+        )
+    return {name: r for name, r in declared.items() if name not in known}
 
 
 class GovernedRepository(pulumi.ComponentResource):
@@ -57,25 +94,26 @@ class GovernedRepository(pulumi.ComponentResource):
         name: str,
         declarations: list[Declaration],
         provider: github.Provider,
+        organization: Mapping[str, pulumi.CustomResource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("tbcoin:github:GovernedRepository", name, None, opts)
-        declared: dict[str, pulumi.CustomResource] = {}
-        for d in declarations:
-            # The repository is declared first; everything else waits for it.
-            repo = [declared[name]] if name in declared else []
-            after = repo + [declared[n] for n in d.depends_on]
-            declared[d.name] = d.kind(
-                d.name,
-                **d.args,
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    provider=provider,
-                    depends_on=after,
-                    protect=d.protect or None,
-                    retain_on_delete=d.retain_on_delete or None,
-                    import_=d.import_id,
-                    ignore_changes=list(d.ignore_changes) or None,
-                ),
-            )
+        # The repository is declared first; everything else waits for it.
+        register(declarations, self, provider, organization, root=name)
         self.register_outputs({"fullName": f"{owner}/{name}"})
+
+
+class GovernedOrganization(pulumi.ComponentResource):
+    """What the stack declares for the whole organisation: its custom properties' schema and
+    the organisation-wide ruleset."""
+
+    def __init__(
+        self,
+        owner: str,
+        declarations: list[Declaration],
+        provider: github.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("tbcoin:github:GovernedOrganization", owner, None, opts)
+        self.resources = register(declarations, self, provider, {})
+        self.register_outputs({"organization": owner})

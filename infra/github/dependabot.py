@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config.github import ECOSYSTEM_LABELS, DependabotSettings
+from infra.config.dependabot import DependabotSettings, ecosystem_label
 from infra.github.yaml_text import to_yaml
 
 
@@ -15,13 +15,20 @@ def dependabot_config(settings: DependabotSettings) -> dict[str, Any]:
         if settings.interval == "weekly":
             schedule["day"] = settings.day
         schedule |= {"time": settings.time, "timezone": settings.timezone}
+        # `directory` takes one folder and no glob; `directories` a list, globs allowed.
+        one = eco.directories[0]
+        folders = (
+            {"directory": one}
+            if len(eco.directories) == 1 and "*" not in one
+            else {"directories": list(eco.directories)}
+        )
         update: dict[str, Any] = {
             "package-ecosystem": eco.ecosystem,
-            "directory": eco.directory,
+            **folders,
             "schedule": schedule,
             "open-pull-requests-limit": settings.open_pull_requests_limit,
             # Reviewers come from CODEOWNERS; dependabot.yml's `reviewers` key was retired.
-            "labels": ["dependencies", ECOSYSTEM_LABELS.get(eco.ecosystem, eco.ecosystem)],
+            "labels": ["dependencies", ecosystem_label(eco.ecosystem)],
         }
         if settings.group_minor_and_patch:
             update["groups"] = {

@@ -17,8 +17,9 @@ def repository_files(
     files = {
         ".github/dependabot.yml": dependabot_yaml(settings.dependabot),
         ".github/CODEOWNERS": codeowners_text(settings.codeowners or default_codeowners(owner)),
-        ".pre-commit-config.yaml": pre_commit_yaml(),
     }
+    if settings.pre_commit:
+        files[".pre-commit-config.yaml"] = pre_commit_yaml()
     if settings.license is not None:
         files["LICENSE"] = license_text(settings.license)
     if settings.security_policy is not None:

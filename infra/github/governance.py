@@ -8,7 +8,8 @@ import pulumi
 import pulumi_github as github
 
 from infra.config.github import GitHubConfig
-from infra.github.component import GovernedRepository, repository_context
+from infra.github.component import GovernedOrganization, GovernedRepository, repository_context
+from infra.github.organization import organization_declarations
 from infra.github.settings import declarations
 
 
@@ -28,11 +29,30 @@ def declare_governance(config: GitHubConfig) -> dict[str, GovernedRepository]:
     # costs O(k): interleaved with the resources, the program was quadratic in repositories.
     planned = {
         name: declarations(
-            repository_context(config.owner, name, s, config.action_pins, team_id, invoke)
+            repository_context(
+                config.owner,
+                name,
+                s,
+                config.action_pins,
+                team_id,
+                invoke,
+                _values(config, name),
+            )
         )
         for name, s in sorted(config.settings.items())
     }
+    organization = organization_declarations(config)
+    known = (
+        GovernedOrganization(config.owner, organization, provider).resources if organization else {}
+    )
     return {
-        name: GovernedRepository(config.owner, name, each, provider)
+        name: GovernedRepository(config.owner, name, each, provider, known)
         for name, each in planned.items()
+    }
+
+
+def _values(config: GitHubConfig, repo: str) -> dict[str, tuple[str, list[str]]]:
+    return {
+        name: (config.custom_properties[name].value_type, values)
+        for name, values in config.property_values(repo).items()
     }

@@ -96,13 +96,17 @@ def _waivers(catalogue: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def owned_by_other_stacks(project: Path) -> dict[str, dict[str, str]]:
-    """For each stack: repository -> the other stack that governs it."""
+    """For each stack: what another stack governs -> that stack. Repositories by name, the
+    organisation's custom properties as `customProperty:<name>` (no repository name has a
+    colon)."""
     owners: dict[str, set[str]] = {}
     for stack in known_stacks(project):
         path = stack_file_path(project, stack)
         config = load_stack(path.name, read_stack_file(path).config, stack=stack)
         if config.github is not None:
-            owners[stack] = set(config.github.repositories)
+            owners[stack] = set(config.github.repositories) | {
+                f"customProperty:{name}" for name in config.github.custom_properties
+            }
     return {
         stack: {repo: other for other, repos in owners.items() if other != stack for repo in repos}
         for stack in owners

@@ -36,6 +36,7 @@ SECURITY_UPDATES = (
     "github:index/repositoryDependabotSecurityUpdates:RepositoryDependabotSecurityUpdates"
 )
 WORKFLOW_PERMISSIONS = "github:index/workflowRepositoryPermissions:WorkflowRepositoryPermissions"
+CUSTOM_PROPERTY = "github:index/organizationCustomProperties:OrganizationCustomProperties"
 DEFAULT_BRANCH = "~DEFAULT_BRANCH"
 SHA_PINNED = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
 
@@ -152,12 +153,18 @@ ruleset_history = resource_policy(
 
 
 def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
+    # By intent, not by name: repositories of any language and CI require checks of their own.
     status = dig(args.props, "rules", "requiredStatusChecks")
-    wanted = list(config.get("requiredChecks", floor_default(CHECKS, "requiredChecks")))
-    present = {c.get("context") for c in (dig(status, "requiredChecks") or [])}
-    missing = [c for c in wanted if c not in present]
-    if missing:
-        yield f"Required status checks missing: {', '.join(missing)}."
+    checks = dig(status, "requiredChecks") or []
+    minimum = config.get("minRequiredChecks", floor_default(CHECKS, "minRequiredChecks"))
+    if len(checks) < minimum:
+        yield f"Merging waits for {len(checks)} required status check(s), fewer than {minimum}."
+    unbound = [str(c.get("context")) for c in checks if not c.get("integrationId")]
+    if unbound:
+        yield (
+            "Required checks not bound to the app that reports them (any app, or anyone with "
+            f"a token, could satisfy them): {', '.join(unbound)}."
+        )
     if status is not None and not status.get("strictRequiredStatusChecksPolicy"):
         yield "Branches need not be up to date before merging."
 
@@ -165,10 +172,12 @@ def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable
 ruleset_required_checks = resource_policy(
     CHECKS,
     area=AREA,
-    description="Merging waits for the required status checks on an up-to-date branch.",
+    description="Merging waits for required status checks, each bound to the app that reports "
+    "it, on an up-to-date branch.",
     severity=Severity.HIGH,
     standard=scorecard("Branch-Protection"),
-    remediation="list the checks in branchRules.requiredChecks and keep strictChecks true.",
+    remediation="list the checks in branchRules.requiredChecks (each is bound to its app) and "
+    "keep strictChecks true.",
     types=(RULESET,),
     check=_checks,
     key="github.repositories.{repository}.branchRules.requiredChecks",
@@ -177,11 +186,11 @@ ruleset_required_checks = resource_policy(
         floor=("required-checks",),
     ),
     properties={
-        "requiredChecks": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": floor_default(CHECKS, "requiredChecks"),
-            "description": "Status checks every default-branch ruleset must require.",
+        "minRequiredChecks": {
+            "type": "integer",
+            "minimum": 0,
+            "default": floor_default(CHECKS, "minRequiredChecks"),
+            "description": "The fewest required status checks a default-branch ruleset may have.",
         }
     },
 )
@@ -465,6 +474,7 @@ def _scorecard_floor(
         return
     # Imported only for a stack with repositories: the engine waits for the pack's start-up.
     from scorecard.predict import predict_resources
+    from scorecard.result import INCONCLUSIVE
 
     given = config.get("minimums") or floor_default(SCORECARD, "minimums")
     minimums = {str(k): int(v) for k, v in given.items()}
@@ -476,7 +486,10 @@ def _scorecard_floor(
     for prediction in predict_resources(plain):
         for check in prediction.checks:
             floor = minimums.get(check.name)
-            if floor is None:
+            # Inconclusive: nothing of the check's kind among the managed files (a repository
+            # whose own CI runs its workflows has no managed workflow); Scorecard leaves such a
+            # check out of its score, and the floor has nothing to hold.
+            if floor is None or check.score == INCONCLUSIVE:
                 continue
             if check.score is None or check.score < floor:
                 shown = "not predictable" if check.score is None else f"{check.score}/10"
@@ -522,17 +535,22 @@ def _ownership(
     for name, urn in _repo_names(resources):
         if name in elsewhere:
             yield f"Repository '{name}' is already governed by stack '{elsewhere[name]}'.", urn
+    for r in of_type(resources, CUSTOM_PROPERTY):
+        name = str(r.props.get("propertyName"))
+        if (stack := elsewhere.get(f"customProperty:{name}")) is not None:
+            yield f"Custom property '{name}' is already declared by stack '{stack}'.", r.urn
 
 
 single_owner = stack_policy(
     "github-single-stack-ownership",
     area=AREA,
-    description="No repository is governed by two stacks.",
+    description="No repository, and no organisation custom property, is governed by two stacks.",
     severity=Severity.CRITICAL,
     standard=project_rule("one-owner-per-repository"),
     remediation="remove the repository from one stack's tbcoin-platform:github.repositories "
-    "(then run `infractl policies sync-config`).",
-    types=(REPOSITORY,),
+    "(or the property from one stack's github.customProperties), then run `infractl policies "
+    "sync-config`.",
+    types=(REPOSITORY, CUSTOM_PROPERTY),
     check=_ownership,
     key="github.repositories.{repository}",
     waiver=NotWaivable(

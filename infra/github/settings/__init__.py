@@ -13,13 +13,14 @@ from infra.github.settings.environments import environments
 from infra.github.settings.files import files
 from infra.github.settings.labels import labels
 from infra.github.settings.pages import pages
+from infra.github.settings.properties import properties
 from infra.github.settings.repository import repository
 from infra.github.settings.ruleset import ruleset
 from infra.github.settings.security import security
 from infra.github.settings.teams import teams
 
 AREAS: tuple[SettingArea, ...] = (
-    repository, security, labels, teams, environments, actions, pages, files, ruleset,
+    repository, security, labels, teams, environments, actions, pages, properties, files, ruleset,
 )  # fmt: skip
 
 

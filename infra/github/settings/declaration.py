@@ -43,6 +43,8 @@ class RepositoryContext:
     existing_labels: frozenset[str] = frozenset()
     # Whether the pull request from this branch was closed (merged or rejected).
     pull_request_closed: Callable[[str], bool] = field(default=lambda branch: False, compare=False)
+    # Custom property -> (its value type, the values this repository sets).
+    properties: Mapping[str, tuple[str, list[str]]] = field(default_factory=dict)
 
     def adopted(self, kind: Callable[..., pulumi.CustomResource]) -> str | None:
         """The import id of a per-repository resource, if the repository is adopted."""

@@ -15,13 +15,6 @@ from infra.github.settings.files import file_resource_name
 
 DEFAULT_BRANCH = "~DEFAULT_BRANCH"
 RULESET_NAME = "default-branch"  # on GitHub, and the resource's name after the repository's
-# The GitHub Actions app. Binding each required check to it means no other app can satisfy the
-# check by posting a status of the same name, and GitHub has nothing to fill in (without it the
-# server records the reporting app and the next refresh shows a diff). Every required check is
-# reported by a managed workflow (infra/github/checks.py), so the app is always GitHub Actions.
-# The id is what GitHub's branch-protection API reports as `app_id` for Actions checks (e.g.
-# apache/infrastructure-asfyaml#64); not verified against GitHub here.
-GITHUB_ACTIONS_APP_ID = 15368
 
 
 def allowed_merge_methods(settings: RepositorySettings) -> list[str]:
@@ -50,7 +43,10 @@ def default_branch_ruleset(settings: RepositorySettings) -> dict[str, Any]:
     if r.required_checks:
         rules["required_status_checks"] = {
             "required_checks": [
-                {"context": check, "integration_id": GITHUB_ACTIONS_APP_ID}
+                # Bound to the app that reports the check: no other app can satisfy it, and
+                # GitHub has nothing to fill in (unbound, the server records the reporting app
+                # and the next refresh shows a diff).
+                {"context": check.context, "integration_id": check.integration_id}
                 for check in r.required_checks
             ],
             "strict_required_status_checks_policy": r.strict_checks,

@@ -6,13 +6,22 @@ import json
 from collections.abc import Callable
 
 from infra.config.github import ActionPin, RepositorySettings, WorkflowName
-from infra.github.workflows import code_quality, codeql, dependency_check, docker_build, docs, tests
-from infra.github.workflows.common import MissingPin, Workflow, check_names
+from infra.github.workflows import (
+    code_quality,
+    codeql,
+    dependency_check,
+    dependency_review,
+    docker_build,
+    docs,
+    tests,
+)
+from infra.github.workflows.common import MissingPin, Workflow
 
 BUILDERS: dict[WorkflowName, tuple[str, Callable[[Workflow], None]]] = {
     "tests": ("tests.yml", tests.build),
     "code-quality": ("code-quality.yml", code_quality.build),
     "dependency-check": ("dependency-check.yml", dependency_check.build),
+    "dependency-review": ("dependency-review.yml", dependency_review.build),
     "docker-build": ("docker-build.yml", docker_build.build),
     "codeql": ("codeql.yml", codeql.build),
     "docs": ("docs.yml", docs.build),
@@ -45,9 +54,4 @@ def _build(settings: RepositorySettings, pins: dict[str, ActionPin]) -> list[Wor
     return workflows
 
 
-def produced_checks(workflows: list[Workflow]) -> dict[str, str]:
-    """Check name -> the workflow file whose job reports it."""
-    return {name: w.path for w in workflows for name in check_names(w.document)}
-
-
-__all__ = ["MissingPin", "Workflow", "managed_workflows", "produced_checks"]
+__all__ = ["MissingPin", "Workflow", "managed_workflows"]

@@ -142,19 +142,30 @@ def check_names(document: dict[str, Any]) -> set[str]:
     names: set[str] = set()
     for job_id, job in document.get("jobs", {}).items():
         name = str(job.get("name", job_id))
-        matrix = {
-            key: values
-            for key, values in ((job.get("strategy") or {}).get("matrix") or {}).items()
-            if key not in ("include", "exclude") and isinstance(values, list)
-        }
-        if not matrix:
-            names.add(name)
-            continue
-        for combo in itertools.product(*matrix.values()):
-            values = dict(zip(matrix, map(str, combo), strict=True))
+        for values in _combinations((job.get("strategy") or {}).get("matrix") or {}):
             filled = _fill_matrix(name, values)
-            names.add(filled if filled != name else f"{name} ({', '.join(values.values())})")
+            names.add(
+                filled if filled != name or not values else f"{name} ({', '.join(values.values())})"
+            )
     return names
+
+
+def _combinations(matrix: dict[str, Any]) -> list[dict[str, str]]:
+    """The jobs of a matrix, each as its values ([{}] without a matrix). Only the two shapes the
+    managed workflows use: lists of values (every combination), or `include` entries alone
+    (each entry one job)."""
+    axes = {
+        key: values
+        for key, values in matrix.items()
+        if key not in ("include", "exclude") and isinstance(values, list)
+    }
+    if axes:
+        return [
+            dict(zip(axes, map(str, combo), strict=True))
+            for combo in itertools.product(*axes.values())
+        ]
+    entries = [e for e in matrix.get("include") or [] if isinstance(e, dict)]
+    return [{k: str(v) for k, v in e.items()} for e in entries] or [{}]
 
 
 def job_uses(job: dict[str, Any]) -> set[str]:

@@ -1,10 +1,10 @@
-"""dependency-check.yml: a weekly audit of requirements, and dependency review on every PR."""
+"""dependency-check.yml: a weekly audit of the Python requirements, and dependency review on
+every PR."""
 
 from __future__ import annotations
 
 from infra.github.workflows.common import Workflow
-
-CHECK = "Dependency Review"
+from infra.github.workflows.dependency_review import review_job
 
 
 def build(w: Workflow) -> None:
@@ -39,19 +39,6 @@ def build(w: Workflow) -> None:
                     ),
                 ],
             },
-            "review": {
-                "name": CHECK,
-                "if": "${{ github.event_name == 'pull_request' }}",
-                "runs-on": "ubuntu-latest",
-                "timeout-minutes": 10,
-                "steps": [
-                    w.checkout(),
-                    {
-                        "name": "Review dependency changes",
-                        "uses": w.uses("actions/dependency-review-action"),
-                        "with": {"fail-on-severity": "moderate"},
-                    },
-                ],
-            },
+            "review": review_job(w),
         },
     }
