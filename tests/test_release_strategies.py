@@ -77,9 +77,12 @@ def test_canary_rollout_drives_our_route_with_analysis(synthesized: Callable[[st
     assert canary["trafficRouting"]["plugins"]["argoproj-labs/gatewayAPI"] == {
         "httpRoutes": [{"name": "inference", "useHeaderRoutes": True}],
         "namespace": "tbcoin-prod",
+        "disableInProgressLabel": True,
     }
-    # Steps from config; the header route first, the human gate last (a pause without duration).
-    header, *steps = canary["steps"]
+    # Steps from config, the header route right after the first weight (the canary has pods by
+    # then), the human gate last (a pause without duration).
+    steps = canary["steps"]
+    header = steps.pop(1)
     assert header["setHeaderRoute"]["match"] == [
         {"headerName": "x-canary", "headerValue": {"exact": "always"}}
     ]
@@ -89,6 +92,7 @@ def test_canary_rollout_drives_our_route_with_analysis(synthesized: Callable[[st
         {"setWeight": 25}, {"pause": {"duration": "10m"}},
         {"setWeight": 50}, {"pause": {}},
     ]  # fmt: skip
+    assert canary["analysis"]["startingStep"] == 0
     template = canary["analysis"]["templates"][0]["templateName"]
     assert _object(out, "AnalysisTemplate", template)["spec"]["metrics"]
     # Track labels stay: dashboards and alerts keep telling stable from canary.
@@ -166,8 +170,9 @@ def test_staging_releases_a_service_as_prod_does(synthesized: Callable[[str], Pa
         "tbcoin-prod",
     )
     assert ours == theirs
-    # Both open with the header route and end at the human gate: a pause without a duration.
-    assert steps[0] == theirs_steps[0] and "setHeaderRoute" in steps[0]
+    # Both set the header route after their first weight and end at the human gate: a pause
+    # without a duration.
+    assert steps[1] == theirs_steps[1] and "setHeaderRoute" in steps[1]
     assert steps[-1] == theirs_steps[-1] == {"pause": {}}
 
 
