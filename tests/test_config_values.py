@@ -156,7 +156,21 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
     # Issue 24: monitoring, analyses and releases that cannot work as configured.
     "retention 0d": (
         _at("monitoring.retention", "0d"),
-        "monitoring.retention: must be at least 6h, the longest window the alerts read",
+        "monitoring.retention: must be at least 28d, the SLO window (slo.window) the error "
+        "budgets are counted over (got 0d)",
+    ),
+    # Issue 33: the budget window raises the retention floor; the burn tiers need 3 days.
+    "SLO window beyond the retention": (
+        _at("monitoring.slo.window", "31d"),
+        "monitoring.retention: must be at least 31d, the SLO window (slo.window)",
+    ),
+    "SLO window shorter than a burn window": (
+        _at("monitoring.slo.window", "2d"),
+        "monitoring.slo.window: must be at least 3d, the longest burn-rate window (got 2d)",
+    ),
+    "no low-traffic floor": (
+        _at("monitoring.slo.pageMinBadRequests", 0),
+        "monitoring.slo.pageMinBadRequests: must be >= 1 (got 0)",
     ),
     "retention 1s": (_at("monitoring.retention", "1s"), "monitoring.retention: must be at least"),
     "loki retention under a day": (
@@ -174,12 +188,12 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
     ),
     "availability SLO no burn can reach": (
         _at("monitoring.slo.availability", 0.9),
-        "monitoring.slo.availability: must be above 0.9306: with an error budget of 0.1 the fast "
-        "burn-rate alert",
+        "monitoring.slo.availability: must be above 0.9256: with an error budget of 0.1 over 28d "
+        "the fast burn-rate alert (13.44x the budget",
     ),
     "latency SLO no burn can reach": (
         _at("monitoring.slo.latency", 0.5),
-        "monitoring.slo.latency: must be above 0.9306",
+        "monitoring.slo.latency: must be above 0.9256",
     ),
     "no alert route in prod": (
         _both(

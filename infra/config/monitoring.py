@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -36,10 +37,6 @@ LATENCY_BUCKETS = (
 # How often Prometheus scrapes the app (its ServiceMonitor); rate() needs two samples in a window.
 SCRAPE_INTERVAL_SECONDS = 30
 
-# SRE workbook, "Alerting on SLOs": page on 2% of the 30-day budget in 1h, or 5% in 6h.
-FAST_BURN, SLOW_BURN = 14.4, 6.0
-# The longest range any rule reads (the slow burn's 6h window): less history cannot evaluate it.
-LONGEST_RULE_WINDOW_SECONDS = 6 * 3600
 _UNIT_SECONDS = {
     "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400,
 }  # fmt: skip
@@ -71,19 +68,34 @@ def _measurable(seconds: float) -> float:
 MeasurableSeconds = Annotated[Number, Field(gt=0), AfterValidator(_measurable)]
 
 
-def _burnable(objective: float) -> float:
-    # The fast-burn alert fires at a 5xx (or slow) ratio of FAST_BURN x the budget; a ratio
-    # cannot exceed 1, so with a budget of 1/FAST_BURN or more it could never fire.
-    if FAST_BURN * (1 - objective) >= 1:
-        raise ValueError(
-            f"must be above {1 - 1 / FAST_BURN:.4f}: with an error budget of {1 - objective:g} "
-            f"the fast burn-rate alert ({FAST_BURN:g}x the budget, a ratio above 1) could never "
-            "fire"
-        )
-    return objective
+@dataclass(frozen=True)
+class BurnTier:
+    """One tier of multi-window burn-rate alerts (SRE workbook, "Alerting on SLOs"): it fires
+    when both windows burn faster than spending `budget_share` of the SLO window's error budget
+    within `long`."""
+
+    name: str  # the alert name's suffix
+    budget_share: float
+    long: str
+    short: str
+    for_: str
+    severity: str
+    page: bool  # page tiers wait for Slo.pageMinBadRequests; ticket tiers do not
+
+    def factor(self, window: str) -> float:
+        """The burn rate (multiple of the budget ratio) this tier fires above."""
+        return round(self.budget_share * duration_seconds(window) / duration_seconds(self.long), 6)
 
 
-Objective = Annotated[Ratio, AfterValidator(_burnable)]
+# Page on 2% of the budget in 1h or 5% in 6h; ticket on 10% in 1d or in 3d. Over a 30-day window
+# these are the workbook's factors 14.4, 6, 3 and 1.
+BURN_TIERS = (
+    BurnTier("Fast", 0.02, "1h", "5m", "2m", "critical", page=True),
+    BurnTier("Slow", 0.05, "6h", "30m", "15m", "warning", page=True),
+    BurnTier("1d", 0.10, "1d", "2h", "1h", "warning", page=False),
+    BurnTier("3d", 0.10, "3d", "6h", "3h", "warning", page=False),
+)
+LONGEST_BURN_WINDOW = "3d"
 
 
 class Chart(VendoredChart):
@@ -105,10 +117,23 @@ class Thresholds(Model):
 
 
 class Slo(Model):
-    availability: Objective = 0.999
-    latency: Objective = 0.99
+    availability: Ratio = 0.999
+    latency: Ratio = 0.99
     # Requests slower than this count against the latency SLO; must be a histogram bucket.
     latency_threshold_seconds: Number = 0.5
+    window: Duration = Field(
+        default="30d",
+        description="The period the error budgets are counted over (remaining budget, window "
+        "compliance, the release gate); burn-rate alert factors are derived from it.",
+    )
+    page_min_bad_requests: int = Field(
+        default=10,
+        ge=1,
+        le=10000,
+        description="The fewest failed (or too slow) requests a page-tier burn-rate alert's long "
+        "window must count before it pages: at night-time traffic a handful of failures is a "
+        "huge burn rate but no outage; the ticket tiers still see a sustained burn.",
+    )
 
     @model_validator(mode="after")
     def _bucket(self) -> Slo:
@@ -117,6 +142,23 @@ class Slo(Model):
                 f"latencyThresholdSeconds must be one of the app's histogram buckets "
                 f"{list(LATENCY_BUCKETS)} (got {self.latency_threshold_seconds})"
             )
+        if duration_seconds(self.window) < duration_seconds(LONGEST_BURN_WINDOW):
+            raise at(
+                "window",
+                f"must be at least {LONGEST_BURN_WINDOW}, the longest burn-rate window "
+                f"(got {self.window})",
+            )
+        fast = BURN_TIERS[0]
+        for kind in ("availability", "latency"):
+            budget = 1 - getattr(self, kind)
+            # A ratio cannot exceed 1: a fast-burn limit at or above it could never be crossed.
+            if fast.factor(self.window) * budget >= 1:
+                raise at(
+                    kind,
+                    f"must be above {1 - 1 / fast.factor(self.window):.4f}: with an error budget "
+                    f"of {budget:g} over {self.window} the fast burn-rate alert "
+                    f"({fast.factor(self.window):g}x the budget, a ratio above 1) could never fire",
+                )
         return self
 
 
@@ -205,11 +247,12 @@ class MonitoringConfig(Model):
 
     @model_validator(mode="after")
     def _history_long_enough(self) -> MonitoringConfig:
-        if duration_seconds(self.retention) < LONGEST_RULE_WINDOW_SECONDS:
+        # The error budget reads the whole SLO window: with less history it counts a part of it.
+        if duration_seconds(self.retention) < duration_seconds(self.slo.window):
             raise at(
                 "retention",
-                f"must be at least 6h, the longest window the alerts read (the slow burn "
-                f"rate); with less history they can never fire (got {self.retention})",
+                f"must be at least {self.slo.window}, the SLO window (slo.window) the error "
+                f"budgets are counted over (got {self.retention})",
             )
         # Loki applies retention per daily index period: less than a day deletes what it ingests.
         if self.loki.enabled and duration_seconds(self.loki.retention) < 86400:
