@@ -41,9 +41,7 @@ def exposures(rollout: dict[str, Any], route: dict[str, Any]) -> list[str]:
     canary = rollout["spec"]["strategy"]["canary"]
     steps = canary.get("steps") or []
     found = []
-    first_weight = next(
-        (i for i, s in enumerate(steps) if s.get("setWeight", 0) > 0), len(steps)
-    )
+    first_weight = next((i for i, s in enumerate(steps) if s.get("setWeight", 0) > 0), len(steps))
     headers = [i for i, s in enumerate(steps) if "setHeaderRoute" in s]
     if any(i < first_weight for i in headers):
         found.append("#147: a header route is set before the canary has pods")
