@@ -3,6 +3,7 @@ by the API server halfway through an `up` or by a crash later."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,13 @@ from tests.conftest import config_problems
 from tests.conftest import set_at as _at
 
 Mutation = Callable[[dict[str, Any]], None]
+
+
+ANALYSIS = "services.inference.strategy.analysis"
+
+
+def _day(offset: int) -> datetime.date:
+    return datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=offset)
 
 
 def _both(*mutations: Mutation) -> Mutation:
@@ -185,6 +193,33 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
     "p99 threshold at the top bucket": (
         _at("monitoring.thresholds.latencyP99Seconds", 60),
         "monitoring.thresholds.latencyP99Seconds: must be below 60",
+    ),
+    # Issue 33: the error-budget gate and its emergency override.
+    "budget floor of the whole budget": (
+        _at(f"{ANALYSIS}.budgetFloor", 1),
+        f"{ANALYSIS}.budgetFloor: must be < 1 (got 1)",
+    ),
+    "budget override that expired": (
+        _at(
+            f"{ANALYSIS}.budgetOverride", {"reason": "hotfix for INC-42", "expires": str(_day(-1))}
+        ),
+        f"{ANALYSIS}.budgetOverride.expires: the override expired on {_day(-1)}: remove it (the "
+        "error-budget gate is on again)",
+    ),
+    "budget override for weeks": (
+        _at(
+            f"{ANALYSIS}.budgetOverride", {"reason": "hotfix for INC-42", "expires": str(_day(15))}
+        ),
+        f"{ANALYSIS}.budgetOverride.expires: must be at most 14 days ahead ({_day(14)}): an "
+        "override is for an emergency fix",
+    ),
+    "budget override without a reason": (
+        _at(f"{ANALYSIS}.budgetOverride", {"expires": str(_day(1))}),
+        f"{ANALYSIS}.budgetOverride.reason: required",
+    ),
+    "budget override with a date that is none": (
+        _at(f"{ANALYSIS}.budgetOverride", {"reason": "hotfix for INC-42", "expires": "2026-02-30"}),
+        f"{ANALYSIS}.budgetOverride.expires: must be a date such as 2026-12-24 (got '2026-02-30')",
     ),
     "availability SLO no burn can reach": (
         _at("monitoring.slo.availability", 0.9),

@@ -117,7 +117,10 @@ def test_blue_green_rollout_analyses_the_preview_and_waits_for_promotion(
     assert bg["scaleDownDelaySeconds"] == 600
     (template,) = bg["prePromotionAnalysis"]["templates"]
     metrics = _object(out, "AnalysisTemplate", template["templateName"])["spec"]["metrics"]
-    assert all('track="preview"' in m["provider"]["prometheus"]["query"] for m in metrics)
+    # The version's own metrics measure the preview; the budget gate the whole service.
+    own = [m for m in metrics if not m["name"].endswith("-budget")]
+    assert all('track="preview"' in m["provider"]["prometheus"]["query"] for m in own)
+    assert len(own) == 2 and len(metrics) == 4
     # The controller (v1.9.0) refuses a Rollout whose pre-promotion metric has no count ("runs
     # indefinitely") and deploys nothing of it: one 2m window of 1m intervals, two measurements.
     assert {m["count"] for m in metrics} == {2}
@@ -189,3 +192,42 @@ def test_monitoring_scrapes_each_pod_once(synthesized: Callable[[str], Path]) ->
         and monitor["spec"]["selector"]["matchLabels"].items() <= m["metadata"]["labels"].items()
     ]
     assert selected == ["inference-metrics"]
+
+
+def test_the_budget_gate_holds_every_release_and_an_override_lets_it_through_in_dry_run(
+    synthesized: Callable[[str], Path], mutated_stack: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Both analyses gate on both error budgets at the configured floor; an override keeps
+    measuring them (dry-run: shown, not counted) and carries its reason and expiry."""
+    import datetime
+
+    for name in ("inference-canary", "api-preview"):
+        template = _object(synthesized("prod"), "AnalysisTemplate", name)
+        gates = {m["name"]: m for m in template["spec"]["metrics"] if m["name"].endswith("budget")}
+        assert set(gates) == {"availability-budget", "latency-budget"}
+        assert all("result[0] < 0.1" in g["failureCondition"] for g in gates.values())
+        assert "dryRun" not in template["spec"]
+        assert "annotations" not in template["metadata"]
+
+    expires = str(datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=2))
+
+    def override(config: dict[str, Any]) -> None:
+        analysis = config["tbcoin-platform:services"]["inference"]["strategy"]["analysis"]
+        analysis["budgetOverride"] = {"reason": "hotfix for INC-42, approved by on-call lead",
+                                      "expires": expires}  # fmt: skip
+
+    out = tmp_path / "out"
+    run = infractl(
+        "synth", "--stack", "prod", "--config-file", mutated_stack(override), "--out", out
+    )
+    assert run.code == 0, run.stderr
+    template = _object(out, "AnalysisTemplate", "inference-canary")
+    assert template["spec"]["dryRun"] == [
+        {"metricName": "availability-budget"},
+        {"metricName": "latency-budget"},
+    ]
+    assert template["metadata"]["annotations"] == {
+        "tbcoin.io/budget-override": f"until {expires}: hotfix for INC-42, approved by on-call lead"
+    }
+    # Only the service named: the other keeps its gate.
+    assert "dryRun" not in _object(out, "AnalysisTemplate", "api-preview")["spec"]

@@ -3,12 +3,13 @@ analysis a canary or blue-green service is released with."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from infra.config.base import DnsLabel, Model, pattern
+from infra.config.base import DnsLabel, Model, Text, pattern
 from infra.config.errors import ConfigProblem, at
 from infra.config.monitoring import SCRAPE_INTERVAL_SECONDS, MeasurableSeconds
 
@@ -71,6 +72,52 @@ class RolloutsController(Model):
         ]
 
 
+# How far ahead an error-budget override may run: it is for an emergency fix, not a standing
+# exemption from the gate.
+OVERRIDE_HORIZON_DAYS = 14
+
+
+def today() -> datetime.date:
+    """The date overrides are judged by (UTC, as the stack's engine runs anywhere)."""
+    return datetime.datetime.now(datetime.UTC).date()
+
+
+def _expiry(value: str) -> str:
+    try:
+        date = datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"must be a date such as 2026-12-24 (got {value!r})") from None
+    now = today()
+    if date < now:
+        raise ValueError(
+            f"the override expired on {value}: remove it (the error-budget gate is on again)"
+        )
+    latest = now + datetime.timedelta(days=OVERRIDE_HORIZON_DAYS)
+    if date > latest:
+        raise ValueError(
+            f"must be at most {OVERRIDE_HORIZON_DAYS} days ahead ({latest}): an override is for "
+            f"an emergency fix (got {value})"
+        )
+    return value
+
+
+class BudgetOverride(Model):
+    """Lets releases of one service through while its error budget is below the floor."""
+
+    reason: Annotated[Text, Field(min_length=10, max_length=300)] = Field(
+        description="Why this release may spend budget that is not there (the fix it carries, "
+        "who decided); shown in the PR preview and by `infractl rollout status`."
+    )
+    expires: Annotated[
+        str,
+        pattern(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "a date such as 2026-12-24"),
+        AfterValidator(_expiry),
+    ] = Field(
+        description=f"The last day (UTC) the override applies, at most {OVERRIDE_HORIZON_DAYS} "
+        "days ahead; after it the stack refuses to plan until the override is removed."
+    )
+
+
 class Analysis(Model):
     """Background analysis against Prometheus with the alerts' own expressions."""
 
@@ -81,6 +128,19 @@ class Analysis(Model):
     max_p95_seconds: MeasurableSeconds
     # The analysis window of each query; at least the interval so no request goes unseen.
     window: Duration = "2m"
+    budget_floor: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="The least share of the service's error budgets (monitoring.slo, over "
+        "slo.window) that must be left for a release to proceed: below it the analysis fails "
+        "and the controller aborts the release (a release freeze).",
+    )
+    budget_override: BudgetOverride | None = Field(
+        default=None,
+        description="Lets releases through while the budget is below budgetFloor (the budget "
+        "is still measured and shown, in dry-run); needs a reason and an expiry date.",
+    )
 
     @model_validator(mode="after")
     def _window_covers_interval(self) -> Analysis:

@@ -304,7 +304,7 @@ def _days(
     tier: BurnTier,
     limit: float,
     kind: str,
-    series_at: Callable[[float, int, int], dict[str, str]],
+    series_at: Callable[[float, float, int], dict[str, str]],
 ) -> tuple[Case, ...]:
     """A ticket tier over days, on the service's burn rate, sampled four times per short window:
     fires just past its limit, silent just below, once both windows and the `for` have passed."""

@@ -52,12 +52,12 @@ def promtool_tests(
             groups.setdefault(case.step, []).append(group)
     for check in budget_cases(svc, m):
         group = _group(check.name, check.series, check.step)
-        labels = ", ".join(f'{k}="{v}"' for k, v in sorted(check.labels.items()))
+        shown = ", ".join(f'{k}="{v}"' for k, v in sorted(check.labels.items()))
         group["promql_expr_test"] = [
             {
                 "expr": f"round({check.expr}, 0.000001)",
                 "eval_time": check.eval_time,
-                "exp_samples": [{"labels": f"{{{labels}}}", "value": round(check.value, 6)}],
+                "exp_samples": [{"labels": f"{{{shown}}}", "value": round(check.value, 6)}],
             }
         ]
         groups.setdefault(check.step, []).append(group)
