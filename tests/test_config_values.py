@@ -221,6 +221,16 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
         _at(f"{ANALYSIS}.budgetOverride", {"reason": "hotfix for INC-42", "expires": "2026-02-30"}),
         f"{ANALYSIS}.budgetOverride.expires: must be a date such as 2026-12-24 (got '2026-02-30')",
     ),
+    "release notifications to an unknown receiver": (
+        _at("rollouts.notifications.receiver", "releases"),
+        "rollouts.notifications.receiver: no receiver 'releases' in tbcoin-platform:monitoring."
+        "alerting.receivers (known: oncall, team-slack)",
+    ),
+    "release notifications to the pager": (
+        _at("rollouts.notifications.receiver", "oncall"),
+        "rollouts.notifications.receiver: receiver 'oncall' is pagerduty: release notifications "
+        "go to a slack or webhook receiver, never a pager",
+    ),
     "availability SLO no burn can reach": (
         _at("monitoring.slo.availability", 0.9),
         "monitoring.slo.availability: must be above 0.9256: with an error budget of 0.1 over 28d "

@@ -43,6 +43,20 @@ def seconds(duration: str) -> int:
     return int(match.group(1)) * _SECONDS[match.group(2)]
 
 
+# The receiver types a release notification may go to: a message, not a page.
+NOTIFIED_BY = ("slack", "webhook")
+
+
+class ReleaseNotifications(Model):
+    """Who hears of releases, through the controller's own notification engine."""
+
+    receiver: DnsLabel = Field(
+        description="The monitoring.alerting receiver (slack or webhook) the controller tells "
+        "when a release waits at its promotion gate, an analysis fails, a release aborts and "
+        "a release completes; its URL comes from that receiver's secret."
+    )
+
+
 class RolloutsController(Model):
     """The Argo Rollouts controller of the cluster, from the vendored chart."""
 
@@ -52,6 +66,11 @@ class RolloutsController(Model):
     replicas: int = Field(default=2, ge=1, le=5)
     # ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi@sha256:… (v0.15.0).
     gateway_plugin_image: PinnedImage
+    notifications: ReleaseNotifications | None = Field(
+        default=None,
+        description="Release notifications (none when left out; `infractl rollout status` "
+        "and the RolloutAborted alert still tell).",
+    )
 
     def deploy_problems(self) -> list[ConfigProblem]:
         """What an offline plan may carry but no deploy may ship: a placeholder digest plans
