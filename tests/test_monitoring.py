@@ -252,7 +252,12 @@ def test_grafana_and_receiver_credentials_are_kubernetes_secrets(
         for r in resources(synthesized("prod"))
         if r["type"] == "kubernetes:core/v1:Secret"
     }
-    assert set(secrets) == {"grafana-admin", "alertmanager-receivers"}
+    # The release notifications' receiver URL too (the controller's notification engine).
+    assert set(secrets) == {
+        "grafana-admin",
+        "alertmanager-receivers",
+        "argo-rollouts-notification-secret",
+    }
     for secret in secrets.values():
         assert secret["inputs"]["stringData"] == "[secret]"
     values = kube_prometheus_stack_values(_config("prod").monitoring)  # type: ignore[arg-type]

@@ -231,3 +231,38 @@ def test_the_budget_gate_holds_every_release_and_an_override_lets_it_through_in_
     }
     # Only the service named: the other keeps its gate.
     assert "dryRun" not in _object(out, "AnalysisTemplate", "api-preview")["spec"]
+
+
+def test_an_override_is_listed_for_the_preview_with_its_reason_made_inert(
+    synthesized: Callable[[str], Path], mutated_stack: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Every preview of a stack that carries an override says so, from the AnalysisTemplate's
+    inputs; the reason is text someone typed, so it reaches the PR comment inert."""
+    import datetime
+
+    from infractl.ops.budget_overrides import override_lines, overrides
+
+    def inputs(out: Path) -> list[tuple[str, dict[str, Any]]]:
+        return [(r["type"], r["inputs"]) for r in resources(out)]
+
+    assert overrides(inputs(synthesized("prod"))) == []
+    assert override_lines("prod", []) == []
+    expires = str(datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=1))
+    reason = "hotfix @oncall-team <img src=x> `INC-42` [link](https://x.example)"
+
+    def override(config: dict[str, Any]) -> None:
+        analysis = config["tbcoin-platform:services"]["api"]["strategy"]["analysis"]
+        analysis["budgetOverride"] = {"reason": reason, "expires": expires}
+
+    out = tmp_path / "out"
+    run = infractl(
+        "synth", "--stack", "prod", "--config-file", mutated_stack(override), "--out", out
+    )
+    assert run.code == 0, run.stderr
+    found = overrides(inputs(out))
+    assert found == [("api-preview", f"until {expires}: {reason}")]
+    shown = "\n".join(override_lines("prod", found))
+    assert "Error-budget gate overridden" in shown and f"until {expires}" in shown
+    # No mention, no HTML, no code span or link of the reason's own.
+    assert "@oncall" not in shown and "<img" not in shown
+    assert "\\`INC-42\\`" in shown and "\\[link\\]" in shown

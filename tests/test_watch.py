@@ -225,7 +225,7 @@ def test_program_and_pack_changes_restart_their_process(tmp_path: Path) -> None:
         _edit(labels, 'MANAGED_BY = "pulumi"', 'MANAGED_BY = "pulumi-edited"')
         edited = watching.next_run()
         assert edited[0].endswith("infra/manifests/labels.py saved (new program worker)")
-        assert "Since the last run: 0 resource(s) added, 0 removed, 38 changed;" in "\n".join(
+        assert "Since the last run: 0 resource(s) added, 0 removed, 39 changed;" in "\n".join(
             edited
         )
         manifest = project / "out/prod/kubernetes/_cluster/namespace-tbcoin-prod.yaml"
