@@ -55,7 +55,10 @@ def replica_canary_program() -> None:
 
     def edit(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         spec = args.props.get("spec") if args.type_.endswith(":Rollout") else None
-        if not isinstance(spec, dict) or args.props["metadata"]["name"] != REPLICA_CANARY:
+        meta = args.props.get("metadata")
+        if not isinstance(spec, dict) or not isinstance(meta, dict):
+            return None
+        if meta.get("name") != REPLICA_CANARY:
             return None
         canary = dict(spec["strategy"]["canary"])
         canary.pop("trafficRouting")

@@ -22,14 +22,14 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from e2e import controlplane
+from e2e import controlplane, loopback
 from e2e.errors import HarnessError
 from e2e.tools import TOOLS
 from infra.config.monitoring import LATENCY_BUCKETS
@@ -138,16 +138,8 @@ class ServiceNetwork:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = int(server.server_address[1])
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with loopback.serving(Handler) as self.port:
             yield self
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
 
 
 @dataclass
