@@ -161,3 +161,51 @@ def resources(out: Path) -> list[dict[str, Any]]:
     import json
 
     return list(json.loads((out / "resources.json").read_text()))
+
+
+# --- the GitHub API stand-in (tests/github_standin.py) -----------------------------------------
+
+_standin: list[Any] = []  # the running StandIn of this process, once started
+
+
+def _start_standin() -> Any:
+    from tests.github_standin import StandIn
+
+    if not _standin:
+        running = StandIn()
+        running.start()
+        _standin.append(running)
+    return _standin[0]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Under xdist (`make test`) each worker starts its Prism at once, in the background, so its
+    # start-up overlaps other tests instead of holding up the first GitHub test.
+    from tests.github_standin import missing
+
+    if os.environ.get("PYTEST_XDIST_WORKER") and missing() is None:
+        _start_standin()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    while _standin:
+        _standin.pop().stop()
+
+
+@pytest.fixture(scope="session")
+def github_standin() -> Any:
+    """Prism serving GitHub's OpenAPI description; skipped without Node, except in CI."""
+    from tests.github_standin import missing
+
+    reason = missing()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI must run the GitHub API tests)")
+        pytest.skip(reason)
+    return _start_standin()
+
+
+@pytest.fixture
+def github(github_standin: Any) -> Any:
+    """An empty GitHub behind the stand-in, for one test (tests.github_standin.GitHub)."""
+    return github_standin.fresh()
