@@ -6,6 +6,7 @@ controller sent, not that something arrived."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 import time
@@ -82,3 +83,16 @@ class WebhookReceiver:
                 return found
             time.sleep(0.5)
         return None
+
+
+# The stacks' Slack receiver reads its incoming-webhook URL from this variable (fromEnv); in the
+# e2e run it is this run's receiver, so what the controller posts arrives here.
+URL_ENV = "SLACK_ALERTS_WEBHOOK"
+
+
+@functools.cache
+def releases() -> WebhookReceiver:
+    """The run's one receiver, on a port chosen before any stack resolves its secrets."""
+    from e2e.controlplane import free_port
+
+    return WebhookReceiver(port=free_port())
