@@ -4,68 +4,68 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from infra.config.base import (
     DnsLabel,
+    Duration,
     HttpsUrl,
+    Integer,
     Model,
     Number,
+    OpenRatio,
     Quantity,
+    Within,
+    as_duration,
+    in_seconds,
     pattern,
+    quantity_value,
     unique,
 )
-from infra.config.charts import VendoredChart
+from infra.config.charts import Chart, VendoredChart
 from infra.config.errors import at
+from infra.config.resources import PrometheusResources
 from infra.config.secrets import SecretRef
 
-Duration = Annotated[str, pattern(r"^[0-9]+(ms|s|m|h|d|w|y)$", "a duration such as 30s, 15d")]
-ByteSize = Annotated[str, pattern(r"^[0-9]+(B|KB|MB|GB|TB|PB)$", "a size such as 45GB")]
-ChartVersion = Annotated[
-    str, pattern(r"^v?[0-9]+\.[0-9]+\.[0-9]+$", "an exact chart version such as 88.5.0")
-]
-Ratio = Annotated[Number, Field(gt=0, lt=1)]
+# Prometheus reads `retention.size` in its own units, powers of 1024 (its GB is a GiB).
+_PROMETHEUS_SIZE_UNITS = {"Ki": "KB", "Mi": "MB", "Gi": "GB", "Ti": "TB"}
+
+
+def _old_size(value: object) -> object:
+    # The old vocabulary gave Prometheus' units (`90GB`); say which quantity that was.
+    old = re.fullmatch(r"([0-9]+)(KB|MB|GB|TB)", value) if isinstance(value, str) else None
+    if old:
+        raise ValueError(
+            f"must be a Kubernetes quantity: {value} in Prometheus' units (powers of 1024) is "
+            f"{old.group(1)}{old.group(2)[0]}i"
+        )
+    return value
+
+
+Size = Annotated[Quantity, BeforeValidator(_old_size)]
+
+
+def prometheus_size(quantity: str) -> str:
+    """A size quantity in Prometheus' own units (`90Gi` -> `90GB`; decimal units as bytes)."""
+    match = re.fullmatch(r"([0-9]+)(Ki|Mi|Gi|Ti)", quantity)
+    if match:
+        return f"{match.group(1)}{_PROMETHEUS_SIZE_UNITS[match.group(2)]}"
+    return f"{int(quantity_value(quantity))}B"
+
+
 # The app's high-resolution latency histogram buckets (prometheus-fastapi-instrumentator).
 LATENCY_BUCKETS = (
     0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5,
     5.0, 7.5, 10.0, 30.0, 60.0,
 )  # fmt: skip
+BUCKET_DURATIONS = [as_duration(Decimal(str(b))) for b in LATENCY_BUCKETS]
 
 
 # How often Prometheus scrapes the app (its ServiceMonitor); rate() needs two samples in a window.
-SCRAPE_INTERVAL_SECONDS = 30
-
-_UNIT_SECONDS = {
-    "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400,
-}  # fmt: skip
-
-
-def duration_seconds(duration: str) -> float:
-    match = re.fullmatch(r"([0-9]+)([a-z]+)", duration)
-    assert match is not None  # Duration's pattern guarantees it
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-def _measurable(seconds: float) -> float:
-    # histogram_quantile never reports more than the largest finite bucket, and inside the
-    # smallest one it only interpolates: a limit at or above the one can never be crossed (nor
-    # the promtool cases built), and one below the other is crossed by any traffic at all.
-    if seconds >= LATENCY_BUCKETS[-1]:
-        raise ValueError(
-            f"must be below {LATENCY_BUCKETS[-1]:g}, the app's largest latency bucket: a "
-            "quantile is never measured above it, so the limit could never be crossed"
-        )
-    if seconds < LATENCY_BUCKETS[0]:
-        raise ValueError(
-            f"must be at least {LATENCY_BUCKETS[0]:g}, the app's smallest latency bucket: below "
-            "it a quantile is only interpolated, so any traffic at all would cross the limit"
-        )
-    return seconds
-
-
-MeasurableSeconds = Annotated[Number, Field(gt=0), AfterValidator(_measurable)]
+SCRAPE_INTERVAL = "30s"
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class BurnTier:
 
     def factor(self, window: str) -> float:
         """The burn rate (multiple of the budget ratio) this tier fires above."""
-        return round(self.budget_share * duration_seconds(window) / duration_seconds(self.long), 6)
+        return round(self.budget_share * in_seconds(window) / in_seconds(self.long), 6)
 
 
 # Page on 2% of the budget in 1h or 5% in 6h; ticket on 10% in 1d or in 3d. Over a 30-day window
@@ -95,91 +95,158 @@ BURN_TIERS = (
     BurnTier("1d", 0.10, "1d", "2h", "1h", "warning", page=False),
     BurnTier("3d", 0.10, "3d", "6h", "3h", "warning", page=False),
 )
+# The longest range any rule reads: a shorter SLO window (or less history) cannot evaluate it.
 LONGEST_BURN_WINDOW = "3d"
 
 
-class Chart(VendoredChart):
-    version: ChartVersion
+def _measurable(latency: str) -> str:
+    # histogram_quantile never reports more than the largest finite bucket, and inside the
+    # smallest one it only interpolates: a limit at or above the one can never be crossed (nor
+    # the promtool cases built), and one below the other is crossed by any traffic at all.
+    if in_seconds(latency) >= LATENCY_BUCKETS[-1]:
+        raise ValueError(
+            f"must be below {BUCKET_DURATIONS[-1]}, the app's largest latency bucket: a "
+            "quantile is never measured above it, so the limit could never be crossed"
+        )
+    if in_seconds(latency) < LATENCY_BUCKETS[0]:
+        raise ValueError(
+            f"must be at least {BUCKET_DURATIONS[0]}, the app's smallest latency bucket: below "
+            "it a quantile is only interpolated, so any traffic at all would cross the limit"
+        )
+    return latency
+
+
+# A latency limit a quantile of the app's histogram can cross.
+MeasurableLatency = Annotated[Duration, AfterValidator(_measurable)]
 
 
 class Thresholds(Model):
     """Alert thresholds of this stack's environment."""
 
-    latency_p95_seconds: MeasurableSeconds = 0.5
-    latency_p99_seconds: MeasurableSeconds = 1.0
-    error_rate: Ratio = 0.05
-    cpu_throttling: Ratio = 0.25
-    memory_of_limit: Ratio = 0.9
-    restarts_per_hour: int = Field(default=3, ge=1)
-    # Canary alert: its error rate above `canaryErrorFactor` x stable's and above the floor.
-    canary_error_factor: Number = Field(default=2.0, gt=1)
-    canary_error_floor: Ratio = 0.01
+    RENAMED: ClassVar[dict[str, str]] = {
+        "latencyP95Seconds": "latencyP95, a duration such as 500ms",
+        "latencyP99Seconds": "latencyP99, a duration such as 1s",
+        "errorRate": "errorRatio, the same ratio (as in the analysis of a release)",
+    }
+
+    latency_p95: MeasurableLatency = Field(
+        "500ms", description="HighLatencyP95 fires when the 95th percentile stays above this."
+    )
+    latency_p99: MeasurableLatency = Field(
+        "1s", description="HighLatencyP99 fires when the 99th percentile stays above this."
+    )
+    error_ratio: OpenRatio = Field(
+        0.05, description="HighErrorRate fires when more than this ratio of requests answer 5xx."
+    )
+    cpu_throttling: OpenRatio = Field(
+        0.25,
+        description="CpuThrottled fires when more than this ratio of CPU periods are throttled.",
+    )
+    memory_of_limit: OpenRatio = Field(
+        0.9,
+        description="MemoryNearLimit fires when a container uses more than this ratio of "
+        "its memory limit.",
+    )
+    restarts_per_hour: Integer = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="FrequentRestarts fires at this many restarts in an hour.",
+    )
+    canary_error_factor: Number = Field(
+        default=2.0,
+        gt=1,
+        le=1000,
+        description="CanaryErrorRateAboveStable fires when the canary's error ratio is this "
+        "many times stable's (and above canaryErrorFloor).",
+    )
+    canary_error_floor: OpenRatio = Field(
+        0.01,
+        description="The canary error ratio below which CanaryErrorRateAboveStable stays "
+        "quiet, however it compares.",
+    )
 
 
 class Slo(Model):
-    availability: Ratio = 0.999
-    latency: Ratio = 0.99
-    # Requests slower than this count against the latency SLO; must be a histogram bucket.
-    latency_threshold_seconds: Number = 0.5
-    window: Duration = Field(
-        default="30d",
-        description="The period the error budgets are counted over (remaining budget, window "
-        "compliance, the release gate); burn-rate alert factors are derived from it.",
+    RENAMED: ClassVar[dict[str, str]] = {
+        "latencyThresholdSeconds": "latencyThreshold, a duration such as 500ms"
+    }
+
+    availability: OpenRatio = Field(
+        0.999, description="The ratio of requests that must not answer 5xx, over the SLO's window."
     )
-    page_min_bad_requests: int = Field(
-        default=10,
+    latency: OpenRatio = Field(
+        0.99, description="The ratio of requests that must be faster than latencyThreshold."
+    )
+    latency_threshold: Duration = Field(
+        "500ms",
+        description="Requests slower than this count against the latency SLO; one of the "
+        "app's histogram buckets.",
+    )
+    window: Annotated[Duration, Within(LONGEST_BURN_WINDOW)] = Field(
+        "30d",
+        description="The period the error budgets are counted over (budget left, the release "
+        "gate); the burn-rate alerts' factors follow from it. At least 3d, the longest "
+        "burn-rate window.",
+    )
+    page_min_bad_requests: Integer = Field(
+        10,
         ge=1,
         le=10000,
-        description="The fewest failed (or too slow) requests a page-tier burn-rate alert's long "
+        description="The fewest failed (or too slow) requests a paging burn-rate alert's long "
         "window must count before it pages: at night-time traffic a handful of failures is a "
-        "huge burn rate but no outage; the ticket tiers still see a sustained burn.",
+        "huge burn rate but no outage; the ticket alerts still see a sustained burn.",
     )
 
     @model_validator(mode="after")
     def _bucket(self) -> Slo:
-        if self.latency_threshold_seconds not in LATENCY_BUCKETS:
-            raise ValueError(
-                f"latencyThresholdSeconds must be one of the app's histogram buckets "
-                f"{list(LATENCY_BUCKETS)} (got {self.latency_threshold_seconds})"
-            )
-        if duration_seconds(self.window) < duration_seconds(LONGEST_BURN_WINDOW):
+        if in_seconds(self.latency_threshold) not in LATENCY_BUCKETS:
             raise at(
-                "window",
-                f"must be at least {LONGEST_BURN_WINDOW}, the longest burn-rate window "
-                f"(got {self.window})",
+                "latencyThreshold",
+                f"must be one of the app's histogram buckets {', '.join(BUCKET_DURATIONS)} "
+                f"(got {self.latency_threshold})",
             )
-        fast = BURN_TIERS[0]
+        fast = BURN_TIERS[0].factor(self.window)
         for kind in ("availability", "latency"):
             budget = 1 - getattr(self, kind)
             # A ratio cannot exceed 1: a fast-burn limit at or above it could never be crossed.
-            if fast.factor(self.window) * budget >= 1:
+            if fast * budget >= 1:
                 raise at(
                     kind,
-                    f"must be above {1 - 1 / fast.factor(self.window):.4f}: with an error budget "
-                    f"of {budget:g} over {self.window} the fast burn-rate alert "
-                    f"({fast.factor(self.window):g}x the budget, a ratio above 1) could never fire",
+                    f"must be above {1 - 1 / fast:.4f}: with an error budget of {budget:g} over "
+                    f"{self.window} the fast burn-rate alert ({fast:g}x the budget, a ratio above "
+                    "1) could never fire",
                 )
         return self
 
 
 class Receiver(Model):
-    name: DnsLabel
-    type: Literal["slack", "pagerduty", "webhook"]
-    # The webhook URL (slack, webhook) or routing key (pagerduty): always a secret.
-    secret: SecretRef
+    name: DnsLabel = Field(description="The receiver's name, as routes name it.")
+    type: Literal["slack", "pagerduty", "webhook"] = Field(
+        description="Where Alertmanager sends: Slack, PagerDuty or a webhook."
+    )
+    secret: SecretRef = Field(
+        description="The webhook URL (slack, webhook) or routing key (pagerduty): a secret "
+        "reference."
+    )
     channel: (
         Annotated[str, pattern(r"^#?[a-z0-9][a-z0-9._-]{0,79}$", "a Slack channel such as #alerts")]
         | None
-    ) = None
+    ) = Field(None, description="The Slack channel (slack only).")
 
 
 class Alerting(Model):
     receivers: Annotated[list[Receiver], unique("receiver", lambda r: r.name)] = Field(
-        default_factory=list
+        default_factory=list, description="Where alerts can be sent."
     )
-    # severity -> receiver name; severities without a route go to the default receiver.
-    routes: dict[Literal["critical", "warning", "info"], DnsLabel] = Field(default_factory=dict)
-    default_receiver: DnsLabel | None = None
+    routes: dict[Literal["critical", "warning", "info"], DnsLabel] = Field(
+        default_factory=dict,
+        description="Severity -> receiver; a severity without a route goes to the default "
+        "receiver.",
+    )
+    default_receiver: DnsLabel | None = Field(
+        None, description="The receiver of alerts no route takes (unset: nobody)."
+    )
 
     @model_validator(mode="after")
     def _known_receivers(self) -> Alerting:
@@ -193,71 +260,114 @@ class Alerting(Model):
 
 
 class Storage(Model):
-    size: Quantity = "50Gi"
+    size: Size = Field("50Gi", description="The volume's size.")
     storage_class: (
         Annotated[
             str,
             pattern(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", "a StorageClass name"),
         ]
         | None
-    ) = None
+    ) = Field(None, description="The StorageClass of the volume (unset: the cluster's default).")
 
 
 class Loki(Model):
-    enabled: bool = False
+    enabled: bool = Field(False, description="Collect the pods' logs into Loki, shown in Grafana.")
     chart: Chart = Field(
-        default_factory=lambda: Chart(
-            chart="loki", repository="https://grafana.github.io/helm-charts", version="6.30.1"
-        )
+        default_factory=lambda: VendoredChart(
+            name="loki", repository="https://grafana.github.io/helm-charts", version="6.30.1"
+        ),
+        description="Loki's chart.",
     )
     collector: Chart = Field(
-        default_factory=lambda: Chart(
-            chart="alloy", repository="https://grafana.github.io/helm-charts", version="1.2.0"
-        )
+        default_factory=lambda: VendoredChart(
+            name="alloy", repository="https://grafana.github.io/helm-charts", version="1.2.0"
+        ),
+        description="The chart of the collector that ships the pods' logs to Loki (Alloy).",
     )
-    retention: Duration = "168h"
-    storage: Storage = Field(default_factory=lambda: Storage(size="20Gi"))
+    # Loki applies retention per daily index period: less than a day deletes what it ingests.
+    retention: Annotated[Duration, Within("1d")] = Field(
+        "168h", description="How long Loki keeps logs (at least a day, its index period)."
+    )
+    storage: Storage = Field(
+        default_factory=lambda: Storage(size="20Gi"), description="Loki's volume."
+    )
+
+
+class Prometheus(Model):
+    """The Prometheus server of the stack: how much history it keeps and what it may use."""
+
+    retention: Duration = Field(
+        "30d",
+        description="How long Prometheus keeps metrics; at least slo.window, the period the "
+        "error budgets are counted over.",
+    )
+    retention_size: Size = Field(
+        "45Gi",
+        description="Prometheus deletes the oldest data beyond this size (rendered in its own "
+        "units: 45Gi is its 45GB).",
+    )
+    storage: Storage | None = Field(
+        None,
+        description="A persistent volume for the metrics (unset: kept on the pod, lost on "
+        "restart).",
+    )
+    resources: PrometheusResources = Field(
+        default_factory=PrometheusResources, description="Prometheus' CPU and memory."
+    )
+
+
+_MOVED = "prometheus.{key} (Prometheus' own settings are under monitoring.prometheus)"
 
 
 class MonitoringConfig(Model):
-    namespace: DnsLabel = "monitoring"
+    RENAMED: ClassVar[dict[str, str]] = {
+        "retention": _MOVED.format(key="retention"),
+        "retentionSize": _MOVED.format(key="retentionSize") + ", a quantity such as 90Gi",
+        "storage": _MOVED.format(key="storage"),
+        "prometheusCpu": _MOVED.format(key="resources.requests.cpu"),
+        "prometheusMemory": _MOVED.format(
+            key="resources.requests.memory and prometheus.resources.limits.memory"
+        ),
+    }
+
+    namespace: DnsLabel = Field("monitoring", description="The namespace monitoring runs in.")
     chart: Chart = Field(
-        default_factory=lambda: Chart(
-            chart="kube-prometheus-stack",
+        default_factory=lambda: VendoredChart(
+            name="kube-prometheus-stack",
             repository="https://prometheus-community.github.io/helm-charts",
             version="88.5.0",
-        )
+        ),
+        description="The kube-prometheus-stack chart (Prometheus, Alertmanager, Grafana).",
     )
-    retention: Duration = "15d"
-    retention_size: ByteSize = "45GB"
-    # Persistent storage for Prometheus; None keeps metrics on the pod (lost on restart).
-    storage: Storage | None = None
-    # Refuse any `up` that would delete the release (and with it the metrics history).
-    protect: bool = False
-    prometheus_cpu: Quantity = "500m"
-    prometheus_memory: Quantity = "2Gi"
-    grafana_admin: SecretRef
-    thresholds: Thresholds = Field(default_factory=Thresholds)
-    slo: Slo = Field(default_factory=Slo)
-    alerting: Alerting = Field(default_factory=Alerting)
-    loki: Loki = Field(default_factory=Loki)
-    runbook_base_url: HttpsUrl = (
-        "https://github.com/tbcoin/tbcoin-platform/blob/main/docs/runbooks/alerts.md"
+    prometheus: Prometheus = Field(
+        default_factory=Prometheus, description="The Prometheus server's history and resources."
+    )
+    protect: bool = Field(
+        False,
+        description="Refuse any `up` that would delete the release (and with it the metrics "
+        "history).",
+    )
+    grafana_admin: SecretRef = Field(description="Grafana's admin password: a secret reference.")
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds, description="What the alerts fire at."
+    )
+    slo: Slo = Field(
+        default_factory=Slo, description="The service level objectives the burn-rate alerts keep."
+    )
+    alerting: Alerting = Field(default_factory=Alerting, description="Where alerts go.")
+    loki: Loki = Field(default_factory=Loki, description="Log aggregation.")
+    runbook_base_url: HttpsUrl = Field(
+        "https://github.com/tbcoin/tbcoin-platform/blob/main/docs/runbooks/alerts.md",
+        description="Each alert links its runbook at this URL, with the alert's anchor.",
     )
 
     @model_validator(mode="after")
     def _history_long_enough(self) -> MonitoringConfig:
         # The error budget reads the whole SLO window: with less history it counts a part of it.
-        if duration_seconds(self.retention) < duration_seconds(self.slo.window):
+        if in_seconds(self.prometheus.retention) < in_seconds(self.slo.window):
             raise at(
-                "retention",
+                "prometheus.retention",
                 f"must be at least {self.slo.window}, the SLO window (slo.window) the error "
-                f"budgets are counted over (got {self.retention})",
-            )
-        # Loki applies retention per daily index period: less than a day deletes what it ingests.
-        if self.loki.enabled and duration_seconds(self.loki.retention) < 86400:
-            raise at(
-                "loki.retention",
-                f"must be at least 24h, Loki's index period (got {self.loki.retention})",
+                f"budgets are counted over (got {self.prometheus.retention})",
             )
         return self

@@ -14,7 +14,6 @@ from typing import Any
 
 import yaml
 
-from infra.config.charts import VENDORED_CHARTS
 from infra.config.monitoring import Receiver
 from infra.config.rollouts import RolloutsController
 from infra.kubernetes.namespace import POD_SECURITY_LEVEL
@@ -181,7 +180,7 @@ def notification_secret_manifest(c: RolloutsController, url: Any) -> dict[str, A
 
 
 def chart_archive(c: RolloutsController) -> str:
-    return f"{VENDORED_CHARTS}/argo-rollouts-{c.chart_version}.tgz"
+    return c.chart.archive
 
 
 def controller_values(

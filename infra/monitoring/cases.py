@@ -13,7 +13,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from infra.config.monitoring import LATENCY_BUCKETS, BurnTier, Slo, duration_seconds
+from infra.config.base import in_seconds
+from infra.config.monitoring import LATENCY_BUCKETS, BurnTier, Slo
 from infra.monitoring.target import MonitoredService
 from infra.release import ACTIVE, CANARY, PREVIEW, STABLE
 
@@ -144,7 +145,7 @@ def around(
 
 
 def _minutes(duration: str) -> int:
-    return int(duration_seconds(duration) // 60)
+    return int(in_seconds(duration) // 60)
 
 
 def error_ratio(
@@ -204,7 +205,7 @@ def availability_burn(
 
 
 def latency_burn(svc: MonitoredService, tier: BurnTier, limit: float, slo: Slo) -> tuple[Case, ...]:
-    slo_le = slo.latency_threshold_seconds
+    slo_le = in_seconds(slo.latency_threshold)
     if not tier.page:
         return _days(
             svc,
@@ -334,7 +335,7 @@ def budget(svc: MonitoredService, slo: Slo, record: str) -> tuple[ExprCase, ...]
             ("availability", _traffic(svc, svc.tracks[0], errors, per_step, steps)),
             (
                 "latency",
-                _histogram(svc, {slo.latency_threshold_seconds: 1 - slow}, per_step, steps),
+                _histogram(svc, {in_seconds(slo.latency_threshold): 1 - slow}, per_step, steps),
             ),
         ):
             labels = {**service, "slo": kind}

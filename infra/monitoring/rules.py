@@ -16,13 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from infra.config.monitoring import (
-    BURN_TIERS,
-    BurnTier,
-    MonitoringConfig,
-    Thresholds,
-    duration_seconds,
-)
+from infra.config.base import in_seconds
+from infra.config.monitoring import BURN_TIERS, BurnTier, MonitoringConfig, Thresholds
 from infra.monitoring import cases
 from infra.monitoring.cases import Case, ExprCase, le
 from infra.monitoring.target import MonitoredService
@@ -33,11 +28,11 @@ from infra.release import CANARY, DEPLOYMENT, PREVIEW, STABLE
 WINDOWS = tuple(
     sorted(
         {"5m", *(w for t in BURN_TIERS if t.page for w in (t.long, t.short))},
-        key=duration_seconds,
+        key=in_seconds,
     )
 )
 TICKET_WINDOWS = tuple(
-    sorted({w for t in BURN_TIERS if not t.page for w in (t.long, t.short)}, key=duration_seconds)
+    sorted({w for t in BURN_TIERS if not t.page for w in (t.long, t.short)}, key=in_seconds)
 )
 BY = "namespace, app, track"
 BY_SERVICE = "namespace, app"
@@ -123,7 +118,7 @@ def canary_above_stable_expr(svc: MonitoredService, t: Thresholds) -> str:
 
 def recording_rules(svc: MonitoredService, m: MonitoringConfig) -> list[dict[str, Any]]:
     sel = selector(svc)
-    fast_enough = le(m.slo.latency_threshold_seconds)
+    fast_enough = le(in_seconds(m.slo.latency_threshold))
     ok = f'http_request_duration_highr_seconds_bucket{{{sel},le="{fast_enough}"}}'
     rules = []
     for w in WINDOWS:
@@ -156,7 +151,7 @@ def _slo_increase(
         errors = f'sum by ({by}) (increase(http_requests_total{{{sel},status=~"5.."}}[{window}]))'
         # `or … * 0`: no 5xx yet is none missed, not no answer.
         return f"({errors} or {total} * 0)", total
-    fast_enough = le(m.slo.latency_threshold_seconds)
+    fast_enough = le(in_seconds(m.slo.latency_threshold))
     count = (
         f"sum by ({by}) (increase(http_request_duration_highr_seconds_count{{{sel}}}[{window}]))"
     )
@@ -282,15 +277,15 @@ def _traffic_alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
     found = [
         Alert(
             "HighErrorRate",
-            f"{ERROR_RATIO.format(w='5m')}{{{sel}}} > {t.error_rate}",
+            f"{ERROR_RATIO.format(w='5m')}{{{sel}}} > {t.error_ratio}",
             "5m",
             "warning",
-            f"{who}: more than {percent(t.error_rate)} of requests fail",
-            f"Over 5m, more than {percent(t.error_rate)} of requests to {who} answered 5xx.",
-            cases.error_ratio(svc, t.error_rate, "15m"),
+            f"{who}: more than {percent(t.error_ratio)} of requests fail",
+            f"Over 5m, more than {percent(t.error_ratio)} of requests to {who} answered 5xx.",
+            cases.error_ratio(svc, t.error_ratio, "15m"),
         ),
     ]
-    for q, limit in (("95", t.latency_p95_seconds), ("99", t.latency_p99_seconds)):
+    for q, limit in (("95", in_seconds(t.latency_p95)), ("99", in_seconds(t.latency_p99))):
         found.append(
             Alert(
                 f"HighLatencyP{q}",
