@@ -211,15 +211,15 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
         _at(
             f"{ANALYSIS}.budgetOverride", {"reason": "hotfix for INC-42", "expires": str(_day(-1))}
         ),
-        f"{ANALYSIS}.budgetOverride.expires: the override expired on {_day(-1)}: remove it (the "
-        "error-budget gate is on again)",
+        f"{ANALYSIS}.budgetOverride.expires: expired: remove the override, the error-budget gate "
+        f"is on again (got '{_day(-1)}')",
     ),
     "budget override for weeks": (
         _at(
             f"{ANALYSIS}.budgetOverride", {"reason": "hotfix for INC-42", "expires": str(_day(15))}
         ),
         f"{ANALYSIS}.budgetOverride.expires: must be at most 14 days ahead ({_day(14)}): an "
-        "override is for an emergency fix",
+        f"override is for an emergency fix (got '{_day(15)}')",
     ),
     "budget override without a reason": (
         _at(f"{ANALYSIS}.budgetOverride", {"expires": str(_day(1))}),
