@@ -132,6 +132,38 @@ def test_an_error_budget_override_is_shown(
     )
 
 
+@pytest.mark.parametrize(
+    "template, analysis_run",
+    [
+        ("<html>502</html>", ["not", "a", "run"]),
+        ({"metadata": {"annotations": "until never"}}, {"status": {"metricResults": "Failed"}}),
+        (
+            {"metadata": {"annotations": {"tbcoin.io/budget-override": ["a", "list"]}}},
+            {"status": {"metricResults": [
+                "x", {"name": "availability-budget", "phase": "Failed", "measurements": "no"},
+            ]}},
+        ),
+        (None, {"status": {"metricResults": [
+            {"name": "availability-budget", "phase": "Failed", "measurements": [{"value": "NaN?"}]},
+        ]}}),
+    ],
+)  # fmt: skip
+def test_answers_of_another_shape_add_nothing_to_the_status(
+    cluster: tuple[FakeKubernetes, dict[str, str]], template: Any, analysis_run: Any
+) -> None:
+    """An AnalysisTemplate or AnalysisRun the API server answers with another shape (a proxy's
+    page, a field of the wrong type) neither crashes `status` nor shows as an override."""
+    fake, env = cluster
+    _aborted_by(fake, "availability-budget", "[0.05]")
+    fake.analysis[(NS, "analysisruns", "inference-7c8d9e0f1-2")] = analysis_run
+    fake.analysis[(NS, "analysistemplates", "inference-canary")] = template
+    run = _run(env, "status", "--service", "inference")
+    assert run.code == 1, run.stderr
+    assert "Traceback" not in run.stderr and "overridden" not in run.stdout
+    # The Rollout's own message still names the budget metric that failed.
+    assert "held by the error budget: availability, below the floor 10%" in run.stdout
+
+
 def test_promote_at_the_gate_clears_the_pause_on_the_status(
     cluster: tuple[FakeKubernetes, dict[str, str]],
 ) -> None:
