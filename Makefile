@@ -94,11 +94,12 @@ $(GITHUB_API): tools/github-api/package.json tools/github-api/package-lock.json
 tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK) \
 	$(GITHUB_API) $(KUBE_SCORE) $(KUBECONFORM)
 
-# One program run: synthesize into $(OUT), then check that result with the policy pack.
+# One program run: synthesize into $(OUT), then check that result with the policy pack. With
+# BASE=<ref>, also the ranked changes against that commit (offline, as the PR comment shows them).
 ## offline plan of STACK (default staging) into out/STACK: synth, Scorecard, policy check
 plan: $(VENV)/.installed-run
 	mkdir -p $(dir $(OUT))
-	$(VENV)/bin/infractl check --stack $(STACK) --out $(OUT)
+	$(VENV)/bin/infractl check --stack $(STACK) --out $(OUT)$(if $(BASE), --base '$(BASE)')
 
 # The same plan again on every save of the stack's settings, the program or the pack
 # (docs/reference/plan-and-check.md); Ctrl-C stops it.

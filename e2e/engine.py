@@ -70,6 +70,9 @@ class Result:
     def policy_violations(self) -> list[dict[str, Any]]:
         return [e["policyEvent"] for e in self.events() if "policyEvent" in e]
 
+    def policy_messages(self) -> list[str]:
+        return [str(v.get("message", "")).strip() for v in self.policy_violations()]
+
 
 @contextlib.contextmanager
 def serve(program: Callable[[], None]) -> Iterator[str]:

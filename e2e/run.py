@@ -25,7 +25,18 @@ from typing import Any
 
 import yaml
 
-from e2e import controlplane, engine, faults, infractl, live, prometheus, rollouts, stacks, tools
+from e2e import (
+    changes,
+    controlplane,
+    engine,
+    faults,
+    infractl,
+    live,
+    prometheus,
+    rollouts,
+    stacks,
+    tools,
+)
 from e2e.errors import HarnessError
 from e2e.programs import program, weakened_program
 from infra.config.monitoring import MonitoringConfig
@@ -36,7 +47,7 @@ REPORT = ROOT / "out" / "e2e" / "report.json"
 # Every step's real event log, as `infractl` reads them; `--record` keeps some for `make test`.
 OUTPUTS = ROOT / "out" / "e2e" / "engine-outputs"
 RECORDED = ROOT / "tests" / "engine_outputs" / "recorded"
-RECORD = ("preview", "refresh-preview-only", "drift-preview")
+RECORD = ("preview", "refresh-preview-only", "drift-preview", "change-preview")
 # The controller's Rollout at each stage of a release; `--record` keeps them for `make test`.
 ROLLOUT_STAGES = OUTPUTS / "rollouts"
 RECORDED_ROLLOUTS = RECORDED / "rollouts"
@@ -45,6 +56,9 @@ RELEASE_DIGEST = "sha256:" + "b2" * 32
 FAILING_DIGEST = "sha256:" + "f4" * 32
 AFTER_ABORT_DIGEST = "sha256:" + "c3" * 32
 STACKS = ("staging", "prod")
+# pulumi_policy's advisory for a policy that read a value unknown in preview, and the pack's own
+# mandatory outcome for one it needs (policies/tbcoin_policies/common.py).
+UNJUDGED = ("can't run policy", "Cannot be checked before apply")
 
 
 @dataclass
@@ -64,6 +78,9 @@ class StackReport:
             "seconds": round(result.seconds, 1),
             **extra,
         }
+        # Every policy must run under the real engine: a skipped one gates nothing.
+        unjudged = [m for m in result.policy_messages() if any(s in m for s in UNJUDGED)]
+        self.check(not unjudged, f"{name}: a policy did not judge the real preview: {unjudged}")
 
     def check(self, ok: bool, message: str) -> bool:
         self.passed += ok
@@ -176,6 +193,19 @@ def preview_report(report: StackReport, result: engine.Result) -> None:
     )
     report.steps["preview-report"] = {"exit": done.returncode}
     report.check(done.returncode == 0, f"preview-report on the real event log: {done.stderr}")
+
+
+def change_preview(report: StackReport, pulumi: engine.Engine, step: Callable[[str], None]) -> None:
+    """A real preview of an update, a replacement and a delete of the deployed stack (nothing
+    applied), for `make test` to check the PR report's values, causes and ranking on."""
+    stack = report.stack
+    change, made = changes.change_preview(pulumi, stack, _pack_args(stack))
+    report.step("change-preview", change, made=made)
+    planned = change.summary()
+    step(f"{stack}: change preview exit {change.returncode} {planned}")
+    report.check(change.returncode == 0, f"change-preview failed: {_errors(change)}")
+    missing = [op for op in changes.EXPECTED if not planned.get(op)]
+    report.check(not missing, f"change-preview planned {planned}: no {missing}")
 
 
 def secrets_in_state(report: StackReport, pulumi: engine.Engine) -> None:
@@ -556,6 +586,9 @@ def run_stack(stack: str, folder: Path, step: Callable[[str], None]) -> StackRep
         step(f"{stack}: second preview exit {again.returncode} {again.summary()}")
         report.check(again.returncode == 0, f"second preview shows changes: {again.summary()}")
 
+        if up.returncode == 0 and stack in changes.EDITS:
+            change_preview(report, pulumi, step)
+
         if up.returncode == 0 and rollouts.available():
             blue_green(report, pulumi, plane, step)
 
@@ -679,7 +712,8 @@ def main(argv: list[str] | None = None) -> int:
         RECORDED.mkdir(parents=True, exist_ok=True)
         for report in reports:
             for name in RECORD:
-                _record(OUTPUTS / f"{report.stack}-{name}.jsonl", RECORDED)
+                if name in report.steps:  # change-preview: the stacks changes.EDITS edits
+                    _record(OUTPUTS / f"{report.stack}-{name}.jsonl", RECORDED)
         if ROLLOUT_STAGES.is_dir():
             RECORDED_ROLLOUTS.mkdir(exist_ok=True)
             for path in ROLLOUT_STAGES.glob("*.json"):

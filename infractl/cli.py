@@ -177,6 +177,13 @@ def _check_options(check: argparse.ArgumentParser) -> None:
         "in policies/chart-baseline.yaml fail (needs the test extra)",
     )
     check.add_argument(
+        "--base",
+        metavar="REF",
+        help="also plan this tree against commit REF, offline (REF's own program and settings, "
+        "synthesized in a temporary git worktree) and print the ranked changes as the PR "
+        "comment shows them",
+    )
+    check.add_argument(
         "--watch",
         action="store_true",
         help="keep running: check again on every save of the stack's settings, policy config, "
@@ -190,14 +197,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     from infractl.project import open_stack
 
     if args.watch:
+        if args.base:
+            raise UsageError("--base goes with one check, not --watch")
         from infractl.watch.loop import watch
 
         return watch(args, _warn_unresolved)
+    if args.base and args.from_dir is not None:
+        raise UsageError("--base plans this tree's program against REF's; it cannot use --from")
     if args.charts:
         from infractl.policy.charts import require_helm
 
         require_helm()
     stack = open_stack(args.stack, args.config_file)
+    if args.base:
+        return _check_against_base(args, stack)
     if args.from_dir is not None:
         outcome = check_output(stack, args.from_dir, args.policy_config, args.timeout, args.charts)
     else:
@@ -209,6 +222,55 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(summary, file=sys.stdout if args.format == "text" else sys.stderr)
     print(FORMATS[args.format](outcome))
     _warn_unresolved(stack)  # after the verdict: an output that could not be checked says only why
+    return EXIT_FAILED if outcome.failed else EXIT_OK
+
+
+def _git_status(project: Path) -> str:
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip()
+
+
+def _check_against_base(args: argparse.Namespace, stack: Stack) -> int:
+    """`check --base REF`: this tree's check, then its plan against REF's synth, rendered as
+    the PR comment renders a preview."""
+    import tempfile
+
+    from infractl.ops.base_plan import base_tree, plan, resolve, synth_base
+    from infractl.ops.engine_output import PolicyViolation
+    from infractl.ops.preview_report import json_report, markdown_report, preview_context
+    from infractl.policy.check import check_stack
+    from infractl.resources_file import load_resources_json
+
+    commit = resolve(stack.project, args.base)
+    with tempfile.TemporaryDirectory(prefix="tbcoin-plan-") as tmp:
+        out = args.out or Path(tmp) / "head"
+        _, outcome = check_stack(stack, args.policy_config, args.timeout, out, args.charts)
+        with base_tree(stack.project, commit) as tree:
+            base = synth_base(tree, stack.name, Path(tmp) / "base", args.timeout * 5)
+        head = load_resources_json(out / "resources.json")
+    report = plan(base, head, f"{args.base} → this tree")
+    pack = outcome.pack.split("@", 1)
+    report.packs = {pack[0]: pack[-1]}
+    report.violations = [
+        PolicyViolation(v.policy, pack[0], v.enforcement, v.severity, v.urn, v.message)
+        for v in outcome.violations
+    ]
+    context = preview_context(stack.project, None, None)
+    context.engine = ""  # no engine ran
+    context.dirty = bool(_git_status(stack.project))
+    context.base = f"{args.base} ({commit[:12]})"
+    reports = [(stack.name, report)]
+    print(
+        json_report(reports, context)
+        if args.format == "json"
+        else markdown_report(reports, context),
+        end="",
+    )
+    _warn_unresolved(stack)
     return EXIT_FAILED if outcome.failed else EXIT_OK
 
 
@@ -306,6 +368,13 @@ def _preview_report_options(report: argparse.ArgumentParser) -> None:
         help="Markdown file appended as a section of its own (e.g. `infractl scorecard` output)",
     )
     report.add_argument(
+        "--commit", help="the commit previewed, for the comment (default: $GITHUB_SHA, else HEAD)"
+    )
+    report.add_argument(
+        "--engine-version",
+        help="the Pulumi CLI's version, for the comment (default: `pulumi version` if on PATH)",
+    )
+    report.add_argument(
         "--waivers-base",
         type=Path,
         metavar="DIR",
@@ -320,14 +389,23 @@ def _preview_report_options(report: argparse.ArgumentParser) -> None:
 
 def cmd_preview_report(args: argparse.Namespace) -> int:
     from infra.config.documents import DocumentError, read_document
-    from infractl.ops.preview_report import MARKER, json_report, markdown_report, read_reports
+    from infractl.ops.preview_report import (
+        MARKER,
+        failures,
+        json_report,
+        markdown_report,
+        preview_context,
+        read_reports,
+    )
 
     if args.post and args.pr is None:
         raise UsageError("--post needs --pr")
     reports = read_reports([*args.input, *args.event_log], args.stack)
-    body = json_report(reports) if args.format == "json" else markdown_report(reports)
+    context = preview_context(Path.cwd(), args.commit, args.engine_version)
     if args.format == "markdown":
-        body = _with_waivers(body, reports, args.waivers_base)
+        context.waivers = _waivers(reports, args.waivers_base)
+    render = json_report if args.format == "json" else markdown_report
+    body = render(reports, context)
     for section in args.section if args.format == "markdown" else []:
         try:
             body = body.rstrip("\n") + "\n\n" + read_document(section)
@@ -340,12 +418,18 @@ def cmd_preview_report(args: argparse.Namespace) -> int:
         outcome = upsert_sticky_comment(target, args.pr, body, MARKER)
         print(f"preview comment {outcome} on PR #{args.pr}", file=sys.stderr)
     print(body, end="")
+    # A failed run is still shown (its errors and policy violations are what the reviewer
+    # needs), but it is not a plan: the command fails as for unusable input.
+    failed = failures(reports)
+    if failed:
+        print(f"infractl: preview-report: {failed}; not a complete plan", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
-def _with_waivers(body: str, reports: list[Any], base: Path | None) -> str:
-    """The comment with each stack's policy waivers, when run in the project (a recorded
-    preview read elsewhere has none to show)."""
+def _waivers(reports: list[Any], base: Path | None) -> dict[str, list[str]]:
+    """Each stack's policy waivers part, when run in the project (a recorded preview read
+    elsewhere has none to show)."""
     from infractl.ops.waiver_changes import preview_waivers
     from infractl.project import find_project
     from infractl.waivers import today
@@ -353,9 +437,8 @@ def _with_waivers(body: str, reports: list[Any], base: Path | None) -> str:
     try:
         project = find_project(Path.cwd())
     except UsageError:
-        return body
-    waivers = preview_waivers(reports, project, base, today())
-    return body.rstrip("\n") + "\n\n" + waivers if waivers else body
+        return {}
+    return preview_waivers(reports, project, base, today())
 
 
 def _drift_options(drift: argparse.ArgumentParser) -> None:

@@ -8,10 +8,10 @@ from pulumi_policy import EnforcementLevel, PolicyPack
 # The Scorecard floor reuses the project's pure predictor (scorecard/, PyYAML only).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tbcoin_policies import ALL_POLICIES, KINDS, PACK_NAME, WAIVABLE, waivers
+from tbcoin_policies import ALL_POLICIES, KINDS, PACK_NAME, WAIVABLE, conversion, waivers
 
 waivers.install(WAIVABLE, KINDS)  # policies/waivers/<stack>.json, under the engine and offline
-
+conversion.install()  # each request's properties converted once, not once per policy
 PolicyPack(
     name=PACK_NAME,
     policies=ALL_POLICIES,

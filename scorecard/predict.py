@@ -11,15 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scorecard import branch_protection, dangerous, permissions, pinned, repo_files
+from scorecard.reads import BRANCH_DEFAULT, FILE, REPOSITORY, RULESET
 from scorecard.result import CheckResult
 from scorecard.source import COMMIT, RISK_WEIGHT, VERSION
 from scorecard.workflow import Workflow, WorkflowError, contains_commands, is_workflow_file
 from scorecard.workflow import parse_workflow as parse
-
-REPOSITORY = "github:index/repository:Repository"
-RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
-FILE = "github:index/repositoryFile:RepositoryFile"
-BRANCH_DEFAULT = "github:index/branchDefault:BranchDefault"
 
 # Checks that read history or outside services; what bounds them from settings alone.
 NOT_PREDICTABLE = {

@@ -53,6 +53,22 @@ def infractl(*args: str | Path, cwd: Path = REPO, env: dict[str, str] | None = N
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
+def heavy_imports(args: list[str | Path], packages: tuple[str, ...]) -> tuple[int, list[str]]:
+    """`infractl <args>` in a fresh interpreter: its exit code and which of `packages` it
+    imported (for commands that must stay light)."""
+    probe = (
+        "import sys, contextlib, io\n"
+        "from infractl.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main({[str(a) for a in args]!r})\n"
+        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {packages!r})\n"
+        "print(code, ' '.join(heavy))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    code, _, heavy = run.stdout.strip().partition(" ")
+    return int(code), heavy.split()
+
+
 # Tools `make tools` builds from Go modules: without Go their tests are skipped, except in CI.
 GO_BUILT = {"ACTIONLINT", "KUBE_SCORE", "KUBECONFORM"}
 

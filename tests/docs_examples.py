@@ -34,6 +34,7 @@ NOT_RUN = {
     "needs-github": "GitHub's API",
     "needs-registry": "a container registry",
     "needs-network": "a package index or another download",
+    "needs-git-repository": "a git checkout with history (the docs sandbox is no repository)",
     "long-running": "runs until stopped or for minutes, or is run by CI itself",
     "synopsis": "a command's shape with placeholders, not a command",
     "illustration": "a diagram, or a sketch of code with parts left out",

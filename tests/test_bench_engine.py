@@ -34,6 +34,7 @@ def test_the_report_states_targets_and_per_resource_costs() -> None:
         "preview_without_pack": 5.0,
         "offline_plan": 2.0,
         "pack_cost_ratio": 1.2,
+        "pack_start": 0.41,
         "preview_over_offline_plan": 3.0,
     }
     row = {
@@ -46,7 +47,8 @@ def test_the_report_states_targets_and_per_resource_costs() -> None:
     }
     text = bench_engine.report({"rounds": 3, "stacks": {"prod": figures}, "scale": [row]})
     assert "prod: 60 resources; up on an empty cluster 42.0s" in text
-    assert "(pack 1.2x, target <= 1.2x)" in text and "(preview/plan 3.0x, target >= 5x)" in text
+    assert "(pack 1.2x, target <= 1.2x; its start-up 0.41s)" in text
+    assert "(preview/plan 3.0x, target >= 5x)" in text
     assert "  10        90 |     18.00  200.0    500 |    3.00   33.3    120" in text
 
 

@@ -21,6 +21,8 @@ from infractl.stackfile import read_stack_file
 from tests.conftest import REPO, infractl
 
 STAGING = (REPO / "Pulumi.staging.yaml").read_text()
+# The first line written after `config:` (the stack file's header comments may grow).
+FIRST = STAGING.splitlines().index("config:") + 2
 
 
 def _stack(tmp_path: Path, lines: str) -> Path:
@@ -38,9 +40,12 @@ SHAPES = {
     "ordered map": ("  tbcoin-platform:x: !!omap [a: 1]\n", "the tag !!omap"),
     "pairs": ("  tbcoin-platform:x: !!pairs [a: 1]\n", "the tag !!pairs"),
     "binary key": ("  ? !!binary aGVsbG8=\n  : 1\n", "the tag !!binary"),
-    "null key": ("  ~: 1\n", "line 5: key '~' is null, not a string"),
-    "null key deep": ("  tbcoin-platform:zz:\n    null: 1\n", "line 6: key 'null' is null"),
-    "boolean key": ("  true: 1\n", "line 5: key 'true' is a boolean, not a string"),
+    "null key": ("  ~: 1\n", f"line {FIRST}: key '~' is null, not a string"),
+    "null key deep": (
+        "  tbcoin-platform:zz:\n    null: 1\n",
+        f"line {FIRST + 1}: key 'null' is null",
+    ),
+    "boolean key": ("  true: 1\n", f"line {FIRST}: key 'true' is a boolean, not a string"),
     "boolean key deep": (
         "  tbcoin-platform:zz:\n    False: {}\n",
         "key 'False' is a boolean",

@@ -30,7 +30,7 @@ from infractl.ops.engine_output import Change, PropertyDiff, parse_engine_output
 from infractl.ops.github_api import GitHubApi, GitHubTarget, sync_drift_issue
 from infractl.ops.severity import EXPECTED, Classifier, Program, RulesError, load_rules
 from tests.conftest import REPO as CHECKOUT
-from tests.conftest import infractl, vendored
+from tests.conftest import heavy_imports, infractl, vendored
 from tests.gfm import assert_inert
 from tests.github_standin import GitHub
 
@@ -44,7 +44,9 @@ VENDORED_REFRESH = vendored(
     "pulumi-engine-outputs",
     "pulumi-lifecycle-TestRefreshBasics-all-0-0-preview--eventstream.json",
 )
-QUIET = '{"summaryEvent": {"resourceChanges": {"same": 3}, "result": "succeeded"}}'
+# A real no-change preview of prod (make e2e --record).
+QUIET_LOG = HERE / "engine_outputs" / "recorded" / "prod-drift-preview.jsonl"
+QUIET = QUIET_LOG.read_text()
 
 
 def _prod_report():  # type: ignore[no-untyped-def]
@@ -414,21 +416,10 @@ def test_the_remediation_switch_has_no_critical_value(mutated_stack: Any, tmp_pa
 
 
 def test_recorded_drift_imports_no_pulumi_or_github_sdk() -> None:
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys, contextlib, io\n"
-        "from infractl.cli import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    code = main(['drift', '--stack', 'prod', '--input', {str(REFRESH)!r},\n"
-        f"                 '--resources', {str(RESOURCES)!r}])\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in\n"
-        "               ('pulumi', 'pulumi_github', 'pulumi_kubernetes', 'github'))\n"
-        "print(code, heavy)\n"
-    )
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == "1 []"
+    args: list[str | Path] = ["drift", "--stack", "prod", "--input", REFRESH, "--resources",
+                              RESOURCES]  # fmt: skip
+    sdks = ("pulumi", "pulumi_github", "pulumi_kubernetes", "github")
+    assert heavy_imports(args, sdks) == (1, [])
 
 
 def test_a_bug_while_reporting_is_exit_2_never_drift(
@@ -460,13 +451,13 @@ def test_drift_runs_the_cli_with_event_log_enabled(
         '[ "$PULUMI_DEBUG_COMMANDS" = true ] || '
         '{ echo "error: unknown flag: --event-log" >&2; exit 1; }\n'
         'while [ "$1" != --event-log ]; do shift; done\n'
-        """echo '{"sequence":0,"summaryEvent":{"resourceChanges":{"same":3}}}' > "$2"\n"""
+        f'cp {QUIET_LOG} "$2"\n'
     )
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
     monkeypatch.delenv("PULUMI_DEBUG_COMMANDS", raising=False)
     report = run_refresh_preview(tmp_path, "prod")
-    assert report.summary
+    assert report.summary == {"same": 59}
 
 
 # --- ruleset drift the provider cannot see (REST API, on the GitHub API stand-in) ---------------

@@ -13,11 +13,13 @@ import copy
 import dataclasses
 import json
 import os
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE
 
 from infractl.policy.analyzer import PackError, RunningPack, running_pack
 from infractl.policy.check import analyze, run_check
@@ -621,3 +623,169 @@ def test_an_empty_or_missing_policy_config_exits_2(
     )
     assert (run.code, run.stdout) == (2, ""), run
     assert run.stderr.startswith(f"{config}: policy config: {why}"), run.stderr
+
+
+# ---- values unknown in preview (the real engine sends them; offline nothing is unknown) ----
+
+# What a first preview under the engine carries (tests/engine_outputs/recorded/*-preview.jsonl):
+# a Release's `status` and a repository's computed ids are known only after `pulumi up`.
+COMPUTED = {
+    "kubernetes:helm.sh/v3:Release": {"status": UNKNOWN_OBJECT_VALUE},
+    REPOSITORY: {k: UNKNOWN_STRING_VALUE for k in ("nodeId", "fullName", "etag", "repoId")},
+}
+CANT_RUN = "can't run policy"
+UNKNOWN_OUTCOME = "Cannot be checked before apply"
+
+
+def _with_unknowns(result: SynthResult, unknowns: dict[str, dict[str, Any]]) -> SynthResult:
+    for kind, values in unknowns.items():
+        result = _altered(result, kind, lambda i, o, values=values: i.update(values))
+    return result
+
+
+def test_values_the_policies_do_not_need_may_be_unknown(pack: RunningPack) -> None:
+    """Every policy runs, stack policies included: none reads what it does not need."""
+    baseline, _ = synth("prod")
+    expected = _run(pack, baseline).violations
+    found = _run(pack, _with_unknowns(baseline, COMPUTED)).violations
+    assert not [v for v in found if CANT_RUN in v.message or UNKNOWN_OUTCOME in v.message]
+    assert found == expected
+
+
+def test_a_needed_value_unknown_in_preview_is_a_mandatory_violation(pack: RunningPack) -> None:
+    """Not the SDK's silent advisory: the policy's own level, naming the resource and the path
+    (and the unknown does reach the pack as unknown, so the test above can fail)."""
+    baseline, _ = synth("prod")
+    needed = {
+        RULESET: {"enforcement": UNKNOWN_STRING_VALUE},
+        ROLLOUT: {"spec": UNKNOWN_OBJECT_VALUE},
+    }
+    found = _run(pack, _with_unknowns(baseline, needed)).violations
+    assert not [v for v in found if CANT_RUN in v.message]
+    unknown = {(v.policy, v.urn.rsplit("::", 1)[0].rsplit("$", 1)[-1], v.enforcement)
+               for v in found if UNKNOWN_OUTCOME in v.message}  # fmt: skip
+    assert ("github-scorecard-floor", RULESET, "mandatory") in unknown  # a stack policy
+    assert ("github-default-branch-ruleset", RULESET, "mandatory") in unknown
+    assert ("k8s-pod-security-restricted", ROLLOUT, "mandatory") in unknown  # a resource policy
+    message = next(v.message for v in found if v.policy == "github-scorecard-floor")
+    assert "string value at `enforcement` can't be known during preview" in message
+
+
+# ---- the config key a violation names ----
+
+
+def _resolves(key: str) -> bool:
+    """Whether `key` (placeholders for map keys) names a setting of the stack config model."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from infra.config.github import GitHubConfig, RepositorySettings
+    from infra.config.model import StackConfig
+
+    node: Any = StackConfig
+    for segment in key.split("."):
+        if segment.startswith("{"):
+            args = typing.get_args(node)
+            if typing.get_origin(node) is not dict or len(args) != 2:
+                return False
+            node = args[1]
+            continue
+        if not (isinstance(node, type) and issubclass(node, BaseModel)):
+            return False
+        fields = {f.alias or n: (n, f) for n, f in node.model_fields.items()}
+        if segment not in fields:
+            return False
+        name, info = fields[segment]
+        if (node, name) == (GitHubConfig, "repositories"):
+            # Stored raw (defaults and groups are layered under it), read as RepositorySettings.
+            node = dict[str, RepositorySettings]
+            continue
+        node = info.annotation
+        while typing.get_origin(node) in (typing.Union, types.UnionType, typing.Annotated):
+            node = next(a for a in typing.get_args(node) if a is not type(None))
+    return True
+
+
+def test_every_config_key_a_violation_names_is_a_setting_of_the_stack() -> None:
+    """Keys are written once per policy; a renamed setting must not leave them pointing at
+    nothing (mutation: a misspelt key is caught)."""
+    import sys
+
+    sys.path.insert(0, str(POLICIES))
+    from tbcoin_policies import CATALOGUE
+
+    keys = {name: entry["key"] for name, entry in CATALOGUE.items() if entry["key"]}
+    assert len(keys) >= 20
+    assert [name for name, key in keys.items() if not _resolves(key)] == []
+    assert not _resolves("github.repositories.{repository}.branchRules.requiredApproval")
+    assert not _resolves("services.{service}.replica")
+
+
+def test_a_violation_names_its_config_key_and_whole_numbers(pack: RunningPack) -> None:
+    baseline, _ = synth("prod")
+
+    def single(i: dict[str, Any], o: dict[str, Any]) -> None:
+        i["spec"]["minReplicas"] = 1
+
+    found = _run(pack, _altered(baseline, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+                                single)).violations  # fmt: skip
+    messages = [v.message for v in found if v.policy == "k8s-production-high-availability"]
+    assert messages and all("runs 1 replica;" in m for m in messages), messages
+    assert any(m.endswith("Config key: tbcoin-platform:services.api.replicas.") for m in messages)
+
+
+# ---- the pack's cost: one conversion per request (policies/tbcoin_policies/conversion.py) ----
+
+
+def _servicer_answers(stack: str, unknowns: dict[str, dict[str, Any]]) -> list[bytes]:
+    """Every answer the pack gives a preview of `stack`, in-process: per resource Remediate
+    and Analyze (as the engine calls them), then AnalyzeStack."""
+    import sys
+
+    sys.path.insert(0, str(POLICIES))
+    from pulumi_policy import EnforcementLevel
+    from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+    from infractl.policy.config import configure_request, load_policy_config, merge_policy_config
+    from infractl.policy.requests import analyze_requests, analyze_stack_request
+    from tbcoin_policies import ALL_POLICIES, PACK_NAME
+
+    result = _with_unknowns(synth(stack)[0], unknowns)
+    servicer = _PolicyAnalyzerServicer(
+        PACK_NAME, "0.0.1", ALL_POLICIES, EnforcementLevel.MANDATORY, None, "", None, None,
+        None, None, None,
+    )  # fmt: skip
+    info = servicer.GetAnalyzerInfo(None, None)
+    path = _policy_config(stack)
+    settings = merge_policy_config(str(path), info, load_policy_config(path), stack)
+    servicer.Configure(configure_request(settings), None)
+    answers = []
+    for request in analyze_requests(result.resources):
+        answers.append(servicer.Remediate(request, None).SerializeToString(deterministic=True))
+        answers.append(servicer.Analyze(request, None).SerializeToString(deterministic=True))
+    stack_request = analyze_stack_request(result.resources)
+    answers.append(servicer.AnalyzeStack(stack_request, None).SerializeToString(deterministic=True))
+    return answers
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_converting_once_per_request_answers_as_the_sdk_does(
+    stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    sys.path.insert(0, str(POLICIES))
+    from tbcoin_policies import conversion
+
+    needed = {RULESET: {"enforcement": UNKNOWN_STRING_VALUE}, **COMPUTED}
+    conversion.uninstall()
+    monkeypatch.setenv("PULUMI_DRY_RUN", "true")
+    sdk = _servicer_answers(stack, needed)
+    conversion.install()
+    try:
+        shared = _servicer_answers(stack, needed)
+    finally:
+        conversion.uninstall()
+    assert len(shared) == len(sdk) and shared == sdk
+    assert any(b"Cannot be checked before apply" in a for a in sdk)  # the unknown reached it

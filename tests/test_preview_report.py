@@ -110,7 +110,8 @@ def test_missing_optional_fields_are_tolerated() -> None:
     minimal = (
         '{"resourcePreEvent": {"metadata": {"op": "create", "urn": "urn:pulumi:s::p::t:m:T::a"}}}'
     )
-    report = parse_engine_output("m", minimal + "\n" + json.dumps(SUMMARY))
+    summary = {"summaryEvent": {"resourceChanges": {"create": 1}}}
+    report = parse_engine_output("m", minimal + "\n" + json.dumps(summary))
     assert [(c.op, c.type, c.paths) for c in report.changes] == [("create", "t:m:T", [])]
 
 
@@ -129,7 +130,8 @@ def test_long_reports_fold_and_stay_under_githubs_limit() -> None:
     steps = [
         {**change, "urn": f"urn:pulumi:prod::p::k:v:T::r{i:05d}" + "x" * 60} for i in range(3000)
     ]
-    report = parse_engine_output("big", json.dumps({"steps": steps, "changeSummary": {}}))
+    summary = {"update": len(steps)}
+    report = parse_engine_output("big", json.dumps({"steps": steps, "changeSummary": summary}))
     text = markdown_report([("prod", report)])
     assert len(text) <= COMMENT_LIMIT
     assert "<details>" in text

@@ -53,7 +53,7 @@ READERS: dict[str, Callable[[Path], tuple[list[str | Path], dict[str, str]]]] = 
     ),
     "drift --input": lambda p: (["drift", "--stack", "prod", "--input", p], {}),
     "drift --resources": lambda p: (
-        ["drift", "--stack", "prod", "--input", REFRESH, "--resources", p],
+        ["drift", "--stack", "test", "--input", REFRESH, "--resources", p],
         {},
     ),
     "scorecard --base": lambda p: (["scorecard", "--stack", "staging", "--base", p], {}),
@@ -138,7 +138,7 @@ def test_resources_json_that_no_synth_wrote_is_refused(
     args: list[str | Path] = {
         "check --from": ["check", "--stack", "staging", "--from", tmp_path],
         "scorecard --base": ["scorecard", "--stack", "staging", "--base", path],
-        "drift --resources": ["drift", "--stack", "prod", "--input", REFRESH, "--resources", path],
+        "drift --resources": ["drift", "--stack", "test", "--input", REFRESH, "--resources", path],
     }[command]
     _refused(infractl(*args), f"{path}: not a synth output", why)
 
@@ -156,9 +156,9 @@ def test_an_engine_stream_without_its_summary_is_an_error(command: str, tmp_path
     cut = _cut(tmp_path)
     args: list[str | Path] = {
         "preview-report": ["preview-report", "--event-log", cut, "--stack", "dev"],
-        "drift": ["drift", "--stack", "prod", "--input", cut],
+        "drift": ["drift", "--stack", "test", "--input", cut],
         "drift --pending-input": [
-            "drift", "--stack", "prod", "--input", REFRESH, "--pending-input", cut,
+            "drift", "--stack", "test", "--input", REFRESH, "--pending-input", cut,
         ],
     }[command]  # fmt: skip
     _refused(infractl(*args), f"{cut}: no summary from the engine")
@@ -204,7 +204,8 @@ def test_live_values_are_redacted_in_the_drift_report(tmp_path: Path) -> None:
         "detailedDiff": {"description": {"diffKind": "update"}},
     }  # fmt: skip
     log = tmp_path / "refresh.jsonl"
-    events = [{"resOutputsEvent": {"metadata": meta}}, SUMMARY]
+    summary = {"summaryEvent": {"resourceChanges": {"update": 1}}}
+    events = [{"resOutputsEvent": {"metadata": meta}}, summary]
     log.write_text("\n".join(map(json.dumps, events)) + "\n")
     run = infractl("drift", "--stack", "prod", "--input", log)
     assert run.code == 1, run

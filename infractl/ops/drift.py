@@ -22,7 +22,7 @@ from typing import Any
 from infractl.errors import InfractlError, UsageError
 from infractl.markdown import code, text
 from infractl.ops.engine_output import MISSING, EngineOutputError, EngineReport, read_engine_output
-from infractl.ops.preview_report import COMMENT_LIMIT, stack_section
+from infractl.ops.preview_report import COMMENT_LIMIT, ICONS, stack_section
 from infractl.ops.severity import EXPECTED, SEVERITIES, Classifier, Finding, Program
 from infractl.project import STACK_NAME, STACK_NAME_RULE
 from infractl.resources_file import load_resources_json
@@ -32,7 +32,6 @@ from infractl.waivers import Standing, markdown_table
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR, EXIT_PENDING, EXIT_DRIFT_AND_PENDING = 0, 1, 2, 3, 4
 # ... and of `infractl drift --remediation-check`.
 REMEDIATION_ALLOWED, REMEDIATION_REFUSED = 0, 1
-ICONS = {"critical": "🔴", "high": "🟠", "low": "🟡"}
 HISTORY_RUNS = 10
 _STATE = re.compile(r"<!-- tbcoin-platform:drift-state:([A-Za-z0-9_=-]*) -->")
 
@@ -67,13 +66,10 @@ def _run(project: Path, stack: str, command: list[str], what: str) -> EngineRepo
         # --expect-no-changes exits non-zero on changes as well as on errors; only a run that got
         # as far as its summary event answered the question.
         try:
-            report = read_engine_output(log)
-        except EngineOutputError:
-            report = None
-        if report is None:
+            return read_engine_output(log)
+        except EngineOutputError as exc:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1][:300]
-            raise DriftError(f"{what} failed (exit {proc.returncode}): {last}")
-        return report
+            raise DriftError(f"{what} failed (exit {proc.returncode}): {last}; {exc}") from None
 
 
 def run_refresh_preview(project: Path, stack: str) -> EngineReport:
@@ -329,9 +325,22 @@ class DriftResult:
     note: str | None = None  # for stderr
 
 
+def usable(report: EngineReport, stack: str, what: str) -> EngineReport:
+    """An engine run drift may conclude from: of this stack, and finished. A failed run stopped
+    before it reached everything, so "no drift" (or "nothing pending") would be a guess."""
+    if report.stack and report.stack != stack:
+        raise DriftError(
+            f"{report.source}: {what} of stack {report.stack!r}, not of --stack {stack!r}"
+        )
+    if report.failed:
+        raise DriftError(f"{report.source}: {what}: {report.failed}; it cannot tell drift")
+    return report
+
+
 def command(request: DriftRequest) -> DriftResult:
     """`infractl drift`: both signals (recorded or run here), ranked, then printed, checked
-    against the remediation switch, or kept in the stack's drift issue."""
+    against the remediation switch, or kept in the stack's drift issue. Nothing is concluded,
+    and the drift issue is not touched, unless both runs finished and agree with themselves."""
     stack = check_stack_name(request.stack)
     if request.input:
         refreshed = read_engine_output(request.input)
@@ -343,6 +352,8 @@ def command(request: DriftRequest) -> DriftResult:
 
         project = find_project(Path.cwd())
         refreshed, pending = run_refresh_preview(project, stack), run_preview(project, stack)
+    refreshed = usable(refreshed, stack, "the refresh")
+    pending = usable(pending, stack, "the pending-changes preview") if pending else None
     program = read_program(request.resources) if request.resources else None
     notes: list[str] = []
     if request.rulesets:

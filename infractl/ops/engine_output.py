@@ -7,9 +7,9 @@
 
 Malformed input never raises past `read_engine_output`/`parse_engine_output` except as
 `EngineOutputError` (one line): unreadable lines, unknown events and fields of the wrong type are
-skipped and counted in `notes`, so a report can say what it could not read. Only input with
-nothing readable at all, or input that is not UTF-8 text, too large or too deeply nested, is an
-error.
+skipped and counted in `notes`, so a report can say what it could not read. Input with nothing
+readable at all, input that is not UTF-8 text, too large or too deeply nested, and output that
+disagrees with itself (see `check_consistent`) are errors: no verdict may rest on them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,13 @@ QUIET_OPS = {"same", "refresh", "read", "discard", "remove-pending-replace"}
 # The engine spells one replacement as up to three steps; a report shows one "replace".
 REPLACE_STEPS = {"replace", "create-replacement", "delete-replaced"}
 DANGEROUS = {"replace", "delete"}
+# Steps the engine's summary does not count (pulumi pkg/resource/deploy/step.go `Logical()` is
+# false for the halves of a replacement; remove-pending-replace is internal); a read is counted
+# only when it changed something, so reads are not compared.
+UNCOUNTED_STEPS = {
+    "create-replacement", "delete-replaced", "read-replacement", "discard-replaced",
+    "import-replacement", "remove-pending-replace", "read", "read-discard",
+}  # fmt: skip
 KNOWN_EVENTS = {
     "preludeEvent", "resourcePreEvent", "resOutputsEvent", "resOpFailedEvent", "diagnosticEvent",
     "stdoutEvent", "policyEvent", "policyLoadEvent", "policyAnalyzeSummaryEvent",
@@ -56,6 +64,11 @@ class PropertyDiff:
     old: Any
     new: Any
 
+    @property
+    def replaces(self) -> bool:
+        """The provider says this change cannot be made in place (`update-replace`, …)."""
+        return self.kind.endswith("-replace")
+
 
 MISSING: Any = None  # the JSON engine output cannot tell an absent property from null
 
@@ -68,6 +81,10 @@ class Change:
     diffs: list[PropertyDiff] = field(default_factory=list)
     protected: bool = False
     failed: bool = False
+    # For a replacement: the top-level properties that force it (the step's `keys`).
+    replace_keys: list[str] = field(default_factory=list)
+    # Its inputs (the new ones, or the old for a delete): what names it in config.
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -114,9 +131,27 @@ class EngineReport:
     # The engine's own summary (`summaryEvent`, `changeSummary`) arrived: without it the output
     # was cut short and says nothing about what was not reached.
     complete: bool = False
+    # What the events themselves show, to hold against the summary (check_consistent).
+    steps: Counter[str] = field(default_factory=Counter)
+    # What ran: each provider's version (from its `pulumi:providers:*` resource) and each
+    # policy pack's (from the summary), for the report's context line.
+    providers: dict[str, str] = field(default_factory=dict)
+    packs: dict[str, str] = field(default_factory=dict)
+    sames_listed: bool = True  # `pulumi preview --json` lists `same` steps only with --show-sames
+    stacks: set[str] = field(default_factory=set)  # "<project>/<stack>" of every URN seen
+    problems: list[str] = field(default_factory=list)  # order of events, found while parsing
 
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(c.op for c in self.changes).items()))
+
+    @property
+    def failed(self) -> str:
+        """Why the run did not finish as planned ("" if it did): its changes are not the plan."""
+        if self.maybe_corrupt:
+            return "the run failed and the state may be corrupt (maybeCorrupt)"
+        if self.result == "failed":
+            return "the run failed (its summary says `result: failed`)"
+        return ""
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -130,6 +165,23 @@ def _text(value: Any) -> str:
 def _stack_of(urn: str) -> str:
     parts = urn.split(":")
     return parts[2] if urn.startswith("urn:pulumi:") and len(parts) > 2 else ""
+
+
+def _project_stack(urn: str) -> str:
+    """`urn:pulumi:<stack>::<project>::…` -> "<project>/<stack>" ("" for anything else)."""
+    parts = urn.split("::")
+    stack = _stack_of(urn)
+    return f"{parts[1]}/{stack}" if stack and len(parts) > 2 else ""
+
+
+def _default_provider(urn: str) -> bool:
+    # Steps of the engine's default providers are internal: logged, never counted.
+    parts = urn.split("::")
+    return (
+        len(parts) > 3
+        and parts[2].startswith("pulumi:providers:")
+        and (parts[3].startswith("default"))
+    )
 
 
 def _type_of(urn: str) -> str:
@@ -198,6 +250,19 @@ def _diffs(meta: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> li
     return diffs
 
 
+def _names(value: Any) -> list[str]:
+    return [str(v) for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _provider_version(report: EngineReport, urn: str, states: list[dict[str, Any]]) -> None:
+    kind = _type_of(urn)
+    if kind.startswith("pulumi:providers:"):
+        for state in states:
+            version = _dict(state.get("inputs")).get("version")
+            if isinstance(version, str) and version:
+                report.providers[kind.removeprefix("pulumi:providers:")] = version
+
+
 def _op(op: Any) -> str:
     op = _text(op) or "unknown"
     return "replace" if op in REPLACE_STEPS else op
@@ -234,10 +299,15 @@ def _parse_digest(source: str, document: dict[str, Any]) -> EngineReport:
         if not urn:
             skipped += 1
             continue
-        op = _op(step.get("op"))
+        raw_op = _text(step.get("op")) or "unknown"
+        report.stacks.add(_project_stack(urn))
+        if raw_op not in UNCOUNTED_STEPS and not _default_provider(urn):
+            report.steps[raw_op] += 1
+        op = _op(raw_op)
+        old, new = _dict(step.get("oldState")), _dict(step.get("newState"))
+        _provider_version(report, urn, [new, old])
         if op in QUIET_OPS:
             continue
-        old, new = _dict(step.get("oldState")), _dict(step.get("newState"))
         meta = {"detailedDiff": step.get("detailedDiff"), "diffReasons": step.get("diffReasons")}
         report.changes.append(
             Change(
@@ -246,6 +316,8 @@ def _parse_digest(source: str, document: dict[str, Any]) -> EngineReport:
                 op=op,
                 diffs=_diffs(meta, old, new),
                 protected=old.get("protect") is True,
+                replace_keys=_names(step.get("replaceReasons")) if op == "replace" else [],
+                inputs=_dict((new or old).get("inputs")),
             )
         )
     if skipped:
@@ -254,6 +326,7 @@ def _parse_digest(source: str, document: dict[str, Any]) -> EngineReport:
     for diag in diagnostics if isinstance(diagnostics, list) else []:
         if isinstance(diag, dict):
             report.diagnostics.append(_diagnostic(diag))
+    report.sames_listed = report.steps["same"] > 0
     report.summary = _counts(document.get("changeSummary"))
     report.complete = isinstance(document.get("changeSummary"), dict)
     report.maybe_corrupt = document.get("maybeCorrupt") is True
@@ -264,8 +337,11 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
     report = EngineReport(source=source, format="event-log")
     # Keyed by URN and old id: a refresh can show one URN twice (a pending delete and the live one).
     changes: dict[tuple[str, str], Change] = {}
+    # Each counted step by URN and old id, with its op (a refresh's outcome arrives later).
+    counted: dict[tuple[str, str], str] = {}
     unreadable = unknown = 0
-    for line in lines:
+    summary_line = preludes = 0
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -278,15 +354,31 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
             unknown += 1
             continue
         kind, body = kinds[0], _dict(event[kinds[0]])
+        if summary_line and kind != "cancelEvent" and not report.problems:
+            report.problems.append(
+                f"the engine's summary (line {summary_line}) is followed by a {kind} (line "
+                f"{number}): the log goes on after its run ended (two logs joined?)"
+            )
+        if kind == "preludeEvent":
+            preludes += 1
         if kind in ("resourcePreEvent", "resOutputsEvent", "resOpFailedEvent"):
             meta = _dict(body.get("metadata"))
             urn = _text(meta.get("urn"))
             if not urn:
                 unreadable += 1
                 continue
-            op = _op(meta.get("op"))
+            report.stacks.add(_project_stack(urn))
+            raw_op = _text(meta.get("op")) or "unknown"
+            op = _op(raw_op)
             old, new = _dict(meta.get("old")), _dict(meta.get("new"))
             key = (urn, str(old.get("id", "")))
+            _provider_version(report, urn, [new, old])
+            if _default_provider(urn) or raw_op in UNCOUNTED_STEPS:
+                pass
+            elif kind == "resOpFailedEvent":
+                counted[key] = "failed"  # the engine counts only steps that succeeded
+            elif counted.get(key, "refresh") == "refresh":
+                counted[key] = raw_op  # a refresh step counts as its outcome
             change = changes.get(key)
             # resOutputsEvent carries the final op (a refresh step becomes same/update/delete).
             if (
@@ -300,6 +392,8 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
                     op,
                     _diffs(meta, old, new),
                     old.get("protect") is True,
+                    replace_keys=_names(meta.get("keys")) if op == "replace" else [],
+                    inputs=_dict((new or old).get("inputs")),
                 )
                 changes[key] = change
             if kind == "resOpFailedEvent":
@@ -307,6 +401,7 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
         elif kind == "diagnosticEvent":
             report.diagnostics.append(_diagnostic(body))
         elif kind == "policyEvent":
+            report.stacks.add(_project_stack(_text(body.get("resourceUrn"))))
             report.violations.append(
                 PolicyViolation(
                     policy=_text(body.get("policyName")),
@@ -318,11 +413,24 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
                 )
             )
         elif kind == "summaryEvent":
+            if summary_line and not report.problems:
+                report.problems.append(
+                    f"two summaries (lines {summary_line} and {number}): two runs in one log"
+                )
+            summary_line = number
             report.summary = _counts(body.get("resourceChanges"))
+            report.packs = {
+                str(k).split("|", 1)[0]: v
+                for k, v in _dict(body.get("PolicyPacks")).items()
+                if isinstance(v, str)
+            }
             report.result = _text(body.get("result"))
             report.complete = True
             report.maybe_corrupt = body.get("maybeCorrupt") is True
     report.changes = [c for c in changes.values() if c.op not in QUIET_OPS]
+    report.steps = Counter(op for op in counted.values() if op != "failed")
+    if preludes > 1 and not report.problems:
+        report.problems.append(f"{preludes} runs began in one log (preludeEvent)")
     if unreadable:
         report.notes.append(
             f"{unreadable} line(s) could not be read as engine events and were skipped"
@@ -394,9 +502,39 @@ def parse_engine_output(source: str, text: str) -> EngineReport:
             "`changeSummary` in preview JSON): the output was cut short, so it cannot say "
             "whether anything changed"
         )
-    urns = [c.urn for c in report.changes] + [v.urn for v in report.violations]
-    report.stack = next((s for s in map(_stack_of, urns) if s), "")
+    check_consistent(report)
+    report.stack = next((s.rsplit("/", 1)[-1] for s in report.stacks if s), "")
     return report
+
+
+def _spelled(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{n} {op}" for op, n in sorted(counts.items()) if n) or "nothing"
+
+
+def check_consistent(report: EngineReport) -> None:
+    """The output must agree with itself before anything is concluded from it: one run of one
+    stack, its summary last, and (unless the run failed, when the engine stops counting) each
+    operation as often in the events as in the summary. Otherwise one EngineOutputError line."""
+    source = report.source
+    stacks = sorted(s for s in report.stacks if s)
+    if len(stacks) > 1:
+        raise EngineOutputError(
+            f"{source}: resources of {len(stacks)} stacks ({', '.join(stacks[:4])}) in one "
+            "output; give each stack's output as an input of its own"
+        )
+    if report.problems:
+        raise EngineOutputError(f"{source}: {report.problems[0]}; no verdict from it")
+    if report.failed:
+        return
+    ignored = {"read"} | (set() if report.sames_listed else {"same"})
+    summary = {op: n for op, n in report.summary.items() if op not in ignored and n}
+    events = {op: n for op, n in report.steps.items() if op not in ignored and n}
+    if summary != events:
+        what = "steps" if report.format == "preview-json" else "events"
+        raise EngineOutputError(
+            f"{source}: the engine's summary counts {_spelled(summary)} but its {what} show "
+            f"{_spelled(events)}: part of the output is missing or was added; no verdict from it"
+        )
 
 
 def _looks_like_events(lines: list[str]) -> bool:

@@ -19,6 +19,7 @@ RULES_FILE = Path(__file__).with_name("drift_rules.toml")
 SEVERITIES = ("critical", "high", "low")
 EXPECTED = "expected"
 UNCLASSIFIED = "not classified in infractl/ops/drift_rules.toml; treated as high until it is"
+GONE_PREFIX = "the resource is gone; "
 SEVERITY_WHEN = {"", "increase", "delete", "protected-delete"}
 EXPECTED_WHEN = {"", "autoscaled"}
 # A coarse diff (say `spec`) is split into the leaves that differ, so a rule on a deeper path
@@ -205,12 +206,27 @@ class Classifier:
     def __init__(self, program: Program, rules: tuple[list[Rule], list[Rule]] | None = None):
         self.program = program
         self.severity_rules, self.expected_rules = rules or load_rules()
+        # The rules whose type glob matches a type, in order: a stack has few types and a plan
+        # may have thousands of properties to rank.
+        self._by_type: dict[str, tuple[list[Rule], list[Rule]]] = {}
+
+    def _rules(self, type_: str) -> tuple[list[Rule], list[Rule]]:
+        if type_ not in self._by_type:
+            self._by_type[type_] = (
+                [r for r in self.severity_rules if fnmatchcase(type_, r.type)],
+                [r for r in self.expected_rules if fnmatchcase(type_, r.type)],
+            )
+        return self._by_type[type_]
+
+    def rank_resource(self, change: Change) -> Finding:
+        """The resource as a whole (gone, replaced or new), by the rules on whole resources."""
+        protected = change.protected or change.urn in self.program.protected
+        return self._rank(change, "", [], MISSING, MISSING, protected)
 
     def classify(self, change: Change) -> list[Finding]:
         """Findings for one refresh step: each drifted leaf, or the resource itself if gone."""
         if change.op == "delete":
-            protected = change.protected or change.urn in self.program.protected
-            return [self._rank(change, "", [], MISSING, MISSING, protected)]
+            return [self.rank_resource(change)]
         findings = []
         for diff in change.diffs:
             for path, old, new in leaves(diff.path, diff.old, diff.new):
@@ -226,17 +242,18 @@ class Classifier:
                 return Finding(change.urn, change.type, path, "[secret]", "[secret]", severity, why)
             return Finding(change.urn, change.type, path, old, new, severity, why)
 
+        severity_rules, expected_rules = self._rules(change.type)
         if path:
             strings = [str(s) for s in segments]
             for ignored in self.program.ignore_changes.get(change.urn, []):
                 if ignored and strings[: len(ignored)] == list(ignored):
                     return finding(EXPECTED, "the program ignores changes to it (ignoreChanges)")
-            for rule in self.expected_rules:
+            for rule in expected_rules:
                 if rule.matches(change.type, segments) and (
                     rule.when != "autoscaled" or change.urn in self.program.autoscaled
                 ):
                     return finding(EXPECTED, rule.why)
-        for rule in self.severity_rules:
+        for rule in severity_rules:
             if not rule.matches(change.type, segments):
                 continue
             if rule.when == "increase" and not _increased(old, new):
@@ -246,5 +263,5 @@ class Classifier:
             if rule.when == "protected-delete" and not (change.op == "delete" and protected):
                 continue
             gone = change.op == "delete" and not rule.when
-            return finding(rule.severity, f"the resource is gone; {rule.why}" if gone else rule.why)
+            return finding(rule.severity, f"{GONE_PREFIX}{rule.why}" if gone else rule.why)
         return finding("high", UNCLASSIFIED)

@@ -76,10 +76,11 @@ def preview_waivers(
     project: Path,
     base_project: Path | None,
     on: datetime.date,
-) -> str:
-    """The waivers part of the preview comment for every stack previewed, or "". `base_project`:
-    a checkout of the branch the change goes into (none: nothing is called added)."""
-    lines = []
+) -> dict[str, list[str]]:
+    """Each previewed stack's waivers part of the preview comment (a stack with no waivers on
+    either side has none). `base_project`: a checkout of the branch the change goes into (none:
+    nothing is called added)."""
+    parts = {}
     for stack, report in reports:
         base, unread = None, ""
         if base_project is not None:
@@ -89,6 +90,5 @@ def preview_waivers(
                 unread = f"_The base branch's waivers file could not be read ({text(exc)})._"
         section = waivers_section(stack, report, load(project, stack), base, on)
         if section:
-            title = f"#### {code(stack, table=False)}: policy waivers"
-            lines += [title, "", *section, *([unread, ""] if unread else [])]
-    return "\n".join(lines)
+            parts[stack] = [*section, *([unread, ""] if unread else [])]
+    return parts

@@ -9,11 +9,15 @@ from typing import Any
 import yaml
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
+from scorecard.reads import READS as SCORECARD_READS
 from tbcoin_policies.common import (
     NotWaivable,
     Waivable,
+    counted,
     dig,
     floor_default,
+    known,
+    number,
     of_type,
     project_rule,
     resource_policy,
@@ -66,7 +70,9 @@ default_branch_ruleset = stack_policy(
     severity=Severity.HIGH,
     standard=scorecard("Branch-Protection"),
     remediation="keep tbcoin-platform:github.<repo>.branchRules.enforcement 'active'.",
+    types=(REPOSITORY, RULESET, BRANCH_PROTECTION),
     check=_default_branch_rules,
+    key="github.repositories.{repository}.branchRules.enforcement",
     waiver=NotWaivable(
         "an unprotected default branch takes every other control with it: anyone who can push "
         "can change anything.",
@@ -83,7 +89,10 @@ def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterabl
         return
     count = int(pr.get("requiredApprovingReviewCount") or 0)
     if count < minimum:
-        yield f"It requires {count} approving review(s); this stack requires at least {minimum}."
+        yield (
+            f"It requires {counted(count, 'approving review')}; this stack requires at least "
+            f"{minimum}."
+        )
     if not pr.get("dismissStaleReviewsOnPush"):
         yield "Approvals survive new pushes (stale reviews are not dismissed)."
     if not pr.get("requiredReviewThreadResolution"):
@@ -100,6 +109,7 @@ ruleset_reviews = resource_policy(
     "and requireConversationResolution in the repository's config.",
     types=(RULESET,),
     check=_reviews,
+    key="github.repositories.{repository}.branchRules.requiredApprovals",
     waiver=NotWaivable(
         "the floor sets the least review a change gets; a waiver would lower it for a repository.",
         floor=("approvals", "stale-reviews", "conversation-resolution"),
@@ -134,6 +144,7 @@ ruleset_history = resource_policy(
     remediation="keep branchRules.blockForcePushes, blockDeletion and linearHistory true.",
     types=(RULESET,),
     check=_history,
+    key="github.repositories.{repository}.branchRules",
     waiver=NotWaivable(
         "history rewritten or deleted is not restored when a waiver expires.", floor=("history",)
     ),
@@ -160,6 +171,7 @@ ruleset_required_checks = resource_policy(
     remediation="list the checks in branchRules.requiredChecks and keep strictChecks true.",
     types=(RULESET,),
     check=_checks,
+    key="github.repositories.{repository}.branchRules.requiredChecks",
     waiver=NotWaivable(
         "merging without the required checks merges untested code; the floor keeps them.",
         floor=("required-checks",),
@@ -180,7 +192,7 @@ def _bypass(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]
     # the reviews and checks everyone else needs.
     for actor in args.props.get("bypassActors") or []:
         yield (
-            f"{actor.get('actorType')} {actor.get('actorId')} may bypass the rules "
+            f"{actor.get('actorType')} {number(actor.get('actorId'))} may bypass the rules "
             f"(mode {actor.get('bypassMode')!r})."
         )
 
@@ -194,6 +206,7 @@ ruleset_bypass = resource_policy(
     remediation="remove the actor from branchRules.bypassActors.",
     types=(RULESET,),
     check=_bypass,
+    key="github.repositories.{repository}.branchRules.bypassActors",
     waiver=NotWaivable(
         "a bypass actor is itself an exception with no reviewer and no expiry.",
         floor=("bypass-actors",),
@@ -219,6 +232,7 @@ secret_scanning = resource_policy(
     "repositories also need security.secretProtectionLicensed).",
     types=(REPOSITORY,),
     check=_secret_scanning,
+    key="github.repositories.{repository}.security",
     waiver=NotWaivable(
         "a credential pushed meanwhile is not un-leaked when a waiver expires.",
         floor=("secret-scanning",),
@@ -270,7 +284,9 @@ vulnerability_alerts = stack_policy(
     severity=Severity.HIGH,
     standard=scorecard("Vulnerabilities"),
     remediation="keep security.vulnerabilityAlerts and security.dependabotSecurityUpdates true.",
+    types=(REPOSITORY, ALERTS, SECURITY_UPDATES),
     check=_alerts,
+    key="github.repositories.{repository}.security",
     waiver=NotWaivable(
         "the floor keeps vulnerability alerts and security updates on.",
         floor=("vulnerability-alerts",),
@@ -323,7 +339,9 @@ dependabot_coverage = stack_policy(
     severity=Severity.MEDIUM,
     standard=scorecard("Dependency-Update-Tool"),
     remediation="add the ecosystem to dependabot.ecosystems in the repository's config.",
+    types=(REPOSITORY, FILE),
     check=_dependabot,
+    key="github.repositories.{repository}.dependabot.ecosystems",
     waiver=Waivable(
         "the ecosystems are inferred from the workflows' text, which can name one the "
         "repository does not use; a missing version-update entry weakens no control in force."
@@ -349,9 +367,11 @@ security_files = stack_policy(
     description="SECURITY.md and CODEOWNERS are managed in every repository.",
     severity=Severity.MEDIUM,
     standard=scorecard("Security-Policy"),
-    remediation="give the repository a securityPolicy (contact, responseHours) in its config; "
+    remediation="give the repository a securityPolicy (contact, responseTime) in its config; "
     "CODEOWNERS is generated from codeowners (or the team-leads default).",
+    types=(REPOSITORY, FILE),
     check=_policy_files,
+    key="github.repositories.{repository}.securityPolicy",
     waiver=Waivable(
         "a repository can take its SECURITY.md from the organisation's .github repository "
         "while its own is written; CODEOWNERS is always generated."
@@ -380,7 +400,9 @@ workflow_token = stack_policy(
     standard=scorecard("Token-Permissions"),
     remediation="keep actions.defaultWorkflowPermissions 'read' and "
     "actions.canApprovePullRequests false.",
+    types=(REPOSITORY, WORKFLOW_PERMISSIONS),
     check=_token,
+    key="github.repositories.{repository}.actions",
     waiver=NotWaivable(
         "a token that writes can change the code the checks passed.", floor=("workflow-token",)
     ),
@@ -424,6 +446,7 @@ actions_pinned = resource_policy(
     remediation="add the action to tbcoin-platform:github.actionPins with its 40-hex commit SHA.",
     types=(FILE,),
     check=_pinned,
+    key="github.actionPins",
     waiver=NotWaivable(
         "the repository setting the floor keeps (actions.shaPinningRequired) makes GitHub "
         "refuse an unpinned action anyway; the fix is a pin in github.actionPins.",
@@ -438,12 +461,18 @@ SCORECARD = "github-scorecard-floor"
 def _scorecard_floor(
     resources: list[PolicyResource], config: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
+    if not resources:
+        return
+    # Imported only for a stack with repositories: the engine waits for the pack's start-up.
     from scorecard.predict import predict_resources
 
     given = config.get("minimums") or floor_default(SCORECARD, "minimums")
     minimums = {str(k): int(v) for k, v in given.items()}
     urns = dict(_repo_names(resources))
-    plain = [{"type": r.resource_type, "inputs": dict(r.props)} for r in resources]
+    plain = [
+        {"type": r.resource_type, "inputs": known(r, *SCORECARD_READS[r.resource_type])}
+        for r in resources
+    ]
     for prediction in predict_resources(plain):
         for check in prediction.checks:
             floor = minimums.get(check.name)
@@ -467,7 +496,9 @@ scorecard_floor = stack_policy(
     standard=scorecard("Branch-Protection"),
     remediation="see `infractl scorecard --stack <stack>` for each check's reasons and what "
     "raises it.",
+    types=tuple(SCORECARD_READS),
     check=_scorecard_floor,
+    key="github.repositories.{repository}",
     waiver=NotWaivable(
         "its minimums are the floor's own (a policy parameter it holds); a waiver would lower "
         "the floor for a repository."
@@ -501,7 +532,9 @@ single_owner = stack_policy(
     standard=project_rule("one-owner-per-repository"),
     remediation="remove the repository from one stack's tbcoin-platform:github.repositories "
     "(then run `infractl policies sync-config`).",
+    types=(REPOSITORY,),
     check=_ownership,
+    key="github.repositories.{repository}",
     waiver=NotWaivable(
         "two stacks governing one repository overwrite each other on every `up`; an expiry "
         "date does not stop that."

@@ -12,6 +12,7 @@ from tbcoin_policies.common import (
     NotWaivable,
     Waivable,
     cis_kubernetes,
+    counted,
     dig,
     floor_default,
     labels_match,
@@ -129,6 +130,7 @@ requests_and_limits = resource_policy(
     remediation="set services.<name>.resources.requests and .limits in the stack config.",
     types=tuple(WORKLOADS),
     check=_resources,
+    key="services.{service}.resources",
     waiver=Waivable(
         "a workload being sized may run without a limit for a while; the namespace quota "
         "still bounds the total."
@@ -185,6 +187,7 @@ images_pinned = resource_policy(
     remediation="name images as sha256:<digest> (or 'build') in services.<name>.strategy.",
     types=tuple(WORKLOADS),
     check=_images,
+    key="services.{service}.strategy.image",
     waiver=NotWaivable(
         "what runs must be what was reviewed; the floor requires digests (requireDigest)."
     ),
@@ -239,7 +242,8 @@ def _high_availability(
         )
         if int(replicas or 0) < minimum:
             yield (
-                f"Workload '{name}' runs {replicas} replica(s); production needs {minimum}.",
+                f"Workload '{name}' runs {counted(replicas, 'replica')}; production needs "
+                f"{minimum}.",
                 d.urn,
             )
         labels = _pod_labels(d)
@@ -259,7 +263,9 @@ high_availability = stack_policy(
     standard=project_rule("production-availability"),
     remediation="set services.<name>.replicas >= 2 in the production stack; the workload builder "
     "then adds a PodDisruptionBudget.",
+    types=(NAMESPACE, HPA, PDB, DEPLOYMENT, ROLLOUT),
     check=_high_availability,
+    key="services.{service}.replicas",
     waiver=NotWaivable(
         "its replica minimum is a floor parameter on prod; a single replica is an outage on "
         "the next node drain."
@@ -299,7 +305,9 @@ default_deny = stack_policy(
     severity=Severity.HIGH,
     standard=cis_kubernetes("5.3.2", "Ensure that all Namespaces have NetworkPolicies defined"),
     remediation="declare the namespace as an environment; its component adds `default-deny`.",
+    types=(NAMESPACE, NETWORK_POLICY),
     check=_default_deny,
+    key="environments.{environment}",
     waiver=Waivable(
         "a namespace a third-party install creates may need its own network rules written "
         "first; the waiver names that namespace and nothing else."
@@ -331,7 +339,9 @@ service_selects_workload = stack_policy(
     severity=Severity.HIGH,
     standard=project_rule("no-dangling-services"),
     remediation="check the service's strategy and track names in the stack config.",
+    types=(SERVICE, *WORKLOADS),
     check=_selectors,
+    key="services.{service}.strategy",
     waiver=Waivable(
         "a Service whose pods come from outside the stack (a chart, another controller) "
         "selects pods the pack cannot see."
@@ -418,6 +428,7 @@ shared_with_controllers = stack_policy(
     standard=project_rule("progressive-delivery"),
     remediation="build the object through the release strategies (infra/kubernetes/"
     "strategies.py), which set ignoreChanges and leave replicas to the HPA.",
+    types=(SERVICE, HTTP_ROUTE, ROLLOUT, HPA, DEPLOYMENT),
     check=_shared_with_controllers,
     waiver=NotWaivable(
         "Pulumi and the Argo Rollouts controller would undo each other's writes on every `up`: "
@@ -473,6 +484,7 @@ canary_weights = resource_policy(
     "moves them, up to maxWeight, then `infractl rollout promote`.",
     types=(HTTP_ROUTE,),
     check=_weights,
+    key="services.{service}.strategy",
     waiver=NotWaivable(
         "a split that does not add up to 100, or exceeds the maximum, sends live traffic where "
         "no one reviewed it; maxWeight is config the same reviewers can change."

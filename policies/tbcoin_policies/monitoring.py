@@ -93,7 +93,9 @@ service_coverage = stack_policy(
     standard=project_rule("observability"),
     remediation="declare tbcoin-platform:monitoring; the monitoring stack adds a ServiceMonitor, "
     "a PrometheusRule and a dashboard per service.",
+    types=(SERVICE, SERVICE_MONITOR, PROMETHEUS_RULE),
     check=_coverage,
+    key="monitoring",
     waiver=Waivable(
         "a new service may ship before its alerts are tuned; the waiver keeps the gap visible "
         "and dated."
@@ -129,6 +131,7 @@ helm_values_no_credentials = resource_policy(
     "at it (existingSecret, *_file).",
     types=(HELM_RELEASE,),
     check=_plain_values,
+    key="monitoring",
     waiver=NotWaivable(
         "a credential in plain values is kept in state and in the release's Secret; an expiry "
         "date does not un-leak it."
@@ -160,6 +163,7 @@ storage_retained = resource_policy(
     "production stack.",
     types=(HELM_RELEASE,),
     check=_retained,
+    key="monitoring.protect",
     waiver=NotWaivable(
         "a floor parameter on prod: metrics history deleted meanwhile is not restored when a "
         "waiver expires."
