@@ -38,3 +38,33 @@ def weakened_program() -> None:
         },
         opts=opts,
     )
+
+
+# The service whose canary runs on the controller, and what the e2e run takes out of it.
+REPLICA_CANARY = "inference"
+
+
+def replica_canary_program() -> None:
+    """A test-only edit of the real program: prod's `inference` canary without its traffic
+    router. The Gateway API plugin's Go module is not served here, so the controller cannot
+    load it; without `trafficRouting` Argo Rollouts weights a canary by its replicas, and the
+    header route (a traffic-router step) goes too. Everything else is the real program."""
+    import pulumi
+
+    from infra.program import main
+
+    def edit(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        spec = args.props.get("spec") if args.type_.endswith(":Rollout") else None
+        meta = args.props.get("metadata")
+        if not isinstance(spec, dict) or not isinstance(meta, dict):
+            return None
+        if meta.get("name") != REPLICA_CANARY:
+            return None
+        canary = dict(spec["strategy"]["canary"])
+        canary.pop("trafficRouting")
+        canary["steps"] = [s for s in canary["steps"] if "setHeaderRoute" not in s]
+        props = {**args.props, "spec": {**spec, "strategy": {"canary": canary}}}
+        return pulumi.ResourceTransformationResult(props, args.opts)
+
+    pulumi.runtime.register_stack_transformation(edit)
+    main()

@@ -20,15 +20,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from e2e import controlplane
+from e2e import controlplane, loopback
 from e2e.errors import HarnessError
 from e2e.tools import TOOLS
 from infra.config.monitoring import LATENCY_BUCKETS
@@ -137,22 +138,18 @@ class ServiceNetwork:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = int(server.server_address[1])
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with loopback.serving(Handler) as self.port:
             yield self
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
 
 
 @dataclass
 class Prometheus:
     url: str
     process: controlplane.Process
+    # The file the app job discovers its targets from (which tracks have pods).
+    targets: Path
+    tracks: Mapping[str, Track]
+    labels: Mapping[str, str]
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         form = urllib.parse.urlencode({"query": expr})
@@ -162,29 +159,51 @@ class Prometheus:
             raise HarnessError(f"prometheus refused {expr!r}: {answer}")
         return list(answer["data"]["result"])
 
+    def scrape(self, names: Iterable[str]) -> None:
+        """Scrape only the tracks `names`: those with pods, as the ServiceMonitor would find
+        them (a canary track before its first pod has no series at all)."""
+        _write_targets(self.targets, {n: self.tracks[n] for n in names}, self.labels)
+
+
+def _write_targets(path: Path, tracks: Mapping[str, Track], labels: Mapping[str, str]) -> None:
+    groups = [
+        {"targets": [f"127.0.0.1:{t.port}"], "labels": {**labels, "track": name}}
+        for name, t in tracks.items()
+    ]
+    staged = path.with_suffix(".tmp")
+    staged.write_text(json.dumps(groups))
+    staged.replace(path)  # file discovery must never read half a file
+
 
 def start(
     plane: controlplane.ControlPlane,
     tracks: Mapping[str, Track],
     labels: Mapping[str, str],
     controller_metrics: int,
+    *,
+    name: str = "prometheus",
+    rules: list[dict[str, Any]] | None = None,
+    retention: str | None = None,
 ) -> Prometheus:
     """Prometheus scraping each track (its labels as the ServiceMonitor adds them: `labels`
     and `track`) and the Rollouts controller's metrics port, every second; stopped with the
-    control plane."""
+    control plane. `rules`: rule groups it evaluates (the stack's PrometheusRules, as deployed);
+    `retention`: the history it keeps (the stack's); its data folder is `<plane>/<name>/data`,
+    where history may be backfilled before it starts (e2e/backfill.py) and which a restart
+    keeps."""
     if not BINARY.is_file():
         raise HarnessError(f"{BINARY} is missing: run `make tools`")
-    folder = plane.folder / "prometheus"
+    folder = plane.folder / name
     folder.mkdir(exist_ok=True)
-    config = {
+    targets = folder / "targets.json"
+    if not targets.is_file():
+        _write_targets(targets, tracks, labels)
+    config: dict[str, Any] = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "scrape_configs": [
             {
                 "job_name": "app",
-                "static_configs": [
-                    {"targets": [f"127.0.0.1:{t.port}"], "labels": {**labels, "track": name}}
-                    for name, t in tracks.items()
-                ],
+                "file_sd_configs": [{"files": [str(targets)], "refresh_interval": "1s"}],
             },
             {
                 "job_name": "argo-rollouts",
@@ -192,6 +211,9 @@ def start(
             },
         ],
     }
+    if rules:
+        (folder / "rules.yml").write_text(yaml.safe_dump({"groups": rules}))
+        config["rule_files"] = [str(folder / "rules.yml")]
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = controlplane.free_port()
     argv = [
@@ -199,13 +221,14 @@ def start(
         f"--config.file={folder / 'prometheus.yml'}",
         f"--storage.tsdb.path={folder / 'data'}",
         f"--web.listen-address=127.0.0.1:{port}",
+        *([f"--storage.tsdb.retention.time={retention}"] if retention else []),
     ]
-    process = plane.start("prometheus", argv)
-    server = Prometheus(f"http://127.0.0.1:{port}", process)
+    process = plane.start(name, argv)
+    server = Prometheus(f"http://127.0.0.1:{port}", process, targets, tracks, labels)
 
     def ready() -> bool:
         with urllib.request.urlopen(f"{server.url}/-/ready", timeout=1) as response:
             return bool(response.status == 200)
 
-    plane.wait_until("prometheus to be ready", ready, process, 60)
+    plane.wait_until("prometheus to be ready", ready, process, 120)
     return server

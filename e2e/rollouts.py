@@ -34,6 +34,8 @@ CHART_NAMESPACE = "argo-rollouts"
 SETTINGS_NAMESPACE = "default"
 # The port of kube-prometheus-stack's Prometheus Service.
 PROMETHEUS_PORT = 9090
+# The controller's notification settings (argo-rollouts v1.9.0, utils/record/record.go).
+NOTIFICATION_CONFIGMAP = "argo-rollouts-notification-configmap"
 
 
 def available() -> bool:
@@ -93,6 +95,30 @@ def start(
         60,
     )
     return process
+
+
+def copy_notification_settings(kubeconfig: Path) -> list[str]:
+    """The stack's notification ConfigMap and Secret, as the chart and the stack deployed them
+    in the chart's namespace, copied to the one the controller reads its settings from here
+    (SETTINGS_NAMESPACE: the chart's own names the plugin it cannot load). Returns their names."""
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    from infra.kubernetes.rollouts_controller import NOTIFICATION_SECRET
+
+    core: Any = client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
+    copied = []
+    for kind, name in (("config_map", NOTIFICATION_CONFIGMAP), ("secret", NOTIFICATION_SECRET)):
+        found = getattr(core, f"read_namespaced_{kind}")(name, CHART_NAMESPACE)
+        found.metadata = client.V1ObjectMeta(name=name, labels=found.metadata.labels)
+        try:
+            getattr(core, f"create_namespaced_{kind}")(SETTINGS_NAMESPACE, found)
+        except ApiException as exc:
+            if exc.status != 409:
+                raise HarnessError(f"copying {name}: {exc.reason}") from None
+            getattr(core, f"replace_namespaced_{kind}")(name, SETTINGS_NAMESPACE, found)
+        copied.append(name)
+    return copied
 
 
 def errors(process: controlplane.Process) -> list[str]:

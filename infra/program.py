@@ -15,7 +15,7 @@ from infra.kubernetes.rollouts_install import ArgoRollouts
 from infra.kubernetes.strategies import ServiceContext
 from infra.monitoring.component import MonitoringStack
 from infra.release import ROLLOUT, release_plan
-from infra.secrets import MissingSecret
+from infra.secrets import MissingSecret, resolve_secret
 from infra.stack import deploy_problems, load_stack
 
 
@@ -48,7 +48,14 @@ def declare(stack: str, config: StackConfig) -> None:
         )
     rollouts = None
     if config.rollouts is not None:
-        rollouts = ArgoRollouts(config.rollouts, monitoring_ns, monitoring, k8s_opts)
+        receiver = config.notification_receiver()
+        notify = None
+        if receiver is not None:
+            url = resolve_secret(config, receiver.secret, f"monitoring.alerting.{receiver.name}")
+            notify = (receiver, url)
+        rollouts = ArgoRollouts(
+            config.rollouts, monitoring_ns, monitoring, k8s_opts, notify=notify, stack=stack
+        )
     if not config.services or config.app is None:
         return
     app = config.app

@@ -555,6 +555,7 @@ def _rollout_options(rollout: argparse.ArgumentParser) -> None:
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
+    from infra.config.services import BlueGreen, Canary
     from infractl.ops import rollouts
     from infractl.project import open_stack
 
@@ -571,7 +572,9 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         result = rollouts.retry(api, target)
     else:
         result = api.get(target)
-    text, trouble = rollouts.summary(result)
+    strategy = config.services[args.service].strategy
+    floor = strategy.analysis.budget_floor if isinstance(strategy, Canary | BlueGreen) else None
+    text, trouble = rollouts.summary(result, rollouts.analysis(api, target, result), floor)
     print(text)
     return EXIT_FAILED if trouble and args.action == "status" else EXIT_OK
 

@@ -1,7 +1,8 @@
 """A tiny stand-in for the Kubernetes API server on loopback: get and merge-patch of Argo
-Rollouts (object and status subresource), so the official `kubernetes` client's real requests
-can be tested without a cluster. It checks the bearer token and the patch content type the way
-an API server would, and records every request."""
+Rollouts (object and status subresource), and get of their AnalysisRuns and AnalysisTemplates,
+so the official `kubernetes` client's real requests can be tested without a cluster. It checks
+the bearer token and the patch content type the way an API server would, and records every
+request."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from tests.loopback import loopback_server
 
 ROLLOUT_PATH = re.compile(
     r"/apis/argoproj\.io/v1alpha1/namespaces/([^/]+)/rollouts/([^/]+)(/status)?"
+)
+ANALYSIS_PATH = re.compile(
+    r"/apis/argoproj\.io/v1alpha1/namespaces/([^/]+)/(analysisruns|analysistemplates)/([^/]+)"
 )
 TOKEN = "fake-token-do-not-print"
 
@@ -47,6 +51,8 @@ class Request:
 @dataclass
 class FakeKubernetes:
     rollouts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # (namespace, plural, name) -> object, read-only
+    analysis: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     status_subresource: bool = True
     server: str = ""
@@ -55,6 +61,10 @@ class FakeKubernetes:
         self.requests.append(request)
         if token != f"Bearer {TOKEN}":
             return 401, _status(401, "Unauthorized")
+        found = ANALYSIS_PATH.fullmatch(request.path)
+        if found and request.method == "GET":
+            obj = self.analysis.get(found.groups())  # type: ignore[arg-type]
+            return (200, obj) if obj is not None else (404, _status(404, "NotFound"))
         match = ROLLOUT_PATH.fullmatch(request.path)
         if not match:
             return 404, _status(404, "NotFound")

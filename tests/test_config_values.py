@@ -3,6 +3,7 @@ by the API server halfway through an `up` or by a crash later."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,13 @@ from tests.conftest import config_problems
 from tests.conftest import set_at as _at
 
 Mutation = Callable[[dict[str, Any]], None]
+
+
+ANALYSIS = "services.inference.strategy.analysis"
+
+
+def _day(offset: int) -> datetime.date:
+    return datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=offset)
 
 
 def _both(*mutations: Mutation) -> Mutation:
@@ -162,11 +170,25 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
     # Issue 24: monitoring, analyses and releases that cannot work as configured.
     "retention 0d": (
         _at("monitoring.prometheus.retention", "0d"),
-        "monitoring.prometheus.retention: must be at least 6h (got 0d)",
+        "monitoring.prometheus.retention: must be at least 28d, the SLO window (slo.window) the "
+        "error budgets are counted over (got 0d)",
     ),
     "retention 1s": (
         _at("monitoring.prometheus.retention", "1s"),
-        "monitoring.prometheus.retention: must be at least 6h",
+        "monitoring.prometheus.retention: must be at least 28d",
+    ),
+    # Issue 33: the budget window raises the retention floor; the burn tiers need 3 days.
+    "SLO window beyond the retention": (
+        _at("monitoring.slo.window", "31d"),
+        "monitoring.prometheus.retention: must be at least 31d, the SLO window (slo.window)",
+    ),
+    "SLO window shorter than a burn window": (
+        _at("monitoring.slo.window", "2d"),
+        "monitoring.slo.window: must be at least 3d (got 2d)",
+    ),
+    "no low-traffic floor": (
+        _at("monitoring.slo.pageMinBadRequests", 0),
+        "monitoring.slo.pageMinBadRequests: must be >= 1 (got 0)",
     ),
     "loki retention under a day": (
         _at("monitoring.loki.retention", "1h"),
@@ -180,14 +202,51 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
         _at("monitoring.thresholds.latencyP99", "60s"),
         "monitoring.thresholds.latencyP99: must be below 1m",
     ),
+    # Issue 33: the error-budget gate and its emergency override.
+    "budget floor of the whole budget": (
+        _at(f"{ANALYSIS}.budgetFloor", 1),
+        f"{ANALYSIS}.budgetFloor: must be < 1 (got 1)",
+    ),
+    "budget override that expired": (
+        _at(
+            f"{ANALYSIS}.budgetOverride", {"reason": "hotfix for INC-42", "expires": str(_day(-1))}
+        ),
+        f"{ANALYSIS}.budgetOverride.expires: expired: remove the override, the error-budget gate "
+        f"is on again (got '{_day(-1)}')",
+    ),
+    "budget override for weeks": (
+        _at(
+            f"{ANALYSIS}.budgetOverride", {"reason": "hotfix for INC-42", "expires": str(_day(15))}
+        ),
+        f"{ANALYSIS}.budgetOverride.expires: must be at most 14 days ahead ({_day(14)}): an "
+        f"override is for an emergency fix (got '{_day(15)}')",
+    ),
+    "budget override without a reason": (
+        _at(f"{ANALYSIS}.budgetOverride", {"expires": str(_day(1))}),
+        f"{ANALYSIS}.budgetOverride.reason: required",
+    ),
+    "budget override with a date that is none": (
+        _at(f"{ANALYSIS}.budgetOverride", {"reason": "hotfix for INC-42", "expires": "2026-02-30"}),
+        f"{ANALYSIS}.budgetOverride.expires: must be a date such as 2026-12-24 (got '2026-02-30')",
+    ),
+    "release notifications to an unknown receiver": (
+        _at("rollouts.notifications.receiver", "releases"),
+        "rollouts.notifications.receiver: no receiver 'releases' in tbcoin-platform:monitoring."
+        "alerting.receivers (known: oncall, team-slack)",
+    ),
+    "release notifications to the pager": (
+        _at("rollouts.notifications.receiver", "oncall"),
+        "rollouts.notifications.receiver: receiver 'oncall' is pagerduty: release notifications "
+        "go to a slack or webhook receiver, never a pager",
+    ),
     "availability SLO no burn can reach": (
         _at("monitoring.slo.availability", 0.9),
-        "monitoring.slo.availability: must be above 0.9306: with an error budget of 0.1 the fast "
-        "burn-rate alert",
+        "monitoring.slo.availability: must be above 0.9256: with an error budget of 0.1 over 28d "
+        "the fast burn-rate alert (13.44x the budget",
     ),
     "latency SLO no burn can reach": (
         _at("monitoring.slo.latency", 0.5),
-        "monitoring.slo.latency: must be above 0.9306",
+        "monitoring.slo.latency: must be above 0.9256",
     ),
     "no alert route in prod": (
         _both(

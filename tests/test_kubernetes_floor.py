@@ -92,12 +92,12 @@ REFUSED_BY_THE_FLOOR: dict[str, tuple[Mutation, str, str]] = {
     "error alert at 0.9": (
         set_at("monitoring.thresholds.errorRatio", 0.9),
         "monitoring.thresholds.errorRatio",
-        "must be <= 0.0864",
+        "must be <= 0.08064",
     ),
     "error alert at 0.1": (
         set_at("monitoring.thresholds.errorRatio", 0.1),
         "monitoring.thresholds.errorRatio",
-        "must be <= 0.0864",
+        "must be <= 0.08064",
     ),
     "p95 alert at 9s": (
         set_at("monitoring.thresholds.latencyP95", "9s"),
@@ -130,11 +130,6 @@ REFUSED_BY_THE_FLOOR: dict[str, tuple[Mutation, str, str]] = {
         "must be <= 500ms",
     ),
     # History and logs.
-    "metrics kept 6h": (
-        set_at("monitoring.prometheus.retention", "6h"),
-        "monitoring.prometheus.retention",
-        "must be >= 30d (the SLO period)",
-    ),
     "Loki disabled": (
         set_at("monitoring.loki.enabled", False),
         "monitoring.loki.enabled",
@@ -143,7 +138,7 @@ REFUSED_BY_THE_FLOOR: dict[str, tuple[Mutation, str, str]] = {
     "logs kept a day": (
         set_at("monitoring.loki.retention", "1d"),
         "monitoring.loki.retention",
-        "must be >= 30d",
+        "must be >= 28d (slo.window)",
     ),
     # Releases.
     "analysis passing at 0.99 errors": (
@@ -326,6 +321,11 @@ REFUSED_BY_THE_MODEL: dict[str, tuple[Mutation, str, str]] = {
         set_at("gateway.dataPlaneNamespace", "open-to-all"),
         "gateway.dataPlaneNamespace",
         "must be install.namespace 'envoy-gateway-system'",
+    ),
+    "metrics kept 6h": (
+        set_at("monitoring.prometheus.retention", "6h"),
+        "monitoring.prometheus.retention",
+        "must be at least 28d, the SLO window (slo.window)",
     ),
     "a quoted 400-digit factor (infinity as a float)": (
         set_at("monitoring.thresholds.canaryErrorFactor", "1" + "0" * 399),

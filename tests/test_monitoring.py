@@ -20,7 +20,13 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from infra.config.model import StackConfig
 from infra.monitoring.cases import Case
-from infra.monitoring.rules import Alert, alerts, prometheus_rule_spec, recording_rules
+from infra.monitoring.rules import (
+    Alert,
+    alerts,
+    budget_cases,
+    prometheus_rule_spec,
+    recording_rules,
+)
 from infra.monitoring.stack_values import kube_prometheus_stack_values
 from infra.monitoring.target import monitored_services
 from infra.stack import load_stack
@@ -62,16 +68,26 @@ def test_every_alert_fires_past_and_stays_silent_below_its_threshold(
 ) -> None:
     tests = sorted((synthesized(stack) / "prometheus/tests").glob("*.test.yaml"))
     assert tests
+    outcomes: dict[str, dict[str, set[bool]]] = {}
+    budgets: dict[str, set[str]] = {}
     for test in tests:
         document = yaml.safe_load(test.read_text())
-        outcomes: dict[str, set[bool]] = {}
+        rule_file = document["rule_files"][0]
         for group in document["tests"]:
-            (case,) = group["alert_rule_test"]
-            outcomes.setdefault(case["alertname"], set()).add(bool(case["exp_alerts"]))
-        assert all(o == {True, False} for o in outcomes.values()), outcomes
-        rules = yaml.safe_load((test.parent / document["rule_files"][0]).read_text())
+            for case in group.get("alert_rule_test", []):
+                found = outcomes.setdefault(rule_file, {}).setdefault(case["alertname"], set())
+                found.add(bool(case["exp_alerts"]))
+            for case in group.get("promql_expr_test", []):
+                budgets.setdefault(rule_file, set()).add(case["expr"])
+    for rule_file, by_alert in outcomes.items():
+        assert all(o == {True, False} for o in by_alert.values()), by_alert
+        rules = yaml.safe_load((tests[0].parent / rule_file).read_text())
         alert_names = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
-        assert set(outcomes) == alert_names, "every alert has promtool cases"
+        assert set(by_alert) == alert_names, "every alert has promtool cases"
+        # Both SLOs' remaining budget is checked on the recorded series.
+        assert {'slo="availability"', 'slo="latency"'} <= {
+            label for expr in budgets[rule_file] for label in re.findall(r'slo="[a-z]+"', expr)
+        }
     proc = promtool("test", "rules", *[t.name for t in tests], cwd=tests[0].parent)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -89,11 +105,53 @@ def test_the_promtool_cases_are_sensitive_to_thresholds(tmp_path: Path) -> None:
         }
     )
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(prometheus_rule_spec(svc, stricter)))
-    tests = promtool_tests(svc, config.monitoring, "rules.yaml")
+    tests = promtool_tests(svc, config.monitoring, "rules.yaml")["1m"]
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(tests))
     proc = promtool("test", "rules", "t.yaml", cwd=tmp_path)
     assert proc.returncode != 0
     assert "HighErrorRate: fires around the error ratio" in proc.stdout + proc.stderr
+
+
+def _run_cases(tmp_path: Path, rules: dict[str, Any], tests: dict[str, Any]) -> str:
+    """promtool's verdict (stdout and stderr) on `tests` against `rules`; '' when all pass."""
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules))
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(tests))
+    proc = promtool("test", "rules", "t.yaml", cwd=tmp_path)
+    return "" if proc.returncode == 0 else proc.stdout + proc.stderr
+
+
+def test_the_low_traffic_guard_is_what_keeps_the_night_silent(tmp_path: Path) -> None:
+    """The night-time cases pass against the rules as configured; against rules built without
+    the guard (one failed request enough to page), a few failures at night page."""
+    config = _config("prod")
+    m = config.monitoring
+    assert m is not None
+    svc = monitored_services(config)[0]
+    night = {
+        **(tests := promtool_tests(svc, m, "rules.yaml")["1m"]),
+        "tests": [t for t in tests["tests"] if "at night" in t["name"]],
+    }
+    assert len(night["tests"]) == 4  # availability and latency, a few failures and an outage
+    assert _run_cases(tmp_path, prometheus_rule_spec(svc, m), night) == ""
+    unguarded = m.model_copy(update={"slo": m.slo.model_copy(update={"page_min_bad_requests": 1})})
+    verdict = _run_cases(tmp_path, prometheus_rule_spec(svc, unguarded), night)
+    assert "AvailabilityErrorBudgetBurnFast: silent on a few failures at night" in verdict
+    assert "LatencyErrorBudgetBurnFast: silent on a few failures at night" in verdict
+
+
+def test_the_budget_cases_follow_the_objective(tmp_path: Path) -> None:
+    """Budget cases built for one objective fail against rules built with another."""
+    config = _config("prod")
+    m = config.monitoring
+    assert m is not None
+    svc = monitored_services(config)[0]
+    (step,) = {c.step for c in budget_cases(svc, m)}
+    tests = promtool_tests(svc, m, "rules.yaml")[step]
+    tests["tests"] = [t for t in tests["tests"] if "promql_expr_test" in t]
+    assert _run_cases(tmp_path, prometheus_rule_spec(svc, m), tests) == ""
+    looser = m.model_copy(update={"slo": m.slo.model_copy(update={"availability": 0.998})})
+    verdict = _run_cases(tmp_path, prometheus_rule_spec(svc, looser), tests)
+    assert "availability" in verdict and "latency" not in verdict
 
 
 def _alert_rules() -> Iterator[tuple[Alert, dict[str, Any]]]:
@@ -124,9 +182,9 @@ def test_canary_and_burn_rate_alerts_exist_where_they_should() -> None:
     }
     assert "CanaryErrorRateAboveStable" in names["inference"]
     assert "CanaryErrorRateAboveStable" not in names["api"]
-    for burn in ("AvailabilityErrorBudgetBurnFast", "AvailabilityErrorBudgetBurnSlow",
-                 "LatencyErrorBudgetBurnFast", "LatencyErrorBudgetBurnSlow"):  # fmt: skip
-        assert burn in names["api"]
+    for kind in ("Availability", "Latency"):
+        for tier in ("Fast", "Slow", "1d", "3d"):  # page tiers, then ticket tiers
+            assert f"{kind}ErrorBudgetBurn{tier}" in names["api"]
     records = {
         r["record"] for r in recording_rules(monitored_services(config)[0], config.monitoring)
     }
@@ -199,7 +257,12 @@ def test_grafana_and_receiver_credentials_are_kubernetes_secrets(
         for r in resources(synthesized("prod"))
         if r["type"] == "kubernetes:core/v1:Secret"
     }
-    assert set(secrets) == {"grafana-admin", "alertmanager-receivers"}
+    # The release notifications' receiver URL too (the controller's notification engine).
+    assert set(secrets) == {
+        "grafana-admin",
+        "alertmanager-receivers",
+        "argo-rollouts-notification-secret",
+    }
     for secret in secrets.values():
         assert secret["inputs"]["stringData"] == "[secret]"
     values = kube_prometheus_stack_values(_config("prod").monitoring)  # type: ignore[arg-type]

@@ -107,8 +107,10 @@ PROD_REPO = "github.repositories.tbcoin-engine-ml"
 
 
 def _unmonitored(config: dict[str, Any]) -> None:
-    """No monitoring at all; progressive releases need it, so the services roll."""
+    """No monitoring at all; progressive releases need it, so the services roll, and release
+    notifications (which go to one of its receivers) go too."""
     config.pop("tbcoin-platform:monitoring")
+    config["tbcoin-platform:rollouts"].pop("notifications")
     for svc in config["tbcoin-platform:services"].values():
         svc["strategy"] = {"type": "rolling", "image": svc["strategy"]["image"]}
 

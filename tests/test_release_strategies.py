@@ -77,9 +77,12 @@ def test_canary_rollout_drives_our_route_with_analysis(synthesized: Callable[[st
     assert canary["trafficRouting"]["plugins"]["argoproj-labs/gatewayAPI"] == {
         "httpRoutes": [{"name": "inference", "useHeaderRoutes": True}],
         "namespace": "tbcoin-prod",
+        "disableInProgressLabel": True,
     }
-    # Steps from config; the header route first, the human gate last (a pause without duration).
-    header, *steps = canary["steps"]
+    # Steps from config, the header route right after the first weight (the canary has pods by
+    # then), the human gate last (a pause without duration).
+    steps = canary["steps"]
+    header = steps.pop(1)
     assert header["setHeaderRoute"]["match"] == [
         {"headerName": "x-canary", "headerValue": {"exact": "always"}}
     ]
@@ -89,6 +92,7 @@ def test_canary_rollout_drives_our_route_with_analysis(synthesized: Callable[[st
         {"setWeight": 25}, {"pause": {"duration": "10m"}},
         {"setWeight": 50}, {"pause": {}},
     ]  # fmt: skip
+    assert canary["analysis"]["startingStep"] == 0
     template = canary["analysis"]["templates"][0]["templateName"]
     assert _object(out, "AnalysisTemplate", template)["spec"]["metrics"]
     # Track labels stay: dashboards and alerts keep telling stable from canary.
@@ -113,7 +117,10 @@ def test_blue_green_rollout_analyses_the_preview_and_waits_for_promotion(
     assert bg["scaleDownDelaySeconds"] == 600
     (template,) = bg["prePromotionAnalysis"]["templates"]
     metrics = _object(out, "AnalysisTemplate", template["templateName"])["spec"]["metrics"]
-    assert all('track="preview"' in m["provider"]["prometheus"]["query"] for m in metrics)
+    # The version's own metrics measure the preview; the budget gate the whole service.
+    own = [m for m in metrics if not m["name"].endswith("-budget")]
+    assert all('track="preview"' in m["provider"]["prometheus"]["query"] for m in own)
+    assert len(own) == 2 and len(metrics) == 4
     # The controller (v1.9.0) refuses a Rollout whose pre-promotion metric has no count ("runs
     # indefinitely") and deploys nothing of it: one 2m window of 1m intervals, two measurements.
     assert {m["count"] for m in metrics} == {2}
@@ -166,8 +173,9 @@ def test_staging_releases_a_service_as_prod_does(synthesized: Callable[[str], Pa
         "tbcoin-prod",
     )
     assert ours == theirs
-    # Both open with the header route and end at the human gate: a pause without a duration.
-    assert steps[0] == theirs_steps[0] and "setHeaderRoute" in steps[0]
+    # Both set the header route after their first weight and end at the human gate: a pause
+    # without a duration.
+    assert steps[1] == theirs_steps[1] and "setHeaderRoute" in steps[1]
     assert steps[-1] == theirs_steps[-1] == {"pause": {}}
 
 
@@ -184,3 +192,77 @@ def test_monitoring_scrapes_each_pod_once(synthesized: Callable[[str], Path]) ->
         and monitor["spec"]["selector"]["matchLabels"].items() <= m["metadata"]["labels"].items()
     ]
     assert selected == ["inference-metrics"]
+
+
+def test_the_budget_gate_holds_every_release_and_an_override_lets_it_through_in_dry_run(
+    synthesized: Callable[[str], Path], mutated_stack: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Both analyses gate on both error budgets at the configured floor; an override keeps
+    measuring them (dry-run: shown, not counted) and carries its reason and expiry."""
+    import datetime
+
+    for name in ("inference-canary", "api-preview"):
+        template = _object(synthesized("prod"), "AnalysisTemplate", name)
+        gates = {m["name"]: m for m in template["spec"]["metrics"] if m["name"].endswith("budget")}
+        assert set(gates) == {"availability-budget", "latency-budget"}
+        assert all("result[0] < 0.1" in g["failureCondition"] for g in gates.values())
+        assert "dryRun" not in template["spec"]
+        assert "annotations" not in template["metadata"]
+
+    expires = str(datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=2))
+
+    def override(config: dict[str, Any]) -> None:
+        analysis = config["tbcoin-platform:services"]["inference"]["strategy"]["analysis"]
+        analysis["budgetOverride"] = {"reason": "hotfix for INC-42, approved by on-call lead",
+                                      "expires": expires}  # fmt: skip
+
+    out = tmp_path / "out"
+    run = infractl(
+        "synth", "--stack", "prod", "--config-file", mutated_stack(override), "--out", out
+    )
+    assert run.code == 0, run.stderr
+    template = _object(out, "AnalysisTemplate", "inference-canary")
+    assert template["spec"]["dryRun"] == [
+        {"metricName": "availability-budget"},
+        {"metricName": "latency-budget"},
+    ]
+    assert template["metadata"]["annotations"] == {
+        "tbcoin.io/budget-override": f"until {expires}: hotfix for INC-42, approved by on-call lead"
+    }
+    # Only the service named: the other keeps its gate.
+    assert "dryRun" not in _object(out, "AnalysisTemplate", "api-preview")["spec"]
+
+
+def test_an_override_is_listed_for_the_preview_with_its_reason_made_inert(
+    synthesized: Callable[[str], Path], mutated_stack: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Every preview of a stack that carries an override says so, from the AnalysisTemplate's
+    inputs; the reason is text someone typed, so it reaches the PR comment inert."""
+    import datetime
+
+    from infractl.ops.budget_overrides import override_lines, overrides
+
+    def inputs(out: Path) -> list[tuple[str, dict[str, Any]]]:
+        return [(r["type"], r["inputs"]) for r in resources(out)]
+
+    assert overrides(inputs(synthesized("prod"))) == []
+    assert override_lines("prod", []) == []
+    expires = str(datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=1))
+    reason = "hotfix @oncall-team <img src=x> `INC-42` [link](https://x.example)"
+
+    def override(config: dict[str, Any]) -> None:
+        analysis = config["tbcoin-platform:services"]["api"]["strategy"]["analysis"]
+        analysis["budgetOverride"] = {"reason": reason, "expires": expires}
+
+    out = tmp_path / "out"
+    run = infractl(
+        "synth", "--stack", "prod", "--config-file", mutated_stack(override), "--out", out
+    )
+    assert run.code == 0, run.stderr
+    found = overrides(inputs(out))
+    assert found == [("api-preview", f"until {expires}: {reason}")]
+    shown = "\n".join(override_lines("prod", found))
+    assert "Error-budget gate overridden" in shown and f"until {expires}" in shown
+    # No mention, no HTML, no code span or link of the reason's own.
+    assert "@oncall" not in shown and "<img" not in shown
+    assert "\\`INC-42\\`" in shown and "\\[link\\]" in shown

@@ -36,7 +36,8 @@ def prometheus(
 ) -> Iterator[tuple[str, dict[str, Track]]]:
     binary = _promtool_dir() / "prometheus"
     assert binary.exists(), f"{binary} missing: run `make tools`"
-    tracks = {"stable": Track(0.01), "canary": Track(0.01)}
+    # No errors at first: the budget gate reads these few seconds as the whole SLO window.
+    tracks = {"stable": Track(0.0), "canary": Track(0.0)}
     folder = tmp_path_factory.mktemp("prometheus")
     # The stack's own recording rules: the canary-vs-stable metric reads them, as its alert does.
     rule = next(
@@ -146,7 +147,8 @@ def test_healthy_canary_passes_and_failing_canary_fails(
     url, tracks = prometheus
     template = _template(synthesized, "inference-canary")
     assert {m["name"] for m in template["spec"]["metrics"]} == {
-        "error-ratio", "latency-p95", "error-ratio-vs-stable"
+        "error-ratio", "latency-p95", "availability-budget", "latency-budget",
+        "error-ratio-vs-stable",
     }  # fmt: skip
     _wait_for_samples()
     healthy = _measure(url, template, IN_CLUSTER)
@@ -158,16 +160,26 @@ def test_healthy_canary_passes_and_failing_canary_fails(
     assert failing["error-ratio"] == "Failed", failing
     assert failing["error-ratio-vs-stable"] == "Failed", failing
     assert failing["latency-p95"] == "Successful", failing  # still fast: only errors fail it
-    tracks["canary"].error_ratio = 0.01
+    # The service's window (these seconds) now holds far more than its 0.1% of 5xx: the
+    # availability budget is overspent, and every release is held; the latency one is intact.
+    assert failing["availability-budget"] == "Failed", failing
+    assert failing["latency-budget"] == "Successful", failing
+    tracks["canary"].error_ratio = 0.0
 
 
 def test_a_preview_without_traffic_is_inconclusive(
     prometheus: tuple[str, dict[str, Track]], synthesized: Callable[[str], Path]
 ) -> None:
-    """No requests reached the preview: Argo pauses rather than promote an untried version."""
+    """No requests reached the preview: Argo pauses rather than promote an untried version.
+    A service no user called has spent no budget: the gate lets it through."""
     url, _ = prometheus
     phases = _measure(url, _template(synthesized, "api-preview"), IN_CLUSTER)
-    assert set(phases.values()) == {"Inconclusive"}, phases
+    assert phases == {
+        "error-ratio": "Inconclusive",
+        "latency-p95": "Inconclusive",
+        "availability-budget": "Successful",
+        "latency-budget": "Successful",
+    }, phases
 
 
 def test_conditions_follow_the_configured_thresholds(synthesized: Callable[[str], Path]) -> None:
@@ -179,6 +191,16 @@ def test_conditions_follow_the_configured_thresholds(synthesized: Callable[[str]
     assert _phase(metric, [0.019]) == "Successful"
     assert _phase(metric, [0.021]) == "Failed"
     assert _phase(metric, []) == "Inconclusive"
+    # The budget gate, at prod's budgetFloor (0.1): a budget below it holds the release.
+    gate = next(
+        m for m in _template(synthesized, "inference-canary")["spec"]["metrics"]
+        if m["name"] == "availability-budget"
+    )  # fmt: skip
+    assert gate["failureLimit"] == 0
+    assert _phase(gate, [0.099]) == "Failed"
+    assert _phase(gate, [0.1]) == "Successful"
+    assert _phase(gate, [-0.5]) == "Failed"
+    assert _phase(gate, []) == "Successful"
 
 
 RECORDED_RUNS = REPO / "tests" / "engine_outputs" / "recorded" / "rollouts"
@@ -196,7 +218,9 @@ def test_the_controller_judged_each_measurement_as_our_conditions_say(
     template = {m["name"]: m for m in _template(synthesized, "api-preview")["spec"]["metrics"]}
     assert run["status"]["phase"] == outcome.capitalize()
     results = {r["name"]: r for r in run["status"]["metricResults"]}
-    assert set(results) == set(template)
+    # Recorded before the budget gate existed; `make e2e --record` brings its metrics in.
+    assert set(results) <= set(template)
+    assert set(template) - set(results) <= {"availability-budget", "latency-budget"}
     for metric in run["spec"]["metrics"]:
         ours = template[metric["name"]]
         for key in ("successCondition", "failureCondition", "failureLimit"):

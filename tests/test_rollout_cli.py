@@ -68,6 +68,102 @@ def test_status_shows_where_the_release_stands(
     assert _patches(fake) == []
 
 
+def _aborted_by(fake: FakeKubernetes, metric: str, value: str) -> None:
+    """inference aborted by its background analysis, `metric` failed with `value`."""
+    message = f'Metric "{metric}" assessed Failed due to failed (1) > failureLimit (0)'
+    run = "inference-7c8d9e0f1-2"
+    fake.rollouts[(NS, "inference")]["status"] = {
+        "phase": "Degraded",
+        "abort": True,
+        "message": f"RolloutAborted: Rollout aborted update to revision 2: {message}",
+        "currentStepIndex": 0,
+        "canary": {"currentBackgroundAnalysisRunStatus": {
+            "name": run, "status": "Failed", "message": message,
+        }},
+        "stableRS": "6f7d8c9b5",
+        "currentPodHash": "7c8d9e0f1",
+    }  # fmt: skip
+    fake.analysis[(NS, "analysisruns", run)] = {
+        "metadata": {"name": run, "namespace": NS},
+        "status": {"phase": "Failed", "metricResults": [
+            {"name": metric, "phase": "Failed",
+             "measurements": [{"phase": "Failed", "value": value}]},
+        ]},
+    }  # fmt: skip
+
+
+def test_a_release_held_by_the_error_budget_says_so(
+    cluster: tuple[FakeKubernetes, dict[str, str]],
+) -> None:
+    fake, env = cluster
+    _aborted_by(fake, "availability-budget", "[-0.5]")
+    run = _run(env, "status", "--service", "inference")
+    assert run.code == 1, run.stderr
+    assert (
+        "held by the error budget: availability -50% left, below the floor 10% "
+        "(analysis.budgetFloor)" in run.stdout
+    )
+    assert "analysis.budgetOverride" in run.stdout
+    # Not a bad version: no advice to fix it.
+    assert "fix, then release a new digest" not in run.stdout
+    # A release aborted for its own errors is not held by the budget.
+    _aborted_by(fake, "error-ratio", "[0.25]")
+    run = _run(env, "status", "--service", "inference")
+    assert run.code == 1 and "error budget" not in run.stdout
+    assert "fix, then release a new digest" in run.stdout
+
+
+def test_an_error_budget_override_is_shown(
+    cluster: tuple[FakeKubernetes, dict[str, str]],
+) -> None:
+    fake, env = cluster
+    _at_the_gate(fake)
+    fake.analysis[(NS, "analysistemplates", "inference-canary")] = {
+        "metadata": {
+            "name": "inference-canary",
+            "annotations": {"tbcoin.io/budget-override": "until 2026-12-24: hotfix for INC-42"},
+        }
+    }
+    run = _run(env, "status", "--service", "inference")
+    assert run.code == 0, run.stderr
+    assert (
+        "error-budget gate overridden until 2026-12-24: hotfix for INC-42 "
+        "(analysis.budgetOverride)" in run.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    "template, analysis_run",
+    [
+        ("<html>502</html>", ["not", "a", "run"]),
+        ({"metadata": {"annotations": "until never"}}, {"status": {"metricResults": "Failed"}}),
+        (
+            {"metadata": {"annotations": {"tbcoin.io/budget-override": ["a", "list"]}}},
+            {"status": {"metricResults": [
+                "x", {"name": "availability-budget", "phase": "Failed", "measurements": "no"},
+            ]}},
+        ),
+        (None, {"status": {"metricResults": [
+            {"name": "availability-budget", "phase": "Failed", "measurements": [{"value": "NaN?"}]},
+        ]}}),
+    ],
+)  # fmt: skip
+def test_answers_of_another_shape_add_nothing_to_the_status(
+    cluster: tuple[FakeKubernetes, dict[str, str]], template: Any, analysis_run: Any
+) -> None:
+    """An AnalysisTemplate or AnalysisRun the API server answers with another shape (a proxy's
+    page, a field of the wrong type) neither crashes `status` nor shows as an override."""
+    fake, env = cluster
+    _aborted_by(fake, "availability-budget", "[0.05]")
+    fake.analysis[(NS, "analysisruns", "inference-7c8d9e0f1-2")] = analysis_run
+    fake.analysis[(NS, "analysistemplates", "inference-canary")] = template
+    run = _run(env, "status", "--service", "inference")
+    assert run.code == 1, run.stderr
+    assert "Traceback" not in run.stderr and "overridden" not in run.stdout
+    # The Rollout's own message still names the budget metric that failed.
+    assert "held by the error budget: availability, below the floor 10%" in run.stdout
+
+
 def test_promote_at_the_gate_clears_the_pause_on_the_status(
     cluster: tuple[FakeKubernetes, dict[str, str]],
 ) -> None:

@@ -197,3 +197,52 @@ def test_analysis_reaches_prometheus_only_through_its_policies(
         "Argo Rollouts analysis AnalysisTemplate tbcoin-prod/api-preview",
         "Argo Rollouts analysis AnalysisTemplate tbcoin-prod/inference-canary",
     }
+
+
+def test_release_notifications_go_through_the_charts_configmap_and_our_secret(
+    rendered: list[Obj], synthesized: Callable[[str], Path]
+) -> None:
+    """The controller's notification engine reads argo-rollouts-notification-configmap (from
+    the chart's values) and argo-rollouts-notification-secret (the stack's, never the chart's
+    values): one webhook service whose URL is a secret reference, a template per event, the
+    triggers the controller fires (on-<event reason>) and our Rollouts subscribed."""
+    import re
+
+    config = _one(rendered, "ConfigMap", "argo-rollouts-notification-configmap")["data"]
+    assert not [o for o in rendered if o["kind"] == "Secret"], "the chart renders no secret"
+    service = yaml.safe_load(config["service.webhook.tbcoin-releases"])
+    (reference,) = re.findall(r"^\$([\w-]+)$", service["url"])
+    secret = next(
+        m for m in manifests(synthesized("prod"))
+        if m["kind"] == "Secret" and m["metadata"]["name"] == "argo-rollouts-notification-secret"
+    )  # fmt: skip
+    assert secret["metadata"]["namespace"] == "argo-rollouts"
+    assert secret["stringData"] == {"redacted": "[secret]"}  # its value is the receiver's secret
+    # …under the key the service refers to (the synth shows no key of a secret).
+    from infra.config.rollouts import RolloutsController
+    from infra.kubernetes.rollouts_controller import notification_secret_manifest
+
+    controller = RolloutsController.model_validate({"gatewayPluginImage": PLUGIN_IMAGE + "1" * 64})
+    assert set(notification_secret_manifest(controller, "url")["stringData"]) == {reference}
+    # Argo Rollouts v1.9.0 fires on-<reason> for RolloutPaused, AnalysisRunFailed,
+    # RolloutAborted and RolloutCompleted (utils/record/record.go, translateReasonToTrigger).
+    (subscription,) = yaml.safe_load(config["subscriptions"])
+    assert subscription["recipients"] == ["tbcoin-releases"]
+    assert subscription["triggers"] == [
+        "on-rollout-paused", "on-analysis-run-failed", "on-rollout-aborted",
+        "on-rollout-completed",
+    ]  # fmt: skip
+    assert subscription["selector"] == "app.kubernetes.io/part-of=tbcoin-platform"
+    for trigger in subscription["triggers"]:
+        (rule,) = yaml.safe_load(config[f"trigger.{trigger}"])
+        (template,) = rule["send"]
+        body = yaml.safe_load(config[f"template.{template}"])["webhook"]["tbcoin-releases"]
+        assert body["method"] == "POST"
+        # Prod's receiver is Slack's incoming webhook: a JSON message with its text once the
+        # Go template actions are filled in.
+        message = json.loads(re.sub(r"\{\{[^}]*\}\}", "x", body["body"]))
+        assert set(message) == {"text", "channel"} and message["channel"] == "#tbcoin-alerts"
+        assert "{{.rollout.metadata.name}}" in body["body"]
+    # Only the gate of the pauses: a canary's timed pauses tell nobody.
+    (gate,) = yaml.safe_load(config["trigger.on-rollout-paused"])
+    assert "len(rollout.spec.strategy.canary.steps)" in gate["when"]

@@ -45,11 +45,9 @@ from infra.config.github import (
 )
 from infra.config.model import StackConfig
 from infra.config.monitoring import (
+    BURN_TIERS,
     ERROR_FOR,
     ERROR_WINDOW,
-    FAST_BURN,
-    FAST_BURN_WINDOW,
-    SLO_PERIOD,
     Alerting,
     MonitoringConfig,
 )
@@ -256,17 +254,26 @@ def _budget(config: StackConfig) -> float:
 ERROR_ALERT_DELAY = as_duration(seconds(ERROR_WINDOW) + seconds(ERROR_FOR))
 
 
-def _error_ratio_limit(budget: float) -> float:
-    # At ratio r, the alert's delay spends r x delay of budget; the fast-burn page allows
-    # FAST_BURN x budget x its window (2% of the period's budget per hour).
-    return FAST_BURN * budget * in_seconds(FAST_BURN_WINDOW) / in_seconds(ERROR_ALERT_DELAY)
+# The fast page: a share of the SLO window's error budget spent within its long window.
+FAST_PAGE = BURN_TIERS[0]
+
+
+def _error_ratio_limit(budget: float, window: str) -> float:
+    # At ratio r, the alert's delay spends r x delay of budget; the fast page allows its share of
+    # the window's budget within its long window.
+    return (
+        FAST_PAGE.factor(window)
+        * budget
+        * in_seconds(FAST_PAGE.long)
+        / in_seconds(ERROR_ALERT_DELAY)
+    )
 
 
 def _error_alert_limit(config: StackConfig) -> Bound:
     return at_most(
-        _error_ratio_limit(_budget(config)),
-        f"{FAST_BURN:g} x the error budget of slo.availability over {FAST_BURN_WINDOW}, "
-        f"spread over the {ERROR_ALERT_DELAY} HighErrorRate needs to fire",
+        _error_ratio_limit(_budget(config), _slo(config).window),
+        f"the fast page's {FAST_PAGE.budget_share:g} of slo.window's error budget, spread over "
+        f"the {ERROR_ALERT_DELAY} HighErrorRate needs to fire",
     )
 
 
@@ -662,14 +669,14 @@ TABLE: tuple[Minimum, ...] = (
         "monitoring.thresholds.errorRatio",
         {
             "prod": Derived(
-                f"<= {FAST_BURN:g} x the error budget (1 - slo.availability) x {FAST_BURN_WINDOW} "
-                f"/ {ERROR_ALERT_DELAY} (HighErrorRate's delay): "
-                f"{_error_ratio_limit(1 - SLO.availability):g} at the published SLO",
+                f"<= {FAST_PAGE.budget_share:g} x the error budget (1 - slo.availability) x "
+                f"slo.window / {ERROR_ALERT_DELAY} (HighErrorRate's delay): "
+                f"{_error_ratio_limit(1 - SLO.availability, SLO.window):g} at the default SLO",
                 _error_alert_limit,
             )
         },
         "the error alert must fire before its own delay spends more of the error budget than "
-        "the fast burn-rate page allows in an hour",
+        "the fast burn-rate page allows within its window",
         name="error-alert",
     ),
     Minimum(
@@ -706,12 +713,6 @@ TABLE: tuple[Minimum, ...] = (
         name="canary-alert",
     ),
     Minimum(
-        "monitoring.prometheus.retention",
-        {"prod": duration_at_least(SLO_PERIOD, "the SLO period")},
-        "the metrics cover the period the error budgets are counted over",
-        name="metrics-history",
-    ),
-    Minimum(
         "monitoring.loki.enabled",
         {"prod": TRUE},
         "production's logs are kept for incident review",
@@ -719,8 +720,13 @@ TABLE: tuple[Minimum, ...] = (
     ),
     Minimum(
         "monitoring.loki.retention",
-        {"prod": duration_at_least(SLO_PERIOD, "the SLO period")},
-        "every spent error budget can be traced in the logs of its period",
+        {
+            "prod": Derived(
+                ">= slo.window",
+                lambda c: duration_at_least(_slo(c).window, "slo.window"),
+            )
+        },
+        "every spent error budget can be traced in the logs of its window",
         name="logs",
     ),
     Minimum(

@@ -22,8 +22,8 @@ from infra.config.environments import EnvironmentConfig
 from infra.config.errors import ConfigProblem
 from infra.config.gateway import GatewayConfig, route_key
 from infra.config.github import GitHubConfig
-from infra.config.monitoring import MonitoringConfig, Thresholds
-from infra.config.rollouts import RolloutsController
+from infra.config.monitoring import MonitoringConfig, Receiver, Thresholds
+from infra.config.rollouts import NOTIFIED_BY, RolloutsController
 from infra.config.secrets import SecretRef
 from infra.config.services import ROLLOUT, BlueGreen, Canary, ServiceConfig
 
@@ -138,6 +138,7 @@ class StackConfig(Model):
             *self._quota_problems(),
         ]
         problems += self._alert_route_problems()
+        problems += self._notification_problems()
         if self.github is not None:
             problems += self.github.problems()
         problems += [
@@ -218,6 +219,38 @@ class StackConfig(Model):
                     "monitoring.alerting",
                     "a production stack must send its alerts somewhere: set defaultReceiver "
                     "(or at least a route for 'critical') to one of its receivers",
+                )
+            ]
+        return []
+
+    def notification_receiver(self) -> Receiver | None:
+        """The alerting receiver release notifications go to, if any (checked by problems())."""
+        if self.rollouts is None or self.rollouts.notifications is None or not self.monitoring:
+            return None
+        name = self.rollouts.notifications.receiver
+        return next((r for r in self.monitoring.alerting.receivers if r.name == name), None)
+
+    def _notification_problems(self) -> list[ConfigProblem]:
+        notifications = self.rollouts.notifications if self.rollouts is not None else None
+        if notifications is None:
+            return []
+        key = "rollouts.notifications.receiver"
+        receiver = self.notification_receiver()
+        if receiver is None:
+            names = [r.name for r in self.monitoring.alerting.receivers] if self.monitoring else []
+            return [
+                ConfigProblem(
+                    key,
+                    f"no receiver {notifications.receiver!r} in tbcoin-platform:monitoring."
+                    f"alerting.receivers (known: {', '.join(sorted(names)) or 'none'})",
+                )
+            ]
+        if receiver.type not in NOTIFIED_BY:
+            return [
+                ConfigProblem(
+                    key,
+                    f"receiver {receiver.name!r} is {receiver.type}: release notifications go "
+                    f"to a {' or '.join(NOTIFIED_BY)} receiver, never a pager",
                 )
             ]
         return []

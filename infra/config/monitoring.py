@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
 
@@ -72,16 +73,40 @@ BUCKET_DURATIONS = [as_duration(Decimal(str(b))) for b in LATENCY_BUCKETS]
 # How often Prometheus scrapes the app (its ServiceMonitor); rate() needs two samples in a window.
 SCRAPE_INTERVAL = "30s"
 
-# The period the SLOs are kept over: their error budgets are counted per 30 days.
-SLO_PERIOD = "30d"
-# SRE workbook, "Alerting on SLOs": page on 2% of the 30-day budget in 1h, or 5% in 6h.
-FAST_BURN, SLOW_BURN = 14.4, 6.0
-FAST_BURN_WINDOW = "1h"
 # HighErrorRate: the 5xx ratio over ERROR_WINDOW, above the threshold for ERROR_FOR; so it fires
 # ERROR_WINDOW + ERROR_FOR after errors start at its threshold.
 ERROR_WINDOW = ERROR_FOR = "5m"
-# The longest range any rule reads (the slow burn's 6h window): less history cannot evaluate it.
-LONGEST_RULE_WINDOW = "6h"
+
+
+@dataclass(frozen=True)
+class BurnTier:
+    """One tier of multi-window burn-rate alerts (SRE workbook, "Alerting on SLOs"): it fires
+    when both windows burn faster than spending `budget_share` of the SLO window's error budget
+    within `long`."""
+
+    name: str  # the alert name's suffix
+    budget_share: float
+    long: str
+    short: str
+    for_: str
+    severity: str
+    page: bool  # page tiers wait for Slo.pageMinBadRequests; ticket tiers do not
+
+    def factor(self, window: str) -> float:
+        """The burn rate (multiple of the budget ratio) this tier fires above."""
+        return round(self.budget_share * in_seconds(window) / in_seconds(self.long), 6)
+
+
+# Page on 2% of the budget in 1h or 5% in 6h; ticket on 10% in 1d or in 3d. Over a 30-day window
+# these are the workbook's factors 14.4, 6, 3 and 1.
+BURN_TIERS = (
+    BurnTier("Fast", 0.02, "1h", "5m", "2m", "critical", page=True),
+    BurnTier("Slow", 0.05, "6h", "30m", "15m", "warning", page=True),
+    BurnTier("1d", 0.10, "1d", "2h", "1h", "warning", page=False),
+    BurnTier("3d", 0.10, "3d", "6h", "3h", "warning", page=False),
+)
+# The longest range any rule reads: a shorter SLO window (or less history) cannot evaluate it.
+LONGEST_BURN_WINDOW = "3d"
 
 
 def _measurable(latency: str) -> str:
@@ -103,21 +128,6 @@ def _measurable(latency: str) -> str:
 
 # A latency limit a quantile of the app's histogram can cross.
 MeasurableLatency = Annotated[Duration, AfterValidator(_measurable)]
-
-
-def _burnable(objective: float) -> float:
-    # The fast-burn alert fires at a 5xx (or slow) ratio of FAST_BURN x the budget; a ratio
-    # cannot exceed 1, so with a budget of 1/FAST_BURN or more it could never fire.
-    if FAST_BURN * (1 - objective) >= 1:
-        raise ValueError(
-            f"must be above {1 - 1 / FAST_BURN:.4f}: with an error budget of {1 - objective:g} "
-            f"the fast burn-rate alert ({FAST_BURN:g}x the budget, a ratio above 1) could never "
-            "fire"
-        )
-    return objective
-
-
-Objective = Annotated[OpenRatio, AfterValidator(_burnable)]
 
 
 class Thresholds(Model):
@@ -172,16 +182,30 @@ class Slo(Model):
         "latencyThresholdSeconds": "latencyThreshold, a duration such as 500ms"
     }
 
-    availability: Objective = Field(
-        0.999, description="The ratio of requests that must not answer 5xx, over 30 days."
+    availability: OpenRatio = Field(
+        0.999, description="The ratio of requests that must not answer 5xx, over the SLO's window."
     )
-    latency: Objective = Field(
+    latency: OpenRatio = Field(
         0.99, description="The ratio of requests that must be faster than latencyThreshold."
     )
     latency_threshold: Duration = Field(
         "500ms",
         description="Requests slower than this count against the latency SLO; one of the "
         "app's histogram buckets.",
+    )
+    window: Annotated[Duration, Within(LONGEST_BURN_WINDOW)] = Field(
+        "30d",
+        description="The period the error budgets are counted over (budget left, the release "
+        "gate); the burn-rate alerts' factors follow from it. At least 3d, the longest "
+        "burn-rate window.",
+    )
+    page_min_bad_requests: Integer = Field(
+        10,
+        ge=1,
+        le=10000,
+        description="The fewest failed (or too slow) requests a paging burn-rate alert's long "
+        "window must count before it pages: at night-time traffic a handful of failures is a "
+        "huge burn rate but no outage; the ticket alerts still see a sustained burn.",
     )
 
     @model_validator(mode="after")
@@ -192,6 +216,17 @@ class Slo(Model):
                 f"must be one of the app's histogram buckets {', '.join(BUCKET_DURATIONS)} "
                 f"(got {self.latency_threshold})",
             )
+        fast = BURN_TIERS[0].factor(self.window)
+        for kind in ("availability", "latency"):
+            budget = 1 - getattr(self, kind)
+            # A ratio cannot exceed 1: a fast-burn limit at or above it could never be crossed.
+            if fast * budget >= 1:
+                raise at(
+                    kind,
+                    f"must be above {1 - 1 / fast:.4f}: with an error budget of {budget:g} over "
+                    f"{self.window} the fast burn-rate alert ({fast:g}x the budget, a ratio above "
+                    "1) could never fire",
+                )
         return self
 
 
@@ -295,10 +330,10 @@ class Loki(Model):
 class Prometheus(Model):
     """The Prometheus server of the stack: how much history it keeps and what it may use."""
 
-    retention: Annotated[Duration, Within(LONGEST_RULE_WINDOW)] = Field(
-        "15d",
-        description="How long Prometheus keeps metrics; at least 6h, the slow burn rate's "
-        "window, or the alerts can never fire.",
+    retention: Duration = Field(
+        "30d",
+        description="How long Prometheus keeps metrics; at least slo.window, the period the "
+        "error budgets are counted over.",
     )
     retention_size: Size = Field(
         "45Gi",
@@ -370,3 +405,14 @@ class MonitoringConfig(Model):
         "https://github.com/tbcoin/tbcoin-platform/blob/main/docs/runbooks/alerts.md",
         description="Each alert links its runbook at this URL, with the alert's anchor.",
     )
+
+    @model_validator(mode="after")
+    def _history_long_enough(self) -> MonitoringConfig:
+        # The error budget reads the whole SLO window: with less history it counts a part of it.
+        if in_seconds(self.prometheus.retention) < in_seconds(self.slo.window):
+            raise at(
+                "prometheus.retention",
+                f"must be at least {self.slo.window}, the SLO window (slo.window) the error "
+                f"budgets are counted over (got {self.prometheus.retention})",
+            )
+        return self

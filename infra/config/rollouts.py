@@ -3,9 +3,10 @@ analysis a canary or blue-green service is released with."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from infra.config.base import (
     DnsLabel,
@@ -14,6 +15,7 @@ from infra.config.base import (
     Model,
     PercentRatio,
     Ratio,
+    Text,
     Within,
     as_duration,
     pattern,
@@ -50,6 +52,20 @@ def is_placeholder_digest(image: str) -> bool:
     return len(set(image.rpartition("@sha256:")[2])) == 1
 
 
+# The receiver types a release notification may go to: a message, not a page.
+NOTIFIED_BY = ("slack", "webhook")
+
+
+class ReleaseNotifications(Model):
+    """Who hears of releases, through the controller's own notification engine."""
+
+    receiver: DnsLabel = Field(
+        description="The monitoring.alerting receiver (slack or webhook) the controller tells "
+        "when a release waits at its promotion gate, an analysis fails, a release aborts and "
+        "a release completes; its URL comes from that receiver's secret."
+    )
+
+
 class RolloutsController(Model):
     """The Argo Rollouts controller of the cluster, from the vendored chart."""
 
@@ -76,6 +92,11 @@ class RolloutsController(Model):
         f"({GATEWAY_PLUGIN}@sha256:..., {GATEWAY_PLUGIN_VERSION})."
     )
     resources: Resources = resources_field("the controller", ("100m", "128Mi"), ("1", "512Mi"))
+    notifications: ReleaseNotifications | None = Field(
+        None,
+        description="Release notifications (none when left out; `infractl rollout status` "
+        "and the RolloutAborted alert still tell).",
+    )
 
     def deploy_problems(self) -> list[ConfigProblem]:
         """What an offline plan may carry but no deploy may ship: a placeholder digest plans
@@ -89,6 +110,51 @@ class RolloutsController(Model):
                 f"it ({RUNBOOK})",
             )
         ]
+
+
+# How far ahead an error-budget override may run: it is for an emergency fix, not a standing
+# exemption from the gate.
+OVERRIDE_HORIZON_DAYS = 14
+
+
+def today() -> datetime.date:
+    """The date overrides are judged by (UTC, as the stack's engine runs anywhere)."""
+    return datetime.datetime.now(datetime.UTC).date()
+
+
+def _expiry(value: str) -> str:
+    # The error's formatter adds the value as written: "(got '2026-01-05')".
+    try:
+        date = datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a date such as 2026-12-24") from None
+    now = today()
+    if date < now:
+        raise ValueError("expired: remove the override, the error-budget gate is on again")
+    latest = now + datetime.timedelta(days=OVERRIDE_HORIZON_DAYS)
+    if date > latest:
+        raise ValueError(
+            f"must be at most {OVERRIDE_HORIZON_DAYS} days ahead ({latest}): an override is for "
+            "an emergency fix"
+        )
+    return value
+
+
+class BudgetOverride(Model):
+    """Lets releases of one service through while its error budget is below the floor."""
+
+    reason: Annotated[Text, Field(min_length=10, max_length=300)] = Field(
+        description="Why this release may spend budget that is not there (the fix it carries, "
+        "who decided); shown in the PR preview and by `infractl rollout status`."
+    )
+    expires: Annotated[
+        str,
+        pattern(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "a date such as 2026-12-24"),
+        AfterValidator(_expiry),
+    ] = Field(
+        description=f"The last day (UTC) the override applies, at most {OVERRIDE_HORIZON_DAYS} "
+        "days ahead; after it the stack refuses to plan until the override is removed."
+    )
 
 
 class Analysis(Model):
@@ -116,6 +182,18 @@ class Analysis(Model):
         "2m",
         description="The range each query measures over; at least the interval, so no "
         "request goes unseen, and two scrapes.",
+    )
+    budget_floor: Ratio = Field(
+        0,
+        lt=1,
+        description="The least share of the service's error budgets (monitoring.slo, over "
+        "slo.window) that must be left for a release to proceed: below it the analysis fails "
+        "and the controller aborts the release (a release freeze).",
+    )
+    budget_override: BudgetOverride | None = Field(
+        None,
+        description="Lets releases through while the budget is below budgetFloor (the budget "
+        "is still measured and shown, in dry-run); needs a reason and an expiry date.",
     )
 
     @model_validator(mode="after")

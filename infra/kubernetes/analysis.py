@@ -13,6 +13,8 @@ from infra.config.monitoring import Thresholds
 from infra.config.rollouts import Analysis
 from infra.kubernetes.workload import ROLLOUTS_API
 from infra.monitoring.rules import (
+    BUDGET_REMAINING,
+    SLO_KINDS,
     canary_above_stable_expr,
     error_ratio_expr,
     quantile_expr,
@@ -23,6 +25,9 @@ from infra.release import CANARY, PREVIEW
 
 # The Prometheus Service kube-prometheus-stack creates for release `kube-prometheus-stack`.
 PROMETHEUS_URL = "http://kube-prometheus-stack-prometheus.{namespace}.svc:9090"
+# The budget gate's metrics (one per SLO), and the annotation an override is shown by.
+BUDGET_METRIC = "{kind}-budget"
+BUDGET_OVERRIDE = "tbcoin.io/budget-override"
 
 
 def pre_promotion_count(a: Analysis) -> int:
@@ -49,6 +54,24 @@ def _bounded(
     }
 
 
+def _budget(
+    svc: MonitoredService, kind: str, a: Analysis, address: str, count: int | None
+) -> dict[str, Any]:
+    """The error-budget gate: fails (no tolerance: a budget does not flap) when the service's
+    budget left for one SLO is below the floor. A service without a budget yet (no user-facing
+    request in the whole window) has spent none: it passes."""
+    query = f'{BUDGET_REMAINING}{{{selector(svc)},slo="{kind}"}}'
+    return {
+        "name": BUDGET_METRIC.format(kind=kind),
+        "interval": a.interval,
+        **({"count": count} if count is not None else {}),
+        "failureLimit": 0,
+        "successCondition": f"len(result) == 0 || result[0] >= {a.budget_floor!r}",
+        "failureCondition": f"len(result) > 0 && result[0] < {a.budget_floor!r}",
+        "provider": {"prometheus": {"address": address, "query": query}},
+    }
+
+
 def analysis_metrics(
     svc: MonitoredService, track: str, a: Analysis, t: Thresholds, address: str
 ) -> list[dict[str, Any]]:
@@ -66,6 +89,7 @@ def analysis_metrics(
             count,
         ),
     ]
+    metrics += [_budget(svc, kind, a, address, count) for kind in SLO_KINDS]
     if track == CANARY:
         # The CanaryErrorRateAboveStable alert's expression: any result means it would fire.
         metrics.append(
@@ -91,9 +115,20 @@ def analysis_template_manifest(
     labels: dict[str, str],
 ) -> dict[str, Any]:
     address = PROMETHEUS_URL.format(namespace=monitoring_namespace)
+    metadata: dict[str, Any] = {
+        "name": f"{svc.name}-{track}",
+        "namespace": svc.namespace,
+        "labels": labels,
+    }
+    spec: dict[str, Any] = {"metrics": analysis_metrics(svc, track, a, t, address)}
+    if a.budget_override is not None:
+        # Overridden: the budget is still measured and shown, its failure no longer counts.
+        o = a.budget_override
+        metadata["annotations"] = {BUDGET_OVERRIDE: f"until {o.expires}: {o.reason}"}
+        spec["dryRun"] = [{"metricName": BUDGET_METRIC.format(kind=k)} for k in SLO_KINDS]
     return {
         "apiVersion": ROLLOUTS_API,
         "kind": "AnalysisTemplate",
-        "metadata": {"name": f"{svc.name}-{track}", "namespace": svc.namespace, "labels": labels},
-        "spec": {"metrics": analysis_metrics(svc, track, a, t, address)},
+        "metadata": metadata,
+        "spec": spec,
     }

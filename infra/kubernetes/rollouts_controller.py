@@ -9,12 +9,17 @@ controller loads it from (`file://`).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import yaml
+
+from infra.config.monitoring import Receiver
 from infra.config.resources import HELPER
 from infra.config.rollouts import RolloutsController
 from infra.kubernetes.namespace import POD_SECURITY_LEVEL
 from infra.kubernetes.strategies import GATEWAY_PLUGIN
+from infra.manifests.labels import PART_OF
 from infra.manifests.namespace import LABELS, component_namespace
 from infra.manifests.network_policy import (
     api_server_egress,
@@ -59,11 +64,134 @@ _RESTRICTED = {
 }
 
 
+# Release notifications, through the controller's notification engine (notifications-engine):
+# the chart renders argo-rollouts-notification-configmap from these values; the controller reads
+# the receiver's URL from this Secret (its fixed name), which the stack creates, never the chart.
+NOTIFICATION_SECRET = "argo-rollouts-notification-secret"
+NOTIFIER = "tbcoin-releases"  # the engine's webhook service
+NOTIFIER_URL_KEY = "releases-url"  # the Secret's key, `$releases-url` in the service
+_WHO = "{{.rollout.metadata.namespace}}/{{.rollout.metadata.name}}"
+_REVISION = '{{index .rollout.metadata.annotations "rollout.argoproj.io/revision"}}'
+_CLI = "`infractl rollout {action} --stack {stack} --service {{.rollout.metadata.name}}`"
+# The controller names a trigger after the event it records (on-<event reason>). A canary pauses
+# at every step without a duration; the gate is its last step, a blue-green's only pause. The
+# object the engine is given is the Rollout as it was when the pause began.
+GATE = (
+    "rollout.spec.strategy.blueGreen != nil || "
+    "rollout.status.currentStepIndex + 1 == len(rollout.spec.strategy.canary.steps)"
+)
+# event name -> (trigger, condition or None, message)
+NOTIFIED = {
+    "gate": (
+        "on-rollout-paused",
+        GATE,
+        f"Release of {_WHO} (revision {_REVISION}) waits at its promotion gate: "
+        + _CLI.replace("{action}", "promote")
+        + " to go on, or abort it.",
+    ),
+    "analysis-failed": (
+        "on-analysis-run-failed",
+        None,
+        f"An analysis of {_WHO} failed: the controller aborts the release. See "
+        + _CLI.replace("{action}", "status")
+        + ".",
+    ),
+    "aborted": (
+        "on-rollout-aborted",
+        None,
+        f"Release of {_WHO} aborted: traffic is back on the stable version. See "
+        + _CLI.replace("{action}", "status")
+        + ".",
+    ),
+    "completed": (
+        "on-rollout-completed",
+        None,
+        f"Release of {_WHO} (revision {_REVISION}) completed: all traffic is on it.",
+    ),
+}
+
+
+def _body(event: str, message: str, receiver: Receiver, stack: str) -> str:
+    """The JSON the webhook service posts: Slack's incoming-webhook message, or ours."""
+    if receiver.type == "slack":
+        body: dict[str, str] = {"text": message}
+        if receiver.channel:
+            body["channel"] = receiver.channel
+    else:
+        body = {
+            "event": event,
+            "stack": stack,
+            "namespace": "{{.rollout.metadata.namespace}}",
+            "rollout": "{{.rollout.metadata.name}}",
+            "revision": _REVISION,
+            "text": message,
+        }
+    # The template's own quotes (index … "…") are Go template syntax, gone once rendered: they
+    # must reach the engine unescaped.
+    return json.dumps(body, ensure_ascii=False).replace(json.dumps(_REVISION)[1:-1], _REVISION)
+
+
+def notification_values(receiver: Receiver, stack: str) -> dict[str, Any]:
+    """The chart's `notifications` values: one webhook service, a template and a trigger per
+    event, and a subscription of this project's Rollouts to them."""
+    templates, triggers = {}, {}
+    for event, (trigger, condition, message) in NOTIFIED.items():
+        text = message.replace("{stack}", stack)
+        templates[f"template.release-{event}"] = yaml.safe_dump(
+            {
+                "webhook": {
+                    NOTIFIER: {"method": "POST", "body": _body(event, text, receiver, stack)}
+                }
+            },
+            width=1000,
+        )
+        rule: dict[str, Any] = {"send": [f"release-{event}"]}
+        if condition:
+            rule["when"] = condition
+        triggers[f"trigger.{trigger}"] = yaml.safe_dump([rule], width=1000)
+    service = {
+        "url": f"${NOTIFIER_URL_KEY}",
+        "headers": [{"name": "Content-Type", "value": "application/json"}],
+    }
+    return {
+        "configmap": {"create": True},
+        "secret": {"create": False},
+        "notifiers": {f"service.webhook.{NOTIFIER}": yaml.safe_dump(service)},
+        "templates": templates,
+        "triggers": triggers,
+        "subscriptions": [
+            {
+                "recipients": [NOTIFIER],
+                "triggers": [trigger for trigger, _, _ in NOTIFIED.values()],
+                # Only this project's Rollouts (their labels), not every object's events.
+                "selector": f"app.kubernetes.io/part-of={PART_OF}",
+            }
+        ],
+    }
+
+
+def notification_secret_manifest(c: RolloutsController, url: Any) -> dict[str, Any]:
+    """The receiver's URL where the engine reads it (`url` is the resolved secret)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": NOTIFICATION_SECRET,
+            "namespace": c.namespace,
+            "labels": {**LABELS, "app.kubernetes.io/component": "rollouts-controller"},
+        },
+        "type": "Opaque",
+        "stringData": {NOTIFIER_URL_KEY: url},
+    }
+
+
 def chart_archive(c: RolloutsController) -> str:
     return c.chart.archive
 
 
-def controller_values(c: RolloutsController) -> dict[str, Any]:
+def controller_values(
+    c: RolloutsController, notify: Receiver | None = None, stack: str = ""
+) -> dict[str, Any]:
     copy_plugin = {
         "name": "copy-gatewayapi-plugin",
         "image": c.gateway_plugin_image,
@@ -93,6 +221,8 @@ def controller_values(c: RolloutsController) -> dict[str, Any]:
             "providers": {**dict.fromkeys(PROVIDERS, False), "gatewayAPI": True},
         },
         "dashboard": {"enabled": False},
+        # Without a receiver, the chart's empty ConfigMap: the engine has nothing to send.
+        **({"notifications": notification_values(notify, stack)} if notify else {}),
     }
 
 

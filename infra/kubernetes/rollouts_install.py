@@ -7,6 +7,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.config.charts import release_chart
+from infra.config.monitoring import Receiver
 from infra.config.rollouts import RolloutsController
 from infra.kubernetes.rollouts_controller import (
     RELEASE,
@@ -15,6 +16,7 @@ from infra.kubernetes.rollouts_controller import (
     controller_network_policies,
     controller_service_monitor,
     controller_values,
+    notification_secret_manifest,
 )
 from infra.manifests.apply import apply_manifest
 
@@ -26,7 +28,10 @@ class ArgoRollouts(pulumi.ComponentResource):
         monitoring_namespace: str,
         monitoring: pulumi.Resource | None,
         opts: pulumi.ResourceOptions | None = None,
+        notify: tuple[Receiver, pulumi.Input[str]] | None = None,
+        stack: str = "",
     ) -> None:
+        """`notify`: the receiver of release notifications and its resolved URL."""
         super().__init__("tbcoin:kubernetes:ArgoRollouts", RELEASE, None, opts)
         namespace = apply_manifest(
             controller_namespace_manifest(controller), pulumi.ResourceOptions(parent=self)
@@ -34,6 +39,10 @@ class ArgoRollouts(pulumi.ComponentResource):
         inside = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
         for policy in controller_network_policies(controller, monitoring_namespace):
             apply_manifest(policy, inside)
+        secrets = []
+        if notify is not None:
+            secret = notification_secret_manifest(controller, notify[1])
+            secrets.append(apply_manifest(secret, inside))
         # The vendored archive, never a download: the chart and its CRDs are what tests render.
         self.release = k8s.helm.v3.Release(
             RELEASE,
@@ -41,10 +50,10 @@ class ArgoRollouts(pulumi.ComponentResource):
             chart=release_chart(chart_archive(controller)),
             version=controller.chart.version,
             namespace=controller.namespace,
-            values=controller_values(controller),
+            values=controller_values(controller, notify[0] if notify else None, stack),
             atomic=True,
             cleanup_on_fail=True,
-            opts=inside,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *secrets]),
         )
         # ServiceMonitor is a CRD of the monitoring chart.
         after = [self.release, *([monitoring] if monitoring is not None else [])]

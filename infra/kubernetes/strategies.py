@@ -159,17 +159,27 @@ def blue_green(release: ServiceRelease, strategy: BlueGreen, ctx: ServiceContext
 
 
 def canary_steps(strategy: Canary) -> list[dict[str, Any]]:
+    """The configured weights and pauses, with the header route set right after the first
+    weight. Not before it: Argo Rollouts (v1.9.0, rollout/trafficrouting.go) removes the managed
+    routes on every sync while the canary has no available pod, and sets a header route only
+    during its own step; a header route set at weight 0 (no canary pod yet) is removed as the
+    first pod starts and never set again (plugin issue #147). After the first `setWeight` step
+    completes, the canary has its pods."""
     header = strategy.header
-    steps: list[dict[str, Any]] = [
-        {
-            "setHeaderRoute": {
-                "name": HEADER_ROUTE,
-                "match": [{"headerName": header.name, "headerValue": {"exact": header.value}}],
-            }
-        }
-    ]
-    for step in strategy.steps:
+    steps: list[dict[str, Any]] = []
+    for i, step in enumerate(strategy.steps):
         steps.append({"setWeight": percent(step.weight)})
+        if i == 0:
+            steps.append(
+                {
+                    "setHeaderRoute": {
+                        "name": HEADER_ROUTE,
+                        "match": [
+                            {"headerName": header.name, "headerValue": {"exact": header.value}}
+                        ],
+                    }
+                }
+            )
         # No duration: wait for `infractl rollout promote` (the last step, at maxWeight).
         steps.append({"pause": {"duration": go_duration(step.pause)} if step.pause else {}})
     return steps
@@ -190,6 +200,9 @@ def canary(release: ServiceRelease, strategy: Canary, ctx: ServiceContext) -> li
                 GATEWAY_PLUGIN: {
                     "httpRoutes": [{"name": w.name, "useHeaderRoutes": True}],
                     "namespace": release.namespace,
+                    # The plugin would otherwise label the route while a canary runs: a change
+                    # to metadata Pulumi owns, reported as drift (the label serves Argo CD).
+                    "disableInProgressLabel": True,
                 }
             },
         },
@@ -197,7 +210,7 @@ def canary(release: ServiceRelease, strategy: Canary, ctx: ServiceContext) -> li
         # Background analysis from the first weight on; a failure aborts to weight 0.
         "analysis": {
             "templates": [{"templateName": analysis["metadata"]["name"]}],
-            "startingStep": 1,
+            "startingStep": 0,
         },
     }
     # Explicit weights: an omitted weight defaults to 1, a 50/50 split until the controller acts.

@@ -9,27 +9,50 @@ change a threshold and they move with it.
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from infra.config.monitoring import LATENCY_BUCKETS
+from infra.config.base import in_seconds
+from infra.config.monitoring import LATENCY_BUCKETS, BurnTier, Slo
 from infra.monitoring.target import MonitoredService
-from infra.release import CANARY, STABLE
+from infra.release import ACTIVE, CANARY, PREVIEW, STABLE
 
 ABOVE, BELOW = 1.05, 0.95
 RATE = 600.0  # requests per minute in the generated traffic
 MINUTES = 420  # 7h of samples: longer than the 6h burn window plus its `for`
+# Cases over days (ticket tiers, the SLO window) are sampled and evaluated less often: promtool
+# evaluates every rule at every step up to the case's time. Each step leaves a few samples in
+# the shortest window the case reads.
+WINDOW_STEP = "1d"
 
 
 @dataclass(frozen=True)
 class Case:
-    """One promtool test group: input series and whether the alert fires at `eval_time` (with
-    `labels` besides the rule's own)."""
+    """One promtool test group: input series sampled every `step`, and whether the alert fires
+    at `eval_time` (with `labels` besides the rule's own)."""
 
     name: str
     series: dict[str, str]
     eval_time: str
     fires: bool
     labels: dict[str, str] = field(default_factory=dict)
+    step: str = "1m"
+
+
+@dataclass(frozen=True)
+class ExprCase:
+    """One promtool test group for a recorded series: `expr` at `eval_time` returns one sample,
+    labelled `labels`, of `value` (rounded to 1e-6 both sides: promtool compares floats
+    exactly)."""
+
+    name: str
+    series: dict[str, str]
+    eval_time: str
+    expr: str
+    labels: dict[str, str]
+    value: float
+    step: str
 
 
 def le(seconds: float) -> str:
@@ -41,8 +64,8 @@ def _labels(**labels: str) -> str:
     return "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
 
 
-def _counter(per_minute: float, minutes: int = MINUTES) -> str:
-    return f"0+{per_minute:.10g}x{minutes}"
+def _counter(per_step: float, steps: int = MINUTES) -> str:
+    return f"0+{per_step:.10g}x{steps}"
 
 
 def _track(svc: MonitoredService, track: str | None = None) -> dict[str, str]:
@@ -59,27 +82,41 @@ def _deployment(svc: MonitoredService) -> dict[str, str]:
     return {"namespace": svc.namespace, "deployment": svc.workload}
 
 
-def _traffic(svc: MonitoredService, track: str, error_ratio: float) -> dict[str, str]:
+def _traffic(
+    svc: MonitoredService,
+    track: str,
+    error_ratio: float,
+    per_step: float = RATE,
+    steps: int = MINUTES,
+) -> dict[str, str]:
     base = _track(svc, track)
     return {
-        "http_requests_total" + _labels(**base, status="2xx"): _counter(RATE * (1 - error_ratio)),
-        "http_requests_total" + _labels(**base, status="5xx"): _counter(RATE * error_ratio),
+        "http_requests_total" + _labels(**base, status="2xx"): _counter(
+            per_step * (1 - error_ratio), steps
+        ),
+        "http_requests_total" + _labels(**base, status="5xx"): _counter(
+            per_step * error_ratio, steps
+        ),
     }
 
 
-def _histogram(svc: MonitoredService, cumulative: dict[float, float]) -> dict[str, str]:
+def _histogram(
+    svc: MonitoredService,
+    cumulative: dict[float, float],
+    per_step: float = RATE,
+    steps: int = MINUTES,
+) -> dict[str, str]:
     """Latency buckets with the given cumulative fraction at each boundary (+Inf is 1)."""
     base = _track(svc)
     series = {}
     for bound in LATENCY_BUCKETS:
         fraction = max((f for b, f in cumulative.items() if b <= bound), default=0.0)
         series["http_request_duration_highr_seconds_bucket" + _labels(**base, le=le(bound))] = (
-            _counter(RATE * fraction)
+            _counter(per_step * fraction, steps)
         )
-    series["http_request_duration_highr_seconds_bucket" + _labels(**base, le="+Inf")] = _counter(
-        RATE
-    )
-    series["http_request_duration_highr_seconds_count" + _labels(**base)] = _counter(RATE)
+    total = _counter(per_step, steps)
+    series["http_request_duration_highr_seconds_bucket" + _labels(**base, le="+Inf")] = total
+    series["http_request_duration_highr_seconds_count" + _labels(**base)] = total
     return series
 
 
@@ -94,49 +131,243 @@ def _quantile_at(q: float, value: float) -> dict[float, float]:
 
 
 def around(
-    name: str, series: dict[bool, dict[str, str]], eval_time: str, labels: dict[str, str]
+    name: str,
+    series: dict[bool, dict[str, str]],
+    eval_time: str,
+    labels: dict[str, str],
+    step: str = "1m",
 ) -> tuple[Case, ...]:
     """The pair every alert has: fires on `series[True]`, stays silent on `series[False]`."""
     return (
-        Case(f"fires {name}", series[True], eval_time, True, labels),
-        Case(f"silent {name}", series[False], eval_time, False, labels),
+        Case(f"fires {name}", series[True], eval_time, True, labels, step),
+        Case(f"silent {name}", series[False], eval_time, False, labels, step),
     )
 
 
-def error_ratio(svc: MonitoredService, limit: float, eval_time: str) -> tuple[Case, ...]:
-    track = svc.tracks[0]
+def _minutes(duration: str) -> int:
+    return int(in_seconds(duration) // 60)
+
+
+def error_ratio(
+    svc: MonitoredService, limit: float, eval_time: str, step: str = "1m"
+) -> tuple[Case, ...]:
+    track, every = svc.tracks[0], _minutes(step)
     series = {
-        fires: _traffic(svc, track, limit * (ABOVE if fires else BELOW)) for fires in (True, False)
+        fires: _traffic(
+            svc, track, limit * (ABOVE if fires else BELOW), RATE * every, MINUTES // every
+        )
+        for fires in (True, False)
     }
-    return around("around the error ratio", series, eval_time, _track(svc))
+    return around("around the error ratio", series, eval_time, _track(svc), step)
 
 
-def availability_burn(svc: MonitoredService, limit: float, fast: bool) -> tuple[Case, ...]:
-    """Both windows burning fires; a spike that only the short window sees stays silent."""
-    eval_time = "65m" if fast else "380m"
-    quiet, loud = (58, 7) if fast else (340, 40)
-    errors = RATE * limit * ABOVE * 2
+def _page_step(tier: BurnTier) -> str:
+    """The fast tier's 5m window needs a sample a minute; the slow tier's 30m does with one
+    every 5 minutes, at a fifth of promtool's work."""
+    return "1m" if _minutes(tier.short) <= 5 else "5m"
+
+
+def _page_eval(tier: BurnTier) -> int:
+    """Minutes into a case at which a page tier has seen its long window and its `for`."""
+    return _minutes(tier.long) + _minutes(tier.for_) + 5
+
+
+def availability_burn(
+    svc: MonitoredService, tier: BurnTier, limit: float, slo: Slo
+) -> tuple[Case, ...]:
+    """Both windows burning fires; a spike that only the short window sees stays silent; page
+    tiers wait for enough failures at night."""
+    if not tier.page:
+        return _days(
+            svc,
+            tier,
+            limit,
+            "availability",
+            lambda share, per_step, steps: _traffic(svc, svc.tracks[0], share, per_step, steps),
+        )
+    step = _page_step(tier)
+    every, eval_at = _minutes(step), _page_eval(tier)
+    # The spike starts after a quiet long window and ends before the short window has passed.
+    quiet, loud = (eval_at - _minutes(tier.short) // 2) // every, _minutes(tier.short) // 2 // every
+    errors = RATE * every * limit * ABOVE * 2
     base = _track(svc)
     spike = {
-        "http_requests_total" + _labels(**base, status="2xx"): f"0+{RATE:g}x{quiet + loud}",
+        "http_requests_total" + _labels(**base, status="2xx"): f"0+{RATE * every:g}x{quiet + loud}",
         "http_requests_total" + _labels(**base, status="5xx"): (
             f"0x{quiet} {errors:.10g}+{errors:.10g}x{loud - 1}"
         ),
     }
     return (
-        *error_ratio(svc, limit, eval_time),
-        Case("silent on a short spike", spike, eval_time, False, base),
+        *error_ratio(svc, limit, f"{eval_at}m", step),
+        Case("silent on a short spike", spike, f"{eval_at}m", False, base, step),
+        *_night(svc, slo, limit, tier, _errors_of(svc)),
     )
 
 
-def latency_burn(
-    svc: MonitoredService, limit: float, fast: bool, slo_le: float
-) -> tuple[Case, ...]:
+def latency_burn(svc: MonitoredService, tier: BurnTier, limit: float, slo: Slo) -> tuple[Case, ...]:
+    slo_le = in_seconds(slo.latency_threshold)
+    if not tier.page:
+        return _days(
+            svc,
+            tier,
+            limit,
+            "latency",
+            lambda share, per_step, steps: _histogram(svc, {slo_le: 1 - share}, per_step, steps),
+        )
+    step = _page_step(tier)
+    every = _minutes(step)
     series = {
-        fires: _histogram(svc, {slo_le: 1 - limit * (ABOVE if fires else BELOW)})
+        fires: _histogram(
+            svc, {slo_le: 1 - limit * (ABOVE if fires else BELOW)}, RATE * every, MINUTES // every
+        )
         for fires in (True, False)
     }
-    return around("around the budget", series, "65m" if fast else "380m", _track(svc))
+    return (
+        *around("around the budget", series, f"{_page_eval(tier)}m", _track(svc), step),
+        *_night(svc, slo, limit, tier, _slow_of(svc, slo_le)),
+    )
+
+
+def _night(
+    svc: MonitoredService,
+    slo: Slo,
+    limit: float,
+    tier: BurnTier,
+    series_of: Callable[[list[float], list[float]], dict[str, str]],
+) -> tuple[Case, ...]:
+    """At night-time traffic: a few failures (one short of pageMinBadRequests, at once) do not
+    page; an outage (every request failing) still does, once it has failed pageMinBadRequests
+    requests and the tier's `for` has passed. `series_of` turns good and failed request counts,
+    per step, into the SLO's series."""
+    step = _page_step(tier)
+    every = _minutes(step)
+    # Requests a minute at which pageMinBadRequests - 1 failures are twice the tier's limit.
+    per_minute = max(slo.page_min_bad_requests - 1, 1) / (2 * limit * _minutes(tier.long))
+    rate = per_minute * every
+    quiet = _minutes(tier.long) // every + 2
+    # The few failures stay inside both windows until past the `for`.
+    few_end = quiet + (_minutes(tier.for_) + 2 * every) // every
+    few = series_of(
+        [rate * i for i in range(few_end + 1)],
+        [0.0 if i < quiet else slo.page_min_bad_requests - 1 for i in range(few_end + 1)],
+    )
+    # The outage lasts until pageMinBadRequests requests failed, then past the `for`.
+    failing = math.ceil(slo.page_min_bad_requests / per_minute)
+    outage_end = quiet + -(-(failing + _minutes(tier.for_) + 2 * every) // every)
+    outage = series_of(
+        [rate * min(i, quiet) for i in range(outage_end + 1)],
+        [rate * max(i - quiet, 0) for i in range(outage_end + 1)],
+    )
+    base = _track(svc)
+    return (
+        Case("silent on a few failures at night", few, f"{few_end * every}m", False, base, step),
+        Case("fires on an outage at night", outage, f"{outage_end * every}m", True, base, step),
+    )
+
+
+def _values(counts: list[float]) -> str:
+    # Rounded, never re-derived: a counter promtool reads a hair lower is a reset.
+    return " ".join(f"{round(v, 6):g}" if v == int(v) else repr(round(v, 6)) for v in counts)
+
+
+def _errors_of(svc: MonitoredService) -> Callable[[list[float], list[float]], dict[str, str]]:
+    def series(good: list[float], failed: list[float]) -> dict[str, str]:
+        base = _track(svc)
+        return {
+            "http_requests_total" + _labels(**base, status="2xx"): _values(good),
+            "http_requests_total" + _labels(**base, status="5xx"): _values(failed),
+        }
+
+    return series
+
+
+def _slow_of(
+    svc: MonitoredService, slo_le: float
+) -> Callable[[list[float], list[float]], dict[str, str]]:
+    """As _errors_of, the failures being requests slower than the latency threshold."""
+
+    def series(fast: list[float], slow: list[float]) -> dict[str, str]:
+        base = _track(svc)
+        total = _values([f + s for f, s in zip(fast, slow, strict=True)])
+        found = {}
+        for bound in LATENCY_BUCKETS:
+            key = "http_request_duration_highr_seconds_bucket" + _labels(**base, le=le(bound))
+            found[key] = _values(fast) if bound <= slo_le else total
+        found["http_request_duration_highr_seconds_bucket" + _labels(**base, le="+Inf")] = total
+        found["http_request_duration_highr_seconds_count" + _labels(**base)] = total
+        return found
+
+    return series
+
+
+def _days(
+    svc: MonitoredService,
+    tier: BurnTier,
+    limit: float,
+    kind: str,
+    series_at: Callable[[float, float, int], dict[str, str]],
+) -> tuple[Case, ...]:
+    """A ticket tier over days, on the service's burn rate, sampled four times per short window:
+    fires just past its limit, silent just below, once both windows and the `for` have passed."""
+    every = _minutes(tier.short) // 4
+    step = f"{every}m"
+    eval_at = -(-(_minutes(tier.long) + _minutes(tier.for_) + 30) // every) * every
+    series = {
+        fires: series_at(limit * (ABOVE if fires else BELOW), RATE * every, (eval_at + 60) // every)
+        for fires in (True, False)
+    }
+    labels = {"namespace": svc.namespace, "app": svc.name, "slo": kind}
+    return around("around the budget", series, f"{eval_at}m", labels, step)
+
+
+def budget(svc: MonitoredService, slo: Slo, record: str) -> tuple[ExprCase, ...]:
+    """The budget left over the SLO window, sampled every WINDOW_STEP: on traffic that spent half
+    of it, one and a half times it, and (blue-green) on a preview's failures no user saw."""
+    every = _minutes(WINDOW_STEP)
+    steps = _minutes(slo.window) // every + 2
+    per_step, end = RATE * every, f"{(steps - 1) * every}m"
+    service = {"namespace": svc.namespace, "app": svc.name}
+    found = []
+    for spent in (0.5, 1.5):
+        errors = (1 - slo.availability) * spent
+        slow = (1 - slo.latency) * spent
+        for kind, series in (
+            ("availability", _traffic(svc, svc.tracks[0], errors, per_step, steps)),
+            (
+                "latency",
+                _histogram(svc, {in_seconds(slo.latency_threshold): 1 - slow}, per_step, steps),
+            ),
+        ):
+            labels = {**service, "slo": kind}
+            found.append(
+                ExprCase(
+                    f"{kind} budget left once {spent:g} of it is spent",
+                    series,
+                    end,
+                    f"{record}{_labels(**labels)}",
+                    labels,
+                    1 - spent,
+                    WINDOW_STEP,
+                )
+            )
+    if PREVIEW in svc.tracks:
+        labels = {**service, "slo": "availability"}
+        series = {
+            **_traffic(svc, ACTIVE, 0.0, per_step, steps),
+            **_traffic(svc, PREVIEW, 0.5, per_step, steps),
+        }
+        found.append(
+            ExprCase(
+                "a failing preview spends no budget",
+                series,
+                end,
+                f"{record}{_labels(**labels)}",
+                labels,
+                1.0,
+                WINDOW_STEP,
+            )
+        )
+    return tuple(found)
 
 
 def latency_quantile(svc: MonitoredService, q: float, limit: float) -> tuple[Case, ...]:

@@ -14,7 +14,16 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef
 from infra.config.base import in_seconds
 from infra.config.monitoring import MonitoringConfig
 from infra.manifests.labels import common_labels
-from infra.monitoring.rules import ERROR_RATIO, QUANTILE, REQUESTS
+from infra.monitoring.rules import (
+    BUDGET_BURN,
+    BUDGET_REMAINING,
+    ERROR_RATIO,
+    QUANTILE,
+    REQUESTS,
+    SLO_KINDS,
+    TICKET_WINDOWS,
+    WINDOW_BAD_RATIO,
+)
 from infra.monitoring.target import MonitoredService
 from infra.release import ROLLOUT
 
@@ -94,6 +103,38 @@ def service_dashboard(svc: MonitoredService, m: MonitoringConfig) -> dict[str, A
                 "s",
                 (f"{QUANTILE.format(q='99')}{{{sel}}}", "{{track}}"),
                 (f"vector({in_seconds(m.thresholds.latency_p99)})", "alert threshold"),
+            )
+        )
+        .with_row(dashboard.Row(f"Error budget over {m.slo.window}"))
+        .with_panel(
+            _panel(
+                "Error budget left",
+                "percentunit",
+                (f"{BUDGET_REMAINING}{{{sel}}}", "{{slo}}"),
+                description=f"Share of each SLO's error budget left over the last {m.slo.window}"
+                " (user-facing tracks): 1 untouched, 0 spent, below 0 overspent.",
+            )
+        )
+        .with_panel(
+            _panel(
+                "Burn rate",
+                "short",
+                *(
+                    (f"{BUDGET_BURN.format(w=w)}{{{sel}}}", f"{{{{slo}}}} over {w}")
+                    for w in TICKET_WINDOWS
+                ),
+                ("vector(1)", "spends exactly the budget"),
+                description="How many times faster than the SLO window allows each budget "
+                "is being spent.",
+            )
+        )
+        .with_panel(
+            _panel(
+                "SLO window compliance",
+                "percentunit",
+                (f"1 - {WINDOW_BAD_RATIO}{{{sel}}}", "{{slo}}"),
+                *((f"vector({getattr(m.slo, kind)})", f"{kind} objective") for kind in SLO_KINDS),
+                description=f"Share of requests within each SLO over the last {m.slo.window}.",
             )
         )
         .with_row(dashboard.Row("Saturation"))

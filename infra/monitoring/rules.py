@@ -18,26 +18,43 @@ from typing import Any
 
 from infra.config.base import in_seconds
 from infra.config.monitoring import (
+    BURN_TIERS,
     ERROR_FOR,
     ERROR_WINDOW,
-    FAST_BURN,
-    FAST_BURN_WINDOW,
-    SLOW_BURN,
+    BurnTier,
     MonitoringConfig,
     Thresholds,
 )
 from infra.monitoring import cases
-from infra.monitoring.cases import Case, le
+from infra.monitoring.cases import Case, ExprCase, le
 from infra.monitoring.target import MonitoredService
-from infra.release import CANARY, DEPLOYMENT, STABLE
+from infra.release import CANARY, DEPLOYMENT, PREVIEW, STABLE
 
-WINDOWS = ("5m", "30m", "1h", "6h")
+# Per track: every window a page tier reads, and the 5m the dashboards and quantiles use. The
+# ticket tiers read the service's burn rate over their days-long windows (BUDGET_BURN).
+WINDOWS = tuple(
+    sorted(
+        {"5m", *(w for t in BURN_TIERS if t.page for w in (t.long, t.short))},
+        key=in_seconds,
+    )
+)
+TICKET_WINDOWS = tuple(
+    sorted({w for t in BURN_TIERS if not t.page for w in (t.long, t.short)}, key=in_seconds)
+)
 BY = "namespace, app, track"
+BY_SERVICE = "namespace, app"
 
 REQUESTS = "app_track:http_requests:rate{w}"
 ERROR_RATIO = "app_track:http_error_ratio:rate{w}"
 LATENCY_BAD_RATIO = "app_track:http_latency_slo_miss_ratio:rate{w}"
 QUANTILE = "app_track:http_request_duration_seconds:p{q}_5m"
+# The error budget of the service over the SLO window: what users saw, so every track but a
+# blue-green preview (which only testers and the analysis call). Labelled `slo`.
+WINDOW_BAD_RATIO = "app:slo_bad_ratio:window"
+BUDGET_REMAINING = "app:error_budget_remaining:ratio"
+BUDGET_BURN = "app:error_budget_burn:rate{w}"
+SLO_KINDS = ("availability", "latency")
+USER_FACING = f'track!="{PREVIEW}"'
 
 
 def percent(ratio: float) -> str:
@@ -129,59 +146,133 @@ def recording_rules(svc: MonitoredService, m: MonitoringConfig) -> list[dict[str
     return rules
 
 
+def _slo_increase(
+    svc: MonitoredService, m: MonitoringConfig, kind: str, window: str, by: str, only: str = ""
+) -> tuple[str, str]:
+    """(missed, all): how many requests missed one SLO (a 5xx, or slower than the latency
+    threshold) and how many there were within `window`, summed `by`, of the series `only`
+    selects besides the service's."""
+    sel = f"{selector(svc)},{only}" if only else selector(svc)
+    if kind == "availability":
+        total = f"sum by ({by}) (increase(http_requests_total{{{sel}}}[{window}]))"
+        errors = f'sum by ({by}) (increase(http_requests_total{{{sel},status=~"5.."}}[{window}]))'
+        # `or … * 0`: no 5xx yet is none missed, not no answer.
+        return f"({errors} or {total} * 0)", total
+    fast_enough = le(in_seconds(m.slo.latency_threshold))
+    count = (
+        f"sum by ({by}) (increase(http_request_duration_highr_seconds_count{{{sel}}}[{window}]))"
+    )
+    ok = (
+        f"sum by ({by}) (increase(http_request_duration_highr_seconds_bucket"
+        f'{{{sel},le="{fast_enough}"}}[{window}]))'
+    )
+    return f"({count} - {ok})", count
+
+
+def _service_ratio(svc: MonitoredService, m: MonitoringConfig, kind: str, window: str) -> str:
+    """The share of the service's user-facing requests that missed one SLO over `window`."""
+    missed, total = _slo_increase(svc, m, kind, window, BY_SERVICE, USER_FACING)
+    return f"{missed} / {total}"
+
+
+def budget_rules(svc: MonitoredService, m: MonitoringConfig) -> list[dict[str, Any]]:
+    """Each SLO's bad ratio over the SLO window, the share of its error budget left (1 untouched,
+    0 spent, below 0 overspent) and its burn rate over each burn tier's long window."""
+    sel = selector(svc)
+    rules: list[dict[str, Any]] = []
+    for kind in SLO_KINDS:
+        budget = round(1 - getattr(m.slo, kind), 10)
+        labels = {"slo": kind}
+        rules += [
+            {
+                "record": WINDOW_BAD_RATIO,
+                "expr": _service_ratio(svc, m, kind, m.slo.window),
+                "labels": labels,
+            },
+            {
+                "record": BUDGET_REMAINING,
+                "expr": f'1 - {WINDOW_BAD_RATIO}{{{sel},slo="{kind}"}} / {budget}',
+                "labels": labels,
+            },
+            *(
+                {
+                    "record": BUDGET_BURN.format(w=w),
+                    "expr": f"({_service_ratio(svc, m, kind, w)}) / {budget}",
+                    "labels": labels,
+                }
+                for w in TICKET_WINDOWS
+            ),
+        ]
+    return rules
+
+
 def _burn(
     svc: MonitoredService,
+    m: MonitoringConfig,
     kind: str,
     series: str,
-    budget: float,
-    slo: float,
-    cases_at: Callable[[float, bool], tuple[Case, ...]],
+    cases_at: Callable[[BurnTier, float], tuple[Case, ...]],
 ) -> list[Alert]:
+    """Page tiers on each track's ratio (a canary burning pages on its own), waiting for
+    `pageMinBadRequests` failures; ticket tiers on the service's burn rate over days."""
     sel = selector(svc)
+    objective = getattr(m.slo, kind)
+    budget = 1 - objective
     alerts = []
-    for speed, factor, long_w, short_w, for_, severity in (
-        ("Fast", FAST_BURN, FAST_BURN_WINDOW, "5m", "2m", "critical"),
-        ("Slow", SLOW_BURN, "6h", "30m", "15m", "warning"),
-    ):
+    for tier in BURN_TIERS:
+        factor = tier.factor(m.slo.window)
         limit = round(factor * budget, 10)
+        if tier.page:
+            who = "{{ $labels.app }} ({{ $labels.track }}) in {{ $labels.namespace }}"
+            floor = m.slo.page_min_bad_requests
+            expr = (
+                f"{series.format(w=tier.long)}{{{sel}}} > {limit} and "
+                f"{series.format(w=tier.short)}{{{sel}}} > {limit} and "
+                # Low traffic: a handful of failures at night is a huge ratio but no outage.
+                f"{_slo_increase(svc, m, kind, tier.long, BY)[0]} >= {floor}"
+            )
+            enough = f", at least {floor} of them within {tier.long}"
+        else:
+            who = "{{ $labels.app }} in {{ $labels.namespace }}"
+            burn = f'{{{sel},slo="{kind}"}} > {factor}'
+            expr = (
+                f"{BUDGET_BURN.format(w=tier.long)}{burn} and "
+                f"{BUDGET_BURN.format(w=tier.short)}{burn}"
+            )
+            enough = ""
         alerts.append(
             Alert(
-                name=f"{kind}ErrorBudgetBurn{speed}",
-                expr=f"{series.format(w=long_w)}{{{sel}}} > {limit} and "
-                f"{series.format(w=short_w)}{{{sel}}} > {limit}",
-                for_=for_,
-                severity=severity,
-                summary=f"{{{{ $labels.app }}}} ({{{{ $labels.track }}}}) burns its {kind.lower()} "
-                f"error budget {factor:g}x too fast",
-                description=f"Over both {long_w} and {short_w}, more than {percent(limit)} of "
-                f"requests to {{{{ $labels.app }}}} ({{{{ $labels.track }}}}) in "
-                f"{{{{ $labels.namespace }}}} missed the {percent(slo)} {kind.lower()} SLO.",
-                cases=cases_at(factor * budget, speed == "Fast"),
+                name=f"{kind.capitalize()}ErrorBudgetBurn{tier.name}",
+                expr=expr,
+                for_=tier.for_,
+                severity=tier.severity,
+                summary=f"{who.split(' in ')[0]} burns its {kind} error budget {factor:g}x too "
+                "fast",
+                description=f"Over both {tier.long} and {tier.short}, more than {percent(limit)} "
+                f"of requests to {who} missed the {percent(objective)} {kind} SLO{enough}: "
+                f"{percent(tier.budget_share)} of the {m.slo.window} budget in {tier.long}.",
+                cases=cases_at(tier, limit),
             )
         )
     return alerts
 
 
 def _slo_alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
-    """Multi-window burn rates of the availability and latency SLOs."""
+    """Multi-window burn rates of the availability and latency SLOs: page and ticket tiers."""
     return [
         *_burn(
             svc,
-            "Availability",
+            m,
+            "availability",
             ERROR_RATIO,
-            1 - m.slo.availability,
-            m.slo.availability,
-            lambda limit, fast: cases.availability_burn(svc, limit, fast),
+            lambda tier, limit: cases.availability_burn(svc, tier, limit, m.slo),
         ),
         *_burn(
             svc,
-            "Latency",
+            m,
+            "latency",
             LATENCY_BAD_RATIO,
-            1 - m.slo.latency,
-            m.slo.latency,
-            lambda limit, fast: cases.latency_burn(
-                svc, limit, fast, in_seconds(m.slo.latency_threshold)
-            ),
+            lambda tier, limit: cases.latency_burn(svc, tier, limit, m.slo),
         ),
     ]
 
@@ -401,11 +492,18 @@ def rule_group_name(svc: MonitoredService) -> str:
     return f"{svc.namespace}-{svc.name}"
 
 
+def budget_cases(svc: MonitoredService, m: MonitoringConfig) -> tuple[ExprCase, ...]:
+    """The promtool cases of the budget rules (the alerts carry their own)."""
+    return cases.budget(svc, m.slo, BUDGET_REMAINING)
+
+
 def prometheus_rule_spec(svc: MonitoredService, m: MonitoringConfig) -> dict[str, Any]:
     name = rule_group_name(svc)
     return {
         "groups": [
             {"name": f"{name}.recording", "interval": "1m", "rules": recording_rules(svc, m)},
+            # Ranges of days over raw counters: evaluated less often than the rest.
+            {"name": f"{name}.budget", "interval": "2m", "rules": budget_rules(svc, m)},
             {
                 "name": f"{name}.alerts",
                 "rules": [a.rule(m.runbook_base_url, svc.name) for a in alerts(svc, m)],

@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from infra.config.model import StackConfig
+from infra.kubernetes.analysis import BUDGET_METRIC, BUDGET_OVERRIDE
+from infra.monitoring.rules import SLO_KINDS
 from infra.release import ROLLOUT, service_release
 from infractl.errors import InfractlError
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "rollouts"
+RUNS, TEMPLATES = "analysisruns", "analysistemplates"
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -84,14 +87,16 @@ class Rollouts:
             raise RolloutError(f"kubeconfig context {context!r}: {errors[0][:300]}")
         self.api = client.CustomObjectsApi(api_client)
 
-    def _call(self, method: str, t: Target, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def _call(
+        self, method: str, t: Target, *args: Any, plural: str = PLURAL, **kwargs: Any
+    ) -> dict[str, Any]:
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
         try:
             with _deadline(REQUEST_DEADLINE):
                 result = getattr(self.api, method)(
-                    GROUP, VERSION, t.namespace, PLURAL, t.name, *args, **kwargs,
+                    GROUP, VERSION, t.namespace, plural, t.name, *args, **kwargs,
                     _request_timeout=REQUEST_TIMEOUT,
                 )  # fmt: skip
         except _Expired:
@@ -109,6 +114,10 @@ class Rollouts:
             raise RolloutError(f"API server unreachable: {exc}") from None
         except (ValueError, RecursionError):  # the client's json.loads of an answer
             result = "text that is not JSON (or nested too deeply to read)"
+        if plural != PLURAL:
+            # An AnalysisRun or AnalysisTemplate only adds to a Rollout's status: an answer of
+            # another shape adds nothing.
+            return dict(result) if isinstance(result, dict) else {}
         problem = rollout_shape_problem(result) or _other_object(result, t)
         if problem:
             done = "" if method.startswith("get") else "the patch was sent, but "
@@ -127,6 +136,17 @@ class Rollouts:
             raise RolloutError(
                 f"no Rollout {t.namespace}/{t.name} in the cluster (was `pulumi up` run?)"
             ) from None
+
+    def get_other(self, plural: str, t: Target, name: str) -> dict[str, Any] | None:
+        """An object of the release (an AnalysisRun or AnalysisTemplate), None if it is gone."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            return self._call(
+                "get_namespaced_custom_object", Target(t.namespace, name, t.context), plural=plural
+            )
+        except ApiException:
+            return None
 
     def patch(self, t: Target, body: dict[str, Any], status: bool) -> dict[str, Any]:
         method = "patch_namespaced_custom_object" + ("_status" if status else "")
@@ -435,11 +455,100 @@ def retry(api: Rollouts, t: Target) -> dict[str, Any]:
     return api.patch_status_or_object(t, patch, patch)[0]
 
 
+def _strategy(rollout: dict[str, Any]) -> dict[str, Any]:
+    strategy = rollout.get("spec", {}).get("strategy") or {}
+    return dict(strategy.get("canary") or strategy.get("blueGreen") or {})
+
+
+def _runs(rollout: dict[str, Any]) -> list[dict[str, Any]]:
+    status = rollout.get("status", {})
+    found = [
+        status.get("canary", {}).get("currentBackgroundAnalysisRunStatus"),
+        status.get("blueGreen", {}).get("prePromotionAnalysisRunStatus"),
+    ]
+    return [run for run in found if run]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the release's analysis objects add to its status: the AnalysisRun of a failed
+    analysis (its measurements), and an error-budget override on its templates."""
+
+    run: dict[str, Any] | None = None
+    override: str | None = None
+
+
+def _dig(answer: Any, *keys: str) -> Any:
+    """answer[k1][k2]..., or None where an answer of another shape has no such mapping (an
+    AnalysisRun or AnalysisTemplate is read as the API server gave it, unchecked)."""
+    for key in keys:
+        answer = answer.get(key) if isinstance(answer, dict) else None
+    return answer
+
+
+def analysis(api: Rollouts, t: Target, rollout: dict[str, Any]) -> Analysis:
+    strategy = _strategy(rollout)
+    templates = [
+        ref["templateName"]
+        for key in ("analysis", "prePromotionAnalysis")
+        for ref in (strategy.get(key) or {}).get("templates") or []
+    ]
+    override = None
+    for name in templates:
+        said = _dig(api.get_other(TEMPLATES, t, name), "metadata", "annotations", BUDGET_OVERRIDE)
+        if isinstance(said, str) and said:
+            override = said[:300]
+            break
+    failed = [r for r in _runs(rollout) if r.get("status") in ("Failed", "Error")]
+    run = api.get_other(RUNS, t, failed[0]["name"]) if failed and failed[0].get("name") else None
+    return Analysis(run, override)
+
+
+def _budget_held(rollout: dict[str, Any], found: Analysis, floor: float | None) -> list[str]:
+    """Which error budgets failed the gate, with what was left when they did."""
+    messages = " ".join(
+        [str(r.get("message", "")) for r in _runs(rollout)]
+        + [str(rollout.get("status", {}).get("message", ""))]
+    )
+    found_results = _dig(found.run, "status", "metricResults")
+    results = {
+        r.get("name"): r
+        for r in (found_results if isinstance(found_results, list) else [])
+        if isinstance(r, dict)
+    }
+    lines = []
+    for kind in SLO_KINDS:
+        metric = BUDGET_METRIC.format(kind=kind)
+        result = results.get(metric, {})
+        if f'"{metric}"' not in messages and result.get("phase") != "Failed":
+            continue
+        left = ""
+        measurements = result.get("measurements")
+        measured = _dig(measurements[-1], "value") if isinstance(measurements, list) else None
+        value = measured.strip("[]").split(",")[0] if isinstance(measured, str) else ""
+        try:
+            left = f" {float(value):.0%} left" if value else ""
+        except ValueError:
+            left = ""
+        bound = f", below the floor {floor:.0%}" if floor is not None else ""
+        lines.append(f"  held by the error budget: {kind}{left}{bound} (analysis.budgetFloor)")
+    if lines:
+        lines.append(
+            "  traffic stays on the stable version; releases wait until the budget is back above "
+            "the floor, an emergency fix goes through analysis.budgetOverride "
+            "(docs/runbooks/releases.md, Held by the error budget)"
+        )
+    return lines
+
+
 SHOWN_PAUSES = 5
 
 
-def summary(rollout: dict[str, Any]) -> tuple[str, bool]:
+def summary(
+    rollout: dict[str, Any], found: Analysis | None = None, floor: float | None = None
+) -> tuple[str, bool]:
     """A few lines a person can act on, and whether the rollout is in trouble."""
+    found = found or Analysis()
     meta, status = rollout.get("metadata", {}), rollout.get("status", {})
     phase = status.get("phase", "Unknown")
     lines = [f"Rollout {meta.get('namespace')}/{meta.get('name')}: {phase}"]
@@ -455,19 +564,19 @@ def summary(rollout: dict[str, Any]) -> tuple[str, bool]:
                 f"  weight: canary {weights.get('canary', {}).get('weight', 0)}%, "
                 f"stable {weights.get('stable', {}).get('weight', 0)}%"
             )
-    runs = [
-        status.get("canary", {}).get("currentBackgroundAnalysisRunStatus"),
-        status.get("blueGreen", {}).get("prePromotionAnalysisRunStatus"),
-    ]
-    for run in filter(None, runs):
+    for run in _runs(rollout):
         line = f"  analysis {run.get('name')}: {run.get('status')}"
         lines.append(f"{line} ({run['message']})" if run.get("message") else line)
+    if found.override:
+        lines.append(f"  error-budget gate overridden {found.override} (analysis.budgetOverride)")
     pauses = status.get("pauseConditions") or []
     for condition in pauses[:SHOWN_PAUSES]:
         lines.append(f"  paused: {condition.get('reason')} (promote to continue)")
     if len(pauses) > SHOWN_PAUSES:  # the controller sets one or two; more is a broken answer
         lines.append(f"  … and {len(pauses) - SHOWN_PAUSES} more pause conditions")
-    if status.get("abort"):
+    held = _budget_held(rollout, found, floor)
+    lines += held
+    if status.get("abort") and not held:
         # A fix is a new digest; retry runs the same image again (blue-green: refused, see retry).
         then = "" if _blue_green(rollout) else " (or `retry`, if the analysis was wrong)"
         lines.append(

@@ -124,8 +124,9 @@ def monitoring_files(result: SynthResult) -> dict[str, str]:
     if m is not None:
         for svc in monitored_services(result.config):
             name = rule_group_name(svc)
-            tests = promtool_tests(svc, m, f"../rules/{name}.yaml")
-            files[f"prometheus/tests/{name}.test.yaml"] = dump_yaml(tests)
+            for step, tests in promtool_tests(svc, m, f"../rules/{name}.yaml").items():
+                suffix = "" if step == "1m" else f".every-{step}"
+                files[f"prometheus/tests/{name}{suffix}.test.yaml"] = dump_yaml(tests)
     return files
 
 
