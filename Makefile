@@ -110,7 +110,7 @@ e2e-scorecard: $(VENV)/.installed-test
 # After a change of the managed files or of the mutations: score them again, rewrite the record.
 e2e-scorecard-record: $(VENV)/.installed-test
 	$(PY) -m e2e.tools scorecard
-	$(PY) -m tests.scorecard_real
+	$(PY) -m tests.scorecard_real --record
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis

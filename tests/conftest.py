@@ -161,3 +161,49 @@ def resources(out: Path) -> list[dict[str, Any]]:
     import json
 
     return list(json.loads((out / "resources.json").read_text()))
+
+
+# Only `--record` writes under tests/ (e2e/recorded.py): the golden files here are rewritten by
+# `pytest --record`, and a session that changed tests/ without it fails, naming what changed.
+HERE = Path(__file__).resolve().parent
+_TESTS_BEFORE = pytest.StashKey[dict[str, tuple[int, int]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record",
+        action="store_true",
+        help="rewrite the golden files under tests/golden/ from this run instead of comparing",
+    )
+
+
+@pytest.fixture
+def recording(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--record"))
+
+
+def _controller(config: pytest.Config) -> bool:
+    # pytest-xdist's workers share the controller's session: it alone compares.
+    return not hasattr(config, "workerinput")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from e2e import recorded
+
+    if _controller(session.config):
+        session.config.stash[_TESTS_BEFORE] = recorded.snapshot(HERE)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from e2e import recorded
+
+    before = session.config.stash.get(_TESTS_BEFORE, None)
+    if before is None or session.config.getoption("--record"):
+        return
+    wrote = recorded.changes(before, HERE)
+    if wrote:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"tests/ changed without --record: {', '.join(wrote)}"
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
