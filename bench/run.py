@@ -23,6 +23,7 @@ from bench.inner import checkov_seconds, inner_loop
 from bench.inner import report as inner_report
 from bench.measure import measure
 from bench.stacks import REPO, write_stack
+from e2e import recorded
 
 PY = sys.executable
 INFRACTL = [PY, "-m", "infractl.cli"]
@@ -125,6 +126,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> int:
     started = time.perf_counter()
+    tests_before = recorded.snapshot()
     # checkov: no network (no mapping download, no update check).
     os.environ.update(BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="TRUE")
     with tempfile.TemporaryDirectory(prefix="tbcoin-bench-") as tmp:
@@ -154,8 +156,7 @@ def main() -> int:
         )
     print(inner_report(inner))
     print(f"{result['when']}; cores: {result['cores']}; whole bench: {result['bench_seconds']}s")
-    record.save(result)
-    return 0
+    return record.save(result, tests_before)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def listing(scenarios: tuple[Scenario, ...] = SCENARIOS) -> str:
             if step.needs:
                 out.append(f"      needs:  {', '.join(step.needs)}")
         out.append("")
-    return "\n".join(out)
+    return "\n".join(out).rstrip()
 
 
 def _record(path: Path, folder: Path) -> None:

@@ -335,3 +335,20 @@ def test_a_run_that_writes_under_tests_without_record_fails(
     assert out.strip() == "e2e: 3 passed, 1 failed"
     report = (offline_run["tests"].parent / "out" / "report.json").read_text()
     assert json.loads(report)["written-under-tests"] == ["added stray.jsonl"]
+
+
+def test_the_runbook_gives_the_harness_remedies_in_the_harness_order() -> None:
+    """docs/runbooks/failed-up.md step 4 and e2e/faults.py are the same recovery."""
+    text = (REPO / "docs" / "runbooks" / "failed-up.md").read_text()
+    step = text[text.index("4. **The run was stopped or killed**") : text.index("5. **")]
+    places = [step.index(remedy.says) for remedy in faults.REMEDIES]
+    assert places == sorted(places)
+    for remedy in faults.REMEDIES:
+        assert remedy.command.split(" (")[0].split(" --file")[0] in " ".join(step.split())
+
+
+def test_the_internals_page_shows_the_lists_as_they_are() -> None:
+    page = (REPO / "docs" / "internals" / "e2e.md").read_text()
+    command = "$ python -m e2e.run --list\n"
+    shown = page[page.index(command) + len(command) :].split("\n```", 1)[0]
+    assert shown == e2e_run.listing(), "docs/internals/e2e.md: paste `python -m e2e.run --list`"
