@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -251,34 +253,32 @@ def test_recorded_sees_what_was_added_changed_or_removed_and_not_caches(tmp_path
 
 def test_a_test_session_that_writes_into_tests_fails_naming_the_file(tmp_path: Path) -> None:
     """The guard of tests/conftest.py on a real pytest session (its mutation: a test that
-    writes a file under tests/ without --record)."""
-    probe = REPO / "tests" / f".record-guard-probe-{tmp_path.name}"
-    test = tmp_path / "test_writes.py"
-    test.write_text(
+    writes a file under its tests/ folder without --record), in a copy of that folder."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    shutil.copy(REPO / "tests" / "conftest.py", tests / "conftest.py")
+    (tests / "__init__.py").write_text("")
+    (tests / "test_writes.py").write_text(
         textwrap.dedent(
-            f"""
+            """
             from pathlib import Path
 
             def test_writes():
-                Path({str(probe)!r}).write_text("written by a test")
+                (Path(__file__).parent / "golden.md").write_text("written by a test")
             """
         )
     )
-    command = [
-        sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
-        "--rootdir", str(tmp_path), str(test),
-    ]  # fmt: skip
-    try:
-        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 1, done.stdout + done.stderr
-        assert f"tests/ changed without --record: added {probe.name}" in done.stdout
-        probe.unlink()
-        recorded_run = subprocess.run(
-            [*command, "--record"], cwd=REPO, capture_output=True, text=True, timeout=120
-        )
-        assert recorded_run.returncode == 0, recorded_run.stdout + recorded_run.stderr
-    finally:
-        probe.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "tests/ changed without --record: added golden.md" in done.stdout
+    recorded_run = subprocess.run(
+        [*command, "--record"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert recorded_run.returncode == 0, recorded_run.stdout + recorded_run.stderr
 
 
 def _report(scenario: str, failures: list[str]) -> StackReport:
