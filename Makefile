@@ -60,7 +60,20 @@ $(SHELLCHECK):
 	$(call deb_unpack,shellcheck,$(TOOLS)/shellcheck)
 	touch $@
 
-tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK)
+# The GitHub API stand-in (docs/internals/github-api-standin.md): Prism and GitHub's own OpenAPI
+# description and recorded exchanges, from the lockfile in tools/github-api/ (npm ci: integrity
+# checked, no install scripts), once per lockfile. Without npm its tests are skipped with that
+# reason, except in CI (CI=true), where they must run.
+GITHUB_API_DIR := $(TOOLS)/github-api
+GITHUB_API := $(GITHUB_API_DIR)/.installed-$(shell cat tools/github-api/package-lock.json | cksum | cut -d' ' -f1)
+$(GITHUB_API): tools/github-api/package.json tools/github-api/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  mkdir -p $(GITHUB_API_DIR) && cp tools/github-api/package.json tools/github-api/package-lock.json $(GITHUB_API_DIR)/ && \
+	  (cd $(GITHUB_API_DIR) && flock .lock -c 'npm ci --no-audit --no-fund --ignore-scripts --loglevel=error') && \
+	  touch $@; \
+	else echo "make: no npm on PATH: the GitHub API stand-in is not installed, its tests are skipped"; fi
+
+tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK) $(GITHUB_API)
 
 # One program run: synthesize into $(OUT), then check that result with the policy pack.
 plan: $(VENV)/.installed-run
@@ -82,7 +95,8 @@ typecheck: $(VENV)/.installed-test
 
 unit: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) \
-	  ACTIONLINT=$(ACTIONLINT) SHELLCHECK=$(SHELLCHECK) $(VENV)/bin/pytest -n 2 -q --durations=10
+	  ACTIONLINT=$(ACTIONLINT) SHELLCHECK=$(SHELLCHECK) GITHUB_API_STANDIN=$(GITHUB_API_DIR) \
+	  $(VENV)/bin/pytest -n 2 -q --durations=10
 
 test: lint typecheck unit
 

@@ -17,8 +17,7 @@ def synthetic_stack(repositories: int, services: int) -> dict[str, Any]:
     github = config["tbcoin-platform:github"]
     template = github["repositories"]["tbcoin-engine-ml"]
     github["repositories"] = {
-        f"service-{i:03d}": {**copy.deepcopy(template), "importExisting": False}
-        for i in range(repositories)
+        f"service-{i:03d}": {**copy.deepcopy(template), "existing": {}} for i in range(repositories)
     }
     prototypes = config["tbcoin-platform:services"]
     names = sorted(prototypes)

@@ -262,6 +262,12 @@ def _drift_options(drift: argparse.ArgumentParser) -> None:
         help="the synth's resources.json (the program's ignoreChanges, autoscaled workloads)",
     )
     drift.add_argument("--open-issue", action="store_true", help="open/update/close a drift issue")
+    drift.add_argument(
+        "--rulesets",
+        action="store_true",
+        help="also read each governed ruleset's enforcement and bypass actors from GitHub "
+        "(GITHUB_TOKEN, GITHUB_API_URL): drift the provider does not report",
+    )
     drift.add_argument("--repo", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
     _author_argument(drift)
     drift.add_argument(
@@ -285,12 +291,53 @@ def cmd_drift(args: argparse.Namespace) -> int:
             open_issue=args.open_issue,
             repo=args.repo,
             author=args.author,
+            rulesets=args.rulesets,
         )
     )
     print(result.output, end="")
     if result.note:
         print(result.note, file=sys.stderr)
     return result.exit_code
+
+
+def _adopt_options(adopt: argparse.ArgumentParser) -> None:
+    adopt.add_argument("--owner", required=True, help="the GitHub organisation")
+    adopt.add_argument(
+        "--repo",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="repositories to adopt; without it, list the organisation's repositories no stack "
+        "governs (inventory.md)",
+    )
+    _stack_arguments(adopt)
+    adopt.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        help="a group of the stack's github.groups the adopted repositories join (repeatable)",
+    )
+    adopt.add_argument("--out", required=True, type=Path, help="output folder (must not exist)")
+    adopt.add_argument(
+        "--force", action="store_true", help="replace --out if an earlier adopt wrote it"
+    )
+
+
+def cmd_adopt(args: argparse.Namespace) -> int:
+    from infractl.ops import adopt
+    from infractl.ops.github_api import GitHubApi
+
+    request = adopt.AdoptRequest(
+        owner=adopt.checked_name("--owner", args.owner),
+        repos=tuple(adopt.checked_name("--repo", r) for r in args.repo),
+        stack=args.stack,
+        out=args.out,
+        groups=tuple(args.group),
+        force=args.force,
+        config_file=args.config_file,
+    )
+    print(adopt.command(request, GitHubApi.from_env()), end="")
+    return EXIT_OK
 
 
 def _rollout_options(rollout: argparse.ArgumentParser) -> None:
@@ -357,6 +404,12 @@ COMMANDS = {
         "exit 0 in sync, 1 drift, 2 error, 3 pending changes only, 4 drift and pending changes",
         _drift_options,
         cmd_drift,
+    ),
+    "adopt": Command(
+        "read repositories that exist on GitHub (read-only) and write their config, import ids "
+        "and what the first `up` changes",
+        _adopt_options,
+        cmd_adopt,
     ),
     "rollout": Command(
         "watch or steer a service's Argo Rollout in the stack's cluster",

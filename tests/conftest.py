@@ -163,47 +163,49 @@ def resources(out: Path) -> list[dict[str, Any]]:
     return list(json.loads((out / "resources.json").read_text()))
 
 
-# Only `--record` writes under tests/ (e2e/recorded.py): the golden files here are rewritten by
-# `pytest --record`, and a session that changed tests/ without it fails, naming what changed.
-HERE = Path(__file__).resolve().parent
-_TESTS_BEFORE = pytest.StashKey[dict[str, tuple[int, int]]]()
+# --- the GitHub API stand-in (tests/github_standin.py) -----------------------------------------
+
+_standin: list[Any] = []  # the running StandIn of this process, once started
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--record",
-        action="store_true",
-        help="rewrite the golden files under tests/golden/ from this run instead of comparing",
-    )
+def _start_standin() -> Any:
+    from tests.github_standin import StandIn
 
-
-@pytest.fixture
-def recording(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--record"))
-
-
-def _controller(config: pytest.Config) -> bool:
-    # pytest-xdist's workers share the controller's session: it alone compares.
-    return not hasattr(config, "workerinput")
+    if not _standin:
+        running = StandIn()
+        running.start()
+        _standin.append(running)
+    return _standin[0]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    from e2e import recorded
+    # Under xdist (`make test`) each worker starts its Prism at once, in the background, so its
+    # start-up overlaps other tests instead of holding up the first GitHub test.
+    from tests.github_standin import missing
 
-    if _controller(session.config):
-        session.config.stash[_TESTS_BEFORE] = recorded.snapshot(HERE)
+    if os.environ.get("PYTEST_XDIST_WORKER") and missing() is None:
+        _start_standin()
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    from e2e import recorded
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    while _standin:
+        _standin.pop().stop()
 
-    before = session.config.stash.get(_TESTS_BEFORE, None)
-    if before is None or session.config.getoption("--record"):
-        return
-    wrote = recorded.changes(before, HERE)
-    if wrote:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        message = f"tests/ changed without --record: {', '.join(wrote)}"
-        if reporter is not None:
-            reporter.write_line(message, red=True)
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+@pytest.fixture(scope="session")
+def github_standin() -> Any:
+    """Prism serving GitHub's OpenAPI description; skipped without Node, except in CI."""
+    from tests.github_standin import missing
+
+    reason = missing()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI must run the GitHub API tests)")
+        pytest.skip(reason)
+    return _start_standin()
+
+
+@pytest.fixture
+def github(github_standin: Any) -> Any:
+    """An empty GitHub behind the stand-in, for one test (tests.github_standin.GitHub)."""
+    return github_standin.fresh()

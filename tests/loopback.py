@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-# (method, path with query, headers, decoded JSON body or None) -> (status code, JSON payload)
-Handle = Callable[[str, str, Any, Any], tuple[int, Any]]
+# (method, path with query, headers, decoded JSON body or None) -> (status code, JSON payload),
+# or (status code, JSON payload, extra response headers); a payload of None sends no body.
+Handle = Callable[[str, str, Any, Any], tuple[int, Any] | tuple[int, Any, dict[str, str]]]
 
 
 @contextmanager
@@ -21,15 +22,18 @@ def loopback_server(handle: Handle) -> Iterator[str]:
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length)) if length else None
-            code, payload = handle(self.command, self.path, self.headers, body)
-            data = json.dumps(payload).encode()
+            code, payload, *extra = handle(self.command, self.path, self.headers, body)
+            data = b"" if payload is None else json.dumps(payload).encode()
             self.send_response(code)
-            self.send_header("Content-Type", "application/json")
+            if payload is not None:
+                self.send_header("Content-Type", "application/json")
+            for name, value in (extra[0] if extra else {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PATCH = _serve
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -27,11 +27,12 @@ from infractl.ops.drift import (
     remediation_refusal,
 )
 from infractl.ops.engine_output import Change, PropertyDiff, parse_engine_output
-from infractl.ops.github_api import GitHubTarget, sync_drift_issue
+from infractl.ops.github_api import GitHubApi, GitHubTarget, sync_drift_issue
 from infractl.ops.severity import EXPECTED, Classifier, Program, RulesError, load_rules
 from tests.conftest import REPO as CHECKOUT
 from tests.conftest import infractl, vendored
 from tests.gfm import assert_inert
+from tests.github_standin import GitHub
 
 HERE = Path(__file__).parent
 CONSTRUCTED = HERE / "engine_outputs"
@@ -283,50 +284,44 @@ def test_the_synths_own_ignore_changes_and_autoscalers_make_changes_expected(
 # --- the issue: one per stack, updated in place, history, closes itself ------------------------
 
 
-def _issue_sync(github: Any, report: Any, now: str, token: str = "token") -> str:
+def _issue_sync(github: GitHub, report: Any, now: str, token: str = "token") -> str:
     def update(previous: str | None) -> tuple[str, str] | None:
         history, _ = History.decode(previous)
         body = drift_markdown(report, history.advance(report, now))
         return (report.title(), body) if report.findings else None
 
-    target = GitHubTarget(github.repo, token, github.base)
+    target = GitHubTarget(github.repo, GitHubApi(token, github.base))
     return sync_drift_issue(target, marker(report.stack), update)
 
 
-def test_drift_issue_tells_the_story_and_closes_itself() -> None:
-    from tests.fake_github import fake_github
-
+def test_drift_issue_tells_the_story_and_closes_itself(github: GitHub) -> None:
     full = _prod_report()
     smaller = analyse("prod", full.drift, None, read_program(RESOURCES))
     smaller.findings = full.findings[1:]
     clean = analyse("prod", parse_engine_output("q", QUIET), None, None)
-    with fake_github() as github:
-        assert _issue_sync(github, smaller, "2026-11-26 05:17 UTC") == "opened"
-        assert _issue_sync(github, full, "2026-11-27 05:17 UTC") == "updated"
-        (issue,) = github.issues.values()
-        assert issue["title"] == full.title()
-        history, note = History.decode(issue["body"])
-        assert note == ""
-        first = full.findings[0]
-        assert history.first_seen[first.key] == "2026-11-27 05:17 UTC"
-        assert history.first_seen[full.findings[1].key] == "2026-11-26 05:17 UTC"
-        assert [r[0] for r in history.runs] == ["2026-11-26 05:17 UTC", "2026-11-27 05:17 UTC"]
-        assert "| 2026-11-26 05:17 UTC |" in issue["body"]
-        assert _issue_sync(github, clean, "2026-11-28 05:17 UTC") == "closed"
-        assert issue["state"] == "closed"
-        assert _issue_sync(github, clean, "2026-11-29 05:17 UTC") == "nothing to do"
+    assert _issue_sync(github, smaller, "2026-11-26 05:17 UTC") == "opened"
+    assert _issue_sync(github, full, "2026-11-27 05:17 UTC") == "updated"
+    (issue,) = github.issues.values()
+    assert issue["title"] == full.title()
+    history, note = History.decode(issue["body"])
+    assert note == ""
+    first = full.findings[0]
+    assert history.first_seen[first.key] == "2026-11-27 05:17 UTC"
+    assert history.first_seen[full.findings[1].key] == "2026-11-26 05:17 UTC"
+    assert [r[0] for r in history.runs] == ["2026-11-26 05:17 UTC", "2026-11-27 05:17 UTC"]
+    assert "| 2026-11-26 05:17 UTC |" in issue["body"]
+    assert _issue_sync(github, clean, "2026-11-28 05:17 UTC") == "closed"
+    assert issue["state"] == "closed"
+    assert _issue_sync(github, clean, "2026-11-29 05:17 UTC") == "nothing to do"
 
 
-def test_an_issue_by_someone_else_carrying_the_marker_is_ignored() -> None:
-    from tests.fake_github import fake_github
-
+def test_an_issue_by_someone_else_carrying_the_marker_is_ignored(github: GitHub) -> None:
     report = _prod_report()
-    with fake_github() as github:
-        assert _issue_sync(github, report, "now", token="other") == "opened"  # mallory's
-        assert _issue_sync(github, report, "now") == "opened"  # ours, beside it
-        assert _issue_sync(github, report, "later") == "updated"
-        owners = sorted(i["user"] for i in github.issues.values())
-        assert owners == ["infra-bot", "mallory"]
+    assert _issue_sync(github, report, "now", token="other") == "opened"  # mallory's
+    assert _issue_sync(github, report, "now") == "opened"  # ours, beside it
+    assert _issue_sync(github, report, "later") == "updated"
+    owners = sorted(i["user"] for i in github.issues.values())
+    assert owners == ["infra-bot", "mallory"]
 
 
 def test_a_tampered_history_starts_again_with_a_note() -> None:
@@ -339,42 +334,27 @@ def test_a_tampered_history_starts_again_with_a_note() -> None:
     )
 
 
-def test_open_issue_through_the_cli_with_the_actions_token() -> None:
-    from tests.fake_github import fake_github
-
-    with fake_github() as github:
-        github.tokens["actions"] = None  # GET /user is refused, as for the Actions token
-        env = {"GITHUB_TOKEN": "actions", "GITHUB_API_URL": github.base}
-        args = [
-            "drift",
-            "--stack",
-            "prod",
-            "--input",
-            REFRESH,
-            "--open-issue",
-            "--repo",
-            github.repo,
-        ]
-        refused = infractl(*args, env=env)
-        assert refused.code == 2 and len(refused.stderr.splitlines()) == 1
-        assert "pass --author LOGIN (for the Actions token: github-actions[bot])" in refused.stderr
-        run = infractl(*args, "--author", "github-actions[bot]", env=env)
-        assert run.code == EXIT_DRIFT, run.stderr
-        assert "drift issue: opened" in run.stderr
-        (issue,) = github.issues.values()
-        assert issue["user"] == "github-actions[bot]" and "critical" in issue["title"]
+def test_open_issue_through_the_cli_with_the_actions_token(github: GitHub) -> None:
+    github.tokens["actions"] = None  # GET /user is refused, as for the Actions token
+    env = {"GITHUB_TOKEN": "actions", "GITHUB_API_URL": github.base}
+    args = ["drift", "--stack", "prod", "--input", REFRESH, "--open-issue", "--repo", github.repo]
+    refused = infractl(*args, env=env)
+    assert refused.code == 2 and len(refused.stderr.splitlines()) == 1
+    assert "pass --author LOGIN (for the Actions token: github-actions[bot])" in refused.stderr
+    run = infractl(*args, "--author", "github-actions[bot]", env=env)
+    assert run.code == EXIT_DRIFT, run.stderr
+    assert "drift issue: opened" in run.stderr
+    (issue,) = github.issues.values()
+    assert issue["user"] == "github-actions[bot]" and "critical" in issue["title"]
 
 
-def test_an_api_error_is_one_line_and_exit_2() -> None:
-    from tests.fake_github import fake_github
-
-    with fake_github() as github:
-        github.failures[f"/repos/{github.repo}/issues"] = 502
-        env = {"GITHUB_TOKEN": "token", "GITHUB_API_URL": github.base}
-        run = infractl(
-            "drift", "--stack", "prod", "--input", REFRESH, "--open-issue", "--repo", github.repo,
-            env=env,
-        )  # fmt: skip
+def test_an_api_error_is_one_line_and_exit_2(github: GitHub) -> None:
+    github.failures[f"/repos/{github.repo}/issues"] = 502
+    env = {"GITHUB_TOKEN": "token", "GITHUB_API_URL": github.base}
+    run = infractl(
+        "drift", "--stack", "prod", "--input", REFRESH, "--open-issue", "--repo", github.repo,
+        env=env,
+    )  # fmt: skip
     assert run.code == 2
     assert run.stderr.splitlines() == [
         f"infractl: GitHub API: syncing the drift issue of {github.repo} failed with 502: "
@@ -487,3 +467,64 @@ def test_drift_runs_the_cli_with_event_log_enabled(
     monkeypatch.delenv("PULUMI_DEBUG_COMMANDS", raising=False)
     report = run_refresh_preview(tmp_path, "prod")
     assert report.summary
+
+
+# --- ruleset drift the provider cannot see (REST API, on the GitHub API stand-in) ---------------
+
+
+def _live_ruleset(github: GitHub, enforcement: str, bypass: list[dict[str, Any]]) -> None:
+    from tests.github_standin import documented
+
+    repo = "/repos/tbcoin/tbcoin-engine-ml"
+    whole = documented("/repos/{owner}/{repo}/rulesets/{ruleset_id}")
+    whole.update(
+        id=9, name="default-branch", target="branch", enforcement=enforcement,
+        bypass_actors=bypass, conditions={"ref_name": {"include": ["~DEFAULT_BRANCH"],
+                                                       "exclude": []}},
+    )  # fmt: skip
+    github.set(
+        f"{repo}/rulesets",
+        [
+            {
+                k: whole[k]
+                for k in ("id", "name", "target", "enforcement", "node_id", "source", "source_type")
+            }
+        ],
+    )
+    github.set(f"{repo}/rulesets/9", whole)
+
+
+def _ruleset_drift(github: GitHub, tmp_path: Path) -> Any:
+    quiet = tmp_path / "quiet.jsonl"
+    quiet.write_text(QUIET)
+    env = {"GITHUB_TOKEN": "token", "GITHUB_API_URL": github.base}
+    return infractl("drift", "--stack", "prod", "--input", quiet, "--rulesets", env=env)
+
+
+def test_a_bypass_actor_added_in_the_ui_is_critical_drift(github: GitHub, tmp_path: Path) -> None:
+    actor = {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}
+    _live_ruleset(github, "evaluate", [actor])
+    run = _ruleset_drift(github, tmp_path)
+    assert run.code == EXIT_DRIFT, run.stderr
+    rows = [line for line in run.stdout.splitlines() if "tbcoin-engine-ml-default-branch" in line]
+    assert len(rows) == 2 and all("critical" in row for row in rows)
+    assert any(
+        "`bypassActors[0]`" in r and "who may bypass the branch rules changed" in r for r in rows
+    )
+    assert any("`enforcement`" in r and '`"evaluate"`' in r for r in rows)
+
+
+def test_mutation_the_declared_ruleset_live_is_no_drift(github: GitHub, tmp_path: Path) -> None:
+    """The findings above come from the difference: the same ruleset as declared is quiet."""
+    _live_ruleset(github, "active", [])
+    run = _ruleset_drift(github, tmp_path)
+    assert run.code == EXIT_IN_SYNC, run.stdout + run.stderr
+
+
+def test_bypass_actors_a_token_cannot_read_are_said(github: GitHub, tmp_path: Path) -> None:
+    _live_ruleset(github, "active", [])
+    whole = github.answers[("GET", "/repos/tbcoin/tbcoin-engine-ml/rulesets/9")].body
+    del whole["bypass_actors"]
+    run = _ruleset_drift(github, tmp_path)
+    assert run.code == EXIT_IN_SYNC
+    assert "the token cannot read bypass actors" in run.stdout

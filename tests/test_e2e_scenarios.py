@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -252,12 +251,10 @@ def test_recorded_sees_what_was_added_changed_or_removed_and_not_caches(tmp_path
 
 
 def test_a_test_session_that_writes_into_tests_fails_naming_the_file(tmp_path: Path) -> None:
-    """The guard of tests/conftest.py on a real pytest session (its mutation: a test that
-    writes a file under its tests/ folder without --record), in a copy of that folder."""
+    """tests/recorded_guard.py on a real pytest session in a project of its own (the mutation:
+    a test that writes a file under that project's tests/ without --record)."""
     tests = tmp_path / "tests"
     tests.mkdir()
-    shutil.copy(REPO / "tests" / "conftest.py", tests / "conftest.py")
-    (tests / "__init__.py").write_text("")
     (tests / "test_writes.py").write_text(
         textwrap.dedent(
             """
@@ -268,12 +265,16 @@ def test_a_test_session_that_writes_into_tests_fails_naming_the_file(tmp_path: P
             """
         )
     )
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    command = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        "-p", "tests.recorded_guard", "--rootdir", str(tmp_path), "tests",
+    ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
     assert "tests/ changed without --record: added golden.md" in done.stdout
     recorded_run = subprocess.run(
         [*command, "--record"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300

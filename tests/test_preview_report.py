@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from infractl.ops.engine_output import EngineOutputError, parse_engine_output
-from infractl.ops.github_api import GitHubTarget, upsert_sticky_comment
+from infractl.ops.github_api import GitHubApi, GitHubTarget, upsert_sticky_comment
 from infractl.ops.preview_report import COMMENT_LIMIT, MARKER, markdown_report
 from tests.conftest import infractl, vendored
-from tests.fake_github import fake_github
 from tests.gfm import assert_inert
+from tests.github_standin import GitHub
 
 FIXTURES = sorted(vendored("pulumi-engine-outputs").glob("*.json"))
 GOLDEN = Path(__file__).parent / "golden"
@@ -144,13 +144,33 @@ def test_json_format(tmp_path: Path) -> None:
     assert stack["changes"][0]["dangerous"] is True
 
 
-def test_sticky_comment_is_updated_not_duplicated() -> None:
-    with fake_github() as github:
-        github.add_pull_request(7)
-        target = GitHubTarget(github.repo, "token", github.base)
-        assert upsert_sticky_comment(target, 7, f"{MARKER}\nfirst", MARKER) == "created"
-        assert upsert_sticky_comment(target, 7, f"{MARKER}\nsecond", MARKER) == "updated"
-        assert [c["body"] for c in github.comments.values()] == [f"{MARKER}\nsecond"]
+def _target(github: GitHub, token: str = "token") -> GitHubTarget:
+    return GitHubTarget(github.repo, GitHubApi(token, github.base))
+
+
+def test_sticky_comment_is_updated_not_duplicated(github: GitHub) -> None:
+    github.add_pull_request(7)
+    target = _target(github)
+    assert upsert_sticky_comment(target, 7, f"{MARKER}\nfirst", MARKER) == "created"
+    assert upsert_sticky_comment(target, 7, f"{MARKER}\nsecond", MARKER) == "updated"
+    assert [c["body"] for c in github.comments.values()] == [f"{MARKER}\nsecond"]
+    comments = f"/repos/{github.repo}/issues/7/comments"
+    assert github.requests.count(("POST", comments)) == 1
+    edits = [
+        m for m, p in github.requests if p.startswith(f"/repos/{github.repo}/issues/comments/")
+    ]
+    assert edits == ["PATCH"]
+
+
+def test_sticky_comment_pages_through_a_long_thread(github: GitHub) -> None:
+    """Our comment on the third page of a busy PR is still found (Link: rel="next")."""
+    github.add_pull_request(7)
+    target = _target(github)
+    assert upsert_sticky_comment(target, 7, f"{MARKER}\nfirst", MARKER) == "created"
+    for i in range(250):
+        github.comments[1000 + i] = {"issue": 7, "body": f"chatter {i}", "user": "someone"}
+    assert upsert_sticky_comment(target, 7, f"{MARKER}\nsecond", MARKER) == "updated"
+    assert len(github.comments) == 251
 
 
 def test_post_needs_a_token(tmp_path: Path) -> None:
@@ -162,16 +182,14 @@ def test_post_needs_a_token(tmp_path: Path) -> None:
     assert "GITHUB_TOKEN is not set" in env_free.stderr
 
 
-def test_sticky_comment_is_found_only_among_the_tokens_own_comments() -> None:
-    with fake_github() as github:
-        github.add_pull_request(7)
-        mallory = GitHubTarget(github.repo, "other", github.base)
-        ours = GitHubTarget(github.repo, "token", github.base)
-        assert upsert_sticky_comment(mallory, 7, f"{MARKER}\nhijacked", MARKER) == "created"
-        assert upsert_sticky_comment(ours, 7, f"{MARKER}\nfirst", MARKER) == "created"
-        assert upsert_sticky_comment(ours, 7, f"{MARKER}\nsecond", MARKER) == "updated"
-        bodies = {c["user"]: c["body"] for c in github.comments.values()}
-        assert bodies == {"mallory": f"{MARKER}\nhijacked", "infra-bot": f"{MARKER}\nsecond"}
+def test_sticky_comment_is_found_only_among_the_tokens_own_comments(github: GitHub) -> None:
+    github.add_pull_request(7)
+    mallory, ours = _target(github, "other"), _target(github)
+    assert upsert_sticky_comment(mallory, 7, f"{MARKER}\nhijacked", MARKER) == "created"
+    assert upsert_sticky_comment(ours, 7, f"{MARKER}\nfirst", MARKER) == "created"
+    assert upsert_sticky_comment(ours, 7, f"{MARKER}\nsecond", MARKER) == "updated"
+    bodies = {c["user"]: c["body"] for c in github.comments.values()}
+    assert bodies == {"mallory": f"{MARKER}\nhijacked", "infra-bot": f"{MARKER}\nsecond"}
 
 
 def test_hostile_policy_messages_and_names_are_inert(tmp_path: Path) -> None:
@@ -191,14 +209,13 @@ def test_hostile_policy_messages_and_names_are_inert(tmp_path: Path) -> None:
         assert_inert(text + f"\n{hostile}\n")
 
 
-def test_a_github_api_error_is_one_line_and_exit_2() -> None:
-    with fake_github() as github:
-        github.add_pull_request(7)
-        github.failures[f"/repos/{github.repo}/issues/7/comments"] = 500
-        run = infractl(
-            "preview-report", "--input", FIXTURES[0], "--post", "--pr", "7", "--repo", github.repo,
-            env={"GITHUB_TOKEN": "token", "GITHUB_API_URL": github.base},
-        )  # fmt: skip
+def test_a_github_api_error_is_one_line_and_exit_2(github: GitHub) -> None:
+    github.add_pull_request(7)
+    github.failures[f"/repos/{github.repo}/issues/7/comments"] = 500
+    run = infractl(
+        "preview-report", "--input", FIXTURES[0], "--post", "--pr", "7", "--repo", github.repo,
+        env={"GITHUB_TOKEN": "token", "GITHUB_API_URL": github.base},
+    )  # fmt: skip
     assert run.code == 2
     assert run.stderr.splitlines() == [
         f"infractl: GitHub API: updating the comment on PR #7 of {github.repo} failed with 500: "

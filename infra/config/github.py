@@ -271,6 +271,42 @@ class ManagedFiles(Model):
     commit_email: Email = "tbcoin-platform-bot@users.noreply.github.com"
 
 
+class ExistingResources(Model):
+    """What already exists on GitHub for a repository (written by `infractl adopt`): each is
+    imported by the first `up` (Pulumi's `import` option, in the provider's id formats of
+    infra/github/import_ids.py) instead of created. Leave it out for a repository to be created."""
+
+    repository: bool = Field(
+        default=False,
+        description="The repository exists: import it and its per-repository settings (Actions "
+        "and workflow permissions, vulnerability alerts, Dependabot security updates).",
+    )
+    ruleset_id: int | None = Field(
+        default=None, ge=1, description="Id of the live ruleset that becomes the declared one."
+    )
+    labels: list[Annotated[Text, Field(min_length=1, max_length=50)]] | None = Field(
+        default=None,
+        description="Live labels that declared ones import (names compared without case); "
+        "unset: read from GitHub at `up`.",
+    )
+    teams: dict[Slug, int] = Field(
+        default_factory=dict, description="Team slug -> its numeric id, for access already granted."
+    )
+    environments: Annotated[list[Slug], unique("environment")] = Field(
+        default_factory=list, description="Deployment environments that exist."
+    )
+    deployment_policies: dict[Slug, int] = Field(
+        default_factory=dict,
+        description="Environment -> id of its live branch policy naming the default branch.",
+    )
+    pages: bool = Field(default=False, description="GitHub Pages is set up.")
+    files: Annotated[list[RelativePath], unique("file")] = Field(
+        default_factory=list,
+        description="Managed files that exist on the default branch (managedFiles.via "
+        "defaultBranch only: the pullRequest route writes to a branch of its own).",
+    )
+
+
 class RepositorySettings(Model):
     """The effective settings of one repository, after merging its layers."""
 
@@ -286,8 +322,10 @@ class RepositorySettings(Model):
     has_wiki: bool = False
     has_projects: bool = False
     default_branch: BranchName = "main"
-    # Adopt an existing repository on the first `up` instead of creating one.
-    import_existing: bool = False
+    existing: ExistingResources = Field(
+        default_factory=ExistingResources,
+        description="What already exists on GitHub and is imported, not created (adopt).",
+    )
     merge: MergeSettings = Field(default_factory=MergeSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     branch_rules: BranchRules = Field(default_factory=BranchRules)
@@ -311,6 +349,16 @@ class RepositorySettings(Model):
     pages: bool = True
     managed_files: ManagedFiles = Field(default_factory=ManagedFiles)
 
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "importExisting" in data:
+            raise ValueError(
+                "importExisting is now existing: {repository: true}; `infractl adopt` writes it "
+                "with everything else that exists (docs/tutorials/adopt.md)"
+            )
+        return data
+
 
 class ActionPin(Model):
     """A third-party action pinned to a full commit SHA; `version` is shown as a comment."""
@@ -326,8 +374,11 @@ class ActionPin(Model):
     keep_node20: Text | None = Field(default=None, min_length=1)
 
 
+OwnerName = Annotated[str, pattern(r"^[A-Za-z0-9-]+$", "a GitHub organisation or user")]
+
+
 class GitHubConfig(Model):
-    owner: Annotated[str, pattern(r"^[A-Za-z0-9-]+$", "a GitHub organisation or user")]
+    owner: OwnerName
     defaults: dict[str, Any] = Field(default_factory=dict)
     groups: dict[Slug, dict[str, Any]] = Field(default_factory=dict)
     repositories: dict[RepoName, dict[str, Any]] = Field(min_length=1)

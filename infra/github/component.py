@@ -41,11 +41,16 @@ class GovernedRepository(pulumi.ComponentResource):
         def team_id(slug: str) -> pulumi.Output[int]:
             return github.get_team_output(slug=slug, opts=invoke).id.apply(int)
 
-        # Only an adopted repository exists before the first `up`; its labels are read so that
-        # same-named ones are imported rather than created twice.
+        # Only an adopted repository exists before the first `up`. Its labels as adopt recorded
+        # them, or else as GitHub lists them now, so same-named ones are imported, not created.
+        recorded = settings.existing.labels
         existing = (
-            frozenset(label.name for label in github.get_issue_labels(name, invoke).labels or [])
-            if settings.import_existing
+            frozenset(recorded)
+            if recorded is not None
+            else frozenset(
+                label.name for label in github.get_issue_labels(name, invoke).labels or []
+            )
+            if settings.existing.repository
             else frozenset()
         )
         ctx = RepositoryContext(

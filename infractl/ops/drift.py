@@ -309,6 +309,7 @@ class DriftRequest:
     open_issue: bool = False
     repo: str | None = None
     author: str | None = None
+    rulesets: bool = False
 
 
 @dataclass(frozen=True)
@@ -333,12 +334,33 @@ def command(request: DriftRequest) -> DriftResult:
         project = find_project(Path.cwd())
         refreshed, pending = run_refresh_preview(project, stack), run_preview(project, stack)
     program = read_program(request.resources) if request.resources else None
+    notes: list[str] = []
+    if request.rulesets:
+        notes = _add_ruleset_drift(stack, refreshed)
     report = analyse(stack, refreshed, pending, program)
+    report.notes += notes
     if request.remediation_check:
         return _remediation_check(stack, report)
     if not request.open_issue:
         return DriftResult(drift_markdown(report), report.exit_code())
     return _sync_issue(request, report)
+
+
+def _add_ruleset_drift(stack: str, refreshed: EngineReport) -> list[str]:
+    """Join what the REST API shows of each governed ruleset (enforcement, bypass actors) to the
+    refresh's changes, where the refresh did not report the same property."""
+    from infractl.ops.github_api import GitHubApi
+    from infractl.ops.ruleset_drift import ruleset_changes
+    from infractl.project import open_stack
+
+    changes, notes = ruleset_changes(GitHubApi.from_env(), stack, open_stack(stack).load())
+    seen = {(c.urn, d.path) for c in refreshed.changes for d in c.diffs}
+    gone = {c.urn for c in refreshed.changes if c.op == "delete"}
+    for change in changes:
+        change.diffs = [d for d in change.diffs if (change.urn, d.path) not in seen]
+        if change.urn not in gone and (change.diffs or change.op == "delete"):
+            refreshed.changes.append(change)
+    return [f"rulesets read through the REST API: {n}" for n in notes]
 
 
 def _remediation_check(stack: str, report: DriftReport) -> DriftResult:

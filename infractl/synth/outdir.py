@@ -1,4 +1,5 @@
-"""`infractl synth --out`: the only folder synth may replace is one it wrote itself.
+"""`infractl synth --out` (and `adopt --out`): the only folder a writer may replace is one it wrote
+itself. `adopt` replaces even its own folder only when told (`--force`).
 
 A folder is synth's own when it is new, empty, or carries the marker file an earlier synth left.
 Everything else (the current folder or a parent of it, so `/` and the project too; a source folder
@@ -22,32 +23,38 @@ from pathlib import Path
 from infractl.errors import UsageError
 
 MARKER = ".infractl-synth"
-MARKER_TEXT = (
-    "Written by `infractl synth`. The next synth with --out pointing here replaces this whole\n"
-    "folder; keep nothing else in it. The files it wrote:\n"
-)
+
+
+def marker_text(writer: str) -> str:
+    return (
+        f"Written by `infractl {writer}`. The next {writer} with --out pointing here replaces this "
+        "whole\nfolder; keep nothing else in it. The files it wrote:\n"
+    )
+
+
 # How long a second synth into the same parent folder waits for the first to finish its swap.
 LOCK_WAIT_SECONDS = 60.0
 
 
-def _refuse(out: Path, why: str) -> UsageError:
-    return UsageError(f"--out {out}: {why}; synth only replaces a folder it wrote itself")
+def _refuse(out: Path, why: str, writer: str) -> UsageError:
+    return UsageError(f"--out {out}: {why}; {writer} only replaces a folder it wrote itself")
 
 
 def _contains(folder: Path, path: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def check_out(out: Path, *, cwd: Path) -> Path:
-    """The absolute output folder if synth may (re)place it; UsageError (exit 2) otherwise.
+def check_out(out: Path, *, cwd: Path, writer: str = "synth", replace: bool = True) -> Path:
+    """The absolute output folder if `writer` may (re)place it; UsageError (exit 2) otherwise.
+    `replace=False`: an existing folder that is not empty is refused even if the writer's own.
     (The project is the current folder or one of its parents: see `find_project`.)"""
     try:
-        return _checked(out, cwd)
+        return _checked(out, cwd, writer, replace)
     except OSError as exc:  # e.g. a name too long for the file system
         raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
 
 
-def _checked(out: Path, cwd: Path) -> Path:
+def _checked(out: Path, cwd: Path, writer: str, replace: bool) -> Path:
     from infra.config.base import control_character
 
     found = control_character(str(out))
@@ -57,10 +64,10 @@ def _checked(out: Path, cwd: Path) -> Path:
             "is refused; name it in plain text"
         )
     if (cwd / out).is_symlink():
-        raise _refuse(out, "is a symbolic link")
+        raise _refuse(out, "is a symbolic link", writer)
     target = Path(os.path.abspath(cwd / out)).resolve()
     if _contains(target, cwd.resolve()):
-        raise _refuse(out, "is the current folder or one of its parents")
+        raise _refuse(out, "is the current folder or one of its parents", writer)
     parent = target.parent
     if not parent.is_dir():
         what = "is not a folder" if parent.exists() else "does not exist"
@@ -70,14 +77,20 @@ def _checked(out: Path, cwd: Path) -> Path:
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write in {parent}: {exc.strerror}") from None
     if target.exists() and not target.is_dir():
-        raise _refuse(out, "is a file, not a folder")
+        raise _refuse(out, "is a file, not a folder", writer)
     if target.is_dir():
         try:
             entries = {p.name for p in target.iterdir()}
+            if entries and not replace:
+                raise UsageError(
+                    f"--out {out}: exists and is not empty; pass --force to replace it"
+                )
             if entries and MARKER not in entries:
-                raise _refuse(out, f"is a folder that is not empty and has no {MARKER} marker")
+                raise _refuse(
+                    out, f"is a folder that is not empty and has no {MARKER} marker", writer
+                )
             if entries:
-                _only_synth_files(out, target)
+                _only_own_files(out, target, writer)
         except FileNotFoundError:
             # Swapped away by a concurrent synth: a new folder now; the check under the lock
             # just before the swap decides.
@@ -87,9 +100,10 @@ def _checked(out: Path, cwd: Path) -> Path:
     return target
 
 
-def _only_synth_files(out: Path, target: Path) -> None:
-    """The marker vouches only for the files it lists (the ones synth wrote): `touch
+def _only_own_files(out: Path, target: Path, writer: str) -> None:
+    """The marker vouches only for the files it lists (the ones the writer wrote): `touch
     docs/.infractl-synth` must not turn a source folder into output to be replaced."""
+    own = marker_text(writer)
     try:
         text = (target / MARKER).read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -99,15 +113,15 @@ def _only_synth_files(out: Path, target: Path) -> None:
         for p in target.rglob("*")
         if not p.is_dir() or p.is_symlink()
     }
-    if not text.startswith(MARKER_TEXT):
-        raise _refuse(out, f"holds a {MARKER} that synth did not write")
-    foreign = sorted(present - {MARKER} - set(text[len(MARKER_TEXT) :].splitlines()))
+    if not text.startswith(own):
+        raise _refuse(out, f"holds a {MARKER} that {writer} did not write", writer)
+    foreign = sorted(present - {MARKER} - set(text[len(own) :].splitlines()))
     if foreign:
-        raise _refuse(out, f"holds {foreign[0]!r}, which synth did not write")
+        raise _refuse(out, f"holds {foreign[0]!r}, which {writer} did not write", writer)
 
 
 @contextlib.contextmanager
-def _parent_lock(out: Path, target: Path) -> Iterator[None]:
+def _parent_lock(out: Path, target: Path, writer: str) -> Iterator[None]:
     """Hold an exclusive lock on the parent folder: concurrent synths into it take turns."""
     fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -119,7 +133,7 @@ def _parent_lock(out: Path, target: Path) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise UsageError(
-                        f"--out {out}: another infractl synth has been writing into "
+                        f"--out {out}: another infractl {writer} has been writing into "
                         f"{target.parent} for {LOCK_WAIT_SECONDS:.0f} s; try again later"
                     ) from None
                 time.sleep(0.05)
@@ -128,24 +142,26 @@ def _parent_lock(out: Path, target: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _write_files(folder: Path, files: dict[str, str]) -> None:
-    marker = MARKER_TEXT + "".join(f"{rel}\n" for rel in sorted(files))
+def _write_files(folder: Path, files: dict[str, str], writer: str) -> None:
+    marker = marker_text(writer) + "".join(f"{rel}\n" for rel in sorted(files))
     for rel, content in sorted({**files, MARKER: marker}.items()):
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
 
 
-def replace_output(out: Path, files: dict[str, str], *, cwd: Path) -> None:
+def replace_output(
+    out: Path, files: dict[str, str], *, cwd: Path, writer: str = "synth", replace: bool = True
+) -> None:
     """Replace `out` with exactly these files (plus the marker). A refusal or failure leaves the
     previous output untouched; a write error is one line (UsageError), never a traceback."""
-    target = check_out(out, cwd=cwd)
+    target = check_out(out, cwd=cwd, writer=writer, replace=replace)
     try:
-        with _parent_lock(out, target):
-            check_out(out, cwd=cwd)  # another writer may have been first
+        with _parent_lock(out, target, writer):
+            check_out(out, cwd=cwd, writer=writer, replace=replace)  # another may have been first
             staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
             try:
-                _write_files(staging, files)
+                _write_files(staging, files, writer)
                 _swap(staging, target)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)

@@ -38,6 +38,7 @@ def actions(ctx: RepositoryContext) -> list[Declaration]:
                 else None,
                 "sha_pinning_required": a.sha_pinning_required,
             },
+            import_id=ctx.adopted(github.ActionsRepositoryPermissions),
         ),
         Declaration(
             github.WorkflowRepositoryPermissions,
@@ -47,5 +48,6 @@ def actions(ctx: RepositoryContext) -> list[Declaration]:
                 "default_workflow_permissions": a.default_workflow_permissions,
                 "can_approve_pull_request_reviews": a.can_approve_pull_requests,
             },
+            import_id=ctx.adopted(github.WorkflowRepositoryPermissions),
         ),
     ]

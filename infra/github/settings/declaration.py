@@ -11,6 +11,7 @@ import pulumi
 
 from infra.config.github import ActionPin, RepositorySettings
 from infra.github.files import repository_files
+from infra.github.import_ids import import_id
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class RepositoryContext:
     existing_labels: frozenset[str] = frozenset()
     # Whether the pull request from this branch was closed (merged or rejected).
     pull_request_closed: Callable[[str], bool] = field(default=lambda branch: False, compare=False)
+
+    def adopted(self, kind: Callable[..., pulumi.CustomResource]) -> str | None:
+        """The import id of a per-repository resource, if the repository is adopted."""
+        return import_id(kind, repository=self.name) if self.settings.existing.repository else None
 
     @cached_property
     def files(self) -> dict[str, str]:

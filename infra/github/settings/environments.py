@@ -11,11 +11,13 @@ from typing import Any
 
 import pulumi_github as github
 
+from infra.github.import_ids import import_id
 from infra.github.settings.declaration import Declaration, RepositoryContext
 
 
 def environments(ctx: RepositoryContext) -> list[Declaration]:
     declared = []
+    existing = ctx.settings.existing
     for env_name, env in sorted(ctx.settings.environments.items()):
         resource = f"{ctx.name}-environment-{env_name}"
         args: dict[str, Any] = {
@@ -33,7 +35,18 @@ def environments(ctx: RepositoryContext) -> list[Declaration]:
                 "protected_branches": False,
                 "custom_branch_policies": True,
             }
-        declared.append(Declaration(github.RepositoryEnvironment, resource, args))
+        declared.append(
+            Declaration(
+                github.RepositoryEnvironment,
+                resource,
+                args,
+                import_id=import_id(
+                    github.RepositoryEnvironment, repository=ctx.name, environment=env_name
+                )
+                if env_name in existing.environments
+                else None,
+            )
+        )
         if env.default_branch_only:
             declared.append(
                 Declaration(
@@ -45,6 +58,14 @@ def environments(ctx: RepositoryContext) -> list[Declaration]:
                         "branch_pattern": ctx.settings.default_branch,
                     },
                     depends_on=(resource,),
+                    import_id=import_id(
+                        github.RepositoryEnvironmentDeploymentPolicy,
+                        repository=ctx.name,
+                        environment=env_name,
+                        policy_id=policy,
+                    )
+                    if (policy := existing.deployment_policies.get(env_name)) is not None
+                    else None,
                 )
             )
     return declared

@@ -16,6 +16,7 @@ import hashlib
 
 import pulumi_github as github
 
+from infra.github.import_ids import import_id
 from infra.github.settings.declaration import Declaration, RepositoryContext
 
 
@@ -54,6 +55,10 @@ def _file(
         depends_on=after,
         # Only files on a managed branch: the branch may be gone (merged) when Pulumi forgets them.
         retain_on_delete=bool(after),
+        # Only on the default branch: a managed branch is new, its files too.
+        import_id=import_id(github.RepositoryFile, repository=ctx.name, file=path, branch=branch)
+        if not after and path in ctx.settings.existing.files
+        else None,
     )
 
 

@@ -3,14 +3,14 @@
 `IssueLabels` (plural) is authoritative and would delete every label it does not list, so each
 label is its own resource: labels config does not name are left alone, and a label dropped from
 config stays on GitHub (`retainOnDelete`: deleting a label strips it from every issue). On an
-adopted repository a label that already exists is imported (its id is `<repo>:<name>`,
-terraform-provider-github v6.13.0 `resource_github_issue_label.go`) instead of failing on create.
+adopted repository a label that already exists is imported instead of failing on create.
 """
 
 from __future__ import annotations
 
 import pulumi_github as github
 
+from infra.github.import_ids import import_id
 from infra.github.settings.declaration import Declaration, RepositoryContext
 
 
@@ -30,7 +30,9 @@ def labels(ctx: RepositoryContext) -> list[Declaration]:
                     "color": label.color,
                     "description": label.description,
                 },
-                import_id=f"{ctx.name}:{found}" if found is not None else None,
+                import_id=import_id(github.IssueLabel, repository=ctx.name, name=found)
+                if found is not None
+                else None,
                 retain_on_delete=True,
             )
         )

@@ -15,5 +15,6 @@ def pages(ctx: RepositoryContext) -> list[Declaration]:
             github.RepositoryPages,
             f"{ctx.name}-pages",
             {"repository": ctx.name, "build_type": "workflow"},
+            import_id=ctx.adopted(github.RepositoryPages) if ctx.settings.existing.pages else None,
         )
     ]

@@ -53,7 +53,7 @@ def repository(ctx: RepositoryContext) -> list[Declaration]:
             # Losing a repository is unrecoverable: refuse deletes, keep it on removal.
             protect=True,
             retain_on_delete=True,
-            import_id=ctx.name if ctx.settings.import_existing else None,
+            import_id=ctx.adopted(github.Repository),
             # The deprecated field is owned by RepositoryVulnerabilityAlerts (security area).
             ignore_changes=("vulnerabilityAlerts",),
         )

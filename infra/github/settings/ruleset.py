@@ -9,10 +9,12 @@ from typing import Any
 import pulumi_github as github
 
 from infra.config.github import RepositorySettings
+from infra.github.import_ids import import_id
 from infra.github.settings.declaration import Declaration, RepositoryContext
 from infra.github.settings.files import file_resource_name
 
 DEFAULT_BRANCH = "~DEFAULT_BRANCH"
+RULESET_NAME = "default-branch"  # on GitHub, and the resource's name after the repository's
 # The GitHub Actions app. Binding each required check to it means no other app can satisfy the
 # check by posting a status of the same name, and GitHub has nothing to fill in (without it the
 # server records the reporting app and the next refresh shows a diff). Every required check is
@@ -54,7 +56,7 @@ def default_branch_ruleset(settings: RepositorySettings) -> dict[str, Any]:
             "strict_required_status_checks_policy": r.strict_checks,
         }
     return {
-        "name": "default-branch",
+        "name": RULESET_NAME,
         "target": "branch",
         "enforcement": r.enforcement,
         "conditions": {"ref_name": {"includes": [DEFAULT_BRANCH], "excludes": []}},
@@ -73,11 +75,15 @@ def default_branch_ruleset(settings: RepositorySettings) -> dict[str, Any]:
 def ruleset(ctx: RepositoryContext) -> list[Declaration]:
     # Files committed straight to the default branch must land before the ruleset forbids it.
     direct = ctx.settings.managed_files.via == "defaultBranch"
+    live = ctx.settings.existing.ruleset_id
     return [
         Declaration(
             github.RepositoryRuleset,
-            f"{ctx.name}-default-branch",
+            f"{ctx.name}-{RULESET_NAME}",
             {"repository": ctx.name, **default_branch_ruleset(ctx.settings)},
             depends_on=tuple(file_resource_name(ctx, p) for p in ctx.files) if direct else (),
+            import_id=import_id(github.RepositoryRuleset, repository=ctx.name, ruleset_id=live)
+            if live is not None
+            else None,
         )
     ]

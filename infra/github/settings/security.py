@@ -16,6 +16,7 @@ def security(ctx: RepositoryContext) -> list[Declaration]:
             github.RepositoryVulnerabilityAlerts,
             alerts,
             {"repository": ctx.name, "enabled": s.vulnerability_alerts},
+            import_id=ctx.adopted(github.RepositoryVulnerabilityAlerts),
         ),
         Declaration(
             github.RepositoryDependabotSecurityUpdates,
@@ -23,5 +24,6 @@ def security(ctx: RepositoryContext) -> list[Declaration]:
             {"repository": ctx.name, "enabled": s.dependabot_security_updates},
             # GitHub refuses security updates while alerts are off.
             depends_on=(alerts,),
+            import_id=ctx.adopted(github.RepositoryDependabotSecurityUpdates),
         ),
     ]
