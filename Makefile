@@ -1,4 +1,4 @@
-# Two commands on a fresh machine: `make plan` and `make test` (see README, Quick start).
+# Two commands on a fresh machine: `make plan` and `make test` (README, Quick start).
 VENV ?= .venv
 PYTHON ?= python3
 STACK ?= staging
@@ -8,7 +8,13 @@ UV := $(VENV)/bin/uv
 # uv compiles bytecode only when asked; without it every run recompiles (PYTHONDONTWRITEBYTECODE).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: plan watch test lint typecheck unit clean tools bench e2e e2e-tools e2e-scorecard e2e-scorecard-record
+.PHONY: help plan watch test lint typecheck unit clean tools bench e2e e2e-tools e2e-scorecard e2e-scorecard-record
+.DEFAULT_GOAL := help
+
+# Every target a person runs has a `## <what it does>` line right above it; `make help` lists them.
+## list the targets with what each does
+help:
+	@awk '/^## /{doc = substr($$0, 4); next} /^[a-z][a-z0-9-]*:/ && doc {sub(/:.*/, ""); printf "  %-22s %s\n", $$0, doc} {doc = ""}' $(MAKEFILE_LIST)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +60,17 @@ ACTIONLINT := $(TOOLS)/bin/actionlint
 $(ACTIONLINT): tools/e2e/actionlint/go.mod tools/e2e/actionlint/go.sum | $(PY)
 	@if command -v go >/dev/null; then $(PY) -m e2e.tools actionlint; \
 	else echo "make: no Go on PATH: actionlint is not built, its tests are skipped"; fi
+# kube-score and kubeconform, the third-party checkers of the workloads (tests/
+# test_workload_checkers.py), from their Go modules (tools/e2e/kube-score, tools/e2e/kubeconform);
+# a minute or two each, cold. Without Go their tests are skipped with that reason, except in CI.
+KUBE_SCORE := $(TOOLS)/bin/kube-score
+$(KUBE_SCORE): tools/e2e/kube-score/go.mod tools/e2e/kube-score/go.sum | $(PY)
+	@if command -v go >/dev/null; then $(PY) -m e2e.tools kube-score; \
+	else echo "make: no Go on PATH: kube-score is not built, its tests are skipped"; fi
+KUBECONFORM := $(TOOLS)/bin/kubeconform
+$(KUBECONFORM): tools/e2e/kubeconform/go.mod tools/e2e/kubeconform/go.sum | $(PY)
+	@if command -v go >/dev/null; then $(PY) -m e2e.tools kubeconform; \
+	else echo "make: no Go on PATH: kubeconform is not built, its tests are skipped"; fi
 # shellcheck: actionlint runs it on every `run:` script.
 SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
 $(SHELLCHECK):
@@ -73,58 +90,74 @@ $(GITHUB_API): tools/github-api/package.json tools/github-api/package-lock.json
 	  touch $@; \
 	else echo "make: no npm on PATH: the GitHub API stand-in is not installed, its tests are skipped"; fi
 
-tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK) $(GITHUB_API)
+## the test tools: checkov, promtool, amtool, shellcheck, (with Go) actionlint, (with npm) the GitHub API stand-in, (with Go) kube-score and kubeconform
+tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK) \
+	$(GITHUB_API) $(KUBE_SCORE) $(KUBECONFORM)
 
 # One program run: synthesize into $(OUT), then check that result with the policy pack.
+## offline plan of STACK (default staging) into out/STACK: synth, Scorecard, policy check
 plan: $(VENV)/.installed-run
 	mkdir -p $(dir $(OUT))
 	$(VENV)/bin/infractl check --stack $(STACK) --out $(OUT)
 
-# The same plan again on every save of the stack's settings, the program or the pack (README,
-# The inner loop: `make watch`); Ctrl-C stops it.
+# The same plan again on every save of the stack's settings, the program or the pack
+# (docs/reference/plan-and-check.md); Ctrl-C stops it.
+## make plan again on every save of the stack, its policy config, the program or the pack
 watch: $(VENV)/.installed-run
 	mkdir -p $(dir $(OUT))
 	$(VENV)/bin/infractl check --watch --stack $(STACK) --out $(OUT)
 
+## ruff: lint and format check
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+## mypy
 typecheck: $(VENV)/.installed-test
 	$(VENV)/bin/mypy
 
+## the test suite (pytest, 2 workers)
 unit: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) \
 	  ACTIONLINT=$(ACTIONLINT) SHELLCHECK=$(SHELLCHECK) GITHUB_API_STANDIN=$(GITHUB_API_DIR) \
-	  $(VENV)/bin/pytest -n 2 -q --durations=10
+	  KUBE_SCORE=$(KUBE_SCORE) KUBECONFORM=$(KUBECONFORM) $(VENV)/bin/pytest -n 2 -q --durations=10
 
+## lint, typecheck and unit: what CI runs first
 test: lint typecheck unit
 
 # Benchmarks (not part of `make test`): prints a table, writes bench/results/*.json; the real
-# engine's figures when the e2e binaries are built (bench/engine.py), a line saying so otherwise.
+# engine's figures when the e2e binaries are built (bench/engine.py), a line saying so otherwise;
+# then bench/README.md from the results.
+## benchmarks: a table, and bench/results/<time>.json (not part of make test)
 bench: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov $(PY) -m bench.run
 	$(PY) -m bench.engine
+	$(PY) -m bench.readme
 
-# The real Pulumi engine on a real control plane (README, End to end), and the real Scorecard on
-# the managed files (README, Predicted OpenSSF Scorecard). Needs Go; `make test` does not. Every
+# The real Pulumi engine on a real control plane (docs/internals/e2e.md), and the real Scorecard
+# on the managed files (docs/reference/scorecard.md). Needs Go; `make test` does not. Every
 # binary is built from the Go modules pinned under tools/e2e/ into .tools/bin, once.
+## build the e2e binaries from the Go modules under tools/e2e/ into .tools/bin
 e2e-tools: $(VENV)/.installed-test
 	$(PY) -m e2e.tools
 
+## the real Pulumi engine on a loopback control plane, then the real Scorecard (15-25 min)
 e2e: $(VENV)/.installed-test $(PROMTOOL)
 	$(PY) -m e2e.run
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_scorecard_real.py
 
 SCORECARD := $(TOOLS)/bin/scorecard
+## the real OpenSSF Scorecard over the managed files against its recorded results
 e2e-scorecard: $(VENV)/.installed-test
 	$(PY) -m e2e.tools scorecard
 	$(VENV)/bin/pytest -q tests/test_scorecard_real.py
 
 # After a change of the managed files or of the mutations: score them again, rewrite the record.
+## score the managed files again and rewrite tests/scorecard_real.json
 e2e-scorecard-record: $(VENV)/.installed-test
 	$(PY) -m e2e.tools scorecard
 	$(PY) -m tests.scorecard_real --record
 
+## remove out/ and the tools' caches
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from bench import record
-from bench.measure import measure
+from bench.measure import measure, succeeded
 from bench.stacks import REPO, synthetic_stack
 from e2e import controlplane, engine, live, recorded, stacks
 from e2e.programs import program
@@ -113,11 +113,9 @@ def _timed(pulumi: engine.Engine, *args: str, changes: str | None = None) -> dic
     }
 
 
-def _offline(command: str, stack: str, settings: Path, out: Path) -> dict[str, float | int]:
-    return measure(
-        [*INFRACTL, command, "--stack", stack, "--config-file", str(settings), "--out", str(out)],
-        cwd=str(REPO),
-    )
+def _offline(command: str, stack: str, settings: Path, out: Path) -> dict[str, Any]:
+    argv = [*INFRACTL, command, "--stack", stack, "--config-file", str(settings), "--out", str(out)]
+    return succeeded(measure(argv, cwd=str(REPO)), argv)
 
 
 def _median(values: list[float]) -> float:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.measure import measure
+from bench.measure import measure, succeeded
 from bench.stacks import REPO
 from bench.watching import Watch
 
@@ -34,7 +34,10 @@ REFRESH_LOG = EVENTS / "pulumi-lifecycle-TestRefreshBasics-all-0-0-preview--even
 
 def _median_seconds(command: list[str], runs: int = RUNS) -> float:
     return round(
-        statistics.median(measure(command, cwd=str(REPO))["seconds"] for _ in range(runs)), 3
+        statistics.median(
+            succeeded(measure(command, cwd=str(REPO)), command)["seconds"] for _ in range(runs)
+        ),
+        3,
     )
 
 
@@ -113,7 +116,7 @@ def inner_loop(folder: Path) -> dict[str, Any]:
         for _ in range(RUNS):
             samples["floor announce"].append(_announce_seconds())
             for name, command in commands.items():
-                samples[name].append(measure(command, cwd=str(REPO))["seconds"])
+                samples[name].append(succeeded(measure(command, cwd=str(REPO)), command)["seconds"])
             for stack, watch in watches.items():
                 samples[f"watch {stack}"].append(watch.sample())
         # A program save restarts every watch's worker: staging's would share the cores.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -14,7 +15,12 @@ from e2e import recorded
 
 def started() -> dict[str, Any]:
     """The fields every result file opens with."""
-    return {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count()}
+    return {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cores": os.cpu_count(),
+        # What else ran: figures taken at a load average of 20 are not those of a quiet machine.
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+    }
 
 
 def save(result: dict[str, Any], tests_before: recorded.Snapshot, suffix: str = "") -> int:
@@ -36,3 +42,16 @@ def count_from_env(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SystemExit(f"bench: {name} must be a whole number of at least 1 (got {raw!r})")
     return int(raw)
+
+
+def seconds_from_env(name: str, default: float) -> float:
+    """A duration in seconds from the environment: a finite number above 0, or the bench stops
+    with one line naming the variable."""
+    raw = os.environ.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise SystemExit(f"bench: {name} must be seconds above 0 (got {raw!r})")
+    return value

@@ -21,16 +21,22 @@ from typing import Any
 from bench import record
 from bench.inner import checkov_seconds, inner_loop
 from bench.inner import report as inner_report
-from bench.measure import measure
+from bench.measure import check_verdict, measure, succeeded
+from bench.scale import report as scale_report
+from bench.scale import scale
 from bench.stacks import REPO, write_stack
 from e2e import recorded
 
 PY = sys.executable
 INFRACTL = [PY, "-m", "infractl.cli"]
-SIZES = [(1, 1), (10, 1), (100, 1), (500, 1), (1, 10), (1, 50)]
+# Repositories beyond 100 are bench/scale.py's (the offline plan up to 1,000 repositories).
+SIZES = [(1, 1), (10, 1), (100, 1), (1, 10), (1, 50)]
 REPEATS = record.count_from_env("BENCH_REPEATS", 3)
-# BENCH_ONLY=inner: the inner-loop figures alone (about a minute), not the sizes and checkov.
-ONLY_INNER = os.environ.get("BENCH_ONLY") == "inner"
+# BENCH_ONLY=inner: the inner-loop figures alone (about a minute); BENCH_ONLY=scale: the offline
+# plan at 100 to 1,000 repositories alone (bench/scale.py).
+ONLY = os.environ.get("BENCH_ONLY", "")
+if ONLY not in ("", "inner", "scale"):
+    raise SystemExit(f"bench: BENCH_ONLY must be inner or scale (got {ONLY!r})")
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
@@ -38,7 +44,11 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
 
 
 def _repeat(command: list[str], times: int) -> dict[str, float]:
-    runs = [measure(command, cwd=str(REPO)) for _ in range(times)]
+    # `check` exits 1 for violations, as a crash does: only its printed verdict tells them apart.
+    verdict = check_verdict if "check" in command else None
+    runs = [
+        succeeded(measure(command, cwd=str(REPO), verdict=verdict), command) for _ in range(times)
+    ]
     return {"seconds": _median(runs, "seconds"), "peak_mib": _median(runs, "peak_mib")}
 
 
@@ -50,7 +60,10 @@ def size_row(folder: Path, repos: int, services: int) -> dict[str, Any]:
         [*INFRACTL, "synth", "--stack", "prod", "--config-file", str(stack), "--out", str(out)],
         times,
     )
-    check = _repeat([*INFRACTL, "check", "--stack", "prod", "--config-file", str(stack)], times)
+    check = _repeat(
+        [*INFRACTL, "check", "--stack", "prod", "--format", "json", "--config-file", str(stack)],
+        times,
+    )
     resources = len(json.loads((out / "resources.json").read_text()))
     floor = statistics.median(
         float(subprocess.run([PY, "-m", "bench.floor", str(out / "resources.json")], cwd=REPO,
@@ -132,9 +145,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tbcoin-bench-") as tmp:
         folder = Path(tmp)
         # First, while nothing else of the bench has warmed or loaded the machine differently.
-        inner = inner_loop(folder)
-        rows = [] if ONLY_INNER else [size_row(folder, r, s) for r, s in SIZES]
-        versus = None if ONLY_INNER else checkov_comparison(folder)
+        inner = inner_loop(folder) if ONLY in ("", "inner") else None
+        rows = [size_row(folder, r, s) for r, s in SIZES] if ONLY == "" else []
+        versus = checkov_comparison(folder) if ONLY == "" else None
+        scaled = scale(folder) if ONLY in ("", "scale") else None
     result = {
         **record.started(),
         "python": sys.version.split()[0],
@@ -142,6 +156,7 @@ def main() -> int:
         "inner_loop": inner,
         "sizes": rows,
         "checkov": versus,
+        "scale": scaled,
         "bench_seconds": round(time.perf_counter() - started, 1),
     }
     if rows:
@@ -154,7 +169,10 @@ def main() -> int:
             f"{versus['pack_analyze_seconds']:.3f}s evaluating "
             f"({versus['checkov_over_pack_analyze']}x)"
         )
-    print(inner_report(inner))
+    if inner:
+        print(inner_report(inner))
+    if scaled:
+        print(scale_report(scaled))
     print(f"{result['when']}; cores: {result['cores']}; whole bench: {result['bench_seconds']}s")
     return record.save(result, tests_before)
 

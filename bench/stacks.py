@@ -15,10 +15,13 @@ def synthetic_stack(repositories: int, services: int) -> dict[str, Any]:
     document = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())
     config = document["config"]
     github = config["tbcoin-platform:github"]
+    # As an estate is written: each repository names its group and inherits the rest (the whole
+    # config must stay under the engine's limit, infractl.stackfile.ENGINE_CONFIG_LIMIT).
     template = github["repositories"]["tbcoin-engine-ml"]
-    github["repositories"] = {
-        f"service-{i:03d}": {**copy.deepcopy(template), "existing": {}} for i in range(repositories)
-    }
+    groups = template["groups"]
+    for group in groups:
+        github["groups"][group]["workflows"] = template["workflows"]
+    github["repositories"] = {f"service-{i:04d}": {"groups": groups} for i in range(repositories)}
     prototypes = config["tbcoin-platform:services"]
     names = sorted(prototypes)
     config["tbcoin-platform:services"] = {

@@ -15,7 +15,7 @@ NS = "tbcoin-platform"
 # Any well-formed digest: pods under KWOK run no code, so no image is ever pulled.
 E2E_DIGEST = "sha256:" + "e2" * 32
 
-# What differs from Pulumi.<stack>.yaml, and why (the README lists the same).
+# What differs from Pulumi.<stack>.yaml, and why (docs/internals/e2e.md lists the same).
 EDITS = (
     "github removed: GitHub cannot be reached (its inputs go through the provider schema instead)",
     "app.build removed and `image: build` set to a fixed digest: no Docker engine to build with",
@@ -26,7 +26,7 @@ EDITS = (
 )
 # The shortest timings the config accepts that still measure (two scrapes per window).
 E2E_ANALYSIS = {"interval": "30s", "window": "1m"}
-E2E_SCALE_DOWN_DELAY = 30
+E2E_SCALE_DOWN_DELAY = 30  # seconds
 
 # What a stack expects its cluster to have already (staging: "the staging cluster provides its own
 # Gateway implementation and class"), installed from the vendored upstream files before `up`.
@@ -65,7 +65,7 @@ def deployable(document: dict[str, Any]) -> dict[str, Any]:
         if "analysis" in strategy:
             strategy["analysis"] |= E2E_ANALYSIS
         if strategy.get("type") == "blueGreen":
-            strategy["scaleDownDelaySeconds"] = E2E_SCALE_DOWN_DELAY
+            strategy["scaleDownDelay"] = f"{E2E_SCALE_DOWN_DELAY}s"
     return {"config": config}
 
 

@@ -97,6 +97,10 @@ TOOL_TABLE: tuple[Tool, ...] = (
         "github.com/rhysd/actionlint/cmd/actionlint",
         ldflags="-X github.com/rhysd/actionlint.version=" + ACTIONLINT_VERSION,
     ),
+    # The third-party checkers `make test` holds the manifests and rendered charts against
+    # (tests/test_workload_checkers.py): small, so they are in the Makefile's tool step.
+    Tool("kube-score", "kube-score", "github.com/zegl/kube-score/cmd/kube-score"),
+    Tool("kubeconform", "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform"),
     Tool(
         "rollouts-controller",
         "argo-rollouts",

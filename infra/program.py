@@ -64,6 +64,7 @@ def declare(stack: str, config: StackConfig) -> None:
             hostname=hostname,
             port=app.port,
             health_path=app.health_path,
+            readiness_path=app.readiness_path,
             image=images[release.name],
             monitoring_namespace=monitoring_ns,
             thresholds=config.thresholds,

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from infractl.errors import UsageError
 
@@ -19,6 +19,29 @@ if TYPE_CHECKING:
 # never pay for the provider SDKs or the config model.
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_TIMEOUT = 86_400.0
+
+
+FORMAT_HELP = "text for a terminal, json for tools, markdown for a PR comment"
+
+
+class _Version(argparse.Action):
+    """`--version`: the installed package's version, looked up only when asked for (`--help`
+    and every command stay clear of the package metadata)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        from importlib.metadata import version
+
+        print(f"infractl {version('tbcoin-platform')}")
+        parser.exit()
 
 
 def _stack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +90,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def _scorecard_options(scorecard: argparse.ArgumentParser) -> None:
     _stack_arguments(scorecard)
-    scorecard.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    scorecard.add_argument(
+        "--format", choices=["text", "json", "markdown"], default="text", help=FORMAT_HELP
+    )
     scorecard.add_argument(
         "--base",
         type=Path,
@@ -112,8 +137,7 @@ def _warn_unresolved(stack: Stack) -> None:
         return  # the check itself reports an invalid config
     for problem in problems:
         print(
-            f"warning: {problem.render(stack.source)} "
-            "(the offline check passes; `pulumi preview` and `pulumi up` refuse it)",
+            f"warning: {problem.render(stack.source)}; `pulumi preview` and `up` refuse it",
             file=sys.stderr,
         )
 
@@ -131,7 +155,9 @@ def _check_options(check: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="check an existing synth output (DIR/resources.json) instead of running the program",
     )
-    check.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+    check.add_argument(
+        "--format", choices=["text", "json", "markdown"], default="text", help=FORMAT_HELP
+    )
     check.add_argument(
         "--policy-config",
         type=Path,
@@ -141,7 +167,8 @@ def _check_options(check: argparse.ArgumentParser) -> None:
         "--timeout",
         type=_seconds,
         default=60.0,
-        help="seconds for the pack to start and answer (a finite number above 0)",
+        help="seconds for the pack to start and answer, and with --watch for each run of the "
+        "program (a finite number above 0)",
     )
     check.add_argument(
         "--charts",
@@ -189,8 +216,8 @@ def _policies_options(policies: argparse.ArgumentParser) -> None:
     policies.add_argument(
         "action",
         choices=["catalogue", "sync-config"],
-        help="catalogue: print docs/policies.md; sync-config: update each stack's policy config "
-        "with the repositories the other stacks govern",
+        help="catalogue: print docs/reference/policies.md; sync-config: update each stack's "
+        "policy config with the repositories the other stacks govern",
     )
 
 
@@ -207,17 +234,83 @@ def cmd_policies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _explain_options(explain: argparse.ArgumentParser) -> None:
+    explain.add_argument(
+        "key",
+        help="a config key as written in a stack file (services.api.strategy.analysis."
+        "errorRatio, github.groups.<group>.branchRules.requiredApprovals) or a policy "
+        "parameter (policy:<policy>.<parameter>)",
+    )
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from infractl.explain import explain
+    from infractl.project import find_project
+
+    print(explain(args.key, find_project(Path.cwd())))
+    return EXIT_OK
+
+
+def _config_options(config: argparse.ArgumentParser) -> None:
+    config.add_argument(
+        "action",
+        choices=["reference", "schema"],
+        help="reference: print docs/reference/config.md; schema: print the JSON Schema of a "
+        "stack file (docs/reference/stack-config.schema.json, for editors)",
+    )
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from infractl.explain import reference_markdown, stack_schema_json
+    from infractl.project import find_project
+
+    if args.action == "reference":
+        print(reference_markdown(find_project(Path.cwd())), end="")
+    else:
+        print(stack_schema_json(), end="")
+    return EXIT_OK
+
+
 def _preview_report_options(report: argparse.ArgumentParser) -> None:
-    report.add_argument("--input", action="append", default=[], type=Path, help="preview JSON")
-    report.add_argument("--event-log", action="append", default=[], type=Path, help="event log")
-    report.add_argument("--stack", action="append", default=[], help="stack name of each input")
-    report.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    report.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        type=Path,
+        help="output of `pulumi preview --json` (repeatable)",
+    )
+    report.add_argument(
+        "--event-log",
+        action="append",
+        default=[],
+        type=Path,
+        help="an engine event log, `pulumi preview --event-log FILE` (repeatable)",
+    )
+    report.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        help="the stack of each input, in the order the inputs are given",
+    )
+    report.add_argument(
+        "--format",
+        choices=["markdown", "json"],
+        default="markdown",
+        help="markdown for the PR comment, json for tools",
+    )
     report.add_argument(
         "--section",
         action="append",
         default=[],
         type=Path,
         help="Markdown file appended as a section of its own (e.g. `infractl scorecard` output)",
+    )
+    report.add_argument(
+        "--waivers-base",
+        type=Path,
+        metavar="DIR",
+        help="a checkout of the base branch: say which policy waivers the change adds, "
+        "changes or removes (the waivers are read from the project here)",
     )
     report.add_argument("--post", action="store_true", help="update the PR's sticky comment")
     report.add_argument("--repo", help="OWNER/NAME (default: $GITHUB_REPOSITORY)")
@@ -233,6 +326,8 @@ def cmd_preview_report(args: argparse.Namespace) -> int:
         raise UsageError("--post needs --pr")
     reports = read_reports([*args.input, *args.event_log], args.stack)
     body = json_report(reports) if args.format == "json" else markdown_report(reports)
+    if args.format == "markdown":
+        body = _with_waivers(body, reports, args.waivers_base)
     for section in args.section if args.format == "markdown" else []:
         try:
             body = body.rstrip("\n") + "\n\n" + read_document(section)
@@ -248,8 +343,27 @@ def cmd_preview_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _with_waivers(body: str, reports: list[Any], base: Path | None) -> str:
+    """The comment with each stack's policy waivers, when run in the project (a recorded
+    preview read elsewhere has none to show)."""
+    from infractl.ops.waiver_changes import preview_waivers
+    from infractl.project import find_project
+    from infractl.waivers import today
+
+    try:
+        project = find_project(Path.cwd())
+    except UsageError:
+        return body
+    waivers = preview_waivers(reports, project, base, today())
+    return body.rstrip("\n") + "\n\n" + waivers if waivers else body
+
+
 def _drift_options(drift: argparse.ArgumentParser) -> None:
-    drift.add_argument("--stack", required=True)
+    drift.add_argument(
+        "--stack",
+        required=True,
+        help="stack name: the engine's stack, and Pulumi.<stack>.yaml for drift.remediation",
+    )
     drift.add_argument(
         "--input", type=Path, help="recorded `pulumi refresh --preview-only` output to read"
     )
@@ -341,9 +455,17 @@ def cmd_adopt(args: argparse.Namespace) -> int:
 
 
 def _rollout_options(rollout: argparse.ArgumentParser) -> None:
-    rollout.add_argument("action", choices=["status", "promote", "abort", "retry"])
+    rollout.add_argument(
+        "action",
+        choices=["status", "promote", "abort", "retry"],
+        help="status: phase, step, weights (exit 1 when aborted or degraded); promote: past the "
+        "current pause or the blue-green gate; abort: all traffic back to stable; retry: an "
+        "aborted canary release again",
+    )
     _stack_arguments(rollout)
-    rollout.add_argument("--service", required=True)
+    rollout.add_argument(
+        "--service", required=True, help="a blue-green or canary service of the stack"
+    )
     rollout.add_argument(
         "--full", action="store_true", help="promote: skip the remaining steps and analysis"
     )
@@ -371,6 +493,57 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     return EXIT_FAILED if trouble and args.action == "status" else EXIT_OK
 
 
+def _waivers_options(waivers: argparse.ArgumentParser) -> None:
+    waivers.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        help="a stack whose waivers to list (repeatable; default: every stack)",
+    )
+    waivers.add_argument(
+        "--format", choices=["text", "markdown", "json"], default="text", help=FORMAT_HELP
+    )
+    waivers.add_argument(
+        "--no-check",
+        action="store_true",
+        help="only read the files: skip the offline check that finds stale waivers",
+    )
+    waivers.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=60.0,
+        help="seconds for the pack to start and answer (a finite number above 0)",
+    )
+
+
+def cmd_waivers(args: argparse.Namespace) -> int:
+    from infractl.policy.waiver_survey import FORMATS, survey
+    from infractl.project import find_project
+
+    surveys = survey(
+        find_project(Path.cwd()), args.stack, check=not args.no_check, timeout=args.timeout
+    )
+    print(FORMATS[args.format](surveys), end="")
+    return EXIT_FAILED if any(s.failing for each in surveys for s in each.standings) else EXIT_OK
+
+
+def _codeowners_options(codeowners: argparse.ArgumentParser) -> None:
+    del codeowners  # no options: it prints the file
+
+
+def cmd_codeowners(args: argparse.Namespace) -> int:
+    from infra.config.codeowners import FILE, load_owners
+    from infra.github.codeowners import codeowners_text
+    from infractl.project import find_project
+
+    owners = load_owners(find_project(Path.cwd()))
+    header = (
+        f"# Generated by `infractl codeowners` from {FILE}; do not edit. A test keeps it fresh."
+    )
+    print(codeowners_text(owners.lines(), header), end="")
+    return EXIT_OK
+
+
 @dataclass(frozen=True)
 class Command:
     help: str
@@ -394,6 +567,16 @@ COMMANDS = {
         cmd_scorecard,
     ),
     "policies": Command("policy pack housekeeping", _policies_options, cmd_policies),
+    "explain": Command(
+        "what a config key does: its value, default, floor per stack and where each stack sets it",
+        _explain_options,
+        cmd_explain,
+    ),
+    "config": Command(
+        "the config's generated reference and the JSON Schema of a stack file",
+        _config_options,
+        cmd_config,
+    ),
     "preview-report": Command(
         "turn `pulumi preview --json` or event logs into a PR comment",
         _preview_report_options,
@@ -416,15 +599,31 @@ COMMANDS = {
         _rollout_options,
         cmd_rollout,
     ),
+    "codeowners": Command(
+        "print this repository's .github/CODEOWNERS, written from codeowners.yaml (the "
+        "security owners review policies/waivers/)",
+        _codeowners_options,
+        cmd_codeowners,
+    ),
+    "waivers": Command(
+        "list each stack's policy waivers and where they stand; exit 1 when any has expired "
+        "or waives nothing (stale), 2 when a waivers file is malformed",
+        _waivers_options,
+        cmd_waivers,
+    ),
 }
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="infractl", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def parser() -> argparse.ArgumentParser:
+    """The whole command line; docs/reference/cli.md is generated from it."""
+    top = argparse.ArgumentParser(prog="infractl", description=__doc__)
+    top.add_argument("--version", action=_Version, help="print infractl's version and exit")
+    commands = top.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="each has its own --help"
+    )
     for name, command in COMMANDS.items():
-        command.options(commands.add_parser(name, help=command.help))
-    return parser
+        command.options(commands.add_parser(name, help=command.help, description=command.help))
+    return top
 
 
 # Their exit 1 means a finding (drift), so no failure may surface as a traceback's exit 1.
@@ -432,7 +631,22 @@ ENGINE_OUTPUT_COMMANDS = {"drift", "preview-report"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    from infractl.terminal import guarded_output
+
+    # Whatever the command prints, a traceback and argparse's errors included, is redacted and
+    # shown without control characters (infractl.terminal).
+    with guarded_output():
+        try:
+            return _main(argv)
+        except Exception:  # a bug: its traceback quotes values too, so it is printed in here
+            import traceback
+
+            traceback.print_exc()
+            return EXIT_FAILED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = parser().parse_args(argv)
     from infra.config.user_error import UserError
     from infractl.signals import Stopped, stop_signals_raise
 

@@ -1,14 +1,17 @@
 """Text from engine output, policy messages or config, made inert for GitHub Markdown.
 
 Everything the tools write into a PR comment or an issue that they did not write themselves goes
-through `text` (prose, table cells) or `code` (a code span). Neither lets the input mention
-anyone, open or close HTML (`</details>`, `<img>`), show an image or link, end a code span or a
-table cell, or start a new line.
+through `text` (prose, table cells) or `code` (a code span). Both redact credentials first
+(secret_patterns; escaping would hide a token's shape from it), and neither lets the input
+mention anyone, open or close HTML (`</details>`, `<img>`), show an image or link, end a code span
+or a table cell, or start a new line.
 """
 
 from __future__ import annotations
 
 import re
+
+from secret_patterns import redact
 
 # A zero-width space after `@` keeps the text readable but is no mention to GitHub.
 _ZWSP = "\u200b"
@@ -20,12 +23,24 @@ _PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
 _AUTOLINK = re.compile(r"(?i)(:(?=/)|(?<=\bwww)\.)")
 _BACKTICKS = re.compile(r"`+")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# Characters that act instead of showing: C1 controls, and the bidirectional marks, embeddings,
+# overrides and isolates that reorder what is read (Trojan Source). infractl.terminal too.
+INVISIBLE = "\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x08\x0e-\x1f\x7f{INVISIBLE}]")
+
+
+# Room past the cut for the end of a credential that starts before it (redacted whole, even if
+# only its start is shown); beyond that nothing is shown, so nothing is scanned: a 5 MB value
+# costs a 4 KiB scan.
+_REDACT_PAST_CUT = 4096
 
 
 def _one_line(value: object, limit: int) -> str:
-    flat = _CONTROL.sub("", _LINE_BREAKS.sub(" ", str(value)))
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    raw = str(value)
+    # Controls go before redaction: one inside a token would hide it from the detector.
+    flat = redact(_CONTROL.sub("", _LINE_BREAKS.sub(" ", raw[: limit + _REDACT_PAST_CUT])))
+    cut = len(flat) > limit or len(raw) > limit + _REDACT_PAST_CUT
+    return flat[: limit - 1] + "…" if cut else flat
 
 
 def text(value: object, limit: int = 500) -> str:

@@ -32,6 +32,26 @@ def summary_line(p: RepositoryPrediction) -> str:
     )
 
 
+# Past this many repositories the synth summary groups those with the same prediction.
+LISTED_ONE_BY_ONE = 10
+
+
+def summary_lines(predictions: list[RepositoryPrediction]) -> list[str]:
+    """One line per repository; for a large estate one per distinct prediction, with how many
+    repositories share it and the first of them."""
+    if len(predictions) <= LISTED_ONE_BY_ONE:
+        return [summary_line(p) for p in predictions]
+    groups: dict[str, list[str]] = {}
+    for p in predictions:
+        rest = summary_line(p).removeprefix(f"{p.name}: ")
+        groups.setdefault(rest, []).append(p.name)
+    lines = []
+    for rest, names in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        lines.append(f"{len(names)} repositories ({shown}): {rest}")
+    return lines
+
+
 def text(predictions: list[RepositoryPrediction], stack: str) -> str:
     lines = [f"Predicted OpenSSF Scorecard ({VERSION}) for stack '{stack}'"]
     for p in predictions:

@@ -18,6 +18,10 @@ from infra.config.documents import DocumentError, load_yaml
 from infra.config.errors import NAMESPACE, ConfigError, ConfigProblem
 
 SECRET_PLACEHOLDER = "[secret]"
+# The engine hands the whole config to the program and to the policy pack in one environment
+# variable (PULUMI_CONFIG, JSON), and Linux refuses to start a process with an environment string
+# longer than this (MAX_ARG_STRLEN): past it nothing starts, whatever else is right.
+ENGINE_CONFIG_LIMIT = 128 * 1024
 
 
 @dataclass
@@ -98,6 +102,34 @@ def read_stack_file(path: Path, label: str | None = None) -> StackFile:
         stack.config[key] = _as_engine_string(value)
         if secret:
             stack.secret_keys.append(key)
+    problems += _too_large(stack.config)
     if problems:
         raise ConfigError(source, problems)
     return stack
+
+
+def engine_config_bytes(config: dict[str, str]) -> int:
+    """The size of PULUMI_CONFIG as the engine writes it (Go's json.Marshal: sorted keys, UTF-8,
+    `<`, `>` and `&` escaped to six bytes each), its name and terminating NUL included."""
+    text = json.dumps(config, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    escaped = 5 * sum(text.count(c) for c in "<>&")
+    return len(f"PULUMI_CONFIG={text}".encode()) + escaped + 1
+
+
+def _too_large(config: dict[str, str]) -> list[ConfigProblem]:
+    size = engine_config_bytes(config)
+    if size <= ENGINE_CONFIG_LIMIT:
+        return []
+    largest = max(config, key=lambda k: len(config[k]))
+    namespace, _, name = largest.partition(":")
+    return [
+        ConfigProblem(
+            name,
+            f"the stack's config is {size / 1024:.0f} KiB as the engine passes it (one environment "
+            f"variable, which Linux limits to {ENGINE_CONFIG_LIMIT // 1024} KiB), so the engine "
+            "could not start the policy pack; this key is the largest "
+            f"({len(config[largest]) / 1024:.0f} KiB): split the stack "
+            "(docs/runbooks/github-estate-scale.md)",
+            namespace,
+        )
+    ]

@@ -8,7 +8,9 @@ from pulumi_policy import EnforcementLevel, PolicyPack
 # The Scorecard floor reuses the project's pure predictor (scorecard/, PyYAML only).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tbcoin_policies import ALL_POLICIES, PACK_NAME
+from tbcoin_policies import ALL_POLICIES, KINDS, PACK_NAME, WAIVABLE, waivers
+
+waivers.install(WAIVABLE, KINDS)  # policies/waivers/<stack>.json, under the engine and offline
 
 PolicyPack(
     name=PACK_NAME,

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ import yaml
 if TYPE_CHECKING:
     from infractl.stackfile import StackFile
     from infractl.synth.harness import SynthResult
+    from tests.fake_kubernetes import FakeKubernetes
 
 REPO = Path(__file__).resolve().parents[1]
 VENDOR = REPO / "vendor"
@@ -50,6 +51,36 @@ def infractl(*args: str | Path, cwd: Path = REPO, env: dict[str, str] | None = N
         timeout=300,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+# Tools `make tools` builds from Go modules: without Go their tests are skipped, except in CI.
+GO_BUILT = {"ACTIONLINT", "KUBE_SCORE", "KUBECONFORM"}
+
+
+def tool_path(variable: str, default: str) -> str:
+    """The tool `make unit` names in $variable, else the one at `default` under the project."""
+    path = os.environ.get(variable) or str(REPO / default)
+    if not Path(path).exists() and variable in GO_BUILT and os.environ.get("CI") != "true":
+        # Built from its Go module; `make test` itself does not need Go (CI has it and must run it).
+        pytest.skip(f"no {Path(default).name} at {path}: it is built with Go by `make tools`")
+    assert Path(path).exists(), f"{variable}: nothing at {path}: run `make tools`"
+    return path
+
+
+@pytest.fixture
+def rollout_cluster(
+    synthesized: Callable[[str], Path], tmp_path: Path
+) -> Iterator[tuple[FakeKubernetes, dict[str, str]]]:
+    """A stand-in API server holding prod's synthesized Rollouts, and the environment that
+    points the kubernetes client at it."""
+    from tests.fake_kubernetes import fake_kubernetes
+
+    with fake_kubernetes() as fake:
+        for m in manifests(synthesized("prod")):
+            if m["kind"] == "Rollout":
+                meta = m["metadata"]
+                fake.rollouts[(meta["namespace"], meta["name"])] = copy.deepcopy(m)
+        yield fake, {"KUBECONFIG": str(fake.kubeconfig(tmp_path, "tbcoin-prod"))}
 
 
 def load_stack(stack: str) -> dict[str, Any]:

@@ -110,3 +110,20 @@ def fake_kubernetes() -> Iterator[FakeKubernetes]:
     with loopback_server(handle) as url:
         state.server = url
         yield state
+
+
+def exec_kubeconfig(folder: Path, command: str) -> Path:
+    """A kubeconfig whose user's credentials come from an exec plugin running `command` (a
+    shell script), for a cluster nothing listens on."""
+    plugin = folder / "plugin.sh"
+    plugin.write_text(f"#!/bin/sh\n{command}\n")
+    plugin.chmod(0o755)
+    kubeconfig = folder / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: tbcoin-prod\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "contexts: [{name: tbcoin-prod, context: {cluster: c, user: u}}]\n"
+        "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, "
+        f"command: '{plugin}'}}}}}}]\n"
+    )
+    return kubeconfig

@@ -61,3 +61,18 @@ def test_a_bad_repeat_count_stops_the_bench_naming_the_variable(
         count_from_env("BENCH_ENGINE_ROUNDS", 3)
     monkeypatch.setenv("BENCH_ENGINE_ROUNDS", "5")
     assert count_from_env("BENCH_ENGINE_ROUNDS", 3) == 5
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "x", "nan", "inf", ""])
+def test_a_bad_duration_stops_the_bench_naming_the_variable(
+    raw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.record import seconds_from_env
+
+    monkeypatch.setenv("BENCH_PLAN_TIMEOUT", raw)
+    with pytest.raises(
+        SystemExit, match=f"BENCH_PLAN_TIMEOUT must be seconds .* \\(got '{raw}'\\)"
+    ):
+        seconds_from_env("BENCH_PLAN_TIMEOUT", 600.0)
+    monkeypatch.setenv("BENCH_PLAN_TIMEOUT", "2.5")
+    assert seconds_from_env("BENCH_PLAN_TIMEOUT", 600.0) == 2.5

@@ -4,7 +4,6 @@ baseline (policies/chart-baseline.yaml) exactly, for both stacks."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -35,7 +34,9 @@ def compare(found: dict[Key, list[str]], accepted: dict[Key, str], checked: set[
     stale = [
         f"stale baseline entry (no longer found): {release} {obj}: {policy}"
         for (release, obj, policy) in sorted(accepted)
-        if release in checked and (release, obj, policy) not in found
+        if release in checked
+        and (release, obj, policy) not in found
+        and not policy.startswith("kube-score/")  # tests/test_workload_checkers.py's
     ]
     return new_findings(found, accepted) + stale
 
@@ -70,11 +71,9 @@ def _all_findings(
 
 
 def test_chart_findings_match_the_reviewed_baseline(pack: RunningPack) -> None:
-    started = time.perf_counter()
     found, checked = _all_findings(pack)
     assert checked == {"kube-prometheus-stack", "loki", "alloy", "envoy-gateway", "argo-rollouts"}
     assert compare(found, load_baseline(REPO / BASELINE), checked) == []
-    assert time.perf_counter() - started < 60
 
 
 def test_a_weakened_chart_object_is_a_new_finding(pack: RunningPack) -> None:

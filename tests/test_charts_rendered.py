@@ -105,7 +105,7 @@ def test_a_version_without_a_vendored_archive_is_a_config_error(
 ) -> None:
     def bump(config: dict[str, Any]) -> None:
         config["tbcoin-platform:monitoring"]["chart"] = {
-            "chart": "kube-prometheus-stack",
+            "name": "kube-prometheus-stack",
             "repository": "https://prometheus-community.github.io/helm-charts",
             "version": "88.6.0",
         }

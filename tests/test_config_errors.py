@@ -58,38 +58,69 @@ CASES = {
         _set("environments.production.tier", "prod"),
         "tbcoin-platform:environments.production.tier: must be one of 'staging' or 'production'",
     ),
-    "canary step weight above 100": (
-        _set("services.inference.strategy.steps", [{"weight": 5, "pause": "1m"}, {"weight": 120}]),
-        "tbcoin-platform:services.inference.strategy.steps[1].weight: must be <= 100 (got 120)",
+    "canary step weight above all traffic": (
+        _set(
+            "services.inference.strategy.steps",
+            [{"weight": 0.05, "pause": "1m"}, {"weight": 120}],
+        ),
+        "tbcoin-platform:services.inference.strategy.steps[1].weight: must be <= 1 (got 120)",
+    ),
+    "canary step weight as a percentage": (
+        _set("services.inference.strategy.steps", [{"weight": 5, "pause": "1m"}, {"weight": 0.5}]),
+        "tbcoin-platform:services.inference.strategy.steps[0].weight: must be a ratio from 0 to "
+        "1: 5% is 0.05",
+    ),
+    "canary step weight finer than a whole percent": (
+        _set(
+            "services.inference.strategy.steps",
+            [{"weight": 0.055, "pause": "1m"}, {"weight": 0.5}],
+        ),
+        "tbcoin-platform:services.inference.strategy.steps[0].weight: must be a multiple of 0.01 "
+        "(a whole percent, which Argo Rollouts and the autoscaler take); got 0.055",
     ),
     "canary steps not increasing": (
-        _set("services.inference.strategy.steps", [{"weight": 25, "pause": "1m"}, {"weight": 5}]),
+        _set(
+            "services.inference.strategy.steps",
+            [{"weight": 0.25, "pause": "1m"}, {"weight": 0.05}],
+        ),
         "tbcoin-platform:services.inference.strategy.steps[1].weight: steps must strictly "
-        "increase (got 5 after 25)",
+        "increase (got 0.05 after 0.25)",
     ),
     "canary step above maxWeight": (
-        _set("services.inference.strategy.steps", [{"weight": 5, "pause": "1m"}, {"weight": 80}]),
-        "tbcoin-platform:services.inference.strategy.steps[1].weight: above maxWeight 50",
+        _set(
+            "services.inference.strategy.steps",
+            [{"weight": 0.05, "pause": "1m"}, {"weight": 0.8}],
+        ),
+        "tbcoin-platform:services.inference.strategy.steps[1].weight: above maxWeight 0.5",
     ),
     "pause that is not a duration": (
         _set(
             "services.inference.strategy.steps",
-            [{"weight": 5, "pause": "ten minutes"}, {"weight": 50}],
+            [{"weight": 0.05, "pause": "ten minutes"}, {"weight": 0.5}],
         ),
-        "tbcoin-platform:services.inference.strategy.steps[0].pause: must be a duration such as "
-        "30s, 5m or 1h (got 'ten minutes')",
+        "tbcoin-platform:services.inference.strategy.steps[0].pause: must be a duration: an "
+        "integer and a unit ms, s, m, h or d, such as 500ms, 30s, 10m, 7d (got 'ten minutes')",
+    ),
+    "pause finer than Argo Rollouts measures": (
+        _set(
+            "services.inference.strategy.steps",
+            [{"weight": 0.05, "pause": "1500ms"}, {"weight": 0.5}],
+        ),
+        "tbcoin-platform:services.inference.strategy.steps[0].pause: must be a whole number of "
+        "1s (got 1500ms)",
     ),
     "canary gate with a duration": (
         _set(
             "services.inference.strategy.steps",
-            [{"weight": 5, "pause": "1m"}, {"weight": 50, "pause": "1m"}],
+            [{"weight": 0.05, "pause": "1m"}, {"weight": 0.5, "pause": "1m"}],
         ),
         "tbcoin-platform:services.inference.strategy.steps[1].pause: the last step is the human "
         "gate before full traffic: no duration",
     ),
     "analysis threshold out of range": (
-        _set("services.inference.strategy.analysis.maxErrorRatio", 1.5),
-        "tbcoin-platform:services.inference.strategy.analysis.maxErrorRatio: must be < 1 (got 1.5)",
+        _set("services.inference.strategy.analysis.errorRatio", 1.5),
+        "tbcoin-platform:services.inference.strategy.analysis.errorRatio: must be a ratio from 0 "
+        "to 1: 1.5% is 0.015 (got 1.5)",
     ),
     "analysis interval not a duration": (
         _set("services.api.strategy.analysis.interval", "often"),
@@ -97,8 +128,7 @@ CASES = {
     ),
     "timed promotion without a delay": (
         _set("services.api.strategy.promotion", {"mode": "timed"}),
-        "tbcoin-platform:services.api.strategy.promotion.afterSeconds: required when mode is "
-        "'timed'",
+        "tbcoin-platform:services.api.strategy.promotion.after: required when mode is 'timed'",
     ),
     "plugin image by tag": (
         _set(
@@ -124,9 +154,9 @@ CASES = {
         "'timed' (got 'automatic')",
     ),
     "typo inside a strategy": (
-        _set("services.api.strategy.scaleDownDelay", 600),
-        "tbcoin-platform:services.api.strategy.scaleDownDelay: unknown key; did you mean "
-        "'scaleDownDelaySeconds'?",
+        _set("services.api.strategy.scaleDownDelays", "10m"),
+        "tbcoin-platform:services.api.strategy.scaleDownDelays: unknown key; did you mean "
+        "'scaleDownDelay'?",
     ),
     "prod image by tag": (
         _set("services.api.strategy.image", "1.4.2"),
@@ -196,7 +226,7 @@ CASES = {
     ),
     "private repository secret scanning without a licence": (
         _set("github.groups.production-services.security.secretProtectionLicensed", False),
-        "tbcoin-platform:github.repositories.tbcoin-engine-ml.security.secretScanning: secret "
+        "tbcoin-platform:github.defaults.security.secretScanning: secret "
         "scanning needs GitHub Secret Protection on a private repository: set "
         "security.secretProtectionLicensed: true once the licence covers it, or set "
         "security.secretScanning: false",
@@ -218,25 +248,28 @@ CASES = {
     ),
     "merge commits with linear history": (
         _set("github.defaults.merge", {"allowMergeCommit": True}),
-        "tbcoin-platform:github.repositories.tbcoin-engine-ml.merge.allowMergeCommit: merge "
+        # Named where it was written, not on each repository that inherits it.
+        "tbcoin-platform:github.defaults.merge.allowMergeCommit: merge "
         "commits break branchRules.linearHistory",
     ),
     "alert threshold of zero": (
-        _set("monitoring.thresholds.latencyP95Seconds", 0),
-        "tbcoin-platform:monitoring.thresholds.latencyP95Seconds: must be > 0 (got 0)",
+        _set("monitoring.thresholds.latencyP95", "0s"),
+        "tbcoin-platform:monitoring.thresholds.latencyP95: must be at least 10ms, the app's "
+        "smallest latency bucket",
     ),
     "negative error-rate threshold": (
-        _set("monitoring.thresholds.errorRate", -0.1),
-        "tbcoin-platform:monitoring.thresholds.errorRate: must be > 0 (got -0.1)",
+        _set("monitoring.thresholds.errorRatio", -0.1),
+        "tbcoin-platform:monitoring.thresholds.errorRatio: must be > 0 (got -0.1)",
     ),
     "SLO target of 1": (
         _set("monitoring.slo.availability", 1),
         "tbcoin-platform:monitoring.slo.availability: must be < 1 (got 1)",
     ),
     "SLO latency threshold off the histogram buckets": (
-        _set("monitoring.slo.latencyThresholdSeconds", 0.3),
-        "tbcoin-platform:monitoring.slo: latencyThresholdSeconds must be one of the app's "
-        "histogram buckets",
+        _set("monitoring.slo.latencyThreshold", "300ms"),
+        "tbcoin-platform:monitoring.slo.latencyThreshold: must be one of the app's histogram "
+        "buckets 10ms, 25ms, 50ms, 75ms, 100ms, 250ms, 500ms, 750ms, 1s, 1500ms, 2s, 2500ms, "
+        "3s, 3500ms, 4s, 4500ms, 5s, 7500ms, 10s, 30s, 1m (got 300ms)",
     ),
     "unknown receiver type": (
         _set(

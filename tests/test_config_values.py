@@ -42,8 +42,14 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
         "services.inference.resources.requests.memory: 3Gi is above the limit 2Gi",
     ),
     "container default request above limit": (
-        _at("environments.production.containerDefaults", {"cpuRequest": "1", "cpuLimit": "500m"}),
-        "environments.production.containerDefaults.cpuRequest: 1 is above cpuLimit 500m",
+        _at(
+            "environments.production.containerDefaults",
+            {
+                "requests": {"cpu": "1", "memory": "128Mi"},
+                "limits": {"cpu": "500m", "memory": "1Gi"},
+            },
+        ),
+        "environments.production.containerDefaults.requests.cpu: 1 is above the limit 500m",
     ),
     "hostname label over 63 characters": (
         _at("environments.production.hostname", "a" * 64 + ".example.com"),
@@ -155,22 +161,24 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
     },
     # Issue 24: monitoring, analyses and releases that cannot work as configured.
     "retention 0d": (
-        _at("monitoring.retention", "0d"),
-        "monitoring.retention: must be at least 6h, the longest window the alerts read",
+        _at("monitoring.prometheus.retention", "0d"),
+        "monitoring.prometheus.retention: must be at least 6h (got 0d)",
     ),
-    "retention 1s": (_at("monitoring.retention", "1s"), "monitoring.retention: must be at least"),
+    "retention 1s": (
+        _at("monitoring.prometheus.retention", "1s"),
+        "monitoring.prometheus.retention: must be at least 6h",
+    ),
     "loki retention under a day": (
         _at("monitoring.loki.retention", "1h"),
-        "monitoring.loki.retention: must be at least 24h, Loki's index period (got 1h)",
+        "monitoring.loki.retention: must be at least 1d (got 1h)",
     ),
     "p95 threshold no quantile reaches": (
-        _at("monitoring.thresholds.latencyP95Seconds", 61),
-        "monitoring.thresholds.latencyP95Seconds: must be below 60, the app's largest latency "
-        "bucket",
+        _at("monitoring.thresholds.latencyP95", "61s"),
+        "monitoring.thresholds.latencyP95: must be below 1m, the app's largest latency bucket",
     ),
     "p99 threshold at the top bucket": (
-        _at("monitoring.thresholds.latencyP99Seconds", 60),
-        "monitoring.thresholds.latencyP99Seconds: must be below 60",
+        _at("monitoring.thresholds.latencyP99", "60s"),
+        "monitoring.thresholds.latencyP99: must be below 1m",
     ),
     "availability SLO no burn can reach": (
         _at("monitoring.slo.availability", 0.9),
@@ -190,37 +198,37 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
     ),
     "canary at 100 before the gate": (
         _both(
-            _at("services.inference.strategy.maxWeight", 100),
+            _at("services.inference.strategy.maxWeight", 1),
             _at(
                 "services.inference.strategy.steps",
-                [{"weight": 10, "pause": "5m"}, {"weight": 100}],
+                [{"weight": 0.1, "pause": "5m"}, {"weight": 1}],
             ),
         ),
-        "services.inference.strategy.maxWeight: must be below 100: at 100 the canary takes all "
+        "services.inference.strategy.maxWeight: must be below 1: at 1 the canary takes all "
         "traffic before the human gate",
     ),
     "analysis p95 limit no measurement exceeds": (
-        _at("services.inference.strategy.analysis.maxP95Seconds", 60),
-        "services.inference.strategy.analysis.maxP95Seconds: must be below 60, the app's "
+        _at("services.inference.strategy.analysis.latencyP95", "1m"),
+        "services.inference.strategy.analysis.latencyP95: must be below 1m, the app's "
         "largest latency bucket",
     ),
     # A limit inside the smallest bucket is crossed by any traffic: the alert always fires, the
     # analysis always fails a healthy canary.
     "p95 threshold any traffic crosses": (
-        _at("monitoring.thresholds.latencyP95Seconds", 0.005),
-        "monitoring.thresholds.latencyP95Seconds: must be at least 0.01, the app's smallest "
+        _at("monitoring.thresholds.latencyP95", "5ms"),
+        "monitoring.thresholds.latencyP95: must be at least 10ms, the app's smallest "
         "latency bucket",
     ),
     "analysis p95 limit any measurement exceeds": (
-        _at("services.inference.strategy.analysis.maxP95Seconds", 0.001),
-        "services.inference.strategy.analysis.maxP95Seconds: must be at least 0.01",
+        _at("services.inference.strategy.analysis.latencyP95", "1ms"),
+        "services.inference.strategy.analysis.latencyP95: must be at least 10ms",
     ),
     "analysis window with one scrape in it": (
         _both(
             _at("services.inference.strategy.analysis.window", "30s"),
             _at("services.inference.strategy.analysis.interval", "30s"),
         ),
-        "services.inference.strategy.analysis.window: must be at least 60s: the app is scraped "
+        "services.inference.strategy.analysis.window: must be at least 1m: the app is scraped "
         "every 30s and rate() needs two samples in its window, so a shorter one never measures "
         "(got 30s)",
     ),
@@ -279,8 +287,8 @@ REFUSED: dict[str, tuple[Mutation, str]] = {
         "'production' (Gateway API ignores a trailing '/')",
     ),
     "rollback window too short to act in": (
-        _at("services.api.strategy.scaleDownDelaySeconds", 5),
-        "services.api.strategy.scaleDownDelaySeconds: must be >= 30 (got 5)",
+        _at("services.api.strategy.scaleDownDelay", "5s"),
+        "services.api.strategy.scaleDownDelay: must be at least 30s (got 5s)",
     ),
     "quota smaller than the services": (
         _at("environments.production.quota.cpu", "8"),

@@ -1,8 +1,9 @@
 """One Unicode-aware definition of "no control characters" (issue 24).
 
-The README says config strings that reach files and API fields carry no line break or other
-control character. ASCII controls were refused; U+2028/U+2029 (line and paragraph separators),
-C1 controls such as U+0085 (NEL) and format characters such as U+202E (right-to-left override)
+The docs (docs/reference/repository-governance.md) say config strings that reach files and API
+fields carry no line break or other control character. ASCII controls were refused;
+U+2028/U+2029 (line and paragraph separators), C1 controls such as U+0085 (NEL) and format
+characters such as U+202E (right-to-left override)
 were accepted and reached generated files.
 """
 

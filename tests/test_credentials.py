@@ -18,14 +18,16 @@ from secret_patterns import is_credential_name
 from tests.conftest import config_problems, infractl, load_stack, write_stack
 
 # Fake credentials of well-known formats, assembled so this file holds none verbatim.
+# Keyed by the kind the detector names (secret_patterns: detect-secrets' type names).
 FAKE = {
-    "a GitHub token": "ghp_" + "a1B2c3D4" * 5,
-    "a GitHub fine-grained token": "github_pat_" + "11ABCDEFG0" * 4,
-    "an AWS access key id": "AKIA" + "IOSFODNN7EXAMPL1",
-    "a Slack token": "xoxb-" + "1234567890-abcdefghij",
-    "a Slack webhook URL": "https://hooks.slack.com/services/" + "T000/B000/XXXXXXXX",
-    "a private key": "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
-    "a password in a URL": "https://deploy:" + "s3cr3t-pw@registry.example.com/v2",
+    "GitHub Token": "ghp_" + "a1B2c3D4" * 5,
+    "GitHub Token, fine-grained": "github_pat_" + "11ABCDEFG0" * 4,
+    "AWS Access Key": "AKIA" + "IOSFODNN7EXAMPL1",
+    "Slack Token": "xoxb-" + "1234567890-abcdefghij",
+    "Slack Token, webhook": "https://hooks.slack.com/services/" + "T000/B000/XXXXXXXX",
+    "Private Key": "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+    "Basic Auth Credentials": "https://deploy:" + "s3cr3t-pw@registry.example.com/v2",
+    "Pulumi Access Token": "pul-" + "0123456789abcdef" * 2 + "01234567",
 }
 PASSWORD = "correct-horse-battery-staple"
 
@@ -85,17 +87,17 @@ REFUSED = {
     **{
         f"{kind} under an innocent key": (
             _put("github:description", {"nested": [value]}),
-            f"github:description.nested[0]: looks like {kind.replace(' fine-grained', '')} in "
+            f"github:description.nested[0]: looks like a credential ({kind.split(',')[0]}) in "
             "plain text",
         )
         for kind, value in FAKE.items()
     },
     "GitHub token in our own namespace": (
         lambda c: c["tbcoin-platform:github"]["repositories"]["tbcoin-engine-ml"].update(
-            description=FAKE["a GitHub token"]
+            description=FAKE["GitHub Token"]
         ),
-        "tbcoin-platform:github.repositories.tbcoin-engine-ml.description: looks like a GitHub "
-        "token in plain text",
+        "tbcoin-platform:github.repositories.tbcoin-engine-ml.description: looks like a "
+        "credential (GitHub Token) in plain text",
     ),
 }
 
@@ -193,7 +195,7 @@ def test_values_under_credential_keys_are_not_quoted_in_type_errors() -> None:
 def test_tokens_quoted_from_any_input_are_redacted() -> None:
     flat = {
         "tbcoin-platform:environments": '{"p": {"namespace": "p", "tier": "production"}}',
-        "tbcoin-platform:kubernetes": '{"replicas": "' + FAKE["a GitHub token"] + '"}',
+        "tbcoin-platform:kubernetes": '{"replicas": "' + FAKE["GitHub Token"] + '"}',
     }
     with pytest.raises(ConfigError) as caught:
         stack.load_stack("Pulumi.x.yaml", flat, stack="x")

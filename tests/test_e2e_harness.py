@@ -69,7 +69,7 @@ def test_e2e_settings_differ_from_the_stack_only_by_the_stated_edits() -> None:
             if "analysis" in strategy:
                 strategy["analysis"] = strategy["analysis"] | stacks.E2E_ANALYSIS
             if strategy["type"] == "blueGreen":
-                strategy["scaleDownDelaySeconds"] = stacks.E2E_SCALE_DOWN_DELAY
+                strategy["scaleDownDelay"] = f"{stacks.E2E_SCALE_DOWN_DELAY}s"
             assert edited[f"{stacks.NS}:services"][name] == dict(service, strategy=strategy)
         plugin = edited[f"{stacks.NS}:rollouts"]["gatewayPluginImage"]
         assert plugin.endswith("@" + stacks.E2E_DIGEST)

@@ -85,3 +85,30 @@ def test_drift_ranks_the_real_refresh_and_leaves_out_the_controllers_fields(
     else:
         assert any("`tbcoin-staging-deployment-api`" in r and "spec.replicas" in r for r in rows)
     assert "Pending code changes:** none" in run.stdout
+
+
+# What the recorded refreshes hold (tests/engine_outputs/recorded/README.md says the same): the
+# harness also scales an autoscaled Rollout and moves canary weights, which the engine does not
+# report (no declared replicas; spec.rules ignored), so asserting their absence proves nothing.
+REFRESHED = {
+    "prod": {
+        ("update", "namespace-tbcoin-prod"),
+        ("delete", "tbcoin-prod-networkpolicy-default-deny"),
+    },
+    "staging": {
+        ("update", "namespace-tbcoin-staging"),
+        ("delete", "tbcoin-staging-networkpolicy-default-deny"),
+        ("update", "tbcoin-staging-deployment-api"),
+        ("update", "tbcoin-staging-rollout-inference"),
+    },
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_recorded_refresh_holds_what_its_readme_says(stack: str) -> None:
+    changed = set()
+    for line in (RECORDED / f"{stack}-refresh-preview-only.jsonl").read_text().splitlines():
+        outputs = json.loads(line).get("resOutputsEvent")
+        if outputs and outputs["metadata"]["op"] != "same":
+            changed.add((outputs["metadata"]["op"], outputs["metadata"]["urn"].split("::")[-1]))
+    assert changed == REFRESHED[stack]

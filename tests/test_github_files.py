@@ -5,7 +5,6 @@ on every `run:` script."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -13,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import tool_path
 
 BIN = Path(sys.executable).parent
 STACKS = {"staging": "tbcoin-platform-sandbox", "prod": "tbcoin-engine-ml"}
@@ -36,23 +37,12 @@ def zizmor(*paths: Path) -> list[dict[str, object]]:
     return list(json.loads(proc.stdout or "[]"))
 
 
-def _tool(variable: str, default: str) -> str:
-    from tests.conftest import REPO
-
-    path = os.environ.get(variable) or str(REPO / default)
-    if not Path(path).exists() and variable == "ACTIONLINT" and os.environ.get("CI") != "true":
-        # Built from its Go module; `make test` itself does not need Go (CI has it and must run it).
-        pytest.skip(f"no actionlint at {path}: it is built with Go by `make tools`")
-    assert Path(path).exists(), f"{variable}: nothing at {path}: run `make tools`"
-    return path
-
-
 def actionlint(*workflows: Path) -> list[str]:
     """actionlint v1.7.12's findings as `file:line:col: message [kind]` (pyflakes off: no managed
     step runs Python inline, and a pyflakes on PATH must not change the result)."""
-    shellcheck = _tool("SHELLCHECK", ".tools/shellcheck/usr/bin/shellcheck")
+    shellcheck = tool_path("SHELLCHECK", ".tools/shellcheck/usr/bin/shellcheck")
     proc = _run(
-        _tool("ACTIONLINT", ".tools/bin/actionlint"),
+        tool_path("ACTIONLINT", ".tools/bin/actionlint"),
         "-shellcheck", shellcheck, "-pyflakes=", "-format", "{{json .}}", *workflows,
     )  # fmt: skip
     assert proc.returncode in (0, 1), proc.stderr

@@ -114,7 +114,8 @@ def test_files_survive_a_merge_and_the_next_change_opens_a_new_pr() -> None:
     assert gh.missing_on_refresh(state) == []
 
     gh.merge(b1)
-    # Between the merge and the next up a refresh would find the branch gone (README says so).
+    # Between the merge and the next up a refresh would find the branch gone (as
+    # docs/reference/repository-governance.md says).
     assert gh.missing_on_refresh(state)
     gh.apply(state, _files_only(v1))  # up #2, same content: the merged PR's resources are forgotten
     assert state == {}

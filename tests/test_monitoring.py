@@ -9,7 +9,7 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ def test_the_promtool_cases_are_sensitive_to_thresholds(tmp_path: Path) -> None:
     stricter = config.monitoring.model_copy(
         update={
             "thresholds": config.monitoring.thresholds.model_copy(
-                update={"error_rate": config.monitoring.thresholds.error_rate * 1.2}
+                update={"error_ratio": config.monitoring.thresholds.error_ratio * 1.2}
             )
         }
     )
@@ -96,18 +96,23 @@ def test_the_promtool_cases_are_sensitive_to_thresholds(tmp_path: Path) -> None:
     assert "HighErrorRate: fires around the error ratio" in proc.stdout + proc.stderr
 
 
-def test_every_alert_is_labelled_and_documented() -> None:
-    runbooks = (REPO / "docs/runbooks/alerts.md").read_text()
+def _alert_rules() -> Iterator[tuple[Alert, dict[str, Any]]]:
+    """Every alert of every monitored service of both stacks, with the rule it renders."""
     for stack in STACKS:
         config = _config(stack)
         assert config.monitoring is not None
         for svc in monitored_services(config):
             for alert in alerts(svc, config.monitoring):
-                rule = alert.rule(config.monitoring.runbook_base_url, svc.name)
-                assert rule["labels"]["severity"] in {"critical", "warning", "info"}
-                assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
-                anchor = rule["annotations"]["runbook_url"].split("#")[1]
-                assert f"## {alert.name}" in runbooks and anchor == alert.name.lower()
+                yield alert, alert.rule(config.monitoring.runbook_base_url, svc.name)
+
+
+def test_every_alert_is_labelled_and_documented() -> None:
+    runbooks = (REPO / "docs/runbooks/alerts.md").read_text()
+    for alert, rule in _alert_rules():
+        assert rule["labels"]["severity"] in {"critical", "warning", "info"}
+        assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
+        anchor = rule["annotations"]["runbook_url"].split("#")[1]
+        assert f"## {alert.name}" in runbooks and anchor == alert.name.lower()
 
 
 def test_canary_and_burn_rate_alerts_exist_where_they_should() -> None:
@@ -230,3 +235,11 @@ def test_an_alert_cannot_be_declared_without_firing_and_silent_cases() -> None:
     with pytest.raises(ValueError, match="X needs a firing and a silent"):
         Alert(**fields, cases=(firing,))
     assert Alert(**fields, cases=(firing, Case("silent", {"up": "1x10"}, "6m", False))).cases
+
+
+def test_the_alert_table_of_the_docs_is_every_alert_with_its_severity() -> None:
+    page = (REPO / "docs/reference/monitoring.md").read_text()
+    section = page.split("\n## Alerts\n", 1)[1].split("\n## ", 1)[0]
+    documented = dict(re.findall(r"^\| `(\w+)` \| (\w+) \|", section, re.M))
+    defined = {alert.name: rule["labels"]["severity"] for alert, rule in _alert_rules()}
+    assert documented == defined

@@ -152,7 +152,7 @@ def test_healthy_canary_passes_and_failing_canary_fails(
     healthy = _measure(url, template, IN_CLUSTER)
     assert set(healthy.values()) == {"Successful"}, healthy
 
-    tracks["canary"].error_ratio = 0.25  # prod's maxErrorRatio is 0.02
+    tracks["canary"].error_ratio = 0.25  # prod's errorRatio is 0.02
     _wait_for_samples()
     failing = _measure(url, template, IN_CLUSTER)
     assert failing["error-ratio"] == "Failed", failing
@@ -171,7 +171,7 @@ def test_a_preview_without_traffic_is_inconclusive(
 
 
 def test_conditions_follow_the_configured_thresholds(synthesized: Callable[[str], Path]) -> None:
-    """The same measurement passes or fails on either side of prod's maxErrorRatio (0.02)."""
+    """The same measurement passes or fails on either side of prod's errorRatio (0.02)."""
     metric = next(
         m for m in _template(synthesized, "inference-canary")["spec"]["metrics"]
         if m["name"] == "error-ratio"

@@ -4,17 +4,15 @@ kubectl plugin does."""
 
 from __future__ import annotations
 
-import copy
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from e2e.controlplane import free_port
-from tests.conftest import infractl, manifests
-from tests.fake_kubernetes import TOKEN, FakeKubernetes, fake_kubernetes
+from tests.conftest import infractl
+from tests.fake_kubernetes import TOKEN, FakeKubernetes, exec_kubeconfig
 
 NS = "tbcoin-prod"
 RECORDED = Path(__file__).parent / "engine_outputs" / "recorded" / "rollouts"
@@ -26,14 +24,9 @@ def _recorded(stage: str) -> dict[str, Any]:
 
 @pytest.fixture
 def cluster(
-    synthesized: Callable[[str], Path], tmp_path: Path
-) -> Iterator[tuple[FakeKubernetes, dict[str, str]]]:
-    with fake_kubernetes() as fake:
-        for m in manifests(synthesized("prod")):
-            if m["kind"] == "Rollout":
-                fake.rollouts[(NS, m["metadata"]["name"])] = copy.deepcopy(m)
-        env = {"KUBECONFIG": str(fake.kubeconfig(tmp_path, "tbcoin-prod"))}
-        yield fake, env
+    rollout_cluster: tuple[FakeKubernetes, dict[str, str]],
+) -> tuple[FakeKubernetes, dict[str, str]]:
+    return rollout_cluster
 
 
 def _run(env: dict[str, str], *args: str) -> Any:
@@ -261,26 +254,11 @@ def test_a_rolling_service_has_no_rollout(tmp_path: Path) -> None:
     assert "service 'api' is released rolling, not through Argo Rollouts" in run.stderr
 
 
-def _exec_kubeconfig(tmp_path: Path, command: str) -> Path:
-    plugin = tmp_path / "plugin.sh"
-    plugin.write_text(f"#!/bin/sh\n{command}\n")
-    plugin.chmod(0o755)
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: tbcoin-prod\n"
-        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
-        "contexts: [{name: tbcoin-prod, context: {cluster: c, user: u}}]\n"
-        "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, "
-        f"command: '{plugin}'}}}}}}]\n"
-    )
-    return kubeconfig
-
-
 def test_a_failing_exec_plugin_is_one_line_without_library_warnings(tmp_path: Path) -> None:
     """Issue 24: the client logged `ERROR:root:…` and urllib3's retry warnings before our line."""
     run = infractl(
         "rollout", "status", "--stack", "prod", "--service", "inference",
-        env={"KUBECONFIG": str(_exec_kubeconfig(tmp_path, "exit 1"))},
+        env={"KUBECONFIG": str(exec_kubeconfig(tmp_path, "exit 1"))},
     )  # fmt: skip
     assert (run.code, run.stdout) == (2, "")
     assert run.stderr == "infractl: kubeconfig context 'tbcoin-prod': exec: process returned 1\n"
@@ -293,7 +271,7 @@ def test_an_exec_plugin_that_never_answers_times_out(
     from infractl.ops import rollouts
 
     monkeypatch.setattr(rollouts, "EXEC_PLUGIN_TIMEOUT", 1.0)
-    monkeypatch.setenv("KUBECONFIG", str(_exec_kubeconfig(tmp_path, "sleep 600")))
+    monkeypatch.setenv("KUBECONFIG", str(exec_kubeconfig(tmp_path, "sleep 600")))
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     assert main(["rollout", "status", "--stack", "prod", "--service", "inference"]) == 2
     assert capsys.readouterr().err == (

@@ -193,3 +193,13 @@ def test_managed_license_file_raises_the_license_check(synthesized: Callable[[st
     assert _score(licensed, "License") == 10
     licensed.files["LICENSE"] = "All rights reserved.\n"
     assert _score(licensed, "License") == 9
+
+
+def test_a_large_estate_summary_groups_repositories_with_the_same_prediction() -> None:
+    from infractl.scorecard_report import LISTED_ONE_BY_ONE, summary_line, summary_lines
+
+    few = [predict(RepositoryInput(f"repo-{i}")) for i in range(LISTED_ONE_BY_ONE)]
+    assert summary_lines(few) == [summary_line(p) for p in few]
+    many = [predict(RepositoryInput(f"repo-{i:02d}")) for i in range(LISTED_ONE_BY_ONE + 2)]
+    rest = summary_line(many[0]).removeprefix("repo-00: ")
+    assert summary_lines(many) == [f"12 repositories (repo-00, repo-01, repo-02, ...): {rest}"]

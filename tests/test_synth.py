@@ -75,16 +75,3 @@ def test_namespaces_enforce_restricted_pod_security(synth: Path) -> None:
         # Only the monitoring namespace admits privileged pods (node-exporter needs the host).
         expected = "privileged" if file.name == "namespace-monitoring.yaml" else "restricted"
         assert labels["pod-security.kubernetes.io/enforce"] == expected
-
-
-def test_readme_quick_start_shows_the_real_output(tmp_path: Path) -> None:
-    import re
-
-    from tests.conftest import REPO
-
-    readme = (REPO / "README.md").read_text()
-    shown = re.search(r"```\n(Stack 'staging'.*?)\n```", readme, re.S)
-    assert shown, "README's Quick start lost its example output"
-    out = tmp_path / "out"
-    run = infractl("synth", "--stack", "staging", "--out", out)
-    assert run.stdout.strip().replace(str(out), "out/staging") == shown.group(1)

@@ -278,3 +278,70 @@ def test_ctrl_c_stops_the_watch_and_everything_it_started(tmp_path: Path) -> Non
 def test_watch_refuses_what_it_cannot_keep_doing(extra: list[str], message: str) -> None:
     run = infractl("check", "--watch", "--stack", "prod", *extra)
     assert (run.code, run.stderr.strip()) == (2, message)
+
+
+def _worker_pid(watching: Watching) -> int:
+    """The program worker: the zygote's child (the zygote is the command's child that is not
+    the pack)."""
+    below = _descendants(watching.process.pid)
+    workers = [pid for pid in below if _descendants(pid) == set() and any(
+        pid in _descendants(parent) for parent in below if parent != pid)]  # fmt: skip
+    assert len(workers) == 1, (below, workers)
+    return workers[0]
+
+
+def test_the_watch_outlives_bad_saves_a_killed_worker_a_loop_and_a_link(tmp_path: Path) -> None:
+    """Issue 35.6 and 35.2: a policy config saved empty, half-written or below the floor, a
+    killed program worker and a program that never finishes are each one message and the watch
+    goes on; a settings file replaced by a symbolic link is followed to its target."""
+    project = _project_copy(tmp_path / "project")
+    policy = project / "policies/config/prod.json"
+    good = policy.read_text()
+    watching = Watching("--stack", "prod", "--timeout", "20", cwd=project)
+    try:
+        assert watching.next_run()[-1].startswith("[verdict")
+        for text, said in (
+            ("", "not valid JSON: line 1, column 1"),
+            (good[: len(good) // 2], "not valid JSON"),
+            (good.replace('"all": "mandatory"', '"all": "advisory"'), "is mandatory on stack"),
+        ):
+            policy.write_text(text)
+            run = watching.next_run()
+            assert run[-1].startswith("[not checked") and said in "\n".join(run), run
+        policy.write_text(good)
+        assert watching.next_run()[-1].startswith("[verdict")
+
+        os.kill(_worker_pid(watching), signal.SIGKILL)
+        _edit(policy, '"minReplicas": 2', '"minReplicas": 2 ')
+        replaced = watching.next_run()
+        assert replaced[-1].startswith("[verdict"), replaced
+
+        # The settings file replaced by a link into another folder: edits there are seen.
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        target = elsewhere / "prod-settings.yaml"
+        shutil.copy(project / "Pulumi.prod.yaml", target)
+        link = project / "Pulumi.prod.yaml"
+        temporary = project / "Pulumi.prod.yaml.new"
+        temporary.symlink_to(target)
+        temporary.rename(link)
+        assert watching.next_run()[-1].startswith("[verdict")
+        _edit(target, "config:\n", "config:\n  tbcoin-platform:unknownKeyForTheTest: 1\n")
+        edited = watching.next_run()
+        assert edited[-1].startswith("[not checked") and "unknownKeyForTheTest" in "\n".join(
+            edited
+        ), edited
+
+        # A program that never finishes: stopped at the time-out; fixing it recovers.
+        shutil.copy(REPO / "Pulumi.prod.yaml", target)
+        assert watching.next_run()[-1].startswith("[verdict")
+        labels = project / "infra/manifests/labels.py"
+        _edit(labels, 'MANAGED_BY = "pulumi"', 'MANAGED_BY = "pulumi"\nwhile True:\n    pass')
+        looped = watching.next_run(timeout=240)
+        assert looped[-1].startswith("[not checked"), looped
+        assert "the program did not finish within 20 s (--timeout)" in "\n".join(looped)
+        _edit(labels, "\nwhile True:\n    pass", "")
+        assert watching.next_run()[-1].startswith("[verdict")
+        assert "Traceback" not in "\n".join(watching.lines)
+    finally:
+        watching.stop()

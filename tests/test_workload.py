@@ -22,6 +22,7 @@ def _workload(replicas: int, autoscaling: Autoscaling | None = None) -> Workload
         resources=Resources(),
         port=8000,
         health_path="/health",
+        readiness_path="/ready",
     )
 
 
@@ -40,8 +41,10 @@ def test_pod_meets_restricted_pod_security() -> None:
     assert sc["readOnlyRootFilesystem"] is True
     assert sc["capabilities"] == {"drop": ["ALL"]}
     assert sc["runAsUser"] >= 10000
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
+    # Restarted when unsound, rested when overloaded: two endpoints.
+    for probe, path in (("startupProbe", "/health"), ("livenessProbe", "/health"),
+                        ("readinessProbe", "/ready")):  # fmt: skip
+        assert container[probe]["httpGet"] == {"path": path, "port": "http"}
     assert set(container["resources"]) == {"requests", "limits"}
 
 

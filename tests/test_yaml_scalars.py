@@ -68,15 +68,16 @@ def _stack_with(tmp_path: Path, old: str, new: str) -> Path:
     [
         ("    port: 8000", "    port: 133:20", "app.port: must be an integer (got '133:20')"),
         (
-            "    retention: 30d",
-            "    retention: 2024-01-01",
-            "monitoring.retention: must be a duration such as 30s, 15d (got '2024-01-01')",
+            "      retention: 30d",
+            "      retention: 2024-01-01",
+            "monitoring.prometheus.retention: must be a duration: an integer and a unit ms, s, m, "
+            "h or d, such as 500ms, 30s, 10m, 7d (got '2024-01-01')",
         ),
         ("    protect: true", "    protect: yes", "monitoring.protect: must be true or false"),
         (
-            "      errorRate: 0.02",
-            "      errorRate: .nan",
-            "monitoring.thresholds.errorRate: must be a finite number (got .nan or .inf)",
+            "      latencyP99: 1s\n      errorRatio: 0.02",
+            "      latencyP99: 1s\n      errorRatio: .nan",
+            "monitoring.thresholds.errorRatio: must be a finite number (got .nan or .inf)",
         ),
     ],
     ids=["sexagesimal-port", "date-as-duration", "yes-as-bool", "nan"],
@@ -93,11 +94,11 @@ def test_the_cli_names_the_file_and_key(old: str, new: str, expected: str, tmp_p
 @given(st.sampled_from([math.nan, math.inf, -math.inf]))
 def test_a_non_finite_number_is_named_at_its_key(number: float) -> None:
     def mutate(config: dict[str, Any]) -> None:
-        config["tbcoin-platform:monitoring"]["thresholds"]["latencyP95Seconds"] = number
+        config["tbcoin-platform:monitoring"]["thresholds"]["errorRatio"] = number
 
     with tempfile.TemporaryDirectory() as folder:
         report = config_problems(mutate, Path(folder))
     assert report.startswith(
-        "Pulumi.prod.yaml: tbcoin-platform:monitoring.thresholds.latencyP95Seconds: "
+        "Pulumi.prod.yaml: tbcoin-platform:monitoring.thresholds.errorRatio: "
         "must be a finite number"
     ), report

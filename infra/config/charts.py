@@ -4,11 +4,11 @@ provenance and refresh in its SOURCES.md), so the archive the tests render is th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Self
+from typing import Annotated, ClassVar, Self
 
-from pydantic import model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from infra.config.base import ChartName, ChartRepository, Model
+from infra.config.base import ChartName, ChartRepository, Model, pattern
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDORED_CHARTS = "vendor/helm-charts"
@@ -29,13 +29,25 @@ def release_archive(chart: str, project: Path = ROOT) -> Path:
     return (project / PROGRAM_DIR / chart).resolve()
 
 
-class VendoredChart(Model):
-    """A chart at an exact version whose archive the repository vendors."""
+ChartVersion = Annotated[
+    str, pattern(r"^v?[0-9]+\.[0-9]+\.[0-9]+$", "an exact chart version such as 88.5.0")
+]
 
-    chart: ChartName
-    # Where the vendored archive comes from (a refresh pulls the new version from here).
-    repository: ChartRepository
-    version: str
+
+class VendoredChart(Model):
+    """A Helm chart, `{name, repository, version}`, at an exact version whose archive the
+    repository vendors."""
+
+    RENAMED: ClassVar[dict[str, str]] = {"chart": "name (a chart is {name, repository, version})"}
+
+    name: ChartName = Field(description="The chart's name in its repository.")
+    repository: ChartRepository = Field(
+        description="Where the vendored archive comes from (a refresh pulls a new version "
+        "from here)."
+    )
+    version: ChartVersion = Field(
+        description="The exact version; its archive must be vendored in vendor/helm-charts."
+    )
 
     @property
     def release_chart(self) -> str:
@@ -45,7 +57,7 @@ class VendoredChart(Model):
     def archive(self) -> str:
         """The archive's path from the project root, where Pulumi runs the program (relative,
         so a Release's inputs are the same on every machine)."""
-        return f"{VENDORED_CHARTS}/{self.chart}-{self.version}.tgz"
+        return f"{VENDORED_CHARTS}/{self.name}-{self.version}.tgz"
 
     @model_validator(mode="after")
     def _vendored(self) -> Self:
@@ -55,3 +67,15 @@ class VendoredChart(Model):
                 f"({VENDORED_CHARTS}/SOURCES.md, Refresh)"
             )
         return self
+
+
+def _chart_mapping(value: object) -> object:
+    if isinstance(value, str):  # the old `install: {chart: gateway-helm, version: ...}`
+        raise ValueError(
+            "must be a chart {name, repository, version}; the chart's name goes in chart.name"
+        )
+    return value
+
+
+# How every key that installs a chart takes it.
+Chart = Annotated[VendoredChart, BeforeValidator(_chart_mapping)]

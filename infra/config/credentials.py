@@ -54,7 +54,7 @@ def _findings(key: str, value: Any, is_secure: Callable[[Any], bool]) -> Iterato
             return
         kind = token_format(text)
         if kind:
-            yield path, kind
+            yield path, f"a credential ({kind})"
             return
         document = _embedded_document(text) if isinstance(node, str) else None
         if document is not None:

@@ -117,6 +117,11 @@ class _StrictLoader(yaml.SafeLoader):
                 continue
             value = self.construct_object(key)
             line = key.start_mark.line + 1
+            if not isinstance(value, str):  # JSON, and so the engine's config, has no other
+                raise DocumentError(
+                    f"line {line}: key {key.value!r} is {_KIND.get(key.tag, 'not a string')}, "
+                    f'not a string; quote it ("{key.value}") if a name is meant'
+                )
             if value in seen:
                 raise DocumentError(
                     f"line {line}: duplicate key {value!r} (first on line {seen[value]}); "
@@ -150,10 +155,39 @@ for _tag, (_regex, _first) in _CORE_SCHEMA.items():  # in order: an integer is n
 
 def _construct_int(loader: yaml.SafeLoader, node: Node) -> int:
     text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
-    return int(text[2:], 16) if text.startswith("0x") else int(text, 10)
+    try:
+        return int(text[2:], 16) if text.startswith("0x") else int(text, 10)
+    except ValueError:  # beyond Python's limit for reading an integer (4300 digits)
+        raise yaml.constructor.ConstructorError(
+            None, None, f"an integer of {len(text)} digits, longer than any value", node.start_mark
+        ) from None
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+_KIND = {
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:bool": "a boolean",
+    "tag:yaml.org,2002:int": "a number",
+    "tag:yaml.org,2002:float": "a number",
+}
+# Tags of YAML 1.1 types a document here has no use for: the engine hands the program JSON, which
+# has no bytes, sets, dates or ordered pairs. A string is taken as a string (`!!str` stays).
+_REFUSED_TAGS = ("binary", "set", "timestamp", "omap", "pairs")
+
+
+def _refuse_tag(loader: yaml.SafeLoader, node: Node) -> Any:
+    raise yaml.constructor.ConstructorError(
+        None,
+        None,
+        f"the tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not accepted (only "
+        "strings, numbers, booleans, null, lists and mappings)",
+        node.start_mark,
+    )
+
+
+for _name in _REFUSED_TAGS:
+    _StrictLoader.add_constructor(f"tag:yaml.org,2002:{_name}", _refuse_tag)
 
 
 def _expanded(root: Node, max_depth: int, max_nodes: int) -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from infra.config.base import Model
 
 
 class DriftConfig(Model):
-    # The highest drift severity the workflow may remediate with `pulumi up --refresh`: "off"
-    # (default), "low" (cosmetic only) or "high". Critical drift is never remediated by it, so
-    # "critical" is not a value.
-    remediation: Literal["off", "low", "high"] = "off"
+    # Critical drift is never remediated by the workflow, so "critical" is not a value.
+    remediation: Literal["off", "low", "high"] = Field(
+        "off",
+        description="The highest drift severity the Drift workflow may put back with `pulumi up "
+        "--refresh`: off, low (cosmetic only) or high; critical drift never.",
+    )

@@ -6,53 +6,47 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from infra.config.base import (
-    DnsLabel,
-    Hostname,
-    LabelKey,
-    LabelValue,
-    Model,
-    Quantity,
-    quantity_value,
-)
+from infra.config.base import DnsLabel, Hostname, Integer, LabelKey, LabelValue, Model, Quantity
 from infra.config.errors import at
+from infra.config.resources import ContainerDefaults
 
 
 class QuotaConfig(Model):
     """Namespace totals (ResourceQuota); requests may not exceed them."""
 
-    cpu: Quantity = "4"
-    memory: Quantity = "8Gi"
-    pods: int = Field(default=30, ge=1, le=1000)
-
-
-class ContainerDefaults(Model):
-    """LimitRange defaults for containers that do not declare their own."""
-
-    cpu_request: Quantity = "100m"
-    memory_request: Quantity = "128Mi"
-    cpu_limit: Quantity = "500m"
-    memory_limit: Quantity = "512Mi"
-
-    @model_validator(mode="after")
-    def _requests_within_limits(self) -> ContainerDefaults:
-        for kind in ("cpu", "memory"):
-            request, limit = getattr(self, f"{kind}_request"), getattr(self, f"{kind}_limit")
-            if quantity_value(request) > quantity_value(limit):
-                raise at(f"{kind}Request", f"{request} is above {kind}Limit {limit}")
-        return self
+    cpu: Quantity = Field(
+        "4", description="CPU the environment's containers may request and be limited to in total."
+    )
+    memory: Quantity = Field(
+        "8Gi",
+        description="Memory the environment's containers may request and be limited to in total.",
+    )
+    pods: Integer = Field(default=30, ge=1, le=1000, description="Pods the environment may run.")
 
 
 class EnvironmentConfig(Model):
     """One deployment environment: a namespace of its own on the stack's cluster."""
 
-    namespace: DnsLabel
-    tier: Literal["staging", "production"]
-    # Host name the environment's Gateway listens for; required once services are declared.
-    hostname: Hostname | None = None
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict)
-    quota: QuotaConfig = Field(default_factory=QuotaConfig)
-    container_defaults: ContainerDefaults = Field(default_factory=ContainerDefaults)
+    namespace: DnsLabel = Field(description="The namespace the environment's objects live in.")
+    tier: Literal["staging", "production"] = Field(
+        description="What the environment is; production has policies of its own."
+    )
+    hostname: Hostname | None = Field(
+        None,
+        description="The host name the environment's Gateway listens for; required once "
+        "services are declared.",
+    )
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict, description="Labels put on the environment's namespace."
+    )
+    quota: QuotaConfig = Field(
+        default_factory=QuotaConfig,
+        description="The namespace's totals (a ResourceQuota); requests may not exceed them.",
+    )
+    container_defaults: ContainerDefaults = Field(
+        default_factory=ContainerDefaults,
+        description="Requests and limits of a container that declares none (a LimitRange).",
+    )
 
     @model_validator(mode="after")
     def _pod_security_is_the_programs(self) -> EnvironmentConfig:

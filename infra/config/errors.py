@@ -111,7 +111,7 @@ _TYPE_WORDS = {
 }
 
 
-def _message(err: Any, known_keys: list[str], reveal: bool) -> str:
+def _message(err: Any, known_keys: list[str], renamed: dict[str, str], reveal: bool) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
     got = err.get("input")
@@ -121,6 +121,8 @@ def _message(err: Any, known_keys: list[str], reveal: bool) -> str:
         got = err["input"]
     if kind == "extra_forbidden":
         key = str(err["loc"][-1])
+        if key in renamed:
+            return f"renamed to {renamed[key]}"
         hint = difflib.get_close_matches(key, known_keys, n=1, cutoff=0.6)
         known = ", ".join(sorted(known_keys))
         suffix = f"; did you mean '{hint[0]}'?" if hint else f" (known keys: {known})"
@@ -204,6 +206,14 @@ def _keys_at(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> lis
     return keys
 
 
+def _renamed_at(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> dict[str, str]:
+    """The old keys of the model that sits at `loc` below `model`, with what replaced each."""
+    renamed: dict[str, str] = {}
+    for cand in _types_at(model, loc):
+        renamed |= getattr(cand, "RENAMED", {})
+    return renamed
+
+
 def _reveals(model: type[pydantic.BaseModel], loc: tuple[int | str, ...]) -> bool:
     """Whether a message may quote the value at `loc`: not below a credential-named key, nor in
     a model that holds secrets (`reveals_input = False`), where a value may be a password."""
@@ -220,15 +230,18 @@ def problems_from_validation(
     model: type[pydantic.BaseModel], exc: pydantic.ValidationError
 ) -> list[ConfigProblem]:
     problems = []
+    replaced: set[str] = set()
     for err in exc.errors():
         # Tagged unions insert the tag as a pseudo-field into `loc`; users never typed it.
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         is_key = bool(loc) and loc[-1] == "[key]"
         loc = loc[:-1] if is_key else loc
-        known = _keys_at(model, loc[:-1]) if err["type"] == "extra_forbidden" else []
+        extra = err["type"] == "extra_forbidden"
+        known = _keys_at(model, loc[:-1]) if extra else []
+        renamed = _renamed_at(model, loc[:-1]) if extra else {}
         reveal = _reveals(model, loc)
         loc = _strip_tags(loc)
-        message = _message(err, known, reveal)
+        message = _message(err, known, renamed, reveal)
         if _AT in message:
             _, sub, text = message.split(_AT, 2)
             text = text.rsplit(" (got ", 1)[0]
@@ -236,5 +249,10 @@ def problems_from_validation(
             message = text
         if is_key:
             message = f"the key itself {message}"
+        old = str(loc[-1]) if loc else ""
+        if extra and old in renamed:
+            # The new key is then missing too; the rename already says so.
+            replaced.add(format_path((*loc[:-1], re.split(r"[ ,.]", renamed[old])[0])))
         problems.append(ConfigProblem(format_path(loc), message))
-    return problems
+    missing = "required key is missing"
+    return [p for p in problems if not (p.message == missing and p.path in replaced)]

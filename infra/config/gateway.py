@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from typing import ClassVar
 
 import yaml
 from pydantic import Field
 
-from infra.config.base import ChartName, ChartRepository, DnsLabel, Model
-from infra.config.charts import ROOT, VendoredChart
+from infra.config.base import DnsLabel, Integer, Model
+from infra.config.charts import ROOT, Chart
 
 # The Gateway API CRDs the pinned gateway-helm chart installs (vendor/crds/SOURCES.md).
 GATEWAY_API_CRDS = ROOT / "vendor/crds/gateway-api/gatewayapi-crds.yaml"
@@ -70,18 +71,34 @@ def route_key(path_prefix: str) -> str:
     return path_prefix.rstrip("/") or "/"
 
 
-class GatewayInstall(VendoredChart):
+class GatewayInstall(Model):
     """Install Envoy Gateway with a pinned Helm chart (otherwise the cluster provides the class)."""
 
-    chart: ChartName = "gateway-helm"
-    repository: ChartRepository = "oci://docker.io/envoyproxy"
-    version: str = Field(pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+$")
-    namespace: DnsLabel = "envoy-gateway-system"
+    RENAMED: ClassVar[dict[str, str]] = {
+        key: f"chart.{new} (a chart is {{name, repository, version}})"
+        for key, new in (("repository", "repository"), ("version", "version"))
+    }
+
+    chart: Chart = Field(
+        description="Envoy Gateway's chart, gateway-helm from oci://docker.io/envoyproxy."
+    )
+    namespace: DnsLabel = Field(
+        "envoy-gateway-system", description="The namespace Envoy Gateway's controller runs in."
+    )
 
 
 class GatewayConfig(Model):
-    class_name: DnsLabel
-    port: int = Field(default=80, ge=1, le=65535)
-    # Namespace where the gateway's proxies run; NetworkPolicies admit traffic only from there.
-    data_plane_namespace: DnsLabel = "envoy-gateway-system"
-    install: GatewayInstall | None = None
+    class_name: DnsLabel = Field(description="The GatewayClass each environment's Gateway uses.")
+    port: Integer = Field(
+        default=80, ge=1, le=65535, description="The port each environment's Gateway listens on."
+    )
+    data_plane_namespace: DnsLabel = Field(
+        "envoy-gateway-system",
+        description="The namespace the gateway's proxies run in; NetworkPolicies admit the "
+        "app's traffic only from there.",
+    )
+    install: GatewayInstall | None = Field(
+        None,
+        description="Install Envoy Gateway from its pinned chart (unset: the cluster provides "
+        "the GatewayClass).",
+    )

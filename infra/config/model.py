@@ -8,7 +8,15 @@ from typing import Annotated
 from pydantic import Field
 
 from infra.config.app import BUILD, AppConfig, is_tag
-from infra.config.base import DnsLabel, Model, SecretName, pattern, quantity_value
+from infra.config.base import (
+    DnsLabel,
+    Integer,
+    Model,
+    SecretName,
+    pattern,
+    percent,
+    quantity_value,
+)
 from infra.config.drift import DriftConfig
 from infra.config.environments import EnvironmentConfig
 from infra.config.errors import ConfigProblem
@@ -23,11 +31,15 @@ from infra.config.services import ROLLOUT, BlueGreen, Canary, ServiceConfig
 class KubernetesConfig(Model):
     """Cluster access and workload defaults shared by every environment of the stack."""
 
-    # kubeconfig context the explicit provider targets; None = the ambient current context.
     context: (
         Annotated[str, pattern(r"^[A-Za-z0-9._:@/-]{1,253}$", "a kubeconfig context name")] | None
-    ) = None
-    replicas: int = Field(default=1, ge=1, le=50)
+    ) = Field(
+        None,
+        description="The kubeconfig context the stack deploys to (unset: the current context).",
+    )
+    replicas: Integer = Field(
+        default=1, ge=1, le=50, description="Replicas of a service that gives none of its own."
+    )
 
 
 # Namespaces the cluster itself runs in (kube-dns, the control plane) or puts objects in by default.
@@ -47,18 +59,41 @@ def _default(model: type[Model], field: str) -> str:
 class StackConfig(Model):
     """Everything one stack declares; parsed once at program start."""
 
-    environments: dict[DnsLabel, EnvironmentConfig] = Field(min_length=1)
-    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
-    app: AppConfig | None = None
-    gateway: GatewayConfig | None = None
-    services: dict[DnsLabel, ServiceConfig] = Field(default_factory=dict)
-    github: GitHubConfig | None = None
-    monitoring: MonitoringConfig | None = None
-    # The Argo Rollouts controller; required once a service is released blue-green or canary.
-    rollouts: RolloutsController | None = None
-    drift: DriftConfig = Field(default_factory=DriftConfig)
-    # Encrypted values only: `pulumi config set --secret --path 'tbcoin-platform:secrets.<name>'`.
-    secrets: dict[SecretName, str] = Field(default_factory=dict)
+    environments: dict[DnsLabel, EnvironmentConfig] = Field(
+        min_length=1, description="The stack's deployment environments, each a namespace."
+    )
+    kubernetes: KubernetesConfig = Field(
+        default_factory=KubernetesConfig,
+        description="The cluster the stack deploys to, and its workload defaults.",
+    )
+    app: AppConfig | None = Field(
+        None, description="The application image and the HTTP contract its services share."
+    )
+    gateway: GatewayConfig | None = Field(
+        None, description="The Gateway API entry point of each environment."
+    )
+    services: dict[DnsLabel, ServiceConfig] = Field(
+        default_factory=dict, description="The app's services and how each is released."
+    )
+    github: GitHubConfig | None = Field(
+        None, description="The GitHub repositories this stack governs, and how."
+    )
+    monitoring: MonitoringConfig | None = Field(
+        None, description="Prometheus, Alertmanager, Grafana and Loki of the stack."
+    )
+    rollouts: RolloutsController | None = Field(
+        None,
+        description="The Argo Rollouts controller; required once a service is released "
+        "blueGreen or canary.",
+    )
+    drift: DriftConfig = Field(
+        default_factory=DriftConfig, description="What the Drift workflow may put back."
+    )
+    secrets: dict[SecretName, str] = Field(
+        default_factory=dict,
+        description="Encrypted values only, set with `pulumi config set --secret --path "
+        "'tbcoin-platform:secrets.<name>'`; a secret reference names one by fromSecret.",
+    )
 
     # The app's and monitoring's settings, at their defaults when the stack leaves the section out.
     @property
@@ -201,7 +236,7 @@ class StackConfig(Model):
         if isinstance(strategy, BlueGreen):
             extra = replicas
         elif isinstance(strategy, Canary):
-            extra = -(-replicas * strategy.max_weight // 100)
+            extra = -(-replicas * percent(strategy.max_weight) // 100)
         return replicas + extra
 
     def _quota_problems(self) -> list[ConfigProblem]:

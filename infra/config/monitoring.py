@@ -3,72 +3,94 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from infra.config.base import (
     DnsLabel,
+    Duration,
     HttpsUrl,
+    Integer,
     Model,
     Number,
+    OpenRatio,
     Quantity,
+    Within,
+    as_duration,
+    in_seconds,
     pattern,
+    quantity_value,
     unique,
 )
-from infra.config.charts import VendoredChart
+from infra.config.charts import Chart, VendoredChart
 from infra.config.errors import at
+from infra.config.resources import PrometheusResources
 from infra.config.secrets import SecretRef
 
-Duration = Annotated[str, pattern(r"^[0-9]+(ms|s|m|h|d|w|y)$", "a duration such as 30s, 15d")]
-ByteSize = Annotated[str, pattern(r"^[0-9]+(B|KB|MB|GB|TB|PB)$", "a size such as 45GB")]
-ChartVersion = Annotated[
-    str, pattern(r"^v?[0-9]+\.[0-9]+\.[0-9]+$", "an exact chart version such as 88.5.0")
-]
-Ratio = Annotated[Number, Field(gt=0, lt=1)]
+# Prometheus reads `retention.size` in its own units, powers of 1024 (its GB is a GiB).
+_PROMETHEUS_SIZE_UNITS = {"Ki": "KB", "Mi": "MB", "Gi": "GB", "Ti": "TB"}
+
+
+def _old_size(value: object) -> object:
+    # The old vocabulary gave Prometheus' units (`90GB`); say which quantity that was.
+    old = re.fullmatch(r"([0-9]+)(KB|MB|GB|TB)", value) if isinstance(value, str) else None
+    if old:
+        raise ValueError(
+            f"must be a Kubernetes quantity: {value} in Prometheus' units (powers of 1024) is "
+            f"{old.group(1)}{old.group(2)[0]}i"
+        )
+    return value
+
+
+Size = Annotated[Quantity, BeforeValidator(_old_size)]
+
+
+def prometheus_size(quantity: str) -> str:
+    """A size quantity in Prometheus' own units (`90Gi` -> `90GB`; decimal units as bytes)."""
+    match = re.fullmatch(r"([0-9]+)(Ki|Mi|Gi|Ti)", quantity)
+    if match:
+        return f"{match.group(1)}{_PROMETHEUS_SIZE_UNITS[match.group(2)]}"
+    return f"{int(quantity_value(quantity))}B"
+
+
 # The app's high-resolution latency histogram buckets (prometheus-fastapi-instrumentator).
 LATENCY_BUCKETS = (
     0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5,
     5.0, 7.5, 10.0, 30.0, 60.0,
 )  # fmt: skip
+BUCKET_DURATIONS = [as_duration(Decimal(str(b))) for b in LATENCY_BUCKETS]
 
 
 # How often Prometheus scrapes the app (its ServiceMonitor); rate() needs two samples in a window.
-SCRAPE_INTERVAL_SECONDS = 30
+SCRAPE_INTERVAL = "30s"
 
 # SRE workbook, "Alerting on SLOs": page on 2% of the 30-day budget in 1h, or 5% in 6h.
 FAST_BURN, SLOW_BURN = 14.4, 6.0
 # The longest range any rule reads (the slow burn's 6h window): less history cannot evaluate it.
-LONGEST_RULE_WINDOW_SECONDS = 6 * 3600
-_UNIT_SECONDS = {
-    "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400,
-}  # fmt: skip
+LONGEST_RULE_WINDOW = "6h"
 
 
-def duration_seconds(duration: str) -> float:
-    match = re.fullmatch(r"([0-9]+)([a-z]+)", duration)
-    assert match is not None  # Duration's pattern guarantees it
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-def _measurable(seconds: float) -> float:
+def _measurable(latency: str) -> str:
     # histogram_quantile never reports more than the largest finite bucket, and inside the
     # smallest one it only interpolates: a limit at or above the one can never be crossed (nor
     # the promtool cases built), and one below the other is crossed by any traffic at all.
-    if seconds >= LATENCY_BUCKETS[-1]:
+    if in_seconds(latency) >= LATENCY_BUCKETS[-1]:
         raise ValueError(
-            f"must be below {LATENCY_BUCKETS[-1]:g}, the app's largest latency bucket: a "
+            f"must be below {BUCKET_DURATIONS[-1]}, the app's largest latency bucket: a "
             "quantile is never measured above it, so the limit could never be crossed"
         )
-    if seconds < LATENCY_BUCKETS[0]:
+    if in_seconds(latency) < LATENCY_BUCKETS[0]:
         raise ValueError(
-            f"must be at least {LATENCY_BUCKETS[0]:g}, the app's smallest latency bucket: below "
+            f"must be at least {BUCKET_DURATIONS[0]}, the app's smallest latency bucket: below "
             "it a quantile is only interpolated, so any traffic at all would cross the limit"
         )
-    return seconds
+    return latency
 
 
-MeasurableSeconds = Annotated[Number, Field(gt=0), AfterValidator(_measurable)]
+# A latency limit a quantile of the app's histogram can cross.
+MeasurableLatency = Annotated[Duration, AfterValidator(_measurable)]
 
 
 def _burnable(objective: float) -> float:
@@ -83,61 +105,111 @@ def _burnable(objective: float) -> float:
     return objective
 
 
-Objective = Annotated[Ratio, AfterValidator(_burnable)]
-
-
-class Chart(VendoredChart):
-    version: ChartVersion
+Objective = Annotated[OpenRatio, AfterValidator(_burnable)]
 
 
 class Thresholds(Model):
     """Alert thresholds of this stack's environment."""
 
-    latency_p95_seconds: MeasurableSeconds = 0.5
-    latency_p99_seconds: MeasurableSeconds = 1.0
-    error_rate: Ratio = 0.05
-    cpu_throttling: Ratio = 0.25
-    memory_of_limit: Ratio = 0.9
-    restarts_per_hour: int = Field(default=3, ge=1)
-    # Canary alert: its error rate above `canaryErrorFactor` x stable's and above the floor.
-    canary_error_factor: Number = Field(default=2.0, gt=1)
-    canary_error_floor: Ratio = 0.01
+    RENAMED: ClassVar[dict[str, str]] = {
+        "latencyP95Seconds": "latencyP95, a duration such as 500ms",
+        "latencyP99Seconds": "latencyP99, a duration such as 1s",
+        "errorRate": "errorRatio, the same ratio (as in the analysis of a release)",
+    }
+
+    latency_p95: MeasurableLatency = Field(
+        "500ms", description="HighLatencyP95 fires when the 95th percentile stays above this."
+    )
+    latency_p99: MeasurableLatency = Field(
+        "1s", description="HighLatencyP99 fires when the 99th percentile stays above this."
+    )
+    error_ratio: OpenRatio = Field(
+        0.05, description="HighErrorRate fires when more than this ratio of requests answer 5xx."
+    )
+    cpu_throttling: OpenRatio = Field(
+        0.25,
+        description="CpuThrottled fires when more than this ratio of CPU periods are throttled.",
+    )
+    memory_of_limit: OpenRatio = Field(
+        0.9,
+        description="MemoryNearLimit fires when a container uses more than this ratio of "
+        "its memory limit.",
+    )
+    restarts_per_hour: Integer = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="FrequentRestarts fires at this many restarts in an hour.",
+    )
+    canary_error_factor: Number = Field(
+        default=2.0,
+        gt=1,
+        le=1000,
+        description="CanaryErrorRateAboveStable fires when the canary's error ratio is this "
+        "many times stable's (and above canaryErrorFloor).",
+    )
+    canary_error_floor: OpenRatio = Field(
+        0.01,
+        description="The canary error ratio below which CanaryErrorRateAboveStable stays "
+        "quiet, however it compares.",
+    )
 
 
 class Slo(Model):
-    availability: Objective = 0.999
-    latency: Objective = 0.99
-    # Requests slower than this count against the latency SLO; must be a histogram bucket.
-    latency_threshold_seconds: Number = 0.5
+    RENAMED: ClassVar[dict[str, str]] = {
+        "latencyThresholdSeconds": "latencyThreshold, a duration such as 500ms"
+    }
+
+    availability: Objective = Field(
+        0.999, description="The ratio of requests that must not answer 5xx, over 30 days."
+    )
+    latency: Objective = Field(
+        0.99, description="The ratio of requests that must be faster than latencyThreshold."
+    )
+    latency_threshold: Duration = Field(
+        "500ms",
+        description="Requests slower than this count against the latency SLO; one of the "
+        "app's histogram buckets.",
+    )
 
     @model_validator(mode="after")
     def _bucket(self) -> Slo:
-        if self.latency_threshold_seconds not in LATENCY_BUCKETS:
-            raise ValueError(
-                f"latencyThresholdSeconds must be one of the app's histogram buckets "
-                f"{list(LATENCY_BUCKETS)} (got {self.latency_threshold_seconds})"
+        if in_seconds(self.latency_threshold) not in LATENCY_BUCKETS:
+            raise at(
+                "latencyThreshold",
+                f"must be one of the app's histogram buckets {', '.join(BUCKET_DURATIONS)} "
+                f"(got {self.latency_threshold})",
             )
         return self
 
 
 class Receiver(Model):
-    name: DnsLabel
-    type: Literal["slack", "pagerduty", "webhook"]
-    # The webhook URL (slack, webhook) or routing key (pagerduty): always a secret.
-    secret: SecretRef
+    name: DnsLabel = Field(description="The receiver's name, as routes name it.")
+    type: Literal["slack", "pagerduty", "webhook"] = Field(
+        description="Where Alertmanager sends: Slack, PagerDuty or a webhook."
+    )
+    secret: SecretRef = Field(
+        description="The webhook URL (slack, webhook) or routing key (pagerduty): a secret "
+        "reference."
+    )
     channel: (
         Annotated[str, pattern(r"^#?[a-z0-9][a-z0-9._-]{0,79}$", "a Slack channel such as #alerts")]
         | None
-    ) = None
+    ) = Field(None, description="The Slack channel (slack only).")
 
 
 class Alerting(Model):
     receivers: Annotated[list[Receiver], unique("receiver", lambda r: r.name)] = Field(
-        default_factory=list
+        default_factory=list, description="Where alerts can be sent."
     )
-    # severity -> receiver name; severities without a route go to the default receiver.
-    routes: dict[Literal["critical", "warning", "info"], DnsLabel] = Field(default_factory=dict)
-    default_receiver: DnsLabel | None = None
+    routes: dict[Literal["critical", "warning", "info"], DnsLabel] = Field(
+        default_factory=dict,
+        description="Severity -> receiver; a severity without a route goes to the default "
+        "receiver.",
+    )
+    default_receiver: DnsLabel | None = Field(
+        None, description="The receiver of alerts no route takes (unset: nobody)."
+    )
 
     @model_validator(mode="after")
     def _known_receivers(self) -> Alerting:
@@ -151,70 +223,103 @@ class Alerting(Model):
 
 
 class Storage(Model):
-    size: Quantity = "50Gi"
+    size: Size = Field("50Gi", description="The volume's size.")
     storage_class: (
         Annotated[
             str,
             pattern(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", "a StorageClass name"),
         ]
         | None
-    ) = None
+    ) = Field(None, description="The StorageClass of the volume (unset: the cluster's default).")
 
 
 class Loki(Model):
-    enabled: bool = False
+    enabled: bool = Field(False, description="Collect the pods' logs into Loki, shown in Grafana.")
     chart: Chart = Field(
-        default_factory=lambda: Chart(
-            chart="loki", repository="https://grafana.github.io/helm-charts", version="6.30.1"
-        )
+        default_factory=lambda: VendoredChart(
+            name="loki", repository="https://grafana.github.io/helm-charts", version="6.30.1"
+        ),
+        description="Loki's chart.",
     )
     collector: Chart = Field(
-        default_factory=lambda: Chart(
-            chart="alloy", repository="https://grafana.github.io/helm-charts", version="1.2.0"
-        )
+        default_factory=lambda: VendoredChart(
+            name="alloy", repository="https://grafana.github.io/helm-charts", version="1.2.0"
+        ),
+        description="The chart of the collector that ships the pods' logs to Loki (Alloy).",
     )
-    retention: Duration = "168h"
-    storage: Storage = Field(default_factory=lambda: Storage(size="20Gi"))
+    # Loki applies retention per daily index period: less than a day deletes what it ingests.
+    retention: Annotated[Duration, Within("1d")] = Field(
+        "168h", description="How long Loki keeps logs (at least a day, its index period)."
+    )
+    storage: Storage = Field(
+        default_factory=lambda: Storage(size="20Gi"), description="Loki's volume."
+    )
+
+
+class Prometheus(Model):
+    """The Prometheus server of the stack: how much history it keeps and what it may use."""
+
+    retention: Annotated[Duration, Within(LONGEST_RULE_WINDOW)] = Field(
+        "15d",
+        description="How long Prometheus keeps metrics; at least 6h, the slow burn rate's "
+        "window, or the alerts can never fire.",
+    )
+    retention_size: Size = Field(
+        "45Gi",
+        description="Prometheus deletes the oldest data beyond this size (rendered in its own "
+        "units: 45Gi is its 45GB).",
+    )
+    storage: Storage | None = Field(
+        None,
+        description="A persistent volume for the metrics (unset: kept on the pod, lost on "
+        "restart).",
+    )
+    resources: PrometheusResources = Field(
+        default_factory=PrometheusResources, description="Prometheus' CPU and memory."
+    )
+
+
+_MOVED = "prometheus.{key} (Prometheus' own settings are under monitoring.prometheus)"
 
 
 class MonitoringConfig(Model):
-    namespace: DnsLabel = "monitoring"
+    RENAMED: ClassVar[dict[str, str]] = {
+        "retention": _MOVED.format(key="retention"),
+        "retentionSize": _MOVED.format(key="retentionSize") + ", a quantity such as 90Gi",
+        "storage": _MOVED.format(key="storage"),
+        "prometheusCpu": _MOVED.format(key="resources.requests.cpu"),
+        "prometheusMemory": _MOVED.format(
+            key="resources.requests.memory and prometheus.resources.limits.memory"
+        ),
+    }
+
+    namespace: DnsLabel = Field("monitoring", description="The namespace monitoring runs in.")
     chart: Chart = Field(
-        default_factory=lambda: Chart(
-            chart="kube-prometheus-stack",
+        default_factory=lambda: VendoredChart(
+            name="kube-prometheus-stack",
             repository="https://prometheus-community.github.io/helm-charts",
             version="88.5.0",
-        )
+        ),
+        description="The kube-prometheus-stack chart (Prometheus, Alertmanager, Grafana).",
     )
-    retention: Duration = "15d"
-    retention_size: ByteSize = "45GB"
-    # Persistent storage for Prometheus; None keeps metrics on the pod (lost on restart).
-    storage: Storage | None = None
-    # Refuse any `up` that would delete the release (and with it the metrics history).
-    protect: bool = False
-    prometheus_cpu: Quantity = "500m"
-    prometheus_memory: Quantity = "2Gi"
-    grafana_admin: SecretRef
-    thresholds: Thresholds = Field(default_factory=Thresholds)
-    slo: Slo = Field(default_factory=Slo)
-    alerting: Alerting = Field(default_factory=Alerting)
-    loki: Loki = Field(default_factory=Loki)
-    runbook_base_url: HttpsUrl = (
-        "https://github.com/tbcoin/tbcoin-platform/blob/main/docs/runbooks/alerts.md"
+    prometheus: Prometheus = Field(
+        default_factory=Prometheus, description="The Prometheus server's history and resources."
     )
-
-    @model_validator(mode="after")
-    def _history_long_enough(self) -> MonitoringConfig:
-        if duration_seconds(self.retention) < LONGEST_RULE_WINDOW_SECONDS:
-            raise at(
-                "retention",
-                f"must be at least 6h, the longest window the alerts read (the slow burn "
-                f"rate); with less history they can never fire (got {self.retention})",
-            )
-        # Loki applies retention per daily index period: less than a day deletes what it ingests.
-        if self.loki.enabled and duration_seconds(self.loki.retention) < 86400:
-            raise at(
-                "loki.retention",
-                f"must be at least 24h, Loki's index period (got {self.loki.retention})",
-            )
-        return self
+    protect: bool = Field(
+        False,
+        description="Refuse any `up` that would delete the release (and with it the metrics "
+        "history).",
+    )
+    grafana_admin: SecretRef = Field(description="Grafana's admin password: a secret reference.")
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds, description="What the alerts fire at."
+    )
+    slo: Slo = Field(
+        default_factory=Slo, description="The service level objectives the burn-rate alerts keep."
+    )
+    alerting: Alerting = Field(default_factory=Alerting, description="Where alerts go.")
+    loki: Loki = Field(default_factory=Loki, description="Log aggregation.")
+    runbook_base_url: HttpsUrl = Field(
+        "https://github.com/tbcoin/tbcoin-platform/blob/main/docs/runbooks/alerts.md",
+        description="Each alert links its runbook at this URL, with the alert's anchor.",
+    )

@@ -3,18 +3,28 @@ analysis a canary or blue-green service is released with."""
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from infra.config.base import DnsLabel, Model, pattern
+from infra.config.base import (
+    DnsLabel,
+    Duration,
+    Integer,
+    Model,
+    PercentRatio,
+    Ratio,
+    Within,
+    as_duration,
+    pattern,
+    seconds,
+)
+from infra.config.charts import Chart, VendoredChart
 from infra.config.errors import ConfigProblem, at
-from infra.config.monitoring import SCRAPE_INTERVAL_SECONDS, MeasurableSeconds
+from infra.config.monitoring import SCRAPE_INTERVAL, MeasurableLatency
 
-# Argo Rollouts reads a pause or interval as a Go-style duration; one unit keeps it readable.
-Duration = Annotated[str, pattern(r"^[1-9][0-9]{0,5}(s|m|h)$", "a duration such as 30s, 5m or 1h")]
-_SECONDS = {"s": 1, "m": 60, "h": 3600}
+# Argo Rollouts reads a pause or interval in whole seconds (it truncates anything finer).
+ArgoDuration = Annotated[Duration, Within("1s", "7d", step="1s")]
 # The plugin image must be pinned: a tag can be moved under a running controller.
 PinnedImage = Annotated[
     str,
@@ -25,9 +35,12 @@ PinnedImage = Annotated[
 ]
 
 
-# The plugin release the controller's trafficRouterPlugins configuration is written for.
+# The plugin's image repository and the release the controller's configuration is written for
+# (how to pin it: RUNBOOK).
 GATEWAY_PLUGIN = "ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi"
 GATEWAY_PLUGIN_VERSION = "v0.15.0"
+# How to find, verify and set the real digest (crane, cosign, pulumi config set).
+RUNBOOK = "docs/runbooks/plugin-image-digest.md"
 
 
 def is_placeholder_digest(image: str) -> bool:
@@ -36,37 +49,42 @@ def is_placeholder_digest(image: str) -> bool:
     return len(set(image.rpartition("@sha256:")[2])) == 1
 
 
-def seconds(duration: str) -> int:
-    match = re.fullmatch(r"([0-9]+)([smh])", duration)
-    assert match is not None  # Duration's pattern guarantees it
-    return int(match.group(1)) * _SECONDS[match.group(2)]
-
-
 class RolloutsController(Model):
     """The Argo Rollouts controller of the cluster, from the vendored chart."""
 
-    namespace: DnsLabel = "argo-rollouts"
-    # The chart this project vendors (vendor/helm-charts/); another version needs its archive.
-    chart_version: Literal["2.41.0"] = "2.41.0"
-    replicas: int = Field(default=2, ge=1, le=5)
-    # ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi@sha256:… (v0.15.0).
-    gateway_plugin_image: PinnedImage
+    RENAMED: ClassVar[dict[str, str]] = {
+        "chartVersion": "chart.version (a chart is {name, repository, version})"
+    }
+
+    namespace: DnsLabel = Field(
+        "argo-rollouts", description="The namespace the controller runs in."
+    )
+    chart: Chart = Field(
+        default_factory=lambda: VendoredChart(
+            name="argo-rollouts",
+            repository="https://argoproj.github.io/argo-helm",
+            version="2.41.0",
+        ),
+        description="The controller's chart; another version needs its archive vendored.",
+    )
+    replicas: Integer = Field(
+        default=2, ge=1, le=5, description="Controller replicas (one leads, the others wait)."
+    )
+    gateway_plugin_image: PinnedImage = Field(
+        description="The Gateway API traffic-router plugin's image, pinned by digest "
+        f"({GATEWAY_PLUGIN}@sha256:..., {GATEWAY_PLUGIN_VERSION})."
+    )
 
     def deploy_problems(self) -> list[ConfigProblem]:
         """What an offline plan may carry but no deploy may ship: a placeholder digest plans
         fine and cannot start (the init container cannot pull it)."""
         if not is_placeholder_digest(self.gateway_plugin_image):
             return []
-        tag = f"{GATEWAY_PLUGIN}:{GATEWAY_PLUGIN_VERSION}"
         return [
             ConfigProblem(
                 "rollouts.gatewayPluginImage",
-                "the digest is a placeholder that no registry serves, so the Argo Rollouts "
-                f"controller cannot start; set it to {GATEWAY_PLUGIN}@<digest> with the digest "
-                f"that `crane digest {tag}` prints, after `cosign verify {GATEWAY_PLUGIN}@<digest> "
-                "--certificate-identity-regexp "
-                "'^https://github.com/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi/' "
-                "--certificate-oidc-issuer https://token.actions.githubusercontent.com` passed",
+                "the digest is a placeholder: the Argo Rollouts controller cannot start with "
+                f"it ({RUNBOOK})",
             )
         ]
 
@@ -74,44 +92,75 @@ class RolloutsController(Model):
 class Analysis(Model):
     """Background analysis against Prometheus with the alerts' own expressions."""
 
-    interval: Duration = "1m"
-    # Failed measurements tolerated; one more aborts the release.
-    failure_limit: int = Field(default=1, ge=0, le=10)
-    max_error_ratio: float = Field(gt=0, lt=1)
-    max_p95_seconds: MeasurableSeconds
-    # The analysis window of each query; at least the interval so no request goes unseen.
-    window: Duration = "2m"
+    RENAMED: ClassVar[dict[str, str]] = {
+        "maxErrorRatio": "errorRatio, the same ratio (as in monitoring.thresholds)",
+        "maxP95Seconds": "latencyP95, a duration such as 500ms",
+    }
+
+    interval: ArgoDuration = Field("1m", description="How often each measurement is taken.")
+    failure_limit: Integer = Field(
+        default=1,
+        ge=0,
+        le=10,
+        description="Failed measurements tolerated; one more aborts the release.",
+    )
+    error_ratio: Ratio = Field(
+        gt=0, lt=1, description="The highest ratio of 5xx answers the new version may give."
+    )
+    latency_p95: MeasurableLatency = Field(
+        description="The highest 95th-percentile latency the new version may have."
+    )
+    window: ArgoDuration = Field(
+        "2m",
+        description="The range each query measures over; at least the interval, so no "
+        "request goes unseen, and two scrapes.",
+    )
 
     @model_validator(mode="after")
     def _window_covers_interval(self) -> Analysis:
         if seconds(self.window) < seconds(self.interval):
             raise at("window", f"must be at least the interval {self.interval} (got {self.window})")
-        if seconds(self.window) < 2 * SCRAPE_INTERVAL_SECONDS:
+        if seconds(self.window) < 2 * seconds(SCRAPE_INTERVAL):
             raise at(
                 "window",
-                f"must be at least {2 * SCRAPE_INTERVAL_SECONDS}s: the app is scraped every "
-                f"{SCRAPE_INTERVAL_SECONDS}s and rate() needs two samples in its window, so a "
+                f"must be at least {as_duration(2 * seconds(SCRAPE_INTERVAL))}: the app is scraped "
+                f"every {SCRAPE_INTERVAL} and rate() needs two samples in its window, so a "
                 f"shorter one never measures (got {self.window})",
             )
         return self
 
 
 class CanaryStep(Model):
-    weight: int = Field(ge=1, le=100)
-    # Without a duration the rollout waits for `infractl rollout promote` (a human gate).
-    pause: Duration | None = None
+    weight: PercentRatio = Field(
+        gt=0,
+        le=1,
+        description="The canary's share of traffic at this step (Argo Rollouts takes whole "
+        "percents).",
+    )
+    pause: ArgoDuration | None = Field(
+        None,
+        description="How long the step lasts; unset on the last step, which waits for "
+        "`infractl rollout promote` (the human gate).",
+    )
 
 
 class Promotion(Model):
     """Blue-green: promote by hand (`infractl rollout promote`) or after a delay."""
 
-    mode: Literal["manual", "timed"] = "manual"
-    after_seconds: int | None = Field(default=None, ge=30, le=86400)
+    RENAMED: ClassVar[dict[str, str]] = {"afterSeconds": "after, a duration such as 10m"}
+
+    mode: Literal["manual", "timed"] = Field(
+        "manual",
+        description="manual: `infractl rollout promote` promotes; timed: promotion after a delay.",
+    )
+    after: Annotated[Duration, Within("30s", "1d", step="1s")] | None = Field(
+        None, description="How long a timed promotion waits after the analysis passed."
+    )
 
     @model_validator(mode="after")
     def _after_only_when_timed(self) -> Promotion:
-        if self.mode == "timed" and self.after_seconds is None:
-            raise at("afterSeconds", "required when mode is 'timed'")
-        if self.mode == "manual" and self.after_seconds is not None:
-            raise at("afterSeconds", "only with mode 'timed' (manual promotion has no delay)")
+        if self.mode == "timed" and self.after is None:
+            raise at("after", "required when mode is 'timed'")
+        if self.mode == "manual" and self.after is not None:
+            raise at("after", "only with mode 'timed' (manual promotion has no delay)")
         return self

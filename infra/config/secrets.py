@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from infra.config.base import Model, SecretName
 
@@ -43,8 +43,12 @@ class SecretRef(Model):
     # Where a reference belongs, a user may paste the secret itself: errors never quote it.
     reveals_input: ClassVar[bool] = False
 
-    from_secret: SecretName | None = None
-    from_env: EnvName | None = None
+    from_secret: SecretName | None = Field(
+        None, description="A key of tbcoin-platform:secrets (an encrypted stack secret)."
+    )
+    from_env: EnvName | None = Field(
+        None, description="An environment variable of the machine that runs `pulumi up`."
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretRef:

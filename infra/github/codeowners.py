@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from infra.config.github import CodeOwner
 
-
-def default_owners(owner: str) -> list[CodeOwner]:
-    team = f"@{owner}/team-leads"
-    return [
-        CodeOwner(pattern="*", owners=[team]),
-        # Workflows and ownership rules are the supply chain: the leads review every change.
-        CodeOwner(pattern="/.github/", owners=[team]),
-        CodeOwner(pattern="/SECURITY.md", owners=[team]),
-    ]
+MANAGED = "# Managed by tbcoin-platform (Pulumi); edit the platform config, not this file."
 
 
-def codeowners_text(rules: list[CodeOwner]) -> str:
+def codeowners_text(rules: list[CodeOwner], header: str = MANAGED) -> str:
     width = max(len(r.pattern) for r in rules)
-    lines = [
-        "# Managed by tbcoin-platform (Pulumi); edit the platform config, not this file.",
-        "# Later lines win: keep the catch-all first.",
-    ]
+    lines = [header, "# Later lines win: keep the catch-all first."]
     lines += [f"{r.pattern:<{width}}  {' '.join(r.owners)}" for r in rules]
     return "\n".join(lines) + "\n"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from infra.config.github import ActionPin, RepositorySettings
-from infra.github.codeowners import codeowners_text, default_owners
+from infra.config.github import ActionPin, RepositorySettings, default_codeowners
+from infra.github.codeowners import codeowners_text
 from infra.github.dependabot import dependabot_yaml
 from infra.github.license import license_text
 from infra.github.pre_commit import pre_commit_yaml
@@ -16,7 +16,7 @@ def repository_files(
 ) -> dict[str, str]:
     files = {
         ".github/dependabot.yml": dependabot_yaml(settings.dependabot),
-        ".github/CODEOWNERS": codeowners_text(settings.codeowners or default_owners(owner)),
+        ".github/CODEOWNERS": codeowners_text(settings.codeowners or default_codeowners(owner)),
         ".pre-commit-config.yaml": pre_commit_yaml(),
     }
     if settings.license is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra.config.base import seconds
 from infra.config.github import SecurityPolicy
 
 
@@ -30,7 +31,7 @@ Include what is affected, how to reproduce it, and the impact you expect.
 
 ## What happens next
 
-- We acknowledge your report within {policy.response_hours} hours.
+- We acknowledge your report within {int(seconds(policy.response_time) // 3600)} hours.
 - We confirm the problem, agree a disclosure date with you, and keep you informed until a fix is
   released.
 - We credit reporters in the advisory unless they ask us not to.

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.config.base import go_duration, in_seconds, seconds
 from infra.config.monitoring import Thresholds
-from infra.config.rollouts import Analysis, seconds
+from infra.config.rollouts import Analysis
 from infra.kubernetes.workload import ROLLOUTS_API
 from infra.monitoring.rules import (
     canary_above_stable_expr,
@@ -29,7 +30,7 @@ def pre_promotion_count(a: Analysis) -> int:
     Rollout whose pre-promotion metric has no count ("runs indefinitely", seen on v1.9.0), and
     never promotes. One window's worth of intervals, and at least one more than failureLimit so
     that the limit can be passed (the controller also requires count >= failureLimit)."""
-    return max(-(-seconds(a.window) // seconds(a.interval)), a.failure_limit + 1)
+    return max(int(-(-seconds(a.window) // seconds(a.interval))), a.failure_limit + 1)
 
 
 def _bounded(
@@ -39,7 +40,7 @@ def _bounded(
     which pauses the rollout instead of promoting a version nobody has called."""
     return {
         "name": name,
-        "interval": a.interval,
+        "interval": go_duration(a.interval),
         **({"count": count} if count is not None else {}),
         "failureLimit": a.failure_limit,
         "successCondition": f"len(result) > 0 && result[0] <= {limit!r}",
@@ -55,11 +56,14 @@ def analysis_metrics(
     # The canary's background analysis runs as long as the release; the preview's must end.
     count = pre_promotion_count(a) if track == PREVIEW else None
     metrics = [
+        _bounded("error-ratio", error_ratio_expr(sel, a.window), a.error_ratio, a, address, count),
         _bounded(
-            "error-ratio", error_ratio_expr(sel, a.window), a.max_error_ratio, a, address, count
-        ),
-        _bounded(
-            "latency-p95", quantile_expr("95", sel, a.window), a.max_p95_seconds, a, address, count
+            "latency-p95",
+            quantile_expr("95", sel, a.window),
+            in_seconds(a.latency_p95),
+            a,
+            address,
+            count,
         ),
     ]
     if track == CANARY:
@@ -67,7 +71,7 @@ def analysis_metrics(
         metrics.append(
             {
                 "name": "error-ratio-vs-stable",
-                "interval": a.interval,
+                "interval": go_duration(a.interval),
                 "failureLimit": a.failure_limit,
                 "successCondition": "len(result) == 0",
                 "provider": {

@@ -22,8 +22,8 @@ class GatewayController(pulumi.ComponentResource):
         release = k8s.helm.v3.Release(
             name,
             name=name,
-            chart=install.release_chart,
-            version=install.version,
+            chart=install.chart.release_chart,
+            version=install.chart.version,
             namespace=install.namespace,
             create_namespace=True,
             atomic=True,

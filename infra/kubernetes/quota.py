@@ -44,8 +44,8 @@ def limit_range_manifest(env_name: str, env: EnvironmentConfig) -> dict[str, Any
             "limits": [
                 {
                     "type": "Container",
-                    "defaultRequest": {"cpu": d.cpu_request, "memory": d.memory_request},
-                    "default": {"cpu": d.cpu_limit, "memory": d.memory_limit},
+                    "defaultRequest": d.requests.model_dump(),
+                    "default": d.limits.model_dump(),
                 }
             ]
         },

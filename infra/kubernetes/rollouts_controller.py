@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config.charts import VENDORED_CHARTS
 from infra.config.rollouts import RolloutsController
 from infra.kubernetes.namespace import POD_SECURITY_LEVEL
 from infra.kubernetes.strategies import GATEWAY_PLUGIN
@@ -56,7 +55,7 @@ _RESTRICTED = {
 
 
 def chart_archive(c: RolloutsController) -> str:
-    return f"{VENDORED_CHARTS}/argo-rollouts-{c.chart_version}.tgz"
+    return c.chart.archive
 
 
 def controller_values(c: RolloutsController) -> dict[str, Any]:

@@ -39,7 +39,7 @@ class ArgoRollouts(pulumi.ComponentResource):
             RELEASE,
             name=RELEASE,
             chart=release_chart(chart_archive(controller)),
-            version=controller.chart_version,
+            version=controller.chart.version,
             namespace=controller.namespace,
             values=controller_values(controller),
             atomic=True,

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.config.base import go_duration, percent, seconds
 from infra.config.monitoring import Thresholds
 from infra.config.services import BlueGreen, Canary
 from infra.kubernetes.analysis import analysis_template_manifest
@@ -45,6 +46,7 @@ class ServiceContext:
     hostname: str
     port: int
     health_path: str
+    readiness_path: str
     image: Any  # resolved before any builder runs: a str, or the Output of a pushed digest
     monitoring_namespace: str
     thresholds: Thresholds
@@ -72,6 +74,7 @@ def _workload(release: ServiceRelease, ctx: ServiceContext) -> Workload:
         resources=release.service.resources,
         port=ctx.port,
         health_path=ctx.health_path,
+        readiness_path=ctx.readiness_path,
     )
 
 
@@ -139,11 +142,11 @@ def blue_green(release: ServiceRelease, strategy: BlueGreen, ctx: ServiceContext
         "activeMetadata": _track_metadata(ACTIVE),
         "previewMetadata": _track_metadata(PREVIEW),
         "autoPromotionEnabled": strategy.promotion.mode == "timed",
-        "scaleDownDelaySeconds": strategy.scale_down_delay_seconds,
+        "scaleDownDelaySeconds": int(seconds(strategy.scale_down_delay)),
         "prePromotionAnalysis": {"templates": [{"templateName": analysis["metadata"]["name"]}]},
     }
-    if strategy.promotion.after_seconds is not None:
-        spec["autoPromotionSeconds"] = strategy.promotion.after_seconds
+    if strategy.promotion.after is not None:
+        spec["autoPromotionSeconds"] = int(seconds(strategy.promotion.after))
     return [
         Declared(service_account_manifest(w)),
         Declared(analysis),
@@ -166,9 +169,9 @@ def canary_steps(strategy: Canary) -> list[dict[str, Any]]:
         }
     ]
     for step in strategy.steps:
-        steps.append({"setWeight": step.weight})
+        steps.append({"setWeight": percent(step.weight)})
         # No duration: wait for `infractl rollout promote` (the last step, at maxWeight).
-        steps.append({"pause": {"duration": step.pause} if step.pause else {}})
+        steps.append({"pause": {"duration": go_duration(step.pause)} if step.pause else {}})
     return steps
 
 
@@ -202,7 +205,7 @@ def canary(release: ServiceRelease, strategy: Canary, ctx: ServiceContext) -> li
     # The route carries its own bound and names its canary backend, so a policy can check the
     # weight on the route alone (it sees the declared weights, not the controller's live ones).
     route["metadata"]["annotations"] = {
-        CANARY_MAX_WEIGHT: str(strategy.max_weight),
+        CANARY_MAX_WEIGHT: str(percent(strategy.max_weight)),
         CANARY_SERVICE: candidate,
     }
     return [

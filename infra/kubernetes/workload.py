@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.config.services import Autoscaling, Resources
+from infra.config.base import percent
+from infra.config.resources import Resources
+from infra.config.services import Autoscaling
 from infra.manifests.labels import TRACK, common_labels, service_selector, track_selector
 from infra.manifests.network_policy import APP_PORT_NAME
 from infra.release import DEPLOYMENT, ROLLOUT, WorkloadPlan
@@ -33,6 +35,7 @@ class Workload:
     resources: Resources
     port: int
     health_path: str
+    readiness_path: str
 
     @property
     def name(self) -> str:
@@ -83,6 +86,12 @@ class Workload:
         return {"name": name or self.name, "namespace": self.namespace, "labels": self.labels}
 
 
+# The app's node disk: its scratch directory (the root filesystem is read-only), reserved, and
+# room for its logs above that, as the limit (a log flood evicts this pod, not its neighbours).
+SCRATCH_SIZE = "64Mi"
+EPHEMERAL_STORAGE_LIMIT = "256Mi"
+
+
 def _probe(path: str, period: int, failures: int) -> dict[str, Any]:
     return {
         "httpGet": {"path": path, "port": APP_PORT_NAME},
@@ -102,11 +111,19 @@ def container(w: Workload) -> dict[str, Any]:
         "ports": [{"name": APP_PORT_NAME, "containerPort": w.port, "protocol": "TCP"}],
         "env": [{"name": "APP_ENV", "value": w.environment}],
         "resources": {
-            "requests": {"cpu": r.requests.cpu, "memory": r.requests.memory},
-            "limits": {"cpu": r.limits.cpu, "memory": r.limits.memory},
+            "requests": {
+                "cpu": r.requests.cpu,
+                "memory": r.requests.memory,
+                "ephemeral-storage": SCRATCH_SIZE,
+            },
+            "limits": {
+                "cpu": r.limits.cpu,
+                "memory": r.limits.memory,
+                "ephemeral-storage": EPHEMERAL_STORAGE_LIMIT,
+            },
         },
         "startupProbe": _probe(w.health_path, period=2, failures=30),
-        "readinessProbe": _probe(w.health_path, period=5, failures=3),
+        "readinessProbe": _probe(w.readiness_path, period=5, failures=3),
         "livenessProbe": _probe(w.health_path, period=10, failures=3),
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -154,7 +171,7 @@ def deployment_manifest(w: Workload) -> dict[str, Any]:
                     "seccompProfile": {"type": "RuntimeDefault"},
                 },
                 "containers": [container(w)],
-                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": SCRATCH_SIZE}}],
                 "topologySpreadConstraints": [
                     _spread(w, "topology.kubernetes.io/zone", "ScheduleAnyway"),
                     _spread(w, "kubernetes.io/hostname", "ScheduleAnyway"),
@@ -193,7 +210,7 @@ def autoscaler_manifest(w: Workload, autoscaling: Autoscaling) -> dict[str, Any]
                         "name": "cpu",
                         "target": {
                             "type": "Utilization",
-                            "averageUtilization": autoscaling.target_cpu_utilization,
+                            "averageUtilization": percent(autoscaling.target_cpu_utilization),
                         },
                     },
                 }

@@ -11,6 +11,7 @@ from grafana_foundation_sdk.builders import dashboard, prometheus, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
+from infra.config.base import in_seconds
 from infra.config.monitoring import MonitoringConfig
 from infra.manifests.labels import common_labels
 from infra.monitoring.rules import ERROR_RATIO, QUANTILE, REQUESTS
@@ -75,7 +76,7 @@ def service_dashboard(svc: MonitoredService, m: MonitoringConfig) -> dict[str, A
                 "Error ratio (5xx)",
                 "percentunit",
                 (f"{ERROR_RATIO.format(w='5m')}{{{sel}}}", "{{track}}"),
-                (f"vector({m.thresholds.error_rate})", "alert threshold"),
+                (f"vector({m.thresholds.error_ratio})", "alert threshold"),
             )
         )
         .with_row(dashboard.Row("Duration, by track"))
@@ -84,7 +85,7 @@ def service_dashboard(svc: MonitoredService, m: MonitoringConfig) -> dict[str, A
                 "p95 latency",
                 "s",
                 (f"{QUANTILE.format(q='95')}{{{sel}}}", "{{track}}"),
-                (f"vector({m.thresholds.latency_p95_seconds})", "alert threshold"),
+                (f"vector({in_seconds(m.thresholds.latency_p95)})", "alert threshold"),
             )
         )
         .with_panel(
@@ -92,7 +93,7 @@ def service_dashboard(svc: MonitoredService, m: MonitoringConfig) -> dict[str, A
                 "p99 latency",
                 "s",
                 (f"{QUANTILE.format(q='99')}{{{sel}}}", "{{track}}"),
-                (f"vector({m.thresholds.latency_p99_seconds})", "alert threshold"),
+                (f"vector({in_seconds(m.thresholds.latency_p99)})", "alert threshold"),
             )
         )
         .with_row(dashboard.Row("Saturation"))

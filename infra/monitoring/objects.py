@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config.monitoring import SCRAPE_INTERVAL_SECONDS, MonitoringConfig
+from infra.config.monitoring import SCRAPE_INTERVAL, MonitoringConfig
 from infra.manifests.labels import SCRAPE, common_labels, service_selector
 from infra.manifests.network_policy import APP_PORT_NAME
 from infra.monitoring.rules import prometheus_rule_spec, rule_group_name
@@ -33,7 +33,7 @@ def service_monitor_manifest(svc: MonitoredService, app: str, metrics_path: str)
                 {
                     "port": APP_PORT_NAME,
                     "path": metrics_path,
-                    "interval": f"{SCRAPE_INTERVAL_SECONDS}s",
+                    "interval": SCRAPE_INTERVAL,
                     "scrapeTimeout": "10s",
                     # `app` and `track` come from the pod, so a blue-green switch (which only
                     # changes Service selectors) never relabels history.

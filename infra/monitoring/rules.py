@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from infra.config.base import in_seconds
 from infra.config.monitoring import FAST_BURN, SLOW_BURN, MonitoringConfig, Thresholds
 from infra.monitoring import cases
 from infra.monitoring.cases import Case, le
@@ -99,7 +100,7 @@ def canary_above_stable_expr(svc: MonitoredService, t: Thresholds) -> str:
 
 def recording_rules(svc: MonitoredService, m: MonitoringConfig) -> list[dict[str, Any]]:
     sel = selector(svc)
-    fast_enough = le(m.slo.latency_threshold_seconds)
+    fast_enough = le(in_seconds(m.slo.latency_threshold))
     ok = f'http_request_duration_highr_seconds_bucket{{{sel},le="{fast_enough}"}}'
     rules = []
     for w in WINDOWS:
@@ -171,7 +172,7 @@ def _slo_alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
             1 - m.slo.latency,
             m.slo.latency,
             lambda limit, fast: cases.latency_burn(
-                svc, limit, fast, m.slo.latency_threshold_seconds
+                svc, limit, fast, in_seconds(m.slo.latency_threshold)
             ),
         ),
     ]
@@ -184,15 +185,15 @@ def _traffic_alerts(svc: MonitoredService, m: MonitoringConfig) -> list[Alert]:
     found = [
         Alert(
             "HighErrorRate",
-            f"{ERROR_RATIO.format(w='5m')}{{{sel}}} > {t.error_rate}",
+            f"{ERROR_RATIO.format(w='5m')}{{{sel}}} > {t.error_ratio}",
             "5m",
             "warning",
-            f"{who}: more than {percent(t.error_rate)} of requests fail",
-            f"Over 5m, more than {percent(t.error_rate)} of requests to {who} answered 5xx.",
-            cases.error_ratio(svc, t.error_rate, "15m"),
+            f"{who}: more than {percent(t.error_ratio)} of requests fail",
+            f"Over 5m, more than {percent(t.error_ratio)} of requests to {who} answered 5xx.",
+            cases.error_ratio(svc, t.error_ratio, "15m"),
         ),
     ]
-    for q, limit in (("95", t.latency_p95_seconds), ("99", t.latency_p99_seconds)):
+    for q, limit in (("95", in_seconds(t.latency_p95)), ("99", in_seconds(t.latency_p99))):
         found.append(
             Alert(
                 f"HighLatencyP{q}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config.monitoring import MonitoringConfig, Receiver
+from infra.config.monitoring import MonitoringConfig, Receiver, prometheus_size
 
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 RECEIVERS_SECRET = "alertmanager-receivers"
@@ -84,13 +84,11 @@ def alertmanager_config(m: MonitoringConfig) -> dict[str, Any]:
 
 
 def kube_prometheus_stack_values(m: MonitoringConfig) -> dict[str, Any]:
+    prometheus = m.prometheus
     spec: dict[str, Any] = {
-        "retention": m.retention,
-        "retentionSize": m.retention_size,
-        "resources": {
-            "requests": {"cpu": m.prometheus_cpu, "memory": m.prometheus_memory},
-            "limits": {"memory": m.prometheus_memory},
-        },
+        "retention": prometheus.retention,
+        "retentionSize": prometheus_size(prometheus.retention_size),
+        "resources": prometheus.resources.model_dump(exclude_none=True),
         # Stated here rather than left to the chart's defaults: the wiring tests check them.
         "serviceMonitorSelectorNilUsesHelmValues": False,
         "ruleSelectorNilUsesHelmValues": False,
@@ -99,13 +97,13 @@ def kube_prometheus_stack_values(m: MonitoringConfig) -> dict[str, Any]:
         "serviceMonitorNamespaceSelector": {},
         "ruleNamespaceSelector": {},
     }
-    if m.storage is not None:
+    if prometheus.storage is not None:
         claim: dict[str, Any] = {
             "accessModes": ["ReadWriteOnce"],
-            "resources": {"requests": {"storage": m.storage.size}},
+            "resources": {"requests": {"storage": prometheus.storage.size}},
         }
-        if m.storage.storage_class:
-            claim["storageClassName"] = m.storage.storage_class
+        if prometheus.storage.storage_class:
+            claim["storageClassName"] = prometheus.storage.storage_class
         spec["storageSpec"] = {"volumeClaimTemplate": {"spec": claim}}
         # Deleting or scaling the StatefulSet keeps the volume: metrics history survives.
         spec["persistentVolumeClaimRetentionPolicy"] = {

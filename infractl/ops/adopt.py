@@ -114,7 +114,7 @@ def _environment(env: dict[str, Any], live: LiveRepository, notes: list[str]) ->
                     notes.append(f"environment {env['name']}: reviewer user {login} not declared")
             out["reviewers"] = teams
         elif rule.get("type") == "wait_timer":
-            out["waitTimerMinutes"] = int(rule.get("wait_timer") or 0)
+            out["waitTimer"] = f"{int(rule.get('wait_timer') or 0)}m"
     out.setdefault("preventSelfReview", False)
     policy = env.get("deployment_branch_policy") or {}
     names = [p.get("name") for p in live.branch_policies.get(env["name"], [])]

@@ -26,9 +26,9 @@ from infractl.ops.preview_report import COMMENT_LIMIT, stack_section
 from infractl.ops.severity import EXPECTED, SEVERITIES, Classifier, Finding, Program
 from infractl.project import STACK_NAME, STACK_NAME_RULE
 from infractl.resources_file import load_resources_json
-from secret_patterns import redact
+from infractl.waivers import Standing, markdown_table
 
-# Exit codes of `infractl drift` (README, docs/runbooks/drift.md).
+# Exit codes of `infractl drift` (docs/reference/exit-codes.md, docs/runbooks/drift.md).
 EXIT_IN_SYNC, EXIT_DRIFT, EXIT_ERROR, EXIT_PENDING, EXIT_DRIFT_AND_PENDING = 0, 1, 2, 3, 4
 # ... and of `infractl drift --remediation-check`.
 REMEDIATION_ALLOWED, REMEDIATION_REFUSED = 0, 1
@@ -102,6 +102,8 @@ class DriftReport:
     drift: EngineReport
     pending: EngineReport | None
     notes: list[str] = field(default_factory=list)
+    # The stack's policy waivers (policies/waivers/<stack>.json) and where they stand today.
+    waivers: list[Standing] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {s: n for s in SEVERITIES if (n := sum(f.severity == s for f in self.findings))}
@@ -187,9 +189,8 @@ class History:
 def _value(value: Any) -> str:
     if value is MISSING:
         return "—"
-    # Live values come from the provider: redacted as engine messages and config errors are.
-    shown = redact(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str))
-    return code(shown, limit=80)
+    # Live values come from the provider: `code` redacts what it shows of them.
+    return code(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str), limit=80)
 
 
 def _finding_rows(findings: list[Finding], history: History | None) -> list[str]:
@@ -253,6 +254,15 @@ def _render(report: DriftReport, history: History | None, max_rows: int) -> str:
             ]
         else:
             lines += ["**Pending code changes:** none; the code matches the state.", ""]
+    if report.waivers:
+        lines += [
+            f"**Policy waivers** ({len(report.waivers)}): each excuses one policy for the "
+            "resources it selects until its date, then the violations count again "
+            "(`docs/runbooks/waivers.md`).",
+            "",
+            *markdown_table(report.waivers),
+            "",
+        ]
     if history and history.runs:
         lines += [
             "<details>",
@@ -339,11 +349,25 @@ def command(request: DriftRequest) -> DriftResult:
         notes = _add_ruleset_drift(stack, refreshed)
     report = analyse(stack, refreshed, pending, program)
     report.notes += notes
+    report.waivers = _waivers(stack)
     if request.remediation_check:
         return _remediation_check(stack, report)
     if not request.open_issue:
         return DriftResult(drift_markdown(report), report.exit_code())
     return _sync_issue(request, report)
+
+
+def _waivers(stack: str) -> list[Standing]:
+    """The stack's waivers (a malformed file: exit 2). Read from the project the command runs
+    in; recorded inputs read elsewhere have none."""
+    from infractl.project import find_project
+    from infractl.waivers import load, standings, today
+
+    try:
+        project = find_project(Path.cwd())
+    except UsageError:
+        return []
+    return standings(load(project, stack), None, today())
 
 
 def _add_ruleset_drift(stack: str, refreshed: EngineReport) -> list[str]:

@@ -9,6 +9,7 @@ patches, on the status subresource first and on the object when the CRD has none
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ class Rollouts:
     def __init__(self, context: str | None) -> None:
         from kubernetes import client, config
         from kubernetes.config.config_exception import ConfigException
+        from urllib3.util.retry import Retry
 
         _check_kubeconfig_files()
         _bound_exec_plugins()
@@ -60,7 +62,15 @@ class Rollouts:
         logging.getLogger("urllib3").addHandler(logging.NullHandler())
         try:
             with _logged_errors() as errors:
-                api_client = config.new_client_from_config(context=context)
+                # One retry, of connecting only: a server that took the request and went quiet
+                # is not asked again (each wait is REQUEST_TIMEOUT).
+                settings = client.Configuration()
+                settings.retries = Retry(total=1, connect=1, read=0, status=0, other=0)
+                api_client = config.new_client_from_config(
+                    config_file=_kubeconfig_paths(),  # read now, as they were checked
+                    context=context,
+                    client_configuration=settings,
+                )
         except (ConfigException, OSError) as exc:
             raise RolloutError(f"kubeconfig context {context!r}: {exc}") from None
         except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
@@ -79,9 +89,16 @@ class Rollouts:
         from urllib3.exceptions import HTTPError
 
         try:
-            result = getattr(self.api, method)(
-                GROUP, VERSION, t.namespace, PLURAL, t.name, *args, **kwargs
-            )
+            with _deadline(REQUEST_DEADLINE):
+                result = getattr(self.api, method)(
+                    GROUP, VERSION, t.namespace, PLURAL, t.name, *args, **kwargs,
+                    _request_timeout=REQUEST_TIMEOUT,
+                )  # fmt: skip
+        except _Expired:
+            raise RolloutError(
+                f"rollout {t.namespace}/{t.name}: the API server did not finish its answer within "
+                f"{REQUEST_DEADLINE:g} s"
+            ) from None
         except ApiException as exc:
             if exc.status == 404:
                 raise
@@ -90,6 +107,15 @@ class Rollouts:
             ) from None
         except HTTPError as exc:
             raise RolloutError(f"API server unreachable: {exc}") from None
+        except (ValueError, RecursionError):  # the client's json.loads of an answer
+            result = "text that is not JSON (or nested too deeply to read)"
+        problem = rollout_shape_problem(result)
+        if problem:
+            done = "" if method.startswith("get") else "the patch was sent, but "
+            raise RolloutError(
+                f"rollout {t.namespace}/{t.name}: {done}the API server's answer is not a "
+                f"Rollout ({problem}); `infractl rollout status` shows where it stands"
+            )
         return dict(result)
 
     def get(self, t: Target) -> dict[str, Any]:
@@ -122,6 +148,72 @@ class Rollouts:
                 raise RolloutError(f"no Rollout {t.namespace}/{t.name} in the cluster") from None
 
 
+# Seconds to connect and to wait for each answer: a server that accepts and never answers is an
+# error, not a hang (the client waits forever by default). The read time-out is per read, so a
+# server that drips a byte at a time is bounded by the whole call's deadline.
+REQUEST_TIMEOUT = (10.0, 30.0)
+REQUEST_DEADLINE = 60.0
+
+
+class _Expired(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise _Expired in this (the main) thread once `seconds` have passed."""
+    import signal
+
+    def expire(_signum: int, _frame: object) -> None:
+        raise _Expired
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+ROLLOUT_CRD = (
+    Path(__file__).resolve().parents[2] / "vendor/crds/argo-rollouts/rollouts.argoproj.io.yaml"
+)
+
+
+@functools.cache
+def _rollout_schema() -> Any:
+    """A validator of the Rollout's schema, as the vendored CRD (the controller's) states it."""
+    import jsonschema
+    import yaml
+
+    with ROLLOUT_CRD.open() as handle:
+        crd = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    version = next(v for v in crd["spec"]["versions"] if v["name"] == VERSION)
+    return jsonschema.Draft7Validator(version["schema"]["openAPIV3Schema"])
+
+
+def rollout_shape_problem(answer: Any) -> str:
+    """Why `answer` is no Rollout object by its CRD's schema (HTML, a list, null, a `status`
+    that is a string…), in a few words; "" when it is one. The summary and the patches read
+    only what this has checked."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_rollout_schema().iter_errors(answer))
+    if error is None:
+        return "" if answer.get("kind") == "Rollout" else f"its kind is {answer.get('kind')!r}"
+    where = ".".join(map(str, error.absolute_path)) or "the answer"
+    if error.validator == "type":
+        got = _JSON_TYPES.get(type(error.instance), "something else")
+        return f"{where} is {got}, where the CRD has {error.validator_value}"
+    said = error.message if len(error.message) <= 120 else f"fails {error.validator}"
+    return f"{where}: {said}"
+
+
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "an integer",
+               float: "a number", bool: "a boolean", type(None): "null"}  # fmt: skip
+
+
 # How long a kubeconfig's exec credential plugin (aws eks get-token, gke-gcloud-auth-plugin…)
 # may take; the client waits forever.
 EXEC_PLUGIN_TIMEOUT = 30.0
@@ -135,17 +227,44 @@ def _bound_exec_plugins() -> None:
     import os
     import signal
     import subprocess
+    import sys
+    import threading
     import types
+    from typing import IO
 
     from kubernetes.config import exec_provider
     from kubernetes.config.config_exception import ConfigException
 
     class TimedPopen(subprocess.Popen[str]):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            # On a terminal the client hands the plugin our stderr (for a login prompt): it is
+            # read here instead and copied through sys.stderr, so it is redacted and inert.
+            relay = kwargs.get("stderr") not in (None, subprocess.PIPE)
+            if relay:
+                kwargs["stderr"] = subprocess.PIPE
             # Its own process group: a plugin's children (a shell's `sleep`) hold the pipes too.
             super().__init__(*args, **kwargs, start_new_session=True)
+            self.relayed: list[str] = []
+            self.relay: threading.Thread | None = None
+            if relay and self.stderr is not None:
+                pipe, self.stderr = self.stderr, None  # communicate() reads stdout alone
+                self.relay = threading.Thread(target=self._copy, args=(pipe,), daemon=True)
+                self.relay.start()
+
+        def _copy(self, pipe: IO[str]) -> None:
+            for line in pipe:
+                self.relayed.append(line)
+                sys.stderr.write(line)
+                sys.stderr.flush()
 
         def communicate(self, input: Any = None, timeout: float | None = None) -> Any:
+            out, err = self._communicate_bounded(input)
+            if self.relay is not None:
+                self.relay.join(timeout=1.0)
+                err = "".join(self.relayed)
+            return out, err
+
+        def _communicate_bounded(self, input: Any) -> Any:
             try:
                 return super().communicate(input, timeout=EXEC_PLUGIN_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -182,6 +301,15 @@ def _logged_errors() -> Iterator[list[str]]:
         root.removeHandler(handler)
 
 
+def _kubeconfig_paths() -> str:
+    """`$KUBECONFIG` (paths joined by `:`), else ~/.kube/config, as they are now (the client's
+    own default is what they were when it was imported)."""
+    import os
+
+    listed = os.pathsep.join(p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p)
+    return listed or os.path.expanduser("~/.kube/config")
+
+
 def _check_kubeconfig_files() -> None:
     """Every file the client would read (`$KUBECONFIG`, else ~/.kube/config) read through the
     bounded reader first: a FIFO, a device or a folder there is one line, never a hang."""
@@ -189,9 +317,7 @@ def _check_kubeconfig_files() -> None:
 
     from infra.config.documents import DocumentError, load_yaml
 
-    listed = os.environ.get("KUBECONFIG", "")
-    paths = [p for p in listed.split(os.pathsep) if p] or [os.path.expanduser("~/.kube/config")]
-    for path in map(Path, paths):
+    for path in map(Path, _kubeconfig_paths().split(os.pathsep)):
         try:
             if path.exists():  # the client skips listed files that do not exist
                 load_yaml(path)
@@ -301,6 +427,9 @@ def retry(api: Rollouts, t: Target) -> dict[str, Any]:
     return api.patch_status_or_object(t, patch, patch)[0]
 
 
+SHOWN_PAUSES = 5
+
+
 def summary(rollout: dict[str, Any]) -> tuple[str, bool]:
     """A few lines a person can act on, and whether the rollout is in trouble."""
     meta, status = rollout.get("metadata", {}), rollout.get("status", {})
@@ -325,8 +454,11 @@ def summary(rollout: dict[str, Any]) -> tuple[str, bool]:
     for run in filter(None, runs):
         line = f"  analysis {run.get('name')}: {run.get('status')}"
         lines.append(f"{line} ({run['message']})" if run.get("message") else line)
-    for condition in status.get("pauseConditions") or []:
+    pauses = status.get("pauseConditions") or []
+    for condition in pauses[:SHOWN_PAUSES]:
         lines.append(f"  paused: {condition.get('reason')} (promote to continue)")
+    if len(pauses) > SHOWN_PAUSES:  # the controller sets one or two; more is a broken answer
+        lines.append(f"  … and {len(pauses) - SHOWN_PAUSES} more pause conditions")
     if status.get("abort"):
         # A fix is a new digest; retry runs the same image again (blue-green: refused, see retry).
         then = "" if _blue_green(rollout) else " (or `retry`, if the analysis was wrong)"

@@ -13,7 +13,7 @@ from typing import Any
 
 from infractl.errors import InfractlError
 from infractl.ops.engine_output import MISSING, Change, split_path
-from secret_patterns import is_credential_name
+from secret_patterns.names import is_credential_name
 
 RULES_FILE = Path(__file__).with_name("drift_rules.toml")
 SEVERITIES = ("critical", "high", "low")

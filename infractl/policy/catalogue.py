@@ -1,31 +1,25 @@
-"""docs/policies.md, generated from the pack's own metadata; and the cross-stack part of each
-stack's policy config (which repositories the other stacks govern)."""
+"""docs/reference/policies.md, generated from the pack's own metadata; and the cross-stack part
+of each stack's policy config (which repositories the other stacks govern)."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from infra.config.floor import floored_parameters, pack_defaults, parameter_values
 from infra.stack import load_stack
+from infractl.pack import pack_catalogue
 from infractl.policy.config import load_policy_config
 from infractl.stackfile import known_stacks, read_stack_file, stack_file_path
 
 OWNERSHIP_POLICY = "github-single-stack-ownership"
-
-
-def _pack_catalogue(pack_dir: Path) -> dict[str, dict[str, Any]]:
-    sys.path.insert(0, str(pack_dir))
-    try:
-        import tbcoin_policies
-    finally:
-        sys.path.remove(str(pack_dir))
-    return dict(tbcoin_policies.CATALOGUE)
+# The pack's parameter defaults (read by tbcoin_policies.common), from the floor's table.
+PACK_DEFAULTS = Path("policies/tbcoin_policies/defaults.json")
 
 
 def catalogue_markdown(project: Path) -> str:
-    catalogue = _pack_catalogue(project / "policies")
+    catalogue = pack_catalogue(project / "policies")
     levels = {
         stack: load_policy_config(project / "policies" / "config" / f"{stack}.json")
         for stack in known_stacks(project)
@@ -54,8 +48,8 @@ def catalogue_markdown(project: Path) -> str:
             "",
             "| policy | kind | severity | standard | "
             + " | ".join(stacks)
-            + " | checks | remediation |",
-            "|---|---|---|---|" + "---|" * len(stacks) + "---|---|",
+            + " | waivable | checks | remediation |",
+            "|---|---|---|---|" + "---|" * len(stacks) + "---|---|---|",
         ]
         for name, p in sorted(catalogue.items()):
             if p["area"] != area:
@@ -65,13 +59,40 @@ def catalogue_markdown(project: Path) -> str:
             checks = p["description"] + (f" Settings: {props}." if props else "")
             source = f"{std.name}: {std.reference}"
             source = f"[{source}]({std.url})" if std.url else source
+            waivable = _waivable(p)
             lines.append(
                 f"| `{name}` | {p['kind']} | {p['severity']} | {source} | "
                 + " | ".join(level(s, name) for s in stacks)
-                + f" | {checks} | {p['remediation']} |"
+                + f" | {waivable} | {checks} | {p['remediation']} |"
             )
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join([*lines, *_waivers(catalogue)])
+
+
+def _waivable(policy: dict[str, Any]) -> str:
+    return "yes" if policy["waivable"] else "no"
+
+
+def _waivers(catalogue: dict[str, dict[str, Any]]) -> list[str]:
+    """Which policies a waiver may excuse (policies/waivers/<stack>.json), and why each may or
+    may not: the pack states both beside each policy."""
+    lines = [
+        "## Waivers",
+        "",
+        "A waiver (`policies/waivers/<stack>.json`, see "
+        "[the runbook](../runbooks/waivers.md)) excuses one policy for the resources it selects, "
+        "reviewed and until a date. Only the policies below marked *yes* may be waived. The "
+        "config floor (`infra/config/floor.py`) is never waivable: it refuses a weaker setting "
+        "before any policy runs, and a policy holding one of its minimums is not waivable "
+        "either. A violation of the stack as a whole (no resource named) cannot be waived.",
+        "",
+    ]
+    for name, p in sorted(catalogue.items()):
+        floor = ", ".join(f"`{row}`" for row in p["floor"])
+        held = f" (the floor holds {floor})" if floor else ""
+        why = p["waiver"][:1].upper() + p["waiver"][1:]
+        lines.append(f"- `{name}`: **{_waivable(p)}**{held}. {why}")
+    return [*lines, ""]
 
 
 def owned_by_other_stacks(project: Path) -> dict[str, dict[str, str]]:
@@ -88,18 +109,50 @@ def owned_by_other_stacks(project: Path) -> dict[str, dict[str, str]]:
     }
 
 
-def sync_policy_config(project: Path) -> list[Path]:
-    """Rewrite ownedByOtherStacks in each stack's policy config; returns the files changed."""
-    changed = []
-    for stack, others in owned_by_other_stacks(project).items():
-        path = project / "policies" / "config" / f"{stack}.json"
-        config = load_policy_config(path) if path.is_file() else {}
-        entry = config.get(OWNERSHIP_POLICY)
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2) + "\n"
+
+
+def synced_policy_config(
+    config: dict[str, Any], stack: str, others: dict[str, str]
+) -> dict[str, Any]:
+    """`config` with the parts generated from elsewhere put in: each floored parameter's value
+    for `stack` (infra/config/floor.py's table) and the repositories the other stacks govern."""
+    synced = dict(config)
+    values = parameter_values(stack)
+    for policy, parameter in floored_parameters():  # the table's alone: none left by hand
+        entry = synced.get(policy)
+        if (
+            isinstance(entry, dict)
+            and parameter in entry
+            and parameter not in values.get(policy, {})
+        ):
+            synced[policy] = {k: v for k, v in entry.items() if k != parameter}
+    wanted = {**values, OWNERSHIP_POLICY: {"ownedByOtherStacks": others}}
+    for policy, parameters in wanted.items():
+        entry = synced.get(policy)
         entry = entry if isinstance(entry, dict) else ({"enforcementLevel": entry} if entry else {})
-        if entry.get("ownedByOtherStacks") == others:
-            continue
-        entry["ownedByOtherStacks"] = dict(sorted(others.items()))
-        config[OWNERSHIP_POLICY] = entry
-        path.write_text(json.dumps(config, indent=2) + "\n")
-        changed.append(path)
+        synced[policy] = {**entry, **parameters}
+    return {k: v for k, v in synced.items() if v != {}}
+
+
+def generated_files(project: Path) -> dict[Path, str]:
+    """Each file `sync-config` writes, with the text it should have: every stack's policy config
+    and the pack's parameter defaults (prod's floor; the pack may not import the table)."""
+    files = {PACK_DEFAULTS: _json(pack_defaults())}
+    for stack, others in owned_by_other_stacks(project).items():
+        path = Path("policies") / "config" / f"{stack}.json"
+        config = load_policy_config(project / path) if (project / path).is_file() else {}
+        synced = synced_policy_config(config, stack, dict(sorted(others.items())))
+        files[path] = _json(synced) if synced != config else (project / path).read_text()
+    return {project / path: text for path, text in files.items()}
+
+
+def sync_policy_config(project: Path) -> list[Path]:
+    """Write every generated file that differs; returns the files changed."""
+    changed = []
+    for path, text in generated_files(project).items():
+        if not path.is_file() or path.read_text() != text:
+            path.write_text(text)
+            changed.append(path)
     return changed

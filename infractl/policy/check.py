@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from infractl.policy.analyzer import RunningPack, analyzer_info, running_pack
 from infractl.policy.results import CheckResult, Violation
 from infractl.project import PROJECT, Stack
+from infractl.waivers import fingerprint, waived_by
+from infractl.waivers import load as load_waivers
 
 # The protocol modules, gRPC and jsonschema are imported by the functions that use them: a check
 # starts the pack's process first, so their import overlaps its start-up.
@@ -73,6 +75,7 @@ def _violation(diagnostic: analyzer_pb2.AnalyzeDiagnostic, urn: str) -> Violatio
         enforcement=analyzer_pb2.EnforcementLevel.Name(diagnostic.enforcementLevel).lower(),
         severity=_severity(diagnostic.severity),
         message=message,
+        waiver=waived_by(message),
     )
 
 
@@ -128,7 +131,8 @@ def analyze(
     )
     configure = configure_request(settings)
     pack.stub.Configure(configure, timeout=timeout)
-    known = memo.lookup(_key(configure)) if memo else {}
+    # The pack's answers also depend on the stack's waivers file and the day.
+    known = memo.lookup(_key(configure) + fingerprint(pack.pack_dir.parent, stack)) if memo else {}
     answers: dict[bytes, list[Violation]] = {}  # what the memo keeps of this check
     violations: list[Violation] = []
 
@@ -211,6 +215,7 @@ def check_resources(
 ) -> CheckResult:
     """Check a stack's resources; with `charts`, also the objects its Releases' charts render,
     judged against the project's chart baseline."""
+    load_waivers(stack.project, stack.name)  # a malformed file: ConfigError (exit 2)
     chart_objects: dict[str, Captured] = {}
     if charts:
         from infractl.policy.charts import chart_resources, render_release
@@ -250,6 +255,7 @@ def check_stack(
     if out is not None:
         check_out(out, cwd=Path.cwd())  # refuse before spending time on a synth
     config = stack.load()
+    load_waivers(stack.project, stack.name)  # refused before anything is written
     with start_pack(stack, timeout) as pack, ThreadPoolExecutor(1) as background:
         result = run_program(stack.name, stack.file, config)
         # The pack evaluates in its own process: write the output meanwhile.
@@ -268,6 +274,7 @@ def check_output(
     charts: bool = False,
 ) -> CheckResult:
     """Check an existing synth output (`folder/resources.json`) without running the program."""
+    load_waivers(stack.project, stack.name)
     with start_pack(stack, timeout) as pack:
         from infractl.synth.capture import read_resources
 

@@ -14,9 +14,14 @@ from pulumi.runtime.proto import analyzer_pb2
 
 from infra.config.documents import DocumentError, load_json
 from infra.config.errors import ConfigError, ConfigProblem
-from infra.config.floor import floor_of
+from infra.config.floor import parameter_bounds, stack_floor
 
 LEVELS = {"advisory", "mandatory", "disabled", "remediate"}
+# Parameters of an older vocabulary, with what replaced each: refused with these words.
+RENAMED_PARAMETERS = {
+    ("github-ruleset-reviews", "minApprovals"): "requiredApprovals, the name of the repository "
+    "setting it holds to a minimum (branchRules.requiredApprovals)",
+}
 
 
 @dataclass(frozen=True)
@@ -47,9 +52,9 @@ def merge_policy_config(
     and on a policy the stack's security floor keeps mandatory set to anything else."""
     problems: list[ConfigProblem] = []
     policies = {p.name: p for p in info.policies}
-    floor = floor_of(stack)
+    floor = stack_floor(stack)
     mandatory = set(policies) if floor.mandatory_policies is None else floor.mandatory_policies
-    parameters = {(p.policy, p.parameter): p for p in floor.parameters}
+    parameters = parameter_bounds(stack)
 
     def problem(key: str, message: str) -> None:
         problems.append(ConfigProblem(key, message, namespace="policy"))
@@ -81,6 +86,9 @@ def merge_policy_config(
         props = schema.get("properties", {})
         values = {k: v["default"] for k, v in props.items() if "default" in v}
         values |= {k: v for k, v in own.items() if k != "enforcementLevel"}
+        for key in [k for k in values if (name, k) in RENAMED_PARAMETERS]:
+            problem(f"{name}.{key}", f"renamed to {RENAMED_PARAMETERS[name, key]}")
+            del values[key]
         validator = jsonschema.Draft7Validator(
             {
                 "type": "object",
@@ -93,12 +101,14 @@ def merge_policy_config(
             where = ".".join(map(str, error.absolute_path))
             problem(f"{name}{'.' + where if where else ''}", error.message)
         for key in props:
-            guard = parameters.get((name, key))
-            if guard is not None and not guard.holds(values.get(key), props[key].get("default")):
+            if (name, key) not in parameters:
+                continue
+            row, bound = parameters[name, key]
+            if not bound.holds(values.get(key)):
                 problem(
                     f"{name}.{key}",
                     f"below the security floor of stack '{stack}' (infra/config/floor.py): "
-                    f"must be {guard.floor} (got {json.dumps(values.get(key))})",
+                    f"must be {bound.words} (got {json.dumps(values.get(key))}); {row.reason}",
                 )
         settings[name] = PolicySetting(level, values)
     if problems:

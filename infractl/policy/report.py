@@ -18,8 +18,14 @@ def _grouped(result: CheckResult) -> list[tuple[str, list[Violation]]]:
 
 def _counts(result: CheckResult) -> str:
     mandatory = len(result.mandatory)
-    advisory = sum(v.enforcement == "advisory" for v in result.violations)
-    return f"{mandatory} mandatory, {advisory} advisory"
+    advisory = sum(v.enforcement == "advisory" and not v.waiver for v in result.violations)
+    waived = f", {len(result.waived)} waived" if result.waived else ""
+    return f"{mandatory} mandatory, {advisory} advisory{waived}"
+
+
+def _level(v: Violation) -> str:
+    """A waived violation is sent at advisory level; the report says why it is not counted."""
+    return "waived" if v.waiver else v.enforcement
 
 
 def _charts_line(charts: ChartVerdict) -> str:
@@ -38,7 +44,7 @@ def text_report(result: CheckResult) -> str:
     for urn, violations in _grouped(result):
         lines.append(f"  {urn}")
         for v in violations:
-            lines.append(f"    [{v.enforcement}] {v.policy} ({v.severity}): {v.message}")
+            lines.append(f"    [{_level(v)}] {v.policy} ({v.severity}): {v.message}")
     if result.disabled:
         lines.append(f"disabled by the policy config: {', '.join(result.disabled)}")
     if result.charts:
@@ -89,7 +95,7 @@ def markdown_report(result: CheckResult) -> str:
             name = urn.rsplit("::", 1)[-1] if urn != STACK_LEVEL else urn
             for v in violations:
                 lines.append(
-                    f"| {code(name)} | {code(v.policy)} | {text(v.enforcement)} | "
+                    f"| {code(name)} | {code(v.policy)} | {text(_level(v))} | "
                     f"{text(v.severity)} | {text(v.message, limit=1000)} |"
                 )
     return "\n".join(lines) + "\n"

@@ -13,6 +13,8 @@ class Violation:
     enforcement: str
     severity: str
     message: str
+    # The waiver that excused it (reported at advisory level; policies/waivers/<stack>.json).
+    waiver: str = ""
 
     def as_json(self) -> dict[str, str]:
         return {
@@ -21,6 +23,7 @@ class Violation:
             "severity": self.severity,
             "urn": self.urn,
             "message": self.message,
+            "waiver": self.waiver,
         }
 
 
@@ -44,6 +47,10 @@ class CheckResult:
     # Policies the policy config turned off: the report says so, a clean run is not all-clear.
     disabled: list[str] = field(default_factory=list)
     charts: ChartVerdict | None = None
+
+    @property
+    def waived(self) -> list[Violation]:
+        return [v for v in self.violations if v.waiver]
 
     @property
     def mandatory(self) -> list[Violation]:

@@ -23,6 +23,8 @@ from pathlib import Path
 from infractl.errors import UsageError
 
 MARKER = ".infractl-synth"
+# A marker lists the files its writer wrote (a few hundred names); one larger is none of ours.
+MARKER_MAX_BYTES = 1 << 20
 
 
 def marker_text(writer: str) -> str:
@@ -103,11 +105,13 @@ def _checked(out: Path, cwd: Path, writer: str, replace: bool) -> Path:
 def _only_own_files(out: Path, target: Path, writer: str) -> None:
     """The marker vouches only for the files it lists (the ones the writer wrote): `touch
     docs/.infractl-synth` must not turn a source folder into output to be replaced."""
+    from infra.config.documents import DocumentError, read_bounded
+
     own = marker_text(writer)
-    try:
-        text = (target / MARKER).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        text = ""
+    try:  # a FIFO or device named like the marker is refused, never waited on
+        text = read_bounded(target / MARKER, MARKER_MAX_BYTES).decode("utf-8", errors="replace")
+    except DocumentError as exc:
+        raise _refuse(out, f"its {MARKER} {exc}", writer) from None
     present = {
         p.relative_to(target).as_posix()
         for p in target.rglob("*")

@@ -147,11 +147,11 @@ def render(result: SynthResult, renderers: Iterable[Renderer] = RENDERERS) -> di
 
 def write_output(result: SynthResult, out: Path) -> str:
     """Render the synth into `out`; returns the summary a terminal shows."""
-    from infractl.scorecard_report import summary_line
+    from infractl.scorecard_report import summary_lines
     from scorecard.predict import predict_resources
 
     files = render(result)
     replace_output(out, files, cwd=Path.cwd())
     predictions = predict_resources([r.as_json() for r in result.resources])
-    scores = [summary_line(p) for p in predictions]
+    scores = summary_lines(predictions)
     return synth_summary(result.stack, result.resources, out, sorted(files), scores)

@@ -34,16 +34,28 @@ class Watched:
     policy_config: Path
     program: Path  # infra/
     pack: Path  # policies/
+    waivers: Path  # policies/waivers/<stack>.json
 
     @classmethod
-    def of(cls, project: Path, stack_file: Path, policy_config: Path) -> Watched:
+    def of(cls, project: Path, stack_file: Path, policy_config: Path, waivers: Path) -> Watched:
         return cls(
-            stack_file.resolve(), policy_config.resolve(), project / "infra", project / "policies"
+            stack_file.absolute(),
+            policy_config.absolute(),
+            project / "infra",
+            project / "policies",
+            waivers.absolute(),
         )
+
+    def configs(self) -> set[Path]:
+        """The settings files as named and as they resolve now: a file replaced by a symbolic
+        link (or a link pointed elsewhere) is followed from the next save on."""
+        return {
+            p for f in (self.stack_file, self.policy_config, self.waivers) for p in (f, f.resolve())
+        }
 
     def kind(self, name: str) -> str | None:
         path = Path(name)
-        if path in (self.stack_file, self.policy_config):
+        if path in self.configs():
             return CONFIG
         if "__pycache__" in path.parts:
             return None
@@ -63,7 +75,7 @@ class Watched:
             and "__pycache__" not in folder.parts
             and not (folder == self.pack / "venv" or _under(folder, self.pack / "venv"))
         ]
-        configs = [self.stack_file.parent, self.policy_config.parent]
+        configs = [path.parent for path in self.configs() if path.parent.is_dir()]
         return sorted(set(sources + configs))
 
 
@@ -75,17 +87,35 @@ class Watcher:
         self._watched = watched
         self._changes: queue.Queue[set[str] | BaseException] = queue.Queue()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="watchfiles", daemon=True)
+        self._folders = watched.folders()
+        self._thread = self._thread_for(self._folders, self._stop)
 
-    def _watch(self) -> None:
+    def _thread_for(self, folders: list[Path], stop: threading.Event) -> threading.Thread:
+        return threading.Thread(
+            target=self._watch, args=(folders, stop), name="watchfiles", daemon=True
+        )
+
+    def follow(self) -> None:
+        """Watch the folders the watched files are in now, if they have moved (a settings file
+        replaced by a link into another folder)."""
+        folders = self._watched.folders()
+        if folders == self._folders:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._folders, self._stop = folders, threading.Event()
+        self._thread = self._thread_for(folders, self._stop)
+        self._thread.start()
+
+    def _watch(self, folders: list[Path], stop: threading.Event) -> None:
         import watchfiles
 
         try:
             for changes in watchfiles.watch(
-                *self._watched.folders(),
+                *folders,
                 watch_filter=lambda _change, path: self._watched.kind(path) is not None,
                 step=QUIET_MS,
-                stop_event=self._stop,
+                stop_event=stop,
                 recursive=False,
             ):
                 self._changes.put({path for _, path in changes})

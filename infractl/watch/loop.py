@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from infractl.project import Stack
 
 
+WORKER_GONE = Failed("infractl: the program worker exited during the run")
+
+
 def _print(text: str, err: bool = False) -> None:
     print(text, file=sys.stderr if err else sys.stdout, flush=True)
 
@@ -58,13 +61,37 @@ class Session:
             self.fresh = True
         return self.worker
 
-    def _receive(self) -> Synthesized | Written | Failed:
+    def _first_answer(self, request: Request) -> Synthesized | Written | Failed:
+        """Send the run to the worker and take its first answer. A worker found gone (killed
+        between runs, so the request or the answer is lost) is replaced and asked once more."""
+        for last in (False, True):
+            try:
+                self._worker().connection.send(request)
+            except OSError:  # BrokenPipeError, ConnectionResetError
+                self.restart_worker()
+                continue
+            answer = self._receive(retry=not last)
+            if answer is not None:
+                return answer
+        return WORKER_GONE
+
+    def _receive(self, retry: bool = False) -> Synthesized | Written | Failed | None:
+        """The worker's next answer, within the run's time-out: a program that loops or waits
+        for good is stopped, and the next save runs in a new worker. A worker that exits
+        without answering is replaced; with `retry` that is None (ask again), else a failure."""
         assert self.worker is not None
+        connection = self.worker.connection
         try:
-            message: Synthesized | Written | Failed = self.worker.connection.recv()
+            if not connection.poll(self.args.timeout):
+                self.restart_worker()
+                return Failed(
+                    f"infractl: the program did not finish within {self.args.timeout:g} s "
+                    "(--timeout); its worker was stopped"
+                )
+            message: Synthesized | Written | Failed = connection.recv()
         except (EOFError, OSError):
             self.restart_worker()  # the next run forks a new one
-            return Failed("infractl: the program worker exited during the run")
+            return None if retry else WORKER_GONE
         return message
 
     def run(
@@ -75,14 +102,15 @@ class Session:
         warn: Callable[[Stack], None],
     ) -> None:
         """One plan: synth in the worker, check here while the worker writes the output."""
+        from infra.config.user_error import UserError
+        from infractl.policy.analyzer import PackError
         from infractl.policy.check import check_resources
         from infractl.policy.report import text_report
         from infractl.project import Stack
 
-        self._worker().connection.send(
+        synthesized = self._first_answer(
             Request(self.args.stack, self.args.config_file, self.args.out)
         )
-        synthesized = self._receive()
         if not isinstance(synthesized, Synthesized):
             return self._not_checked(synthesized)
         if self.fresh and synthesized.third_party:
@@ -97,12 +125,17 @@ class Session:
                 check_resources, pack, self.stack, resources, self.args.policy_config, False, memo
             )
             if self.args.out is not None:
-                written = self._receive()
+                written = self._receive() or WORKER_GONE
                 if not isinstance(written, Written):
                     checking.result()  # the pack's answers keep it in step; the verdict is moot
                     return self._not_checked(written)
                 _print(written.summary)
-            result = checking.result()
+            try:
+                result = checking.result()
+            except PackError:
+                raise
+            except UserError as exc:  # a policy config saved half-written, empty, below floor
+                return self._not_checked(Failed(exc.report()))
         _print(text_report(result))
         seconds = time.time() - saved
         warn(self.stack)
@@ -142,6 +175,7 @@ def _heading(paths: set[str], watched: Watched) -> str:
 
 def watch(args: argparse.Namespace, warn: Callable[[Stack], None]) -> int:
     """Runs until a stop signal (which ends the command as in every command: 130 on Ctrl-C)."""
+    from infra.config.waivers import waivers_path
     from infractl.policy.analyzer import PackError
     from infractl.policy.check import AnalyzeMemo, default_policy_config, start_pack
     from infractl.project import open_stack
@@ -157,7 +191,10 @@ def watch(args: argparse.Namespace, warn: Callable[[Stack], None]) -> int:
         check_out(args.out, cwd=Path.cwd())
     project = stack.project.resolve()
     watched = Watched.of(
-        project, stack.file.path, args.policy_config or default_policy_config(stack)
+        project,
+        stack.file.path,
+        args.policy_config or default_policy_config(stack),
+        waivers_path(project, stack.name),
     )
     started = time.time()
     with Zygote(project) as zygote, Watcher(watched) as watcher:
@@ -168,6 +205,9 @@ def watch(args: argparse.Namespace, warn: Callable[[Stack], None]) -> int:
                 with start_pack(session.stack, args.timeout) as pack:
                     memo = AnalyzeMemo()
                     while True:
+                        # A settings file now a link: its target's folder is watched before
+                        # the run reads it, so an edit after the verdict is seen.
+                        watcher.follow()
                         _print(f"--- {time.strftime('%H:%M:%S')} {_heading(saved, watched)}")
                         session.run(pack, memo, _saved_at(saved) if saved else started, warn)
                         saved = _next(watcher, watched, session)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
@@ -62,7 +64,39 @@ def project_rule(reference: str) -> Standard:
     )
 
 
-# Every policy's metadata, for the generated catalogue (docs/policies.md).
+# The parameters' defaults: the floor of prod (the stack whose floor a stack without one gets),
+# written from the one table of minimums (infra/config/floor.py, which the pack may not import)
+# by `infractl policies sync-config`; a test keeps the file fresh.
+DEFAULTS_FILE = Path(__file__).with_name("defaults.json")
+_DEFAULTS: dict[str, dict[str, Any]] = json.loads(DEFAULTS_FILE.read_text(encoding="utf-8"))
+
+
+def floor_default(policy: str, parameter: str) -> Any:
+    """The default of a parameter the floor table sets."""
+    return _DEFAULTS[policy][parameter]
+
+
+@dataclass(frozen=True)
+class Waivable:
+    """A waiver (policies/waivers/<stack>.json) may excuse this policy's violations: `why` says
+    when an exception can be acceptable."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class NotWaivable:
+    """No waiver may excuse this policy: `why` says what an expiry date could not undo. `floor`
+    names the rows of the config floor (infra/config/floor.py) that hold the same minimum: the
+    floor is never waivable."""
+
+    why: str
+    floor: tuple[str, ...] = ()
+
+
+Waivability = Waivable | NotWaivable
+
+# Every policy's metadata, for the generated catalogue (docs/reference/policies.md).
 CATALOGUE: dict[str, dict[str, Any]] = {}
 
 ResourceCheck = Callable[[ResourceValidationArgs, Mapping[str, Any]], Iterable[str]]
@@ -78,6 +112,7 @@ def _register(
     standard: Standard,
     remediation: str,
     properties: dict[str, dict[str, Any]] | None,
+    waiver: Waivability,
 ) -> None:
     CATALOGUE[name] = {
         "area": area,
@@ -87,6 +122,9 @@ def _register(
         "standard": standard,
         "remediation": remediation,
         "properties": properties or {},
+        "waivable": isinstance(waiver, Waivable),
+        "waiver": waiver.why,
+        "floor": waiver.floor if isinstance(waiver, NotWaivable) else (),
     }
 
 
@@ -119,9 +157,12 @@ def resource_policy(
     remediation: str,
     types: tuple[str, ...],
     check: ResourceCheck,
+    waiver: Waivability,
     properties: dict[str, dict[str, Any]] | None = None,
 ) -> ResourceValidationPolicy:
-    _register(name, area, "resource", description, severity, standard, remediation, properties)
+    _register(
+        name, area, "resource", description, severity, standard, remediation, properties, waiver
+    )
 
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if args.resource_type not in types:
@@ -146,9 +187,10 @@ def stack_policy(
     standard: Standard,
     remediation: str,
     check: StackCheck,
+    waiver: Waivability,
     properties: dict[str, dict[str, Any]] | None = None,
 ) -> StackValidationPolicy:
-    _register(name, area, "stack", description, severity, standard, remediation, properties)
+    _register(name, area, "stack", description, severity, standard, remediation, properties, waiver)
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         for problem, urn in check(list(args.resources), args.get_config() or {}):

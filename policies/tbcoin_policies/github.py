@@ -10,7 +10,10 @@ import yaml
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
 from tbcoin_policies.common import (
+    NotWaivable,
+    Waivable,
     dig,
+    floor_default,
     of_type,
     project_rule,
     resource_policy,
@@ -19,6 +22,7 @@ from tbcoin_policies.common import (
 )
 
 AREA = "github"
+REVIEWS, CHECKS = "github-ruleset-reviews", "github-ruleset-required-checks"
 REPOSITORY = "github:index/repository:Repository"
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
 BRANCH_PROTECTION = "github:index/branchProtection:BranchProtection"
@@ -63,12 +67,17 @@ default_branch_ruleset = stack_policy(
     standard=scorecard("Branch-Protection"),
     remediation="keep tbcoin-platform:github.<repo>.branchRules.enforcement 'active'.",
     check=_default_branch_rules,
+    waiver=NotWaivable(
+        "an unprotected default branch takes every other control with it: anyone who can push "
+        "can change anything.",
+        floor=("ruleset-active",),
+    ),
 )
 
 
 def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
     pr = dig(args.props, "rules", "pullRequest")
-    minimum = int(config.get("minApprovals", 1))
+    minimum = int(config.get("requiredApprovals", floor_default(REVIEWS, "requiredApprovals")))
     if pr is None:
         yield "The ruleset does not require pull requests."
         return
@@ -82,7 +91,7 @@ def _reviews(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterabl
 
 
 ruleset_reviews = resource_policy(
-    "github-ruleset-reviews",
+    REVIEWS,
     area=AREA,
     description="Default-branch changes arrive by reviewed pull request.",
     severity=Severity.HIGH,
@@ -91,7 +100,18 @@ ruleset_reviews = resource_policy(
     "and requireConversationResolution in the repository's config.",
     types=(RULESET,),
     check=_reviews,
-    properties={"minApprovals": {"type": "integer", "minimum": 0, "default": 1}},
+    waiver=NotWaivable(
+        "the floor sets the least review a change gets; a waiver would lower it for a repository.",
+        floor=("approvals", "stale-reviews", "conversation-resolution"),
+    ),
+    properties={
+        "requiredApprovals": {
+            "type": "integer",
+            "minimum": 0,
+            "default": floor_default(REVIEWS, "requiredApprovals"),
+            "description": "The fewest approving reviews a default-branch ruleset may require.",
+        }
+    },
 )
 
 
@@ -114,12 +134,15 @@ ruleset_history = resource_policy(
     remediation="keep branchRules.blockForcePushes, blockDeletion and linearHistory true.",
     types=(RULESET,),
     check=_history,
+    waiver=NotWaivable(
+        "history rewritten or deleted is not restored when a waiver expires.", floor=("history",)
+    ),
 )
 
 
 def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
     status = dig(args.props, "rules", "requiredStatusChecks")
-    wanted = list(config.get("requiredChecks") or [])
+    wanted = list(config.get("requiredChecks", floor_default(CHECKS, "requiredChecks")))
     present = {c.get("context") for c in (dig(status, "requiredChecks") or [])}
     missing = [c for c in wanted if c not in present]
     if missing:
@@ -129,7 +152,7 @@ def _checks(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable
 
 
 ruleset_required_checks = resource_policy(
-    "github-ruleset-required-checks",
+    CHECKS,
     area=AREA,
     description="Merging waits for the required status checks on an up-to-date branch.",
     severity=Severity.HIGH,
@@ -137,11 +160,16 @@ ruleset_required_checks = resource_policy(
     remediation="list the checks in branchRules.requiredChecks and keep strictChecks true.",
     types=(RULESET,),
     check=_checks,
+    waiver=NotWaivable(
+        "merging without the required checks merges untested code; the floor keeps them.",
+        floor=("required-checks",),
+    ),
     properties={
         "requiredChecks": {
             "type": "array",
             "items": {"type": "string"},
-            "default": ["Tests", "Code Quality", "Dependency Review"],
+            "default": floor_default(CHECKS, "requiredChecks"),
+            "description": "Status checks every default-branch ruleset must require.",
         }
     },
 )
@@ -166,6 +194,10 @@ ruleset_bypass = resource_policy(
     remediation="remove the actor from branchRules.bypassActors.",
     types=(RULESET,),
     check=_bypass,
+    waiver=NotWaivable(
+        "a bypass actor is itself an exception with no reviewer and no expiry.",
+        floor=("bypass-actors",),
+    ),
 )
 
 
@@ -187,6 +219,10 @@ secret_scanning = resource_policy(
     "repositories also need security.secretProtectionLicensed).",
     types=(REPOSITORY,),
     check=_secret_scanning,
+    waiver=NotWaivable(
+        "a credential pushed meanwhile is not un-leaked when a waiver expires.",
+        floor=("secret-scanning",),
+    ),
 )
 
 
@@ -207,6 +243,7 @@ repository_protected = resource_policy(
     "archive_on_destroy=True (GovernedRepository does).",
     types=(REPOSITORY,),
     check=_protected,
+    waiver=NotWaivable("a repository deleted meanwhile does not come back when a waiver expires."),
 )
 
 
@@ -234,6 +271,10 @@ vulnerability_alerts = stack_policy(
     standard=scorecard("Vulnerabilities"),
     remediation="keep security.vulnerabilityAlerts and security.dependabotSecurityUpdates true.",
     check=_alerts,
+    waiver=NotWaivable(
+        "the floor keeps vulnerability alerts and security updates on.",
+        floor=("vulnerability-alerts",),
+    ),
 )
 
 
@@ -283,6 +324,10 @@ dependabot_coverage = stack_policy(
     standard=scorecard("Dependency-Update-Tool"),
     remediation="add the ecosystem to dependabot.ecosystems in the repository's config.",
     check=_dependabot,
+    waiver=Waivable(
+        "the ecosystems are inferred from the workflows' text, which can name one the "
+        "repository does not use; a missing version-update entry weakens no control in force."
+    ),
 )
 
 
@@ -307,6 +352,10 @@ security_files = stack_policy(
     remediation="give the repository a securityPolicy (contact, responseHours) in its config; "
     "CODEOWNERS is generated from codeowners (or the team-leads default).",
     check=_policy_files,
+    waiver=Waivable(
+        "a repository can take its SECURITY.md from the organisation's .github repository "
+        "while its own is written; CODEOWNERS is always generated."
+    ),
 )
 
 
@@ -332,6 +381,9 @@ workflow_token = stack_policy(
     remediation="keep actions.defaultWorkflowPermissions 'read' and "
     "actions.canApprovePullRequests false.",
     check=_token,
+    waiver=NotWaivable(
+        "a token that writes can change the code the checks passed.", floor=("workflow-token",)
+    ),
 )
 
 
@@ -372,17 +424,15 @@ actions_pinned = resource_policy(
     remediation="add the action to tbcoin-platform:github.actionPins with its 40-hex commit SHA.",
     types=(FILE,),
     check=_pinned,
+    waiver=NotWaivable(
+        "the repository setting the floor keeps (actions.shaPinningRequired) makes GitHub "
+        "refuse an unpinned action anyway; the fix is a pin in github.actionPins.",
+        floor=("sha-pinning",),
+    ),
 )
 
 
-SCORECARD_FLOOR = {
-    "Branch-Protection": 10,
-    "Token-Permissions": 10,
-    "Dangerous-Workflow": 10,
-    "Security-Policy": 10,
-    "Dependency-Update-Tool": 10,
-    "Pinned-Dependencies": 9,
-}
+SCORECARD = "github-scorecard-floor"
 
 
 def _scorecard_floor(
@@ -390,7 +440,8 @@ def _scorecard_floor(
 ) -> Iterable[tuple[str, str]]:
     from scorecard.predict import predict_resources
 
-    minimums = {str(k): int(v) for k, v in (config.get("minimums") or SCORECARD_FLOOR).items()}
+    given = config.get("minimums") or floor_default(SCORECARD, "minimums")
+    minimums = {str(k): int(v) for k, v in given.items()}
     urns = dict(_repo_names(resources))
     plain = [{"type": r.resource_type, "inputs": dict(r.props)} for r in resources]
     for prediction in predict_resources(plain):
@@ -409,7 +460,7 @@ def _scorecard_floor(
 
 
 scorecard_floor = stack_policy(
-    "github-scorecard-floor",
+    SCORECARD,
     area=AREA,
     description="Each repository's predicted OpenSSF Scorecard checks meet the stack's minimums.",
     severity=Severity.HIGH,
@@ -417,11 +468,17 @@ scorecard_floor = stack_policy(
     remediation="see `infractl scorecard --stack <stack>` for each check's reasons and what "
     "raises it.",
     check=_scorecard_floor,
+    waiver=NotWaivable(
+        "its minimums are the floor's own (a policy parameter it holds); a waiver would lower "
+        "the floor for a repository."
+    ),
     properties={
         "minimums": {
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10},
-            "default": SCORECARD_FLOOR,
+            "default": floor_default(SCORECARD, "minimums"),
+            "description": "The least predicted score of each OpenSSF Scorecard check held; "
+            "a check not listed is not held.",
         }
     },
 )
@@ -445,11 +502,17 @@ single_owner = stack_policy(
     remediation="remove the repository from one stack's tbcoin-platform:github.repositories "
     "(then run `infractl policies sync-config`).",
     check=_ownership,
+    waiver=NotWaivable(
+        "two stacks governing one repository overwrite each other on every `up`; an expiry "
+        "date does not stop that."
+    ),
     properties={
         "ownedByOtherStacks": {
             "type": "object",
             "additionalProperties": {"type": "string"},
             "default": {},
+            "description": "Repositories another stack governs, with that stack (written by "
+            "`infractl policies sync-config`).",
         }
     },
 )

@@ -9,8 +9,11 @@ from typing import Any
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
 from tbcoin_policies.common import (
+    NotWaivable,
+    Waivable,
     cis_kubernetes,
     dig,
+    floor_default,
     labels_match,
     namespace_of,
     of_type,
@@ -22,6 +25,7 @@ from tbcoin_policies.common import (
 )
 
 AREA = "kubernetes"
+PINNED, AVAILABILITY = "k8s-images-pinned", "k8s-production-high-availability"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
 WORKLOADS = {
@@ -97,6 +101,12 @@ pod_security_restricted = resource_policy(
     "all of these.",
     types=tuple(WORKLOADS),
     check=_restricted,
+    waiver=Waivable(
+        "some workloads need one control relaxed (a node agent's host PID, a vendor image that "
+        "writes to its root filesystem); a waiver confines that to the resources it names, "
+        "reviewed and dated, where the alternative would be the policy turned down for the "
+        "whole stack (which the floor forbids). The level stays as configured."
+    ),
 )
 
 
@@ -119,6 +129,10 @@ requests_and_limits = resource_policy(
     remediation="set services.<name>.resources.requests and .limits in the stack config.",
     types=tuple(WORKLOADS),
     check=_resources,
+    waiver=Waivable(
+        "a workload being sized may run without a limit for a while; the namespace quota "
+        "still bounds the total."
+    ),
 )
 
 
@@ -138,10 +152,13 @@ probes = resource_policy(
     description="Long-running containers have readiness and liveness probes.",
     severity=Severity.MEDIUM,
     standard=project_rule("health-probes"),
-    remediation="point app.healthPath at the app's health endpoint; the workload builder adds "
-    "startup, readiness and liveness probes on it.",
+    remediation="point app.healthPath (startup and liveness) and app.readinessPath (readiness) "
+    "at the app's endpoints; the workload builder adds the probes.",
     types=tuple(WORKLOADS),
     check=_probes,
+    waiver=Waivable(
+        "a worker with no endpoint to probe, or a probe being fixed, is a known gap for a time."
+    ),
 )
 
 
@@ -155,12 +172,12 @@ def _images(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable
             continue
         if tag in (None, "latest"):
             yield f"Container '{c.get('name')}' runs {image!r}: a mutable tag."
-        elif config.get("requireDigest", False):
+        elif config.get("requireDigest", floor_default(PINNED, "requireDigest")):
             yield f"Container '{c.get('name')}' runs {image!r}, not an image digest."
 
 
 images_pinned = resource_policy(
-    "k8s-images-pinned",
+    PINNED,
     area=AREA,
     description="Images are never ':latest' or untagged, and are pinned by digest where required.",
     severity=Severity.HIGH,
@@ -168,7 +185,16 @@ images_pinned = resource_policy(
     remediation="name images as sha256:<digest> (or 'build') in services.<name>.strategy.",
     types=tuple(WORKLOADS),
     check=_images,
-    properties={"requireDigest": {"type": "boolean", "default": False}},
+    waiver=NotWaivable(
+        "what runs must be what was reviewed; the floor requires digests (requireDigest)."
+    ),
+    properties={
+        "requireDigest": {
+            "type": "boolean",
+            "default": floor_default(PINNED, "requireDigest"),
+            "description": "Whether every image must be pinned by digest (not only not latest).",
+        }
+    },
 )
 
 
@@ -196,7 +222,7 @@ def _autoscalers(resources: list[PolicyResource]) -> dict[tuple[str, Any], Polic
 def _high_availability(
     resources: list[PolicyResource], config: Mapping[str, Any]
 ) -> Iterable[tuple[str, str]]:
-    minimum = int(config.get("minReplicas", 2))
+    minimum = int(config.get("minReplicas", floor_default(AVAILABILITY, "minReplicas")))
     tiers = _namespace_tiers(resources)
     hpas = _autoscalers(resources)
     pdbs = of_type(resources, PDB)
@@ -226,7 +252,7 @@ def _high_availability(
 
 
 high_availability = stack_policy(
-    "k8s-production-high-availability",
+    AVAILABILITY,
     area=AREA,
     description="Production workloads serving traffic run >= 2 replicas with a disruption budget.",
     severity=Severity.HIGH,
@@ -234,7 +260,18 @@ high_availability = stack_policy(
     remediation="set services.<name>.replicas >= 2 in the production stack; the workload builder "
     "then adds a PodDisruptionBudget.",
     check=_high_availability,
-    properties={"minReplicas": {"type": "integer", "minimum": 1, "default": 2}},
+    waiver=NotWaivable(
+        "its replica minimum is a floor parameter on prod; a single replica is an outage on "
+        "the next node drain."
+    ),
+    properties={
+        "minReplicas": {
+            "type": "integer",
+            "minimum": 1,
+            "default": floor_default(AVAILABILITY, "minReplicas"),
+            "description": "The fewest replicas a production workload serving traffic may run.",
+        }
+    },
 )
 
 
@@ -263,6 +300,10 @@ default_deny = stack_policy(
     standard=cis_kubernetes("5.3.2", "Ensure that all Namespaces have NetworkPolicies defined"),
     remediation="declare the namespace as an environment; its component adds `default-deny`.",
     check=_default_deny,
+    waiver=Waivable(
+        "a namespace a third-party install creates may need its own network rules written "
+        "first; the waiver names that namespace and nothing else."
+    ),
 )
 
 
@@ -291,6 +332,10 @@ service_selects_workload = stack_policy(
     standard=project_rule("no-dangling-services"),
     remediation="check the service's strategy and track names in the stack config.",
     check=_selectors,
+    waiver=Waivable(
+        "a Service whose pods come from outside the stack (a chart, another controller) "
+        "selects pods the pack cannot see."
+    ),
 )
 
 
@@ -374,6 +419,10 @@ shared_with_controllers = stack_policy(
     remediation="build the object through the release strategies (infra/kubernetes/"
     "strategies.py), which set ignoreChanges and leave replicas to the HPA.",
     check=_shared_with_controllers,
+    waiver=NotWaivable(
+        "Pulumi and the Argo Rollouts controller would undo each other's writes on every `up`: "
+        "the release itself breaks."
+    ),
 )
 
 
@@ -424,6 +473,10 @@ canary_weights = resource_policy(
     "moves them, up to maxWeight, then `infractl rollout promote`.",
     types=(HTTP_ROUTE,),
     check=_weights,
+    waiver=NotWaivable(
+        "a split that does not add up to 100, or exceeds the maximum, sends live traffic where "
+        "no one reviewed it; maxWeight is config the same reviewers can change."
+    ),
 )
 
 
@@ -443,6 +496,10 @@ helm_pinned = resource_policy(
     remediation="set an exact chart version (e.g. 1.7.4) in the stack config.",
     types=(HELM_RELEASE,),
     check=_chart_pinned,
+    waiver=NotWaivable(
+        "an unpinned chart changes what is deployed without a review, as a mutable image tag "
+        "would (images are pinned by the floor)."
+    ),
 )
 
 POLICIES = [

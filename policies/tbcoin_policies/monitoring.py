@@ -8,9 +8,12 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Severity
 
-from secret_patterns import is_credential_name
+from secret_patterns.names import is_credential_name
 from tbcoin_policies.common import (
+    NotWaivable,
+    Waivable,
     dig,
+    floor_default,
     labels_match,
     namespace_of,
     of_type,
@@ -20,6 +23,7 @@ from tbcoin_policies.common import (
 )
 
 AREA = "monitoring"
+RETAINED = "monitoring-storage-retained"
 SERVICE = "kubernetes:core/v1:Service"
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -90,6 +94,10 @@ service_coverage = stack_policy(
     remediation="declare tbcoin-platform:monitoring; the monitoring stack adds a ServiceMonitor, "
     "a PrometheusRule and a dashboard per service.",
     check=_coverage,
+    waiver=Waivable(
+        "a new service may ship before its alerts are tuned; the waiver keeps the gap visible "
+        "and dated."
+    ),
 )
 
 
@@ -121,11 +129,17 @@ helm_values_no_credentials = resource_policy(
     "at it (existingSecret, *_file).",
     types=(HELM_RELEASE,),
     check=_plain_values,
+    waiver=NotWaivable(
+        "a credential in plain values is kept in state and in the release's Secret; an expiry "
+        "date does not un-leak it."
+    ),
 )
 
 
 def _retained(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterable[str]:
-    if args.props.get("name") != "kube-prometheus-stack" or not config.get("requireRetention"):
+    if args.props.get("name") != "kube-prometheus-stack" or not config.get(
+        "requireRetention", floor_default(RETAINED, "requireRetention")
+    ):
         return
     spec = dig(args.props, "values", "prometheus", "prometheusSpec", default={})
     if not args.opts.protect:
@@ -137,15 +151,27 @@ def _retained(args: ResourceValidationArgs, config: Mapping[str, Any]) -> Iterab
 
 
 storage_retained = resource_policy(
-    "monitoring-storage-retained",
+    RETAINED,
     area=AREA,
     description="Production metrics history survives any `pulumi up`.",
     severity=Severity.HIGH,
     standard=project_rule("metrics-retention"),
-    remediation="set monitoring.storage and monitoring.protect: true in the production stack.",
+    remediation="set monitoring.prometheus.storage and monitoring.protect: true in the "
+    "production stack.",
     types=(HELM_RELEASE,),
     check=_retained,
-    properties={"requireRetention": {"type": "boolean", "default": False}},
+    waiver=NotWaivable(
+        "a floor parameter on prod: metrics history deleted meanwhile is not restored when a "
+        "waiver expires."
+    ),
+    properties={
+        "requireRetention": {
+            "type": "boolean",
+            "default": floor_default(RETAINED, "requireRetention"),
+            "description": "Whether Prometheus' metrics must survive a restart and a deleted "
+            "release (persistent, retained volume; protected release).",
+        }
+    },
 )
 
 POLICIES = [service_coverage, helm_values_no_credentials, storage_retained]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi_github as github
 
+from infra.config.base import seconds
 from infra.github.import_ids import import_id
 from infra.github.settings.declaration import Declaration, RepositoryContext
 
@@ -28,7 +29,7 @@ def environments(ctx: RepositoryContext) -> list[Declaration]:
             else None,
             "prevent_self_review": env.prevent_self_review,
             "can_admins_bypass": env.can_admins_bypass,
-            "wait_timer": env.wait_timer_minutes,
+            "wait_timer": int(seconds(env.wait_timer) // 60),
         }
         if env.default_branch_only:
             args["deployment_branch_policy"] = {
