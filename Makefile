@@ -157,7 +157,7 @@ e2e-scorecard: $(VENV)/.installed-test
 ## score the managed files again and rewrite tests/scorecard_real.json
 e2e-scorecard-record: $(VENV)/.installed-test
 	$(PY) -m e2e.tools scorecard
-	$(PY) -m tests.scorecard_real
+	$(PY) -m tests.scorecard_real --record
 
 ## remove out/ and the tools' caches
 clean:

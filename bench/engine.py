@@ -30,7 +30,7 @@ import yaml
 from bench import record
 from bench.measure import measure, succeeded
 from bench.stacks import REPO, synthetic_stack
-from e2e import controlplane, engine, live, stacks
+from e2e import controlplane, engine, live, recorded, stacks
 from e2e.programs import program
 from e2e.tools import BIN
 
@@ -239,6 +239,7 @@ def main() -> int:
               "(`make e2e-tools` builds them from their Go modules)")  # fmt: skip
         return 0
     started = time.perf_counter()
+    tests_before = recorded.snapshot()
     os.environ.update(stacks.SECRET_ENV)
     with tempfile.TemporaryDirectory(prefix="tbcoin-bench-engine-") as tmp:
         folder = Path(tmp)
@@ -255,8 +256,7 @@ def main() -> int:
     print(report(result))
     print(f"{result['when']}; cores: {result['cores']}; real-engine bench: "
           f"{result['bench_seconds']}s")  # fmt: skip
-    record.save(result, "-engine")
-    return 0
+    return record.save(result, tests_before, "-engine")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from typing import Any
 
 from bench.stacks import REPO
+from e2e import recorded
 
 
 def started() -> dict[str, Any]:
@@ -21,11 +23,16 @@ def started() -> dict[str, Any]:
     }
 
 
-def save(result: dict[str, Any], suffix: str = "") -> None:
+def save(result: dict[str, Any], tests_before: recorded.Snapshot, suffix: str = "") -> int:
+    """Write the result; exit 1 if the bench changed tests/ (only `--record` writes there)."""
     folder = REPO / "bench" / "results"
     folder.mkdir(exist_ok=True)
     name = f"{result['when'].replace(':', '')}{suffix}.json"
     (folder / name).write_text(json.dumps(result, indent=2) + "\n")
+    wrote = recorded.changes(tests_before)
+    if wrote:
+        print(f"bench: wrote into tests/: {', '.join(wrote)}", file=sys.stderr)
+    return 1 if wrote else 0
 
 
 def count_from_env(name: str, default: int) -> int:

@@ -25,6 +25,7 @@ from bench.measure import check_verdict, measure, succeeded
 from bench.scale import report as scale_report
 from bench.scale import scale
 from bench.stacks import REPO, write_stack
+from e2e import recorded
 
 PY = sys.executable
 INFRACTL = [PY, "-m", "infractl.cli"]
@@ -138,6 +139,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> int:
     started = time.perf_counter()
+    tests_before = recorded.snapshot()
     # checkov: no network (no mapping download, no update check).
     os.environ.update(BC_SKIP_MAPPING="TRUE", CKV_SKIP_PACKAGE_UPDATE_CHECK="TRUE")
     with tempfile.TemporaryDirectory(prefix="tbcoin-bench-") as tmp:
@@ -172,8 +174,7 @@ def main() -> int:
     if scaled:
         print(scale_report(scaled))
     print(f"{result['when']}; cores: {result['cores']}; whole bench: {result['bench_seconds']}s")
-    record.save(result)
-    return 0
+    return record.save(result, tests_before)
 
 
 if __name__ == "__main__":

@@ -173,7 +173,9 @@ def _kubeconfig(pki: pki_module.Pki, server: str) -> dict[str, object]:
 
 
 def _node() -> dict[str, object]:
-    capacity = {"cpu": "32", "memory": "128Gi", "pods": "250"}
+    # Every resource a workload may request (the stacks request ephemeral-storage): a quantity the
+    # node does not advertise leaves the pod unschedulable, and `up` waits on it until its timeout.
+    capacity = {"cpu": "32", "memory": "128Gi", "ephemeral-storage": "500Gi", "pods": "250"}
     return {
         "apiVersion": "v1",
         "kind": "Node",

@@ -1,27 +1,35 @@
 """Faults under the real engine (`make e2e`, staging): each fault hits a `pulumi up` that is
-creating the stack on an empty cluster, then the runbook's recovery (docs/runbooks/failed-up.md)
-is applied step by step until `pulumi preview --expect-no-changes` is clean. Per fault: how the
-update ended, what state and cluster held, each recovery step taken, and the seconds from the
-fault to a clean preview."""
+creating the stack on an empty cluster, each on a control plane and stack of its own. Then the
+runbook's recovery (docs/runbooks/failed-up.md, "Recover a stopped or killed run") is applied as a
+user would: `pulumi up`, and for every error any command printed, its remedy, in the runbook's
+order, until `pulumi up` succeeds; then `pulumi preview --expect-no-changes` must be clean.
+Per fault: how the update ended, what state and cluster held, each recovery command with its exit
+(and its output when it failed), and the seconds from the fault to a clean preview."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from e2e import controlplane, engine, live
+from e2e import engine, live
 from e2e.errors import HarnessError
+from e2e.report import output_tail
+from e2e.scenario import StackRun, Step
 
 # The update is hit once this many resources are done: far enough in that state has changed.
 HIT_AFTER = 8
-Injector = Callable[[subprocess.Popen[str], controlplane.ControlPlane, engine.Engine], str]
+# Rounds of `pulumi up` and remedies before the recovery gives up.
+ROUNDS = 4
+Injector = Callable[[subprocess.Popen[str], StackRun], str]
 
 
 def _done(log: Path | None) -> int:
@@ -30,42 +38,34 @@ def _done(log: Path | None) -> int:
     return sum(1 for line in log.read_text().splitlines() if '"resOutputsEvent"' in line)
 
 
-def sigterm(
-    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
-) -> str:
+def sigterm(proc: subprocess.Popen[str], s: StackRun) -> str:
     os.kill(proc.pid, signal.SIGTERM)
     return "SIGTERM to the pulumi CLI"
 
 
-def sigkill(
-    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
-) -> str:
+def sigkill(proc: subprocess.Popen[str], s: StackRun) -> str:
     os.kill(proc.pid, signal.SIGKILL)
     return "SIGKILL to the pulumi CLI"
 
 
-def apiserver_down(
-    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
-) -> str:
-    plane.process("kube-apiserver").stop()
+def apiserver_down(proc: subprocess.Popen[str], s: StackRun) -> str:
+    s.plane.process("kube-apiserver").stop()
     time.sleep(20)
-    restarted = plane.start_again("kube-apiserver")
-    plane.wait_until("the API server again", lambda: plane.get("/readyz") == b"ok", restarted, 90)
+    restarted = s.plane.start_again("kube-apiserver")
+    s.plane.wait_until(
+        "the API server again", lambda: s.plane.get("/readyz") == b"ok", restarted, 90
+    )
     return "kube-apiserver stopped for 20 s, then started again"
 
 
-def etcd_restart(
-    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
-) -> str:
-    plane.process("etcd").stop()
+def etcd_restart(proc: subprocess.Popen[str], s: StackRun) -> str:
+    s.plane.process("etcd").stop()
     time.sleep(5)
-    plane.start_again("etcd")
+    s.plane.start_again("etcd")
     return "etcd stopped for 5 s, then started again"
 
 
-def pack_killed(
-    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
-) -> str:
+def pack_killed(proc: subprocess.Popen[str], s: StackRun) -> str:
     pids = engine.descendants(proc.pid, "pulumi.policy")
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
@@ -85,72 +85,141 @@ def _checkpoint(pulumi: engine.Engine, suffix: str = "") -> Path:
     return found[0]
 
 
-def torn_checkpoint(
-    proc: subprocess.Popen[str], plane: controlplane.ControlPlane, pulumi: engine.Engine
-) -> str:
-    """A kill in the middle of the file backend's checkpoint write (it is not atomic): what one
-    SIGKILL left once, made certain."""
+def torn_checkpoint(proc: subprocess.Popen[str], s: StackRun) -> str:
+    """A killed run whose checkpoint is unreadable. A kill alone cannot tear it (the file
+    backend writes a temporary file and renames it over the checkpoint); a machine that goes
+    down before the file reaches its disk, or a state file copied or edited by hand, can."""
     os.kill(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(10)
-    state = _checkpoint(pulumi)
+    state = _checkpoint(s.pulumi)
     text = state.read_bytes()
     state.write_bytes(text[: len(text) // 2])
     return f"SIGKILL to the pulumi CLI, its checkpoint cut to {len(text) // 2} of {len(text)} bytes"
 
 
-FAULTS: dict[str, Injector] = {
-    "sigterm": sigterm,
-    "sigkill": sigkill,
-    "apiserver-down": apiserver_down,
-    "etcd-restart": etcd_restart,
-    "pack-killed": pack_killed,
-    "torn-checkpoint": torn_checkpoint,
-}
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    does: str
+    inject: Injector
+    # The policy pack killed: the update must fail, never pass unchecked.
+    update_must_fail: bool = False
 
 
-def _pending(pulumi: engine.Engine) -> int | str:
-    try:
-        state = pulumi.stack_export()
-    except HarnessError as exc:
-        return f"state unreadable: {exc}"
-    return len((state.get("deployment") or {}).get("pending_operations") or [])
+FAULTS = (
+    Fault("sigterm", "SIGTERM to the CLI", sigterm),
+    Fault("sigkill", "SIGKILL to the CLI (its lock stays)", sigkill),
+    Fault("apiserver-down", "kube-apiserver stopped for 20 s", apiserver_down),
+    Fault("etcd-restart", "etcd stopped for 5 s", etcd_restart),
+    Fault("pack-killed", "SIGKILL to the policy pack", pack_killed, update_must_fail=True),
+    Fault(
+        "torn-checkpoint", "SIGKILL to the CLI, then its checkpoint cut in half", torn_checkpoint
+    ),
+)
 
 
-def _restore_backup(pulumi: engine.Engine, stack: str, backup: dict[str, Any] | None) -> str:
+@dataclass(frozen=True)
+class Remedy:
+    """One recovery step of the runbook: what an error says that calls for it, and the command."""
+
+    says: str
+    command: str
+    apply: Callable[[StackRun, Recovery], engine.Result]
+
+
+def _cancel(s: StackRun, r: Recovery) -> engine.Result:
+    return s.cli("cancel", "--yes", event_log=False)
+
+
+def _restore(s: StackRun, r: Recovery) -> engine.Result:
     """The file backend keeps the checkpoint before each write as `<stack>.json.bak`: a
-    checkpoint, whose `latest` is the deployment `pulumi stack import` takes (the backup itself
-    it refuses). It is read before any recovery step, as every write moves it on."""
-    if backup is None:
-        return "no readable checkpoint backup to restore"
-    restored = pulumi.folder / f"{stack}-restored.json"
+    checkpoint, whose `latest` is the deployment `pulumi stack import` takes (the backup
+    itself it refuses)."""
+    restored = s.pulumi.folder / f"{s.stack}-restored.json"
+    backup = r.backup()
     restored.write_text(
         json.dumps({"version": backup["version"], "deployment": backup["checkpoint"]["latest"]})
     )
-    done = pulumi.run("stack", "import", "--file", str(restored), "--stack", stack,
-                      event_log=False)  # fmt: skip
-    return f"pulumi stack import of the backup's deployment (exit {done.returncode})"
+    return s.cli("stack", "import", "--file", str(restored), event_log=False)
 
 
-def _backup(pulumi: engine.Engine) -> dict[str, Any] | None:
-    try:
-        return dict(json.loads(_checkpoint(pulumi, ".bak").read_text()))
-    except (ValueError, OSError):
-        return None
+def _refresh(s: StackRun, r: Recovery) -> engine.Result:
+    return s.cli("refresh", "--yes", "--clear-pending-creates")
 
 
-def fault(
-    name: str,
-    pulumi: engine.Engine,
-    plane: controlplane.ControlPlane,
-    stack: str,
-    program: Callable[[], None],
-    pack: list[str],
-) -> dict[str, Any]:
-    inject = FAULTS[name]
-    what: list[str] = []
+# The runbook's order: the lock first (nothing else runs on a locked stack), then the checkpoint
+# (a refresh needs a readable one), then pending operations.
+REMEDIES = (
+    Remedy("the stack is currently locked", "pulumi cancel --yes", _cancel),
+    Remedy(
+        "failed to load checkpoint",
+        "pulumi stack import --file restored.json (the backup's deployment)",
+        _restore,
+    ),
+    Remedy("pending operations", "pulumi refresh --yes --clear-pending-creates", _refresh),
+)
+
+
+def called_for(result: engine.Result) -> list[Remedy]:
+    """The remedies a command's errors call for, in the runbook's order."""
+    text = "\n".join([result.stdout, result.stderr, *result.diagnostics()])
+    return [remedy for remedy in REMEDIES if remedy.says in text]
+
+
+@dataclass
+class Recovery:
+    s: StackRun
+    steps: list[dict[str, Any]]
+    _backup: dict[str, Any] | None = None
+
+    def backup(self) -> dict[str, Any]:
+        """The backup, read once before any recovery command: each write moves it on."""
+        if self._backup is None:
+            try:
+                self._backup = dict(json.loads(_checkpoint(self.s.pulumi, ".bak").read_text()))
+            except (ValueError, OSError) as exc:
+                raise HarnessError(f"no readable checkpoint backup to restore: {exc}") from exc
+        return self._backup
+
+    def apply(self, remedy: Remedy) -> engine.Result:
+        result = remedy.apply(self.s, self)
+        step: dict[str, Any] = {"command": remedy.command, "exit": result.returncode}
+        if result.returncode != 0:
+            step["output"] = output_tail(result)
+        self.steps.append(step)
+        return result
+
+    def run(self) -> bool:
+        """`pulumi up`; while it fails, the remedies its errors call for, in the runbook's
+        order. A remedy that fails saying it needs another (an import on a locked stack) gets
+        that one first, then is run again: whichever error the CLI reports first, the same
+        commands follow."""
+        with contextlib.suppress(HarnessError):
+            self.backup()
+        for _ in range(ROUNDS):
+            up = self.s.cli("up", "--yes", pack=True)
+            self.steps.append({"command": "pulumi up --yes", "exit": up.returncode})
+            if up.returncode == 0:
+                return True
+            self.steps[-1]["output"] = output_tail(up)
+            wanted = called_for(up)
+            if not wanted:
+                return False
+            for remedy in wanted:
+                result = self.apply(remedy)
+                first = [r for r in called_for(result) if r is not remedy]
+                if result.returncode != 0 and first:
+                    for needed in first:
+                        self.apply(needed)
+                    self.apply(remedy)
+        return False
+
+
+def run_fault(fault: Fault, s: StackRun) -> str:
     hit_at: list[float] = []
     below: list[int] = []
+    what: list[str] = []
 
     def during(proc: subprocess.Popen[str], log: Path | None) -> None:
         end = time.monotonic() + 300
@@ -160,50 +229,45 @@ def fault(
             hit_at.append(time.monotonic())
             # Taken before the fault: a killed CLI's plugins are re-parented and lost to view.
             below.extend(engine.descendants(proc.pid))
-            what.append(inject(proc, plane, pulumi))
+            what.append(fault.inject(proc, s))
 
     # --skip-preview: the fault lands in the update itself, not in the preview `up` starts with.
-    up = pulumi.run(
-        "up", "--yes", "--skip-preview", "--stack", stack, *pack, program=program, during=during
-    )
-    # Whatever the CLI left of its plugins (SIGKILL leaves them running) goes now.
-    leftovers = _leftovers(below)
+    up = s.cli("up", "--yes", "--skip-preview", pack=True, during=during)
     outcome: dict[str, Any] = {
         "fault": what[0] if what else "not injected: the update ended first",
         "exit": up.returncode,
         "done_before_fault": HIT_AFTER,
         "error": (up.diagnostics() or up.stderr.strip().splitlines() or [""])[-1][:300],
-        "orphaned_plugins": leftovers,
-        "pending_operations": _pending(pulumi),
-        "objects_live": len(live.ours(plane.kubeconfig)),
+        # Whatever the CLI left of its plugins (SIGKILL leaves them running) goes now.
+        "orphaned_plugins": _leftovers(below),
+        "pending_operations": _pending(s.pulumi),
+        "objects_live": len(live.ours(s.plane.kubeconfig)),
     }
-    steps: list[str] = []
-    backup = _backup(pulumi)
-    for _ in range(4):
-        again = pulumi.run("up", "--yes", "--stack", stack, *pack, program=program)
-        text = again.stdout + again.stderr
-        if again.returncode == 0:
-            steps.append("pulumi up --yes")
-            break
-        if "failed to load checkpoint" in text:
-            steps.append(_restore_backup(pulumi, stack, backup))
-        elif "locked" in text:
-            steps.append("pulumi cancel --yes (stale lock of the killed run)")
-            pulumi.run("cancel", "--yes", "--stack", stack, event_log=False)
-        elif "pending" in text:
-            steps.append("pulumi refresh --yes --clear-pending-creates")
-            pulumi.run("refresh", "--yes", "--clear-pending-creates", "--stack", stack)
-        else:
-            steps.append(f"pulumi up failed: {(again.diagnostics() or [text])[-1][:200]}")
-    clean = pulumi.run("preview", "--expect-no-changes", "--stack", stack, *pack, program=program)
-    outcome |= {
-        "recovery": steps,
-        "clean_preview": clean.returncode == 0,
-        "seconds_to_clean": round(time.monotonic() - hit_at[0], 1) if hit_at else None,
-    }
-    down = pulumi.run("destroy", "--yes", "--stack", stack)
-    outcome["reset"] = down.returncode == 0
-    return outcome
+    s.report.steps[fault.name] = outcome
+    check = s.report.check
+    check(bool(what), f"{fault.name}: not injected, the update ended first")
+    if fault.update_must_fail:
+        check(up.returncode != 0, f"{fault.name}: the update passed without its policy pack")
+    recovery = Recovery(s, [])
+    outcome["recovery"] = recovery.steps
+    recovered = recovery.run()
+    check(recovered, f"{fault.name}: `pulumi up` still fails after the runbook's recovery")
+    clean = s.cli("preview", "--expect-no-changes", pack=True)
+    outcome["clean_preview"] = clean.returncode == 0
+    outcome["seconds_to_clean"] = round(time.monotonic() - hit_at[0], 1) if hit_at else None
+    check(clean.returncode == 0, f"{fault.name}: no clean preview after the recovery")
+    if clean.returncode != 0:
+        outcome["preview_output"] = output_tail(clean)
+    commands = " -> ".join(step["command"].split(" (")[0] for step in recovery.steps)
+    return f"up exit {up.returncode}; {commands}; clean after {outcome['seconds_to_clean']} s"
+
+
+def _pending(pulumi: engine.Engine) -> int | str:
+    try:
+        state = pulumi.stack_export()
+    except HarnessError as exc:
+        return f"state unreadable: {exc}"
+    return len((state.get("deployment") or {}).get("pending_operations") or [])
 
 
 def _leftovers(pids: list[int]) -> list[str]:
@@ -215,3 +279,17 @@ def _leftovers(pids: list[int]) -> list[str]:
             os.kill(pid, signal.SIGKILL)
             left.append(raw.decode(errors="replace").strip()[:120])
     return left
+
+
+STEPS = tuple(
+    Step(
+        fault.name,
+        f"`pulumi up --skip-preview` on an empty cluster, hit once {HIT_AFTER} resources are "
+        f"done: {fault.does}; then the runbook's recovery",
+        ("the update fails (never passes unchecked); " if fault.update_must_fail else "")
+        + "the recovery ends in a successful `pulumi up` and a clean "
+        "`pulumi preview --expect-no-changes`",
+        functools.partial(run_fault, fault),
+    )
+    for fault in FAULTS
+)

@@ -5,7 +5,8 @@ changed by each of MUTATIONS, are scored by `scorecard --local <dir>` (v5.5.0, b
 `make e2e-scorecard` from tools/e2e/scorecard) and by the predictor. The real results are recorded
 in FIXTURE with the trees they scored, so that `make test` (no Go) holds the predictor to them.
 
-Record again after a change of the managed files or of MUTATIONS: `python -m tests.scorecard_real`.
+Record again after a change of the managed files or of MUTATIONS: `python -m tests.scorecard_real
+--record` (`make e2e-scorecard-record`).
 """
 
 from __future__ import annotations
@@ -254,7 +255,7 @@ def record(binary: Path = SCORECARD) -> dict[str, Any]:
     stamp = re.findall(r"^(GitVersion|GoVersion|Platform):\s+(\S+)", version, re.M)
     return {
         "made": {
-            "command": "python -m tests.scorecard_real (make e2e-scorecard-record)",
+            "command": "python -m tests.scorecard_real --record (make e2e-scorecard-record)",
             "scorecard": VERSION,
             "built": "go build github.com/ossf/scorecard/v5 in tools/e2e/scorecard (go.sum pins)",
             "version_output": dict(stamp),
@@ -268,10 +269,20 @@ def record(binary: Path = SCORECARD) -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":
+def main(argv: list[str]) -> int:
+    if argv != ["--record"]:
+        rewrites = FIXTURE.relative_to(REPO)
+        print(
+            f"usage: python -m tests.scorecard_real --record (rewrites {rewrites})", file=sys.stderr
+        )
+        return 2
     data = record()
     FIXTURE.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     problems = [p for case in cases(data) for p in compare(*case)]
     print(f"{len(data['cases'])} cases written to {FIXTURE.relative_to(REPO)}")
     print("\n".join(problems) or "the prediction agrees with every case")
-    sys.exit(1 if problems else 0)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -55,12 +55,12 @@ def _prod_report():  # type: ignore[no-untyped-def]
     return analyse("prod", refresh, pending, read_program(RESOURCES))
 
 
-def test_ranked_report_matches_its_golden_markdown() -> None:
+def test_ranked_report_matches_its_golden_markdown(recording: bool) -> None:
     run = infractl(
         "drift", "--stack", "prod", "--input", REFRESH, "--pending-input", PENDING,
         "--resources", RESOURCES,
     )  # fmt: skip
-    if os.environ.get("UPDATE_GOLDEN"):
+    if recording:
         GOLDEN.write_text(run.stdout)
     assert run.stdout == GOLDEN.read_text()
     assert run.code == EXIT_DRIFT_AND_PENDING, run.stderr

@@ -235,7 +235,7 @@ def test_a_backend_with_other_than_one_checkpoint_is_a_harness_error(tmp_path: P
 
 
 def test_a_provider_panic_is_read_from_its_dump() -> None:
-    from e2e.run import KNOWN_DELETE_PANIC, provider_panic
+    from e2e.deploy import KNOWN_DELETE_PANIC, provider_panic
 
     deleted = (
         "github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/await/condition.(*Deleted).Satisfied"
@@ -257,7 +257,7 @@ def test_a_provider_panic_is_read_from_its_dump() -> None:
 
 
 def test_the_known_delete_panic_is_still_in_the_provider_source() -> None:
-    """The destroy retry in e2e/run.py stands on this line of the pinned provider; once a
+    """The destroy retry in e2e/deploy.py stands on this line of the pinned provider; once a
     provider without it is pinned, the retry is to go."""
     try:
         cache = subprocess.run(

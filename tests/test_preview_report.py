@@ -1,10 +1,9 @@
 """PR preview reports from every recorded engine output in vendor/pulumi-engine-outputs, checked
-against golden Markdown (reviewed by eye; UPDATE_GOLDEN=1 regenerates it), and broken input."""
+against golden Markdown (reviewed by eye; `pytest --record` regenerates it), and broken input."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -30,10 +29,10 @@ def _report(path: Path, stack: str | None = None) -> str:
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.name)
-def test_report_matches_its_golden_markdown(fixture: Path) -> None:
+def test_report_matches_its_golden_markdown(fixture: Path, recording: bool) -> None:
     golden = GOLDEN / f"{fixture.stem}.md"
     text = _report(fixture)
-    if os.environ.get("UPDATE_GOLDEN"):
+    if recording:
         golden.write_text(text)
     assert text == golden.read_text()
 

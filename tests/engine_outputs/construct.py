@@ -1,7 +1,7 @@
 """How the constructed engine outputs in this folder were made (they are NOT recorded runs).
 
     .venv/bin/infractl synth --stack prod --out out/prod
-    .venv/bin/python -m tests.engine_outputs.construct out/prod/resources.json
+    .venv/bin/python -m tests.engine_outputs.construct --record out/prod/resources.json
 
 No public recording of `pulumi refresh --preview-only` over GitHub or Kubernetes resources was
 found, so these take the real URNs and inputs of the prod synth and wrap them in the event shapes
@@ -141,7 +141,9 @@ def program_view(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    synth = json.loads(Path(sys.argv[1]).read_text())
+    if sys.argv[1:2] != ["--record"] or len(sys.argv) != 3:
+        sys.exit("usage: python -m tests.engine_outputs.construct --record RESOURCES_JSON")
+    synth = json.loads(Path(sys.argv[2]).read_text())
     refresh, preview = construct(synth)
     (HERE / "refresh-preview-only-prod.constructed.jsonl").write_text(refresh)
     (HERE / "preview-prod.constructed.jsonl").write_text(preview)
