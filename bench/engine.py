@@ -204,6 +204,12 @@ def scale_row(services: int, folder: Path) -> dict[str, Any]:
     }
 
 
+def _start(figures: dict[str, Any]) -> str:
+    # Results recorded before the pack's start-up was measured do not have it.
+    start = figures.get("pack_start")
+    return "" if start is None else f"; its start-up {start:.2f}s"
+
+
 def report(result: dict[str, Any]) -> str:
     lines = ["Real engine on the e2e control plane (medians of "
              f"{result['rounds']} interleaved rounds):"]  # fmt: skip
@@ -213,8 +219,7 @@ def report(result: dict[str, Any]) -> str:
             f"{f['up_empty_cluster']['seconds']:.1f}s, first no-change preview "
             f"{f['first_no_change_preview']['seconds']:.1f}s; no-change preview with the pack "
             f"{f['preview_with_pack']:.2f}s, without {f['preview_without_pack']:.2f}s "
-            f"(pack {f['pack_cost_ratio']}x, target <= 1.2x; its start-up "
-            f"{f['pack_start']:.2f}s); offline plan "
+            f"(pack {f['pack_cost_ratio']}x, target <= 1.2x{_start(f)}); offline plan "
             f"{f['offline_plan']:.2f}s (preview/plan {f['preview_over_offline_plan']}x, "
             "target >= 5x)"
         )

@@ -177,8 +177,12 @@ def _random_hex(word: str, after_digest_prefix: bool) -> bool:
 
 def _random_base64(word: str, parts: list[str]) -> bool:
     # A name joins short parts (`tbcoin-engine-prod-7f9c8d6b5-x2k4p`); a random token has a long
-    # run of mixed letters and digits between its rare `-`, `_`, `/` or `+`.
-    mixed = any(len(p) >= _RANDOM_RUN and not p.isalpha() and not p.isdigit() for p in parts)
+    # run of mixed letters and digits between its rare `-`, `_`, `/` or `+`. A hex part is
+    # measured as hex (below): names carry short digests (`managed-files-72010cf50695`).
+    mixed = any(
+        len(p) >= _RANDOM_RUN and not p.isalpha() and not p.isdigit() and not _HEX_WORD.fullmatch(p)
+        for p in parts
+    )
     if not mixed or is_potential_uuid(word) or is_sequential_string(word):
         return False
     return _BASE64.calculate_shannon_entropy(word) > _BASE64.entropy_limit

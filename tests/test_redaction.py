@@ -167,9 +167,6 @@ def test_the_pack_does_not_load_the_detector() -> None:
 
 # --- every printer ------------------------------------------------------------------------------
 
-SUMMARY = {"summaryEvent": {"resourceChanges": {"update": 1}}}
-
-
 def _event_log(tmp_path: Path) -> Path:
     """One changed resource per shape, the shape in its name, its live value, a diagnostic and a
     policy message."""
@@ -187,7 +184,9 @@ def _event_log(tmp_path: Path) -> Path:
             {"policyEvent": {"policyName": "p", "resourceUrn": urn, "message": f"saw {value}"}},
         ]
     log = tmp_path / "events.jsonl"
-    log.write_text("\n".join(map(json.dumps, [*events, SUMMARY])) + "\n")
+    # The summary counts what the events show, as the engine's does (or no printer reads it).
+    summary = {"summaryEvent": {"resourceChanges": {"update": len(CORPUS)}}}
+    log.write_text("\n".join(map(json.dumps, [*events, summary])) + "\n")
     return log
 
 

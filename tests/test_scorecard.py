@@ -56,7 +56,7 @@ def test_staging_without_lock_file_scores_lower_and_says_why(
         (synthesized("staging") / "github/tbcoin-platform-sandbox/scorecard.json").read_text()
     )
     pinned = next(c for c in data["checks"] if c["name"] == "Pinned-Dependencies")
-    assert pinned["score"] == 4
+    assert pinned["score"] == 5  # the unpinned `pip install` steps of its managed workflows
     assert "workflows.lockFile" in pinned["to_raise"][0]
     assert any("python -m pip install" in d for d in pinned["details"])
 
