@@ -167,6 +167,7 @@ def test_the_pack_does_not_load_the_detector() -> None:
 
 # --- every printer ------------------------------------------------------------------------------
 
+
 def _event_log(tmp_path: Path) -> Path:
     """One changed resource per shape, the shape in its name, its live value, a diagnostic and a
     policy message."""
