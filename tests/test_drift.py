@@ -457,7 +457,8 @@ def test_drift_runs_the_cli_with_event_log_enabled(
     monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
     monkeypatch.delenv("PULUMI_DEBUG_COMMANDS", raising=False)
     report = run_refresh_preview(tmp_path, "prod")
-    assert report.summary == {"same": 59}
+    # Everything the recorded run held, unchanged (its summary's count).
+    assert report.summary == {"same": 65}
 
 
 # --- ruleset drift the provider cannot see (REST API, on the GitHub API stand-in) ---------------

@@ -112,3 +112,35 @@ def test_the_recorded_refresh_holds_what_its_readme_says(stack: str) -> None:
         if outputs and outputs["metadata"]["op"] != "same":
             changed.add((outputs["metadata"]["op"], outputs["metadata"]["urn"].split("::")[-1]))
     assert changed == REFRESHED[stack]
+
+
+def test_a_real_change_of_prod_reads_as_values_causes_and_ranks() -> None:
+    """The engine's own preview of an edit of the deployed prod stack (e2e/changes.py): each
+    changed value old -> new, what forced each replacement (a ConfigMap is deleted before it is
+    replaced, and the engine names the forcing property only on the replace step), the deleted
+    autoscaler, counted as the engine counts."""
+    log = RECORDED / "prod-change-preview.jsonl"
+    run = infractl("preview-report", "--stack", "prod", "--event-log", log)
+    assert run.code == 0, run.stderr
+    rows = [line for line in run.stdout.splitlines() if line.startswith("| ")]
+
+    def row(*parts: str) -> str:
+        found = [r for r in rows if all(p in r for p in parts)]
+        assert len(found) == 1, (parts, rows)
+        return found[0]
+
+    cpu = row("`tbcoin-prod-rollout-inference` Rollout", "resources.requests.cpu")
+    assert "`500m` → `750m`" in cpu and "| update |" in cpu
+    for service in ("api", "inference"):
+        configmap = f"`monitoring-configmap-dashboard-tbcoin-prod-{service}`"
+        dashboard = row(configmap, "_(the resource)_")
+        assert f'forced by `data["tbcoin-prod-{service}.json"]`' in dashboard
+    assert "| delete |" in row("`tbcoin-prod-horizontalpodautoscaler-api`")
+    assert "### `prod`: 1 to delete, 2 to replace, 6 to update" in run.stdout
+
+
+@pytest.mark.parametrize("log", sorted(RECORDED.glob("*.jsonl")), ids=lambda p: p.stem)
+def test_every_policy_judged_the_recorded_runs(log: Path) -> None:
+    """A policy the engine could not run ("can't run policy": it read a value unknown in preview)
+    gates nothing; every recorded run of this program has every policy's verdict."""
+    assert "can't run policy" not in log.read_text()

@@ -235,15 +235,16 @@ def test_blue_green_promotion_clears_its_pause(
 ) -> None:
     fake, env = cluster
     # The real controller's Rollout at the gate (make e2e, prod; tests/engine_outputs/recorded).
-    fake.rollouts[(NS, "api")] = _recorded("preview")
+    fake.rollouts[(NS, "api")] = recorded = _recorded("preview")
+    stable, current = recorded["status"]["stableRS"], recorded["status"]["currentPodHash"]
     shown = _run(env, "status", "--service", "api")
     assert shown.code == 0
     assert shown.stdout.splitlines() == [
         "Rollout tbcoin-prod/api: Paused",
         "  message: BlueGreenPause",
-        "  analysis api-7f7f7cc964-2-pre: Successful",
+        f"  analysis api-{current}-2-pre: Successful",
         "  paused: BlueGreenPause (promote to continue)",
-        "  stable: 65b75f665d, current: 7f7f7cc964",
+        f"  stable: {stable}, current: {current}",
     ]
     assert _run(env, "promote", "--service", "api").code == 0
     assert _patches(fake) == [("status", {"status": {"pauseConditions": None}})]

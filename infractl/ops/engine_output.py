@@ -380,12 +380,16 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
             elif counted.get(key, "refresh") == "refresh":
                 counted[key] = raw_op  # a refresh step counts as its outcome
             change = changes.get(key)
-            # resOutputsEvent carries the final op (a refresh step becomes same/update/delete).
+            # resOutputsEvent carries the final op (a refresh step becomes same/update/delete). A
+            # delete-before-replace announces its delete-replaced step first, without the diff:
+            # the replace step carries what forced the replacement.
             if (
                 change is None
                 or (kind == "resOutputsEvent" and op != change.op)
                 or change.op == "refresh"
+                or (raw_op == "replace" and not change.diffs and not change.replace_keys)
             ):
+                failed = change is not None and change.failed
                 change = Change(
                     urn,
                     _text(meta.get("type")) or _type_of(urn),
@@ -394,6 +398,7 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
                     old.get("protect") is True,
                     replace_keys=_names(meta.get("keys")) if op == "replace" else [],
                     inputs=_dict((new or old).get("inputs")),
+                    failed=failed,
                 )
                 changes[key] = change
             if kind == "resOpFailedEvent":
