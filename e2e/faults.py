@@ -133,15 +133,14 @@ def _cancel(s: StackRun, r: Recovery) -> engine.Result:
 
 
 def _restore(s: StackRun, r: Recovery) -> engine.Result:
-    """The file backend keeps the checkpoint before each write as `<stack>.json.bak`: a
-    checkpoint, whose `latest` is the deployment `pulumi stack import` takes (the backup
-    itself it refuses)."""
-    restored = s.pulumi.folder / f"{s.stack}-restored.json"
-    backup = r.backup()
-    restored.write_text(
-        json.dumps({"version": backup["version"], "deployment": backup["checkpoint"]["latest"]})
-    )
-    return s.cli("stack", "import", "--file", str(restored), event_log=False)
+    """The file backend keeps the checkpoint before each write as `<stack>.json.bak`, a whole
+    checkpoint file it reads as it is: put it in place of the torn one (kept as `.torn`), then
+    `pulumi stack export` reads it back. `pulumi stack import` cannot repair a torn checkpoint:
+    the CLI loads the stack, and so the torn file, before it imports (seen in make e2e)."""
+    state = _checkpoint(s.pulumi)
+    state.replace(state.with_name(state.name + ".torn"))
+    state.write_text(json.dumps(r.backup()))
+    return s.cli("stack", "export", event_log=False)
 
 
 def _refresh(s: StackRun, r: Recovery) -> engine.Result:
@@ -154,7 +153,7 @@ REMEDIES = (
     Remedy("the stack is currently locked", "pulumi cancel --yes", _cancel),
     Remedy(
         "failed to load checkpoint",
-        "pulumi stack import --file restored.json (the backup's deployment)",
+        "cp <stack>.json.bak <stack>.json (the torn file kept), pulumi stack export",
         _restore,
     ),
     Remedy("pending operations", "pulumi refresh --yes --clear-pending-creates", _refresh),
@@ -192,7 +191,7 @@ class Recovery:
 
     def run(self) -> bool:
         """`pulumi up`; while it fails, the remedies its errors call for, in the runbook's
-        order. A remedy that fails saying it needs another (an import on a locked stack) gets
+        order. A remedy that fails saying it needs another (a command on a locked stack) gets
         that one first, then is run again: whichever error the CLI reports first, the same
         commands follow."""
         with contextlib.suppress(HarnessError):

@@ -144,17 +144,33 @@ def test_an_isolated_step_that_fails_or_cannot_run_hides_no_other(
 
 class FileBackend:
     """The CLI's answers on a file backend after a killed run, as pulumi v3.274.0's diy backend
-    gives them (pkg/backend/diy): `up` and `stack import` take the stack's lock first and fail
-    on another's; `cancel` removes every lock without reading the checkpoint; a torn
-    checkpoint fails whatever loads it. `lock_checked_first=False` is a CLI that reports the
+    gives them (pkg/backend/diy): `up` takes the stack's lock first and fails on another's;
+    `cancel` removes every lock without reading the checkpoint; a torn checkpoint fails whatever
+    loads the stack, `stack import` included (what make e2e saw). The checkpoint is a real file
+    under `folder`, as the harness finds it. `lock_checked_first=False` is a CLI that reports the
     checkpoint before the lock (what CI saw)."""
 
     LOCKED = "error: the stack is currently locked by 1 lock(s). Either wait for the other"
     TORN = "error: failed to load checkpoint: unexpected end of JSON input"
 
-    def __init__(self, locked: bool, torn: bool, lock_checked_first: bool = True) -> None:
-        self.locked, self.torn, self.lock_checked_first = locked, torn, lock_checked_first
+    def __init__(
+        self, folder: Path, locked: bool, torn: bool, lock_checked_first: bool = True
+    ) -> None:
+        self.locked, self.lock_checked_first = locked, lock_checked_first
+        stacks = folder / "state" / ".pulumi" / "stacks" / "tbcoin-platform"
+        stacks.mkdir(parents=True)
+        self.state = stacks / "staging.json"
+        whole = json.dumps({"version": 3, "checkpoint": {"latest": {"resources": []}}})
+        self.state.write_text(whole[: len(whole) // 2] if torn else whole)
         self.commands: list[str] = []
+
+    @property
+    def torn(self) -> bool:
+        try:
+            json.loads(self.state.read_text())
+        except ValueError:
+            return True
+        return False
 
     def cli(self, command: str, *args: str, **_: Any) -> Result:
         self.commands.append(" ".join([command, *args[:1]]))
@@ -164,13 +180,10 @@ class FileBackend:
         if command == "cancel":
             self.locked = False
             return self._result(0, "The currently running update has been canceled")
-        if command == "stack" and args[0] == "import":
-            if self.locked:
-                return self._result(255, self.LOCKED)
-            self.torn = False
-            return self._result(0, "Import complete.")
+        if command == "stack":
+            problems = [(self.torn, self.TORN)]  # export takes no lock
         for present, message in problems:
-            if present and command in ("up", "refresh"):
+            if present:
                 return self._result(255, message)
         return self._result(0, "")
 
@@ -192,7 +205,7 @@ def _recover(backend: FileBackend, tmp_path: Path) -> tuple[bool, list[dict[str,
 def test_a_torn_checkpoint_under_a_stale_lock_recovers_whichever_is_reported_first(
     tmp_path: Path, lock_checked_first: bool
 ) -> None:
-    backend = FileBackend(locked=True, torn=True, lock_checked_first=lock_checked_first)
+    backend = FileBackend(tmp_path, locked=True, torn=True, lock_checked_first=lock_checked_first)
     recovered, steps = _recover(backend, tmp_path)
     assert recovered, steps
     assert not backend.locked and not backend.torn
@@ -208,11 +221,18 @@ def test_without_the_lock_remedy_the_torn_first_case_fails_as_ci_did(
 ) -> None:
     """The mutation: the harness that only read `up`'s errors never cancelled."""
     monkeypatch.setattr(faults, "REMEDIES", faults.REMEDIES[1:])
-    backend = FileBackend(locked=True, torn=True, lock_checked_first=False)
+    backend = FileBackend(tmp_path, locked=True, torn=True, lock_checked_first=False)
     recovered, steps = _recover(backend, tmp_path)
-    assert not recovered
-    imports = [s for s in steps if s["command"].startswith("pulumi stack import")]
-    assert imports and all(FileBackend.LOCKED in " ".join(s["output"]) for s in imports)
+    assert not recovered and backend.locked
+    assert FileBackend.LOCKED in " ".join(steps[-1]["output"])
+
+
+def test_the_torn_file_is_kept_beside_the_restored_backup(tmp_path: Path) -> None:
+    backend = FileBackend(tmp_path, locked=False, torn=True)
+    torn = backend.state.read_text()
+    recovered, _ = _recover(backend, tmp_path)
+    assert recovered and not backend.torn
+    assert backend.state.with_name("staging.json.torn").read_text() == torn
 
 
 @pytest.mark.parametrize(
@@ -220,13 +240,13 @@ def test_without_the_lock_remedy_the_torn_first_case_fails_as_ci_did(
     [
         (False, False, ["up --yes"]),
         (True, False, ["up --yes", "cancel --yes", "up --yes"]),
-        (False, True, ["up --yes", "stack import", "up --yes"]),
+        (False, True, ["up --yes", "stack export", "up --yes"]),
     ],
 )
 def test_each_fault_gets_only_the_remedies_its_errors_call_for(
     tmp_path: Path, locked: bool, torn: bool, commands: list[str]
 ) -> None:
-    backend = FileBackend(locked=locked, torn=torn)
+    backend = FileBackend(tmp_path, locked=locked, torn=torn)
     recovered, _ = _recover(backend, tmp_path)
     assert recovered and backend.commands == commands
 
