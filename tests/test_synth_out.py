@@ -234,3 +234,74 @@ def test_concurrent_writers_take_turns(tmp_path: Path) -> None:
     contents = {p.read_text() for p in out.glob("f*.txt")}
     assert len(contents) == 1 and len(list(out.glob("f*.txt"))) == 40  # one writer's whole set
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def _amid_a_marker_read(
+    monkeypatch: pytest.MonkeyPatch,
+    before: Callable[[], None],
+    after: Callable[[], None],
+    *,
+    locked: bool = False,
+) -> None:
+    """Run `before` and `after` around one marker read: the first (the check outside the parent
+    lock) or, `locked`, the second (the check under it). Where a concurrent synth's swap broke
+    test_concurrent_writers_take_turns on a loaded machine."""
+    from infra.config import documents
+
+    read = documents.read_bounded
+    passes = 1 if locked else 0
+
+    def read_amid_a_swap(path: Path, max_bytes: int) -> bytes:
+        nonlocal passes
+        if passes:
+            passes -= 1
+            return read(path, max_bytes)
+        monkeypatch.setattr(documents, "read_bounded", read)
+        before()
+        try:
+            return read(path, max_bytes)
+        finally:
+            after()
+
+    monkeypatch.setattr(documents, "read_bounded", read_amid_a_swap)
+
+
+@pytest.mark.parametrize(
+    "half_swapped", [True, False], ids=["marker-gone", "marker-of-older-output"]
+)
+def test_an_output_swapped_while_checked_is_left_to_the_check_under_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, half_swapped: bool
+) -> None:
+    out, aside = tmp_path / "out", tmp_path / ".out.old"
+    replace_output(out, {"old.txt": "1"}, cwd=tmp_path)
+
+    def move_aside() -> None:  # a concurrent synth's swap, halfway: its old output moved aside
+        if half_swapped:
+            out.rename(aside)
+
+    def concurrent_synth() -> None:
+        replace_output(out, {"new.txt": "2"}, cwd=tmp_path)
+        shutil.rmtree(aside, ignore_errors=True)
+
+    _amid_a_marker_read(monkeypatch, move_aside, concurrent_synth)
+    replace_output(out, {"mine.txt": "3"}, cwd=tmp_path)
+    assert _snapshot(out) == {"mine.txt": b"3", MARKER: _snapshot(out)[MARKER]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_the_check_under_the_lock_refuses_a_folder_swapped_in_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a synth takes the lock: what anyone else does meanwhile is refused, never deleted."""
+    out = tmp_path / "out"
+    replace_output(out, {"old.txt": "1"}, cwd=tmp_path)
+
+    def someone_puts_a_source_folder_there() -> None:
+        out.rename(tmp_path / "moved")
+        out.mkdir()
+        (out / "notes.md").write_text("keep me\n")
+
+    _amid_a_marker_read(monkeypatch, lambda: None, someone_puts_a_source_folder_there, locked=True)
+    with pytest.raises(UsageError, match=r"holds 'notes\.md', which synth did not write"):
+        replace_output(out, {"mine.txt": "3"}, cwd=tmp_path)
+    assert _snapshot(out) == {"notes.md": b"keep me\n"}

@@ -50,13 +50,17 @@ def check_out(out: Path, *, cwd: Path, writer: str = "synth", replace: bool = Tr
     """The absolute output folder if `writer` may (re)place it; UsageError (exit 2) otherwise.
     `replace=False`: an existing folder that is not empty is refused even if the writer's own.
     (The project is the current folder or one of its parents: see `find_project`.)"""
+    return _check(out, cwd, writer, replace, locked=False)
+
+
+def _check(out: Path, cwd: Path, writer: str, replace: bool, *, locked: bool) -> Path:
     try:
-        return _checked(out, cwd, writer, replace)
+        return _checked(out, cwd, writer, replace, locked)
     except OSError as exc:  # e.g. a name too long for the file system
         raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
 
 
-def _checked(out: Path, cwd: Path, writer: str, replace: bool) -> Path:
+def _checked(out: Path, cwd: Path, writer: str, replace: bool, locked: bool) -> Path:
     from infra.config.base import control_character
 
     found = control_character(str(out))
@@ -78,28 +82,49 @@ def _checked(out: Path, cwd: Path, writer: str, replace: bool) -> Path:
         os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.probe-", dir=parent))
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write in {parent}: {exc.strerror}") from None
-    if target.exists() and not target.is_dir():
-        raise _refuse(out, "is a file, not a folder", writer)
-    if target.is_dir():
-        try:
-            entries = {p.name for p in target.iterdir()}
-            if entries and not replace:
-                raise UsageError(
-                    f"--out {out}: exists and is not empty; pass --force to replace it"
-                )
-            if entries and MARKER not in entries:
-                raise _refuse(
-                    out, f"is a folder that is not empty and has no {MARKER} marker", writer
-                )
-            if entries:
-                _only_own_files(out, target, writer)
-        except FileNotFoundError:
-            # Swapped away by a concurrent synth: a new folder now; the check under the lock
-            # just before the swap decides.
-            pass
-        except OSError as exc:
-            raise UsageError(f"--out {out}: cannot read it: {exc.strerror}") from None
+    try:  # held open while we look, so its inode number cannot pass to a newer folder
+        fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:
+        return target
+    except NotADirectoryError:
+        raise _refuse(out, "is a file, not a folder", writer) from None
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot read it: {exc.strerror}") from None
+    try:
+        _only_own_folder(out, target, writer, replace)
+    except UsageError:
+        # Outside the lock a concurrent synth may swap the folder while we read it (marker from
+        # one generation, files from another, the marker or the folder gone): then this verdict
+        # is about no folder at all, and the check under the lock just before the swap decides.
+        if locked or _is_open_folder(fd, target):
+            raise
+    finally:
+        os.close(fd)
     return target
+
+
+def _is_open_folder(fd: int, target: Path) -> bool:
+    try:
+        now = os.stat(target)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _only_own_folder(out: Path, target: Path, writer: str, replace: bool) -> None:
+    try:
+        entries = {p.name for p in target.iterdir()}
+        if entries and not replace:
+            raise UsageError(f"--out {out}: exists and is not empty; pass --force to replace it")
+        if entries and MARKER not in entries:
+            raise _refuse(out, f"is a folder that is not empty and has no {MARKER} marker", writer)
+        if entries:
+            _only_own_files(out, target, writer)
+    except FileNotFoundError:
+        pass  # swapped away by a concurrent synth: a new folder now
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot read it: {exc.strerror}") from None
 
 
 def _only_own_files(out: Path, target: Path, writer: str) -> None:
@@ -162,7 +187,7 @@ def replace_output(
     target = check_out(out, cwd=cwd, writer=writer, replace=replace)
     try:
         with _parent_lock(out, target, writer):
-            check_out(out, cwd=cwd, writer=writer, replace=replace)  # another may have been first
+            _check(out, cwd, writer, replace, locked=True)  # another may have been first
             staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
             try:
                 _write_files(staging, files, writer)
