@@ -134,11 +134,16 @@ def _cancel(s: StackRun, r: Recovery) -> engine.Result:
 
 def _restore(s: StackRun, r: Recovery) -> engine.Result:
     """The file backend keeps the checkpoint before each write as `<stack>.json.bak`, a whole
-    checkpoint file it reads as it is: put it in place of the torn one (kept as `.torn`), then
-    `pulumi stack export` reads it back. `pulumi stack import` cannot repair a torn checkpoint:
-    the CLI loads the stack, and so the torn file, before it imports (seen in make e2e)."""
+    checkpoint file it reads as it is: put it in place of the torn one, then `pulumi stack
+    export` reads it back. The backend (gocloud's fileblob) also keeps each file's attributes
+    beside it in `<file>.attrs`, rewritten in place: a kill can leave that empty, and then every
+    read of the checkpoint fails with "EOF" however whole the checkpoint is (seen in make e2e);
+    without it the file reads as plain data. Both torn files are kept as `*.torn`. `pulumi stack
+    import` cannot repair either: the CLI loads the stack before it imports."""
     state = _checkpoint(s.pulumi)
-    state.replace(state.with_name(state.name + ".torn"))
+    for path in (state, state.with_name(state.name + ".attrs")):
+        if path.exists():
+            path.replace(path.with_name(path.name + ".torn"))
     state.write_text(json.dumps(r.backup()))
     return s.cli("stack", "export", event_log=False)
 
@@ -153,7 +158,7 @@ REMEDIES = (
     Remedy("the stack is currently locked", "pulumi cancel --yes", _cancel),
     Remedy(
         "failed to load checkpoint",
-        "cp <stack>.json.bak <stack>.json (the torn file kept), pulumi stack export",
+        "cp <stack>.json.bak <stack>.json (the torn file and its .attrs kept), pulumi stack export",
         _restore,
     ),
     Remedy("pending operations", "pulumi refresh --yes --clear-pending-creates", _refresh),

@@ -166,8 +166,11 @@ class FileBackend:
 
     @property
     def torn(self) -> bool:
+        attrs = self.state.with_name(self.state.name + ".attrs")
         try:
             json.loads(self.state.read_text())
+            if attrs.exists():
+                json.loads(attrs.read_text())  # an empty one: "EOF", as fileblob reads it
         except ValueError:
             return True
         return False
@@ -233,6 +236,18 @@ def test_the_torn_file_is_kept_beside_the_restored_backup(tmp_path: Path) -> Non
     recovered, _ = _recover(backend, tmp_path)
     assert recovered and not backend.torn
     assert backend.state.with_name("staging.json.torn").read_text() == torn
+
+
+def test_a_whole_checkpoint_with_an_empty_attributes_file_is_restored_too(tmp_path: Path) -> None:
+    """A kill while the backend rewrote the checkpoint's `.attrs` (what make e2e saw: 'failed to
+    load checkpoint: EOF', no lock): replacing the checkpoint alone would not do."""
+    backend = FileBackend(tmp_path, locked=False, torn=False)
+    attrs = backend.state.with_name("staging.json.attrs")
+    attrs.write_text("")
+    assert backend.torn
+    recovered, steps = _recover(backend, tmp_path)
+    assert recovered, steps
+    assert not attrs.exists() and attrs.with_name("staging.json.attrs.torn").exists()
 
 
 @pytest.mark.parametrize(
