@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from infra.manifests.labels import BUDGET_OVERRIDE
 from infractl.ops.engine_output import parse_engine_output
 from infractl.ops.plan_risk import DIRECTIONS, STRENGTHENS, WEAKENS, direction_of, rank
 from infractl.ops.preview_report import (
@@ -35,6 +36,7 @@ RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
 SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SERVICE = "kubernetes:core/v1:Service"
+ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"
 GITHUB_TOKEN = "ghp_" + "A1b2C3d4" * 5
 
 
@@ -290,6 +292,24 @@ def test_a_section_added_to_the_list_appears_in_every_stack(
     report = parse_engine_output("w", _weakened_ruleset(tmp_path).read_text())
     text = markdown_report([("prod", report)], Context())
     assert "**Waivers of prod:** none" in text
+
+
+def test_an_error_budget_override_in_force_is_in_every_preview(tmp_path: Path) -> None:
+    """An override lets releases out with the budget spent, yet a preview that keeps it changes
+    nothing about it: the override is read from every resource the stack goes on declaring,
+    `same` steps included (mutation: from the changes only, it is missing). A template being
+    deleted takes its override with it."""
+    kept_urn, kept = _resource(ANALYSIS_TEMPLATE)
+    kept["metadata"]["annotations"] = {BUDGET_OVERRIDE: "until 2026-12-20: INC-42 <b>hotfix</b>"}
+    gone_urn, gone = _resource(ANALYSIS_TEMPLATE, 1)
+    gone["metadata"]["annotations"] = {BUDGET_OVERRIDE: "until 2026-12-21: retired"}
+    log = _log(tmp_path, [("same", kept_urn, kept, kept, {}), ("delete", gone_urn, gone, None, {})])
+    text = markdown_report([("prod", parse_engine_output("o", log.read_text()))])
+    name = kept["metadata"]["name"]
+    (line,) = [x for x in text.splitlines() if name in x]
+    assert line.startswith("> - ") and "until 2026-12-20: INC-42" in line and "<b>" not in line
+    assert "**Error-budget gate overridden** in `prod`" in text
+    assert "retired" not in text
 
 
 def test_an_update_that_names_no_property_is_still_a_row(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from infra.config.base import go_duration, in_seconds, seconds
 from infra.config.monitoring import Thresholds
 from infra.config.rollouts import Analysis
 from infra.kubernetes.workload import ROLLOUTS_API
+from infra.manifests.labels import BUDGET_OVERRIDE
 from infra.monitoring.rules import (
     BUDGET_REMAINING,
     SLO_KINDS,
@@ -25,9 +26,8 @@ from infra.release import CANARY, PREVIEW
 
 # The Prometheus Service kube-prometheus-stack creates for release `kube-prometheus-stack`.
 PROMETHEUS_URL = "http://kube-prometheus-stack-prometheus.{namespace}.svc:9090"
-# The budget gate's metrics (one per SLO), and the annotation an override is shown by.
+# The budget gate's metrics (one per SLO).
 BUDGET_METRIC = "{kind}-budget"
-BUDGET_OVERRIDE = "tbcoin.io/budget-override"
 
 
 def pre_promotion_count(a: Analysis) -> int:

@@ -1,4 +1,5 @@
-"""Labels every object of the project carries (the recommended `app.kubernetes.io/*` set)."""
+"""Labels every object of the project carries (the recommended `app.kubernetes.io/*` set), and
+the project's own annotations."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ INSTANCE = "app.kubernetes.io/instance"
 TRACK = "tbcoin.io/track"
 # On the one Service per service whose endpoints the ServiceMonitor scrapes (each pod once).
 SCRAPE = "tbcoin.io/scrape"
+# On an AnalysisTemplate whose error-budget gate is overridden: "until <date>: <reason>".
+BUDGET_OVERRIDE = "tbcoin.io/budget-override"
 
 
 def common_labels(environment: str) -> dict[str, str]:

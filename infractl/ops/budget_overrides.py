@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from infra.kubernetes.analysis import BUDGET_OVERRIDE
+from infra.manifests.labels import BUDGET_OVERRIDE
 from infractl.markdown import code, text
 
 ANALYSIS_TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate"

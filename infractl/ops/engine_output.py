@@ -139,6 +139,9 @@ class EngineReport:
     packs: dict[str, str] = field(default_factory=dict)
     sames_listed: bool = True  # `pulumi preview --json` lists `same` steps only with --show-sames
     stacks: set[str] = field(default_factory=set)  # "<project>/<stack>" of every URN seen
+    # URN -> (type, inputs) of every resource the run goes on declaring, `same` steps included
+    # (which `changes` leaves out): what holds for the stack after it, not only what changes.
+    declared: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # order of events, found while parsing
 
     def counts(self) -> dict[str, int]:
@@ -306,6 +309,7 @@ def _parse_digest(source: str, document: dict[str, Any]) -> EngineReport:
         op = _op(raw_op)
         old, new = _dict(step.get("oldState")), _dict(step.get("newState"))
         _provider_version(report, urn, [new, old])
+        _declare(report, urn, new)
         if op in QUIET_OPS:
             continue
         meta = {"detailedDiff": step.get("detailedDiff"), "diffReasons": step.get("diffReasons")}
@@ -331,6 +335,12 @@ def _parse_digest(source: str, document: dict[str, Any]) -> EngineReport:
     report.complete = isinstance(document.get("changeSummary"), dict)
     report.maybe_corrupt = document.get("maybeCorrupt") is True
     return report
+
+
+def _declare(report: EngineReport, urn: str, new: dict[str, Any]) -> None:
+    inputs = new.get("inputs")
+    if isinstance(inputs, dict) and inputs:  # a delete has no new state
+        report.declared[urn] = (_text(new.get("type")) or _type_of(urn), inputs)
 
 
 def _parse_events(source: str, lines: list[str]) -> EngineReport:
@@ -373,6 +383,7 @@ def _parse_events(source: str, lines: list[str]) -> EngineReport:
             old, new = _dict(meta.get("old")), _dict(meta.get("new"))
             key = (urn, str(old.get("id", "")))
             _provider_version(report, urn, [new, old])
+            _declare(report, urn, new)
             if _default_provider(urn) or raw_op in UNCOUNTED_STEPS:
                 pass
             elif kind == "resOpFailedEvent":

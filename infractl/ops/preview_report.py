@@ -3,10 +3,10 @@
 The comment opens with the one thing that matters most, then says what was previewed (commit,
 engine, provider and pack versions, what happens on merge), then per stack a list of sections
 (`SECTIONS`): each pending change as old -> new per property, ranked by the drift severity
-rules and, for settings the security floor covers, weakening or strengthening; policy
-violations with the config key behind them; the stack's policy waivers; diagnostics; what could
-not be read. A section is a function of one stack's view: add one to the list to extend the
-comment.
+rules and, for settings the security floor covers, weakening or strengthening (after any
+error-budget overrides in force); policy violations with the config key behind them; the stack's
+policy waivers; diagnostics; what could not be read. A section is a function of one stack's
+view: add one to the list to extend the comment.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from infractl.errors import UsageError
 from infractl.markdown import code, text
+from infractl.ops.budget_overrides import override_lines, overrides
 from infractl.ops.engine_output import (
     MISSING,
     EngineOutputError,
@@ -199,6 +200,12 @@ def warnings_section(view: StackView) -> list[str]:
     return lines
 
 
+def budget_overrides_section(view: StackView) -> list[str]:
+    # From every resource the stack goes on declaring: an override in force is news in every
+    # preview of the stack, not only in the one that adds it.
+    return override_lines(view.stack, overrides(view.report.declared.values()))
+
+
 def changes_section(view: StackView) -> list[str]:
     reviewed = view.reviewed
     if not reviewed:
@@ -312,6 +319,7 @@ SECTIONS: list[Section] = [
     headline_section,
     context_section,
     warnings_section,
+    budget_overrides_section,
     changes_section,
     expected_section,
     violations_section,

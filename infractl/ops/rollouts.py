@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.config.model import StackConfig
-from infra.kubernetes.analysis import BUDGET_METRIC, BUDGET_OVERRIDE
+from infra.kubernetes.analysis import BUDGET_METRIC
+from infra.manifests.labels import BUDGET_OVERRIDE
 from infra.monitoring.rules import SLO_KINDS
 from infra.release import ROLLOUT, service_release
 from infractl.errors import InfractlError
