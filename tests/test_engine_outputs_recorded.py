@@ -136,6 +136,15 @@ def test_a_real_change_of_prod_reads_as_values_causes_and_ranks() -> None:
         dashboard = row(configmap, "_(the resource)_")
         assert f'forced by `data["tbcoin-prod-{service}.json"]`' in dashboard
     assert "| delete |" in row("`tbcoin-prod-horizontalpodautoscaler-api`")
+    # Monitoring and analysis changes are ranked by rules of their own, not left unclassified:
+    # a tighter gate and a rule's expression are high, an alert's wording is low.
+    ranked = [r for r in rows if "AnalysisTemplate" in r or "PrometheusRule" in r]
+    assert ranked and not [r for r in ranked if "not classified" in r]
+    gate = row("`tbcoin-prod-analysistemplate-api-preview`", "failureCondition")
+    assert "🟠 high" in gate and "what aborts it" in gate
+    assert "🟠 high" in row("`tbcoin-prod-prometheusrule-tbcoin-prod-api`", "rules[9].expr`")
+    wording = row("`tbcoin-prod-prometheusrule-tbcoin-prod-api`", "annotations.summary")
+    assert "🟡 low" in wording and "alert text changed" in wording
     assert "### `prod`: 1 to delete, 2 to replace, 6 to update" in run.stdout
 
 
