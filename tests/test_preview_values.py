@@ -312,6 +312,23 @@ def test_an_error_budget_override_in_force_is_in_every_preview(tmp_path: Path) -
     assert "retired" not in text
 
 
+def test_extending_an_error_budget_override_is_a_high_change(tmp_path: Path) -> None:
+    # Without a rule of its own it would rank as a cosmetic annotation (low). An override added
+    # where the template had no annotations is one `metadata.annotations` row (low), beside the
+    # high rows of its dry-run metrics, and the comment lists the override itself.
+    urn, old = _resource(ANALYSIS_TEMPLATE)
+    old["metadata"]["annotations"] = {BUDGET_OVERRIDE: "until 2026-12-20: INC-42"}
+    new = copy.deepcopy(old)
+    new["metadata"]["annotations"] = {BUDGET_OVERRIDE: "until 2026-12-27: INC-42, one more week"}
+    path = f'metadata.annotations["{BUDGET_OVERRIDE}"]'
+    log = _log(tmp_path, [("update", urn, old, new, _diff(path))])
+    (row,) = rank(parse_engine_output("o", log.read_text()))
+    assert (row.severity, row.why) == (
+        "high",
+        "an error-budget override: releases go out with the budget spent",
+    )
+
+
 def test_an_update_that_names_no_property_is_still_a_row(tmp_path: Path) -> None:
     urn, inputs = _resource(CONFIG_MAP)
     report = parse_engine_output("u", _log(tmp_path, [("update", urn, inputs, inputs, {})])
