@@ -6,11 +6,16 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from infra.config import StackConfig
 from infractl.project import PROJECT, Stack
 from infractl.stackfile import StackFile
 from infractl.synth.capture import Captured, CapturingMonitor, StableMocks
+
+if TYPE_CHECKING:
+    from scorecard.predict import RepositoryPrediction
 
 
 @dataclass
@@ -18,6 +23,14 @@ class SynthResult:
     stack: str
     config: StackConfig
     resources: list[Captured]
+
+    @cached_property
+    def predictions(self) -> list[RepositoryPrediction]:
+        """The predicted Scorecard of each governed repository, made once: a synth writes each
+        one and summarises them all."""
+        from scorecard.predict import predict_resources
+
+        return predict_resources([r.as_json() for r in self.resources])
 
 
 def _quiet_event_loop_teardown(unraisable: sys.UnraisableHookArgs) -> None:
