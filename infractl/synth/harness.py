@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -61,6 +62,11 @@ def run_program(stack: str, stack_file: StackFile, config: StackConfig) -> Synth
     from pulumi.runtime.mocks import test as run_to_completion
 
     _without_source_positions()  # before set_mocks, which registers the root stack
+    # The program keeps nearly everything it allocates to the end (each resource's Outputs and
+    # futures, the captured inputs): at the default thresholds the cyclic collector rescanned
+    # that growing heap over and over, a third of the CPU of a 200-repository check (measured
+    # with gc.callbacks). Collected this much less often, the peak memory measured the same.
+    gc.set_threshold(50_000, 20, 20)
     mocks = StableMocks()
     monitor = CapturingMonitor(mocks)
     pulumi.runtime.set_all_config(stack_file.config, stack_file.secret_keys)
