@@ -115,7 +115,7 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.base}: not a resources.json written by `infractl synth`")
         base = predict_resources(base_resources)
     result = synthesize(open_stack(args.stack, args.config_file))
-    predictions = predict_resources([r.as_json() for r in result.resources])
+    predictions = result.predictions
     if args.format == "json":
         print(report.as_json(predictions, args.stack))
     elif args.format == "markdown":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,12 +80,17 @@ class Stack:
     project: Path
     source: str  # how messages name the settings file
     file: StackFile
+    # Validated once (a check validates it to plan and again to warn of placeholders, a few
+    # milliseconds per repository); the models are frozen, so every reader gets the same one.
+    _config: StackConfig | None = field(default=None, init=False, repr=False, compare=False)
 
     def load(self) -> StackConfig:
         """The validated config (`infra.stack.load_stack`); raises ConfigError."""
-        from infra.stack import load_stack
+        if self._config is None:
+            from infra.stack import load_stack
 
-        return load_stack(self.source, self.file.config, stack=self.name)
+            self._config = load_stack(self.source, self.file.config, stack=self.name)
+        return self._config
 
 
 def open_stack(name: str, config_file: str | None = None) -> Stack:

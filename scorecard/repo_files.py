@@ -7,6 +7,7 @@ not exist in the repository, so its absence leaves the check unpredictable (0-10
 
 from __future__ import annotations
 
+import functools
 import re
 
 from scorecard.permissions import PACKAGING, any_job_matches
@@ -165,6 +166,7 @@ _MAGIC = [(b"\x7fELF", 53), (b"MZ", 2), (b"\x00asm\x01\x00\x00\x00", 8), (b"Cr24
 _HEAD = 1024
 
 
+@functools.lru_cache(maxsize=1024)  # every repository has the same managed files: once each
 def is_binary(path: str, text: str) -> bool:
     data = text.encode()[:_HEAD]
     if not data:

@@ -11,6 +11,7 @@ command substitutions (whose inner commands are walked too, as syntax.Walk does)
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -206,6 +207,9 @@ class _Lexer:
         self.commands.extend(_Lexer(text).run())
 
 
+# An estate's repositories run the same managed workflows, read by the program and the pack
+# alike: each script is lexed once per process. Callers read the lists and never change them.
+@functools.lru_cache(maxsize=256)
 def commands(script: str) -> list[list[str]]:
     """Each simple command of the script as extractCommand's argument list (empty ones dropped)."""
     found = []

@@ -797,3 +797,23 @@ def test_converting_once_per_request_answers_as_the_sdk_does(
         conversion.uninstall()
     assert len(shared) == len(sdk) and shared == sdk
     assert any(b"Cannot be checked before apply" in a for a in sdk)  # the unknown reached it
+
+
+def test_the_stack_request_carries_property_dependencies_as_the_engine_does() -> None:
+    """The engine's AnalyzeStack request (pulumi pkg/resource/plugin/analyzer_plugin.go) names
+    only properties that have dependencies; the SDK records every input property, in prod all
+    with none. One resource is given a dependency: it is the only entry sent."""
+    import dataclasses
+
+    from infractl.policy.requests import analyze_stack_request
+
+    resources = synth("prod")[0].resources
+    assert any(r.property_dependencies for r in resources)
+    first, second = resources[:2]
+    edited = dataclasses.replace(first, property_dependencies={"name": [second.urn], "other": []})
+    sent = {
+        (item.urn, key, tuple(deps.urns))
+        for item in analyze_stack_request([edited, *resources[1:]]).resources
+        for key, deps in item.propertyDependencies.items()
+    }
+    assert sent == {(first.urn, "name", (second.urn,))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -79,3 +80,43 @@ def test_namespaces_enforce_restricted_pod_security(synth: Path) -> None:
             "namespace-envoy-gateway-system.yaml": "baseline",
         }.get(file.name, "restricted")
         assert labels["pod-security.kubernetes.io/enforce"] == expected
+
+
+@pytest.mark.parametrize("mutated", [False, True], ids=["harness", "sdk-trace-kept"])
+def test_the_harness_registers_resources_without_a_stack_trace(
+    monkeypatch: pytest.MonkeyPatch, mutated: bool
+) -> None:
+    """The harness empties the SDK's per-resource stack trace (nothing offline reads it). The
+    mutation keeps the SDK's function, replaced by a spy: every registration then carries the
+    spy's frame, which shows the harness replaces the function the SDK really calls (an SDK that
+    renamed it would fail here, not make plans silently slower)."""
+    from pulumi.runtime import resource
+    from pulumi.runtime.proto import source_pb2
+
+    from infra.secrets import OFFLINE_ENV
+    from infra.stack import load_stack
+    from infractl.stackfile import read_stack_file
+    from infractl.synth import harness
+    from infractl.synth.capture import CapturingMonitor
+
+    frames: list[int] = []
+    register = CapturingMonitor.RegisterResource
+
+    def spy(self: CapturingMonitor, request: Any) -> Any:
+        frames.append(len(request.stackTrace.frames))
+        return register(self, request)
+
+    monkeypatch.setattr(CapturingMonitor, "RegisterResource", spy)
+    monkeypatch.setattr(resource, "_get_stack_trace", resource._get_stack_trace)
+    if mutated:
+        one = source_pb2.StackTrace(frames=[source_pb2.StackFrame()])
+        monkeypatch.setattr(harness, "_without_source_positions", lambda: None)
+        monkeypatch.setattr(resource, "_get_stack_trace", lambda: one)
+    monkeypatch.setenv(OFFLINE_ENV, "")  # the harness marks its process offline: restored after
+    path = Path(__file__).resolve().parents[1] / "Pulumi.staging.yaml"
+    stack_file = read_stack_file(path)
+    harness.run_program(
+        "staging", stack_file, load_stack(path.name, stack_file.config, stack="staging")
+    )
+    assert len(frames) > 40
+    assert set(frames) == ({1} if mutated else {0})

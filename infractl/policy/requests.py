@@ -62,7 +62,11 @@ def analyze_stack_request(resources: list[Captured]) -> analyzer_pb2.AnalyzeStac
         provider = _provider(r, by_urn)
         if provider is not None:
             item.provider.CopyFrom(provider)
+        # As the engine sends them (pulumi pkg/resource/plugin/analyzer_plugin.go, AnalyzeStack):
+        # only properties that have dependencies. The SDK records every input property, mostly
+        # with none, and pulumi_policy copies each entry once per stack policy.
         for key, urns in r.property_dependencies.items():
-            item.propertyDependencies[key].urns.extend(urns)
+            if urns:
+                item.propertyDependencies[key].urns.extend(urns)
         request.resources.append(item)
     return request

@@ -91,13 +91,7 @@ def github_files(result: SynthResult) -> dict[str, str]:
 
 def scorecard_files(result: SynthResult) -> dict[str, str]:
     """The predicted OpenSSF Scorecard of each governed repository."""
-    from scorecard.predict import predict_resources
-
-    resources = [r.as_json() for r in result.resources]
-    return {
-        f"github/{p.name}/scorecard.json": dump_json(p.as_dict())
-        for p in predict_resources(resources)
-    }
+    return {f"github/{p.name}/scorecard.json": dump_json(p.as_dict()) for p in result.predictions}
 
 
 def monitoring_files(result: SynthResult) -> dict[str, str]:
@@ -149,10 +143,8 @@ def render(result: SynthResult, renderers: Iterable[Renderer] = RENDERERS) -> di
 def write_output(result: SynthResult, out: Path) -> str:
     """Render the synth into `out`; returns the summary a terminal shows."""
     from infractl.scorecard_report import summary_lines
-    from scorecard.predict import predict_resources
 
     files = render(result)
     replace_output(out, files, cwd=Path.cwd())
-    predictions = predict_resources([r.as_json() for r in result.resources])
-    scores = summary_lines(predictions)
+    scores = summary_lines(result.predictions)
     return synth_summary(result.stack, result.resources, out, sorted(files), scores)

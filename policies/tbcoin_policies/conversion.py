@@ -25,6 +25,9 @@ _originals: dict[str, Any] = {}
 # request converted is kept alive, so an id cannot be reused by another object meanwhile.
 _local = threading.local()
 REQUESTS = ("Analyze", "AnalyzeStack", "Remediate")
+# What AnalyzeStack rebuilds for every resource in its loop over stack policies (a dozen here):
+# a resource's options and provider, the same for each policy, are built once per request.
+PER_RESOURCE = ("_get_resource_options", "_get_provider_resource")
 
 
 def _answers() -> dict[tuple[str, int], tuple[Any, Any]]:
@@ -34,6 +37,18 @@ def _answers() -> dict[tuple[str, int], tuple[Any, Any]]:
     return answers
 
 
+def _recall(name: str, argument: Any, compute: Callable[[], Any]) -> Any:
+    """What `compute` answers for `argument`, computed once per request."""
+    answers = _answers()
+    key = (name, id(argument))
+    hit = answers.get(key)
+    if hit is not None and hit[0] is argument:
+        return hit[1]
+    answer = compute()
+    answers[key] = (argument, answer)
+    return answer
+
+
 def _remembered(function: Callable[..., Any]) -> Callable[..., Any]:
     """`function` of one argument, remembered by the argument's identity within a request."""
 
@@ -41,14 +56,17 @@ def _remembered(function: Callable[..., Any]) -> Callable[..., Any]:
     def once(argument: Any, *rest: Any, **options: Any) -> Any:
         if rest or options:
             return function(argument, *rest, **options)
-        answers = _answers()
-        key = (function.__name__, id(argument))
-        hit = answers.get(key)
-        if hit is not None and hit[0] is argument:
-            return hit[1]
-        answer = function(argument)
-        answers[key] = (argument, answer)
-        return answer
+        return _recall(function.__name__, argument, lambda: function(argument))
+
+    return once
+
+
+def _remembered_method(method: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A servicer's `method(self, resource)`, remembered by the resource's identity likewise."""
+
+    @functools.wraps(method)
+    def once(self: Any, resource: Any) -> Any:
+        return _recall(method.__name__, resource, lambda: method(self, resource))
 
     return once
 
@@ -85,6 +103,7 @@ def install() -> None:
         deserialize_properties=sdk.deserialize_properties,
         unknown_checking_proxy=sdk.unknown_checking_proxy,
         configure=servicer._configure_runtime_settings,
+        **{name: getattr(servicer, name) for name in PER_RESOURCE},
         **{name: getattr(servicer, name) for name in REQUESTS},
     )
     sdk.json_format = _JsonFormat(sdk.json_format)
@@ -92,6 +111,8 @@ def install() -> None:
     sdk.unknown_checking_proxy = _remembered(sdk.unknown_checking_proxy)
     for name in REQUESTS:
         setattr(servicer, name, _one_request(_originals[name]))
+    for name in PER_RESOURCE:
+        setattr(servicer, name, _remembered_method(_originals[name]))
     configured: list[bool] = []
     configure = _originals["configure"]
 
@@ -111,6 +132,6 @@ def uninstall() -> None:
     sdk.deserialize_properties = _originals["deserialize_properties"]
     sdk.unknown_checking_proxy = _originals["unknown_checking_proxy"]
     servicer._configure_runtime_settings = _originals["configure"]  # type: ignore[method-assign]
-    for name in REQUESTS:
+    for name in REQUESTS + PER_RESOURCE:
         setattr(servicer, name, _originals[name])
     _originals.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -325,6 +326,16 @@ def _ecosystems_needed(files: Mapping[str, str]) -> set[str]:
     return needed
 
 
+# Every repository of an estate carries the same managed files: each text is parsed once per
+# process, not once per repository (the parse was most of the pack's time on a large stack).
+@functools.lru_cache(maxsize=256)
+def _updated_ecosystems(content: str) -> frozenset[Any]:
+    """The package ecosystems a dependabot.yml text updates."""
+    return frozenset(
+        u.get("package-ecosystem") for u in (yaml.safe_load(content) or {}).get("updates", [])
+    )
+
+
 def _dependabot(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     files = _files_by_repo(resources)
     for name, urn in _repo_names(resources):
@@ -333,10 +344,7 @@ def _dependabot(resources: list[PolicyResource], _: Mapping[str, Any]) -> Iterab
         if content is None:
             yield f"Repository '{name}' has no managed .github/dependabot.yml.", urn
             continue
-        covered = {
-            u.get("package-ecosystem") for u in (yaml.safe_load(content) or {}).get("updates", [])
-        }
-        missing = sorted(_ecosystems_needed(repo_files) - covered)
+        missing = sorted(_ecosystems_needed(repo_files) - _updated_ecosystems(content))
         if missing:
             yield f"dependabot.yml of '{name}' does not update: {', '.join(missing)}.", urn
 
@@ -430,16 +438,22 @@ def _uses(node: Any) -> Iterable[str]:
             yield from _uses(item)
 
 
+@functools.lru_cache(maxsize=256)
+def _action_refs(content: str) -> tuple[str, ...]:
+    """The actions a workflow text uses, in order (parsed once per text, as above)."""
+    return tuple(_uses(yaml.safe_load(content)))
+
+
 def _pinned(args: ResourceValidationArgs, _: Mapping[str, Any]) -> Iterable[str]:
     path = str(args.props.get("file") or "")
     if not path.startswith(".github/workflows/"):
         return
     try:
-        workflow = yaml.safe_load(str(args.props.get("content") or ""))
+        refs = _action_refs(str(args.props.get("content") or ""))
     except yaml.YAMLError as exc:
         yield f"{path} is not valid YAML ({exc.__class__.__name__})."
         return
-    for ref in _uses(workflow):
+    for ref in refs:
         if ref.startswith(("./", "docker://")):
             continue
         if not SHA_PINNED.fullmatch(ref):

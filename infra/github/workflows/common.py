@@ -25,6 +25,11 @@ PERMISSION_REASONS = {
 }
 
 
+# Rendered workflow texts by the repr of their document and versions (Workflow.text).
+_TEXTS: dict[str, str] = {}
+_TEXTS_MAX = 1024
+
+
 class MissingPin(Exception):
     def __init__(self, action: str, workflow: str):
         self.action = action
@@ -106,6 +111,17 @@ class Workflow:
         return self.with_requirements(step) if requirements else step
 
     def text(self) -> str:
+        # Every repository of an estate renders the same workflows: the text of a document is
+        # made (and read back) once per process. The key tells apart all the text depends on.
+        key = repr((self.document, self.versions))
+        text = _TEXTS.get(key)
+        if text is None:
+            if len(_TEXTS) >= _TEXTS_MAX:
+                _TEXTS.clear()
+            text = _TEXTS[key] = self._render()
+        return text
+
+    def _render(self) -> str:
         lines = []
         for line in to_yaml(self.document).splitlines():
             match = _USES_LINE.match(line)
