@@ -181,6 +181,19 @@ class Cluster:
                         return f"{svc.metadata.name}.{namespace}.svc:{port.port}"
         return None
 
+    def recording_rules(self, app: str, interval: str) -> list[dict[str, Any]]:
+        """The recording rule groups of `app`'s PrometheusRule as the stack deployed them,
+        evaluated every `interval` (the run's clock; the expressions are the stack's)."""
+        rules = self.custom.list_cluster_custom_object(
+            "monitoring.coreos.com", "v1", "prometheusrules"
+        )
+        return [
+            {**group, "interval": interval}
+            for item in rules["items"]
+            for group in item["spec"].get("groups", [])
+            if group.get("name", "").endswith(f"-{app}.recording")
+        ]
+
     def alert_expr(self, alert: str, app: str) -> str:
         """The expression of `alert` for `app`, as the stack's PrometheusRule in the cluster
         holds it."""
