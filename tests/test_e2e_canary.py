@@ -13,16 +13,16 @@ from e2e.canary import GATE, VS_STABLE, Sample, measured_problems, status_proble
 # prod's inference steps as the e2e run deploys them (header step out, pauses shortened).
 STEPS: list[dict[str, Any]] = [
     {"setWeight": 5},
-    {"pause": {"duration": "20s"}},
+    {"pause": {"duration": "1m"}},
     {"setWeight": 25},
-    {"pause": {"duration": "20s"}},
+    {"pause": {"duration": "1m"}},
     {"setWeight": 50},
     {"pause": {}},
 ]
 INCONCLUSIVE = "InconclusiveAnalysisRun"
 
 
-def _walk(pause_seconds: int = 21, gate_pods: int = 2, past_gate: bool = False) -> list[Sample]:
+def _walk(pause_seconds: int = 61, gate_pods: int = 2, past_gate: bool = False) -> list[Sample]:
     """A release polled once a second: each timed pause held `pause_seconds`."""
     samples, at = [Sample(0, 0, (), 0, False)], 1.0
     for index, pods in ((1, 1), (3, 1), (5, gate_pods)):
@@ -53,9 +53,9 @@ def test_pauses_skipped_after_an_inconclusive_first_measurement_fail() -> None:
 
 
 def test_a_short_pause_too_few_canary_pods_and_an_open_gate_fail() -> None:
-    assert walk_problems(STEPS, 3, _walk(pause_seconds=10)) == [
-        "step 1: the pause of 20s lasted 10 s",
-        "step 3: the pause of 20s lasted 10 s",
+    assert walk_problems(STEPS, 3, _walk(pause_seconds=30)) == [
+        "step 1: the pause of 1m lasted 30 s",
+        "step 3: the pause of 1m lasted 30 s",
     ]
     assert walk_problems(STEPS, 3, _walk(gate_pods=1)) == ["step 5: 1 canary pod(s) at 50%, not 2"]
     assert walk_problems(STEPS, 3, _walk(past_gate=True)) == [
