@@ -23,12 +23,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from e2e import controlplane, prometheus, rollouts, stacks
+from e2e import controlplane, prometheus, receiver, rollouts, stacks
 from e2e.programs import REPLICA_CANARY, replica_canary_program
 from e2e.report import ROLLOUT_STAGES, errors
 from e2e.scenario import StackRun, Step
 from infra.config.base import in_seconds
 from infra.config.monitoring import MonitoringConfig
+from infra.kubernetes.rollouts_controller import NOTIFIED
 from infra.release import CANARY, STABLE
 
 HEALTHY_DIGEST = "sha256:" + "a1" * 32
@@ -137,6 +138,37 @@ def measured_problems(run: dict[str, Any], vs_stable: str, failing: bool) -> lis
     return problems
 
 
+def notification_text(event: str, stack: str, namespace: str, name: str, revision: str) -> str:
+    """The message of `event` as the controller's engine renders the stack's template for
+    this Rollout (infra/kubernetes/rollouts_controller.py holds the template)."""
+    return (
+        NOTIFIED[event][2]
+        .replace("{stack}", stack)
+        .replace("{{.rollout.metadata.namespace}}", namespace)
+        .replace("{{.rollout.metadata.name}}", name)
+        .replace('{{index .rollout.metadata.annotations "rollout.argoproj.io/revision"}}', revision)
+    )
+
+
+def notification_problems(
+    posts: list[receiver.Received], text: str, channel: str | None, path: str, once: bool = True
+) -> list[str]:
+    """Whether the Slack message `text` (to `channel`) was posted among `posts`, as JSON to
+    the webhook's `path`: exactly once, or with `once` False at least once."""
+    found = [p for p in posts if (p.json() or {}).get("text") == text]
+    if not found or (once and len(found) > 1):
+        seen = [(p.json() or {}).get("text", p.body[:80]) for p in posts]
+        return [f"{len(found)} posts of {text!r} (posts: {seen})"]
+    problems = []
+    want = {"text": text, **({"channel": channel} if channel else {})}
+    for post in found:
+        if post.json() != want:
+            problems.append(f"body {post.json()}, not {want}")
+        if post.path != path or post.content_type != "application/json":
+            problems.append(f"posted to {post.path} as {post.content_type!r}")
+    return problems
+
+
 @dataclass
 class Canary:
     s: StackRun
@@ -144,6 +176,8 @@ class Canary:
     tracks: dict[str, prometheus.Track]
     server: prometheus.Prometheus
     record: dict[str, Any]
+    hook: receiver.WebhookReceiver
+    channel: str | None
     started: float = field(default_factory=time.monotonic)
 
     def rollout(self) -> dict[str, Any]:
@@ -289,6 +323,26 @@ class Canary:
             for n in (*TRACK_METRICS, VS_STABLE)
         )
 
+    def revision(self) -> str:
+        annotations = self.rollout()["metadata"].get("annotations") or {}
+        return str(annotations.get("rollout.argoproj.io/revision", ""))
+
+    def notified(self, event: str, since: int, revision: str = "") -> None:
+        """The notification of `event` reached the receiver, as the stack's template says."""
+        text = notification_text(
+            event, self.s.stack, self.cluster.namespace, REPLICA_CANARY, revision
+        )
+        self.hook.wait_for(lambda r: (r.json() or {}).get("text") == text, since, 60)
+        posts = self.hook.since(since)
+        # The gate's trigger has a condition, so v1.9.0 sends it twice: once for the event it
+        # records, once from the notification controller watching the Rollout's state (known,
+        # docs/internals/e2e.md); every other notification exactly once.
+        once = NOTIFIED[event][1] is None
+        problems = notification_problems(posts, text, self.channel, self.hook.path, once)
+        sent = sum((r.json() or {}).get("text") == text for r in posts)
+        self.record["notifications"][event] = {"posts": sent, "text": text}
+        self.s.report.check(not problems, f"the {event} notification: {problems}")
+
     def run(self) -> None:
         check = self.s.report.check
         # 1. The edit: the Rollout loses its traffic router and header step, nothing else.
@@ -309,6 +363,7 @@ class Canary:
         last = len(steps) - 1
 
         # 2. Healthy: the weights and pauses walk to the gate; measured; held; promoted.
+        heard = len(self.hook.received)
         new = self.release(HEALTHY_DIGEST, "release")
         if new is None:
             return
@@ -324,6 +379,9 @@ class Canary:
         check(all(s.index == last and GATE in s.pauses for s in held), "the gate did not hold")
         self.measured(self.analysis_run("at-gate"), failing=False)
         self.stage("at-gate", f"paused: {GATE}")
+        revision = self.revision()
+        self.notified("gate", heard, revision)
+        heard = len(self.hook.received)
         promoted = self.infractl("promote")
         self.record["promote"] = {"exit": promoted.returncode, "stdout": promoted.stdout}
         check(promoted.returncode == 0, f"promote: {promoted.stderr}")
@@ -335,9 +393,11 @@ class Canary:
         )
         done = self.stage("promoted")
         check(done.get("stableRS") != first.get("stableRS"), "promote did not move stable")
+        self.notified("completed", heard, revision)
 
         # 3. Unhealthy: half the canary's requests fail; the controller aborts by itself.
         self.tracks[CANARY].error_ratio = 0.5
+        heard = len(self.hook.received)
         bad = self.release(FAILING_DIGEST, "failing")
         if bad is None:
             return
@@ -349,7 +409,16 @@ class Canary:
         self.waited("the canary scaled down", lambda: self.canary_pods(self.status()) == 0)
         st = self.stage("aborted-by-analysis", "aborted: traffic is back on the stable version")
         check(st.get("stableRS") == new, f"stable moved on abort: {st.get('stableRS')}")
+        self.notified("analysis-failed", heard)
+        self.notified("aborted", heard)
         self.tracks[CANARY].error_ratio = 0.0
+
+
+def release_channel(config: dict[str, Any]) -> str | None:
+    """The Slack channel of the stack's release-notification receiver."""
+    name = config[f"{stacks.NS}:rollouts"]["notifications"]["receiver"]
+    receivers = config[f"{stacks.NS}:monitoring"]["alerting"]["receivers"]
+    return next(r for r in receivers if r["name"] == name).get("channel")
 
 
 def canary(s: StackRun) -> str:
@@ -362,7 +431,9 @@ def canary(s: StackRun) -> str:
         return "no controller"
     namespace = config[f"{stacks.NS}:environments"][svc["environment"]]["namespace"]
     monitoring = MonitoringConfig.model_validate(config[f"{stacks.NS}:monitoring"])
-    record: dict[str, Any] = {"service": REPLICA_CANARY, "stages": {}, "walks": {}}
+    record: dict[str, Any] = {
+        "service": REPLICA_CANARY, "stages": {}, "walks": {}, "notifications": {},
+    }  # fmt: skip
     report.steps["canary"] = record
     cluster = rollouts.Cluster(s.plane.kubeconfig, namespace, s.settings_file)
     host = cluster.prometheus_host(monitoring.namespace)
@@ -376,8 +447,16 @@ def canary(s: StackRun) -> str:
     )  # fmt: skip
     server.scrape([STABLE])
     network = prometheus.ServiceNetwork(str(host), server.url)
-    release = Canary(s, cluster, tracks, server, record)
-    with prometheus.traffic(tracks), network.serving(), release.pods_make_series():
+    # The notification settings the chart and the stack deployed, where this controller reads.
+    record["settings-copied"] = rollouts.copy_notification_settings(s.plane.kubeconfig)
+    hook = receiver.releases()
+    release = Canary(s, cluster, tracks, server, record, hook, release_channel(config))
+    with (
+        hook.serving(),
+        prometheus.traffic(tracks),
+        network.serving(),
+        release.pods_make_series(),
+    ):
         controller = rollouts.start(s.plane, network.port, metrics_port)
         try:
             release.run()
@@ -388,6 +467,7 @@ def canary(s: StackRun) -> str:
                 track.close()
             record["controller-errors"] = rollouts.errors(controller)
             record["prometheus"] = {"host": host, "forwarded": network.forwarded}
+            record["received"] = [(r.json() or {}).get("text") for r in hook.since(0)]
     report.check(not network.refused, f"analysis asked for other hosts: {network.refused}")
     report.check(network.forwarded > 0, "no analysis query reached Prometheus")
     record["seconds"] = round(time.monotonic() - release.started, 1)

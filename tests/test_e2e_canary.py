@@ -6,9 +6,20 @@ measured nothing."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from e2e.canary import GATE, VS_STABLE, Sample, measured_problems, status_problems, walk_problems
+from e2e.canary import (
+    GATE,
+    VS_STABLE,
+    Sample,
+    measured_problems,
+    notification_problems,
+    notification_text,
+    status_problems,
+    walk_problems,
+)
+from e2e.receiver import Received
 
 # prod's inference steps as the e2e run deploys them (header step out, pauses shortened).
 STEPS: list[dict[str, Any]] = [
@@ -124,3 +135,40 @@ def test_an_analysis_that_measured_nothing_or_the_wrong_thing_fails() -> None:
     assert passed == ["error-ratio: Running"]
     other = measured_problems(_run("[0]", "[]", "Running", query="up"), EXPR, failing=False)
     assert other == [f"{VS_STABLE} is not CanaryErrorRateAboveStable's expression"]
+
+
+PATH = "/services/e2e/releases"
+
+
+def _post(body: dict[str, Any], path: str = PATH, content_type: str = "application/json") -> Any:
+    return Received("POST", path, content_type, json.dumps(body).encode())
+
+
+def test_the_gate_notification_as_the_stack_templates_it_passes() -> None:
+    text = notification_text("gate", "prod", "tbcoin-prod", "inference", "2")
+    assert text.startswith("Release of tbcoin-prod/inference (revision 2) waits at its promotion")
+    assert "`infractl rollout promote --stack prod --service inference`" in text
+    other = _post({"text": "Release of tbcoin-prod/api aborted", "channel": "#a"})
+    posts = [other, _post({"text": text, "channel": "#a"})]
+    assert notification_problems(posts, text, "#a", PATH) == []
+
+
+def test_a_missing_doubled_or_misaddressed_notification_fails() -> None:
+    text = notification_text("aborted", "prod", "tbcoin-prod", "inference", "")
+    right = _post({"text": text, "channel": "#a"})
+    assert notification_problems([], text, "#a", PATH)[0].startswith("0 posts")
+    assert notification_problems([right, right], text, "#a", PATH)[0].startswith("2 posts")
+    assert notification_problems([right, right], text, "#a", PATH, once=False) == []
+    assert notification_problems([], text, "#a", PATH, once=False)[0].startswith("0 posts")
+    assert notification_problems([_post({"text": text})], text, "#a", PATH) == [
+        f"body {{'text': {text!r}}}, not {{'text': {text!r}, 'channel': '#a'}}"
+    ]
+    elsewhere = _post({"text": text, "channel": "#a"}, path="/other", content_type="text/plain")
+    assert notification_problems([elsewhere], text, "#a", PATH) == [
+        "posted to /other as 'text/plain'"
+    ]
+    # Another revision's gate is not this release's.
+    gate2, gate3 = (notification_text("gate", "prod", "tbcoin-prod", "inference", r) for r in "23")
+    assert notification_problems([_post({"text": gate3})], gate2, None, PATH)[0].startswith(
+        "0 posts"
+    )
