@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from e2e import controlplane, prometheus, rollouts, stacks
+from e2e import controlplane, prometheus, releases, rollouts, stacks
 from e2e.report import ROLLOUT_STAGES, errors
 from e2e.scenario import StackRun, Step
 from infra.config.monitoring import MonitoringConfig
@@ -64,20 +64,9 @@ def blue_green(s: StackRun) -> str:
         s.plane, tracks, {"namespace": namespace, "app": name}, controller_metrics
     )
     network = prometheus.ServiceNetwork(str(host), server.url)
-    with prometheus.traffic(tracks), network.serving():
-        controller = rollouts.start(s.plane, network.port, controller_metrics)
-        release = BlueGreen(s, cluster, name, tracks, server, record)
-        try:
-            release.run()
-        finally:
-            controller.stop()
-            server.process.stop()
-            for track in tracks.values():
-                track.close()
-            record["controller-errors"] = rollouts.errors(controller)
-            record["prometheus"] = {"host": host, "forwarded": network.forwarded}
-    report.check(not network.refused, f"analysis asked for other hosts: {network.refused}")
-    report.check(network.forwarded > 0, "no analysis query reached Prometheus")
+    release = BlueGreen(s, cluster, name, tracks, server, record)
+    with releases.on_controller(s, tracks, server, network, controller_metrics, record):
+        release.run()
     record["seconds"] = round(time.monotonic() - release.started, 1)
     return f"{len(record['stages'])} stages in {record['seconds']:.0f} s"
 
