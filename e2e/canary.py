@@ -447,15 +447,17 @@ def canary(s: StackRun) -> str:
     )  # fmt: skip
     server.scrape([STABLE])
     network = prometheus.ServiceNetwork(str(host), server.url)
-    # The notification settings the chart and the stack deployed, where this controller reads.
-    record["settings-copied"] = rollouts.copy_notification_settings(s.plane.kubeconfig)
     hook = receiver.releases()
     release = Canary(s, cluster, tracks, server, record, hook, release_channel(config))
     with (
+        # The notification settings the chart and the stack deployed, where this controller
+        # reads its settings.
+        rollouts.notification_settings(s.plane.kubeconfig) as copied,
         hook.serving(),
         releases.on_controller(s, tracks, server, network, metrics_port, record),
         release.pods_make_series(),
     ):
+        record["settings-copied"] = copied
         release.run()
     record["received"] = [(r.json() or {}).get("text") for r in hook.since(0)]
     record["seconds"] = round(time.monotonic() - release.started, 1)
