@@ -7,8 +7,13 @@ measured nothing."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from e2e import stacks
 from e2e.canary import (
     GATE,
     VS_STABLE,
@@ -20,6 +25,8 @@ from e2e.canary import (
     walk_problems,
 )
 from e2e.receiver import Received
+from infractl.ops.rollouts import summary
+from tests.conftest import REPO, manifests
 
 # prod's inference steps as the e2e run deploys them (header step out, pauses shortened).
 STEPS: list[dict[str, Any]] = [
@@ -172,3 +179,49 @@ def test_a_missing_doubled_or_misaddressed_notification_fails() -> None:
     assert notification_problems([_post({"text": gate3})], gate2, None, PATH)[0].startswith(
         "0 posts"
     )
+
+
+# The stages of make e2e's canary as the real controller left them (`python -m e2e.run --record`).
+RECORDED = REPO / "tests" / "engine_outputs" / "recorded" / "rollouts"
+STAGES = {
+    "edited": (),
+    "at-gate": (f"paused: {GATE}",),
+    "promoted": (),
+    "aborted-by-analysis": ("aborted: traffic is back on the stable version",),
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_infractl_status_agrees_with_each_recorded_canary_stage(stage: str) -> None:
+    """What `infractl rollout status` says of the Rollout at each stage, offline, is what the
+    run checked against the controller."""
+    rollout = json.loads((RECORDED / f"prod-inference-{stage}.json").read_text())
+    text, trouble = summary(rollout)
+    steps = len(rollout["spec"]["strategy"]["canary"]["steps"])
+    assert status_problems(rollout["status"], steps, text, int(trouble), STAGES[stage]) == []
+
+
+@pytest.mark.parametrize(("outcome", "failing"), [("at-gate", False), ("failed", True)])
+def test_the_recorded_canary_analyses_measured_our_queries(
+    outcome: str, failing: bool, synthesized: Callable[[str], Path]
+) -> None:
+    """The background AnalysisRuns the controller ran: the canary-vs-stable metric is the alert's
+    expression as the program writes it, it fired only on the failing canary, and every metric
+    waited as long as the template says."""
+    run = json.loads((RECORDED / f"prod-inference-analysisrun-{outcome}.json").read_text())
+    found = manifests(synthesized("prod"))
+    rule = next(m for m in found if m["metadata"]["name"] == "tbcoin-prod-inference"
+                and m["kind"] == "PrometheusRule")  # fmt: skip
+    expr = next(
+        r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]
+        if r.get("alert") == "CanaryErrorRateAboveStable"
+    )  # fmt: skip
+    assert measured_problems(run, expr, failing) == []
+    template = next(m for m in found if m["kind"] == "AnalysisTemplate"
+                    and m["metadata"]["name"] == "inference-canary")  # fmt: skip
+    # Recorded with the run's analysis window (e2e/stacks.py), the template's metrics delayed.
+    window = stacks.E2E_ANALYSIS["window"]
+    delays = {
+        m["name"]: window if "initialDelay" in m else None for m in template["spec"]["metrics"]
+    }
+    assert {m["name"]: m.get("initialDelay") for m in run["spec"]["metrics"]} == delays
