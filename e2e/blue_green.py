@@ -7,7 +7,6 @@ through the gate after it and an abort by hand; no fight with Pulumi at any stag
 from __future__ import annotations
 
 import functools
-import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from e2e import controlplane, prometheus, releases, rollouts, stacks
-from e2e.report import ROLLOUT_STAGES, errors
+from e2e.report import errors, keep_stage
 from e2e.scenario import StackRun, Step
 from infra.config.monitoring import MonitoringConfig
 from infra.release import ACTIVE, PREVIEW
@@ -142,9 +141,7 @@ class BlueGreen:
         return seen
 
     def _keep(self, name: str, document: dict[str, Any]) -> None:
-        ROLLOUT_STAGES.mkdir(parents=True, exist_ok=True)
-        path = ROLLOUT_STAGES / f"{self.s.stack}-{self.service}-{name}.json"
-        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        keep_stage(self.s.stack, self.service, name, document)
 
     def release(self, digest: str, name: str) -> str | None:
         """A new digest in config, `pulumi up`, and the new ReplicaSet behind the preview

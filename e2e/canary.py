@@ -14,7 +14,6 @@ release walking its weights and timed pauses to the gate, measured, held, then p
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import subprocess
 import threading
@@ -25,7 +24,7 @@ from typing import Any
 
 from e2e import controlplane, prometheus, receiver, releases, rollouts, stacks
 from e2e.programs import REPLICA_CANARY, replica_canary_program
-from e2e.report import ROLLOUT_STAGES, errors
+from e2e.report import errors, keep_stage
 from e2e.scenario import StackRun, Step
 from infra.config.base import in_seconds
 from infra.config.monitoring import MonitoringConfig
@@ -236,9 +235,7 @@ class Canary:
             follower.join()
 
     def keep(self, name: str, document: dict[str, Any]) -> None:
-        ROLLOUT_STAGES.mkdir(parents=True, exist_ok=True)
-        path = ROLLOUT_STAGES / f"{self.s.stack}-{REPLICA_CANARY}-{name}.json"
-        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        keep_stage(self.s.stack, REPLICA_CANARY, name, document)
 
     def stage(self, name: str, *says: str) -> dict[str, Any]:
         """The controller's Rollout and `infractl rollout status`, checked against each other;
