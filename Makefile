@@ -142,7 +142,7 @@ bench: $(VENV)/.installed-test tools
 e2e-tools: $(VENV)/.installed-test
 	$(PY) -m e2e.tools
 
-## the real Pulumi engine on a loopback control plane, then the real Scorecard (15-25 min)
+## the real Pulumi engine on a loopback control plane, then the real Scorecard (15-30 min)
 e2e: $(VENV)/.installed-test $(PROMTOOL)
 	$(PY) -m e2e.run
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_scorecard_real.py

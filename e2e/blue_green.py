@@ -7,15 +7,14 @@ through the gate after it and an abort by hand; no fight with Pulumi at any stag
 from __future__ import annotations
 
 import functools
-import json
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from e2e import controlplane, prometheus, rollouts, stacks
-from e2e.report import ROLLOUT_STAGES, errors
+from e2e import controlplane, prometheus, releases, rollouts, stacks
+from e2e.report import errors, keep_stage
 from e2e.scenario import StackRun, Step
 from infra.config.monitoring import MonitoringConfig
 from infra.release import ACTIVE, PREVIEW
@@ -64,20 +63,9 @@ def blue_green(s: StackRun) -> str:
         s.plane, tracks, {"namespace": namespace, "app": name}, controller_metrics
     )
     network = prometheus.ServiceNetwork(str(host), server.url)
-    with prometheus.traffic(tracks), network.serving():
-        controller = rollouts.start(s.plane, network.port, controller_metrics)
-        release = BlueGreen(s, cluster, name, tracks, server, record)
-        try:
-            release.run()
-        finally:
-            controller.stop()
-            server.process.stop()
-            for track in tracks.values():
-                track.close()
-            record["controller-errors"] = rollouts.errors(controller)
-            record["prometheus"] = {"host": host, "forwarded": network.forwarded}
-    report.check(not network.refused, f"analysis asked for other hosts: {network.refused}")
-    report.check(network.forwarded > 0, "no analysis query reached Prometheus")
+    release = BlueGreen(s, cluster, name, tracks, server, record)
+    with releases.on_controller(s, tracks, server, network, controller_metrics, record):
+        release.run()
     record["seconds"] = round(time.monotonic() - release.started, 1)
     return f"{len(record['stages'])} stages in {record['seconds']:.0f} s"
 
@@ -153,9 +141,7 @@ class BlueGreen:
         return seen
 
     def _keep(self, name: str, document: dict[str, Any]) -> None:
-        ROLLOUT_STAGES.mkdir(parents=True, exist_ok=True)
-        path = ROLLOUT_STAGES / f"{self.s.stack}-{self.service}-{name}.json"
-        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        keep_stage(self.s.stack, self.service, name, document)
 
     def release(self, digest: str, name: str) -> str | None:
         """A new digest in config, `pulumi up`, and the new ReplicaSet behind the preview

@@ -4,6 +4,7 @@ and each step's outcome. Written to out/e2e/report.json by e2e/run.py."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -21,6 +22,15 @@ OUTPUTS = ROOT / "out" / "e2e" / "engine-outputs"
 UNJUDGED = ("can't run policy", "Cannot be checked before apply")
 # The controller's Rollout at each stage of a release; `--record` keeps them for `make test`.
 ROLLOUT_STAGES = OUTPUTS / "rollouts"
+
+
+def keep_stage(stack: str, service: str, name: str, document: dict[str, Any]) -> None:
+    """One stage of a release (the controller's Rollout or AnalysisRun) under ROLLOUT_STAGES."""
+    ROLLOUT_STAGES.mkdir(parents=True, exist_ok=True)
+    path = ROLLOUT_STAGES / f"{stack}-{service}-{name}.json"
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
 # How much of a failed command's output the report keeps: the error is at the end.
 OUTPUT_LINES = 40
 

@@ -15,9 +15,10 @@ Two things stand in for what cannot run here, and say so in the report:
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,10 +98,12 @@ def start(
     return process
 
 
-def copy_notification_settings(kubeconfig: Path) -> list[str]:
+@contextlib.contextmanager
+def notification_settings(kubeconfig: Path) -> Iterator[list[str]]:
     """The stack's notification ConfigMap and Secret, as the chart and the stack deployed them
     in the chart's namespace, copied to the one the controller reads its settings from here
-    (SETTINGS_NAMESPACE: the chart's own names the plugin it cannot load). Returns their names."""
+    (SETTINGS_NAMESPACE: the chart's own names the plugin it cannot load) for the block, then
+    removed, so that destroy finds nothing of ours left. Yields their names."""
     from kubernetes import client, config
     from kubernetes.client.exceptions import ApiException
 
@@ -108,17 +111,22 @@ def copy_notification_settings(kubeconfig: Path) -> list[str]:
 
     core: Any = client.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
     copied = []
-    for kind, name in (("config_map", NOTIFICATION_CONFIGMAP), ("secret", NOTIFICATION_SECRET)):
-        found = getattr(core, f"read_namespaced_{kind}")(name, CHART_NAMESPACE)
-        found.metadata = client.V1ObjectMeta(name=name, labels=found.metadata.labels)
-        try:
-            getattr(core, f"create_namespaced_{kind}")(SETTINGS_NAMESPACE, found)
-        except ApiException as exc:
-            if exc.status != 409:
+    try:
+        for kind, name in (
+            ("config_map", NOTIFICATION_CONFIGMAP),
+            ("secret", NOTIFICATION_SECRET),
+        ):
+            found = getattr(core, f"read_namespaced_{kind}")(name, CHART_NAMESPACE)
+            found.metadata = client.V1ObjectMeta(name=name, labels=found.metadata.labels)
+            try:
+                getattr(core, f"create_namespaced_{kind}")(SETTINGS_NAMESPACE, found)
+            except ApiException as exc:
                 raise HarnessError(f"copying {name}: {exc.reason}") from None
-            getattr(core, f"replace_namespaced_{kind}")(name, SETTINGS_NAMESPACE, found)
-        copied.append(name)
-    return copied
+            copied.append((kind, name))
+        yield [name for _, name in copied]
+    finally:
+        for kind, name in copied:
+            getattr(core, f"delete_namespaced_{kind}")(name, SETTINGS_NAMESPACE)
 
 
 def errors(process: controlplane.Process) -> list[str]:
@@ -180,6 +188,19 @@ class Cluster:
                     if port.port == PROMETHEUS_PORT:
                         return f"{svc.metadata.name}.{namespace}.svc:{port.port}"
         return None
+
+    def recording_rules(self, app: str, interval: str) -> list[dict[str, Any]]:
+        """The recording rule groups of `app`'s PrometheusRule as the stack deployed them,
+        evaluated every `interval` (the run's clock; the expressions are the stack's)."""
+        rules = self.custom.list_cluster_custom_object(
+            "monitoring.coreos.com", "v1", "prometheusrules"
+        )
+        return [
+            {**group, "interval": interval}
+            for item in rules["items"]
+            for group in item["spec"].get("groups", [])
+            if group.get("name", "").endswith(f"-{app}.recording")
+        ]
 
     def alert_expr(self, alert: str, app: str) -> str:
         """The expression of `alert` for `app`, as the stack's PrometheusRule in the cluster

@@ -19,7 +19,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from e2e import engine, recorded, stacks, tools
+from e2e import engine, receiver, recorded, stacks, tools
 from e2e.errors import HarnessError
 from e2e.report import REPORT, ROLLOUT_STAGES, StackReport
 from e2e.scenario import Runner, Scenario
@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # Ctrl-C and SIGTERM unwind through every `finally`, so each process is stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    os.environ.update(stacks.SECRET_ENV)
+    # The stacks' Slack receiver is this run's webhook receiver: the release notifications the
+    # controller sends during the canary arrive there (e2e/receiver.py).
+    os.environ.update(stacks.SECRET_ENV | {receiver.URL_ENV: receiver.releases().url})
     folder = Path(tempfile.mkdtemp(prefix="tbcoin-e2e-"))
     started = time.monotonic()
     tests_before = recorded.snapshot()

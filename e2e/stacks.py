@@ -21,12 +21,15 @@ EDITS = (
     "app.build removed and `image: build` set to a fixed digest: no Docker engine to build with",
     "rollouts.gatewayPluginImage's placeholder digest replaced by a fixed one: the real engine "
     "refuses the placeholder, and no registry is reachable to resolve the real one",
-    "Rollout timings shortened (analysis every 30s over 1m, the old blue-green color kept 30 s): "
-    "the releases run on the real controller within the run's budget",
+    "Rollout timings shortened (analysis every 30s over 1m, the old blue-green color kept 30 s, "
+    "each timed canary pause 1m): the releases run on the real controller within the run's "
+    "budget",
 )
 # The shortest timings the config accepts that still measure (two scrapes per window).
 E2E_ANALYSIS = {"interval": "30s", "window": "1m"}
 E2E_SCALE_DOWN_DELAY = 30  # seconds
+# A timed canary pause: the shortest the floor accepts (at least the analysis window).
+E2E_CANARY_PAUSE = E2E_ANALYSIS["window"]
 
 # What a stack expects its cluster to have already (staging: "the staging cluster provides its own
 # Gateway implementation and class"), installed from the vendored upstream files before `up`.
@@ -66,6 +69,9 @@ def deployable(document: dict[str, Any]) -> dict[str, Any]:
             strategy["analysis"] |= E2E_ANALYSIS
         if strategy.get("type") == "blueGreen":
             strategy["scaleDownDelay"] = f"{E2E_SCALE_DOWN_DELAY}s"
+        for step in strategy.get("steps") or []:
+            if step.get("pause"):
+                step["pause"] = E2E_CANARY_PAUSE
     return {"config": config}
 
 

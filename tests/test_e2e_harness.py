@@ -70,6 +70,11 @@ def test_e2e_settings_differ_from_the_stack_only_by_the_stated_edits() -> None:
                 strategy["analysis"] = strategy["analysis"] | stacks.E2E_ANALYSIS
             if strategy["type"] == "blueGreen":
                 strategy["scaleDownDelay"] = f"{stacks.E2E_SCALE_DOWN_DELAY}s"
+            if "steps" in strategy:
+                strategy["steps"] = [
+                    dict(step, pause=stacks.E2E_CANARY_PAUSE) if step.get("pause") else step
+                    for step in strategy["steps"]
+                ]
             assert edited[f"{stacks.NS}:services"][name] == dict(service, strategy=strategy)
         plugin = edited[f"{stacks.NS}:rollouts"]["gatewayPluginImage"]
         assert plugin.endswith("@" + stacks.E2E_DIGEST)

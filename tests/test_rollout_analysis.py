@@ -20,6 +20,7 @@ import yaml
 
 from e2e.controlplane import free_port
 from e2e.prometheus import Track, traffic
+from infra.config.rollouts import Analysis
 from tests.conftest import REPO, manifests
 
 WINDOW = "10s"
@@ -201,6 +202,32 @@ def test_conditions_follow_the_configured_thresholds(synthesized: Callable[[str]
     assert _phase(gate, [0.1]) == "Successful"
     assert _phase(gate, [-0.5]) == "Failed"
     assert _phase(gate, []) == "Successful"
+
+
+def test_the_canary_is_measured_once_it_has_had_a_window_of_traffic(
+    synthesized: Callable[[str], Path],
+) -> None:
+    """The canary's background analysis starts with the release, when the canary has no pod
+    and so no series: measured at once it is inconclusive, and on the real controller that
+    pause skips every later pause step (make e2e's canary). Its track's metrics wait one
+    analysis window; the budget gate (the whole service's series) and the blue-green preview's
+    analysis (started once the preview is up) measure at once."""
+    window = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())["config"][
+        "tbcoin-platform:services"
+    ]["inference"]["strategy"]["analysis"].get("window", Analysis.model_fields["window"].default)
+    delays = {
+        m["name"]: m.get("initialDelay")
+        for m in _template(synthesized, "inference-canary")["spec"]["metrics"]
+    }
+    assert delays == {
+        "error-ratio": window,
+        "latency-p95": window,
+        "error-ratio-vs-stable": window,
+        "availability-budget": None,
+        "latency-budget": None,
+    }
+    preview = _template(synthesized, "api-preview")["spec"]["metrics"]
+    assert all("initialDelay" not in m for m in preview)
 
 
 RECORDED_RUNS = REPO / "tests" / "engine_outputs" / "recorded" / "rollouts"

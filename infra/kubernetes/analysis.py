@@ -38,14 +38,30 @@ def pre_promotion_count(a: Analysis) -> int:
     return max(int(-(-seconds(a.window) // seconds(a.interval))), a.failure_limit + 1)
 
 
+def first_after(track: str, a: Analysis) -> dict[str, str]:
+    """The canary's background analysis starts with the release, before the canary has a pod:
+    a first measurement then finds no series, is inconclusive, and pauses the rollout; on
+    Argo Rollouts v1.9.0 that pause (status.controllerPause) also makes every later pause step
+    count as already resumed, so the steps' pauses are skipped (seen in make e2e). Measuring
+    the canary's track from one window on gives it that window of traffic first."""
+    return {"initialDelay": go_duration(a.window)} if track == CANARY else {}
+
+
 def _bounded(
-    name: str, query: str, limit: float, a: Analysis, address: str, count: int | None
+    name: str,
+    query: str,
+    limit: float,
+    a: Analysis,
+    address: str,
+    count: int | None,
+    track: str,
 ) -> dict[str, Any]:
     """A measurement passes at or below `limit`; no data (no traffic yet) is inconclusive,
     which pauses the rollout instead of promoting a version nobody has called."""
     return {
         "name": name,
         "interval": go_duration(a.interval),
+        **first_after(track, a),
         **({"count": count} if count is not None else {}),
         "failureLimit": a.failure_limit,
         "successCondition": f"len(result) > 0 && result[0] <= {limit!r}",
@@ -79,7 +95,9 @@ def analysis_metrics(
     # The canary's background analysis runs as long as the release; the preview's must end.
     count = pre_promotion_count(a) if track == PREVIEW else None
     metrics = [
-        _bounded("error-ratio", error_ratio_expr(sel, a.window), a.error_ratio, a, address, count),
+        _bounded(
+            "error-ratio", error_ratio_expr(sel, a.window), a.error_ratio, a, address, count, track
+        ),
         _bounded(
             "latency-p95",
             quantile_expr("95", sel, a.window),
@@ -87,6 +105,7 @@ def analysis_metrics(
             a,
             address,
             count,
+            track,
         ),
     ]
     metrics += [_budget(svc, kind, a, address, count) for kind in SLO_KINDS]
@@ -96,6 +115,7 @@ def analysis_metrics(
             {
                 "name": "error-ratio-vs-stable",
                 "interval": go_duration(a.interval),
+                **first_after(track, a),
                 "failureLimit": a.failure_limit,
                 "successCondition": "len(result) == 0",
                 "provider": {
