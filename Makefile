@@ -71,6 +71,13 @@ KUBECONFORM := $(TOOLS)/bin/kubeconform
 $(KUBECONFORM): tools/e2e/kubeconform/go.mod tools/e2e/kubeconform/go.sum | $(PY)
 	@if command -v go >/dev/null; then $(PY) -m e2e.tools kubeconform; \
 	else echo "make: no Go on PATH: kubeconform is not built, its tests are skipped"; fi
+# The release-notification gate's condition, run by the expression library of the controller's
+# notification engine (tests/test_rollouts_controller.py); seconds to build.
+NOTIFICATION_EXPR := $(TOOLS)/bin/notification-expr
+$(NOTIFICATION_EXPR): tools/e2e/notification-expr/go.mod tools/e2e/notification-expr/go.sum \
+		tools/e2e/notification-expr/main.go | $(PY)
+	@if command -v go >/dev/null; then $(PY) -m e2e.tools notification-expr; \
+	else echo "make: no Go on PATH: notification-expr is not built, its tests are skipped"; fi
 # shellcheck: actionlint runs it on every `run:` script.
 SHELLCHECK := $(TOOLS)/shellcheck/usr/bin/shellcheck
 $(SHELLCHECK):
@@ -90,9 +97,9 @@ $(GITHUB_API): tools/github-api/package.json tools/github-api/package-lock.json
 	  touch $@; \
 	else echo "make: no npm on PATH: the GitHub API stand-in is not installed, its tests are skipped"; fi
 
-## the test tools: checkov, promtool, amtool, shellcheck, (with Go) actionlint, (with npm) the GitHub API stand-in, (with Go) kube-score and kubeconform
+## the test tools: checkov, promtool, amtool, shellcheck, (with Go) actionlint, (with npm) the GitHub API stand-in, (with Go) kube-score, kubeconform and notification-expr
 tools: $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION) $(PROMTOOL) $(AMTOOL) $(ACTIONLINT) $(SHELLCHECK) \
-	$(GITHUB_API) $(KUBE_SCORE) $(KUBECONFORM)
+	$(GITHUB_API) $(KUBE_SCORE) $(KUBECONFORM) $(NOTIFICATION_EXPR)
 
 # One program run: synthesize into $(OUT), then check that result with the policy pack. With
 # BASE=<ref>, also the ranked changes against that commit (offline, as the PR comment shows them).
@@ -121,7 +128,8 @@ typecheck: $(VENV)/.installed-test
 unit: $(VENV)/.installed-test tools
 	CHECKOV=$(TOOLS)/checkov/bin/checkov PROMTOOL=$(PROMTOOL) AMTOOL=$(AMTOOL) \
 	  ACTIONLINT=$(ACTIONLINT) SHELLCHECK=$(SHELLCHECK) GITHUB_API_STANDIN=$(GITHUB_API_DIR) \
-	  KUBE_SCORE=$(KUBE_SCORE) KUBECONFORM=$(KUBECONFORM) $(VENV)/bin/pytest -n 2 -q --durations=10
+	  KUBE_SCORE=$(KUBE_SCORE) KUBECONFORM=$(KUBECONFORM) NOTIFICATION_EXPR=$(NOTIFICATION_EXPR) \
+	  $(VENV)/bin/pytest -n 2 -q --durations=10
 
 ## lint, typecheck and unit: what CI runs first
 test: lint typecheck unit

@@ -101,6 +101,9 @@ TOOL_TABLE: tuple[Tool, ...] = (
     # (tests/test_workload_checkers.py): small, so they are in the Makefile's tool step.
     Tool("kube-score", "kube-score", "github.com/zegl/kube-score/cmd/kube-score"),
     Tool("kubeconform", "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform"),
+    # The release-notification gate's condition, evaluated by the expression library of the
+    # controller's notification engine (tests/test_rollouts_controller.py).
+    Tool("notification-expr", "notification-expr", "."),
     Tool(
         "rollouts-controller",
         "argo-rollouts",

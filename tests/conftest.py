@@ -70,7 +70,7 @@ def heavy_imports(args: list[str | Path], packages: tuple[str, ...]) -> tuple[in
 
 
 # Tools `make tools` builds from Go modules: without Go their tests are skipped, except in CI.
-GO_BUILT = {"ACTIONLINT", "KUBE_SCORE", "KUBECONFORM"}
+GO_BUILT = {"ACTIONLINT", "KUBE_SCORE", "KUBECONFORM", "NOTIFICATION_EXPR"}
 
 
 def tool_path(variable: str, default: str) -> str:

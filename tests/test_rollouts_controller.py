@@ -6,7 +6,9 @@ and NetworkPolicies select what the chart really creates, and the vendored CRDs 
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable, Iterable, Mapping
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import yaml
 
 from infractl.policy.charts import HELM_RELEASE, render
 from tests.charts import CrdLoader, render_release
-from tests.conftest import manifests, resources, vendored
+from tests.conftest import REPO, manifests, resources, tool_path, vendored
 
 Obj = dict[str, Any]
 PLUGIN_IMAGE = "ghcr.io/argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi@sha256:"
@@ -224,12 +226,13 @@ def test_release_notifications_go_through_the_charts_configmap_and_our_secret(
 
     controller = RolloutsController.model_validate({"gatewayPluginImage": PLUGIN_IMAGE + "1" * 64})
     assert set(notification_secret_manifest(controller, "url")["stringData"]) == {reference}
-    # Argo Rollouts v1.9.0 fires on-<reason> for RolloutPaused, AnalysisRunFailed,
-    # RolloutAborted and RolloutCompleted (utils/record/record.go, translateReasonToTrigger).
+    # Argo Rollouts v1.9.0 fires on-<reason> for AnalysisRunFailed, RolloutAborted and
+    # RolloutCompleted (utils/record/record.go, translateReasonToTrigger). The gate is a state
+    # its notification controller watches for: a trigger named after no event.
     (subscription,) = yaml.safe_load(config["subscriptions"])
     assert subscription["recipients"] == ["tbcoin-releases"]
     assert subscription["triggers"] == [
-        "on-rollout-paused", "on-analysis-run-failed", "on-rollout-aborted",
+        "on-promotion-gate", "on-analysis-run-failed", "on-rollout-aborted",
         "on-rollout-completed",
     ]  # fmt: skip
     assert subscription["selector"] == "app.kubernetes.io/part-of=tbcoin-platform"
@@ -243,6 +246,58 @@ def test_release_notifications_go_through_the_charts_configmap_and_our_secret(
         message = json.loads(re.sub(r"\{\{[^}]*\}\}", "x", body["body"]))
         assert set(message) == {"text", "channel"} and message["channel"] == "#tbcoin-alerts"
         assert "{{.rollout.metadata.name}}" in body["body"]
-    # Only the gate of the pauses: a canary's timed pauses tell nobody.
-    (gate,) = yaml.safe_load(config["trigger.on-rollout-paused"])
+    # Only the gate of the pauses: a canary's timed pauses tell nobody. Event triggers have no
+    # condition: with one, the notification controller sends them too (twice in make e2e).
+    (gate,) = yaml.safe_load(config["trigger.on-promotion-gate"])
     assert "len(rollout.spec.strategy.canary.steps)" in gate["when"]
+    assert '"BlueGreenPause"' in gate["when"] and '"CanaryPauseStep"' in gate["when"]
+    for trigger in subscription["triggers"][1:]:
+        assert "when" not in yaml.safe_load(config[f"trigger.{trigger}"])[0], trigger
+
+
+# Rollouts as the real controller left them in make e2e (tests/test_e2e_canary.py reads them too).
+RECORDED_ROLLOUTS = REPO / "tests" / "engine_outputs" / "recorded" / "rollouts"
+AT_GATE = {"prod-api-preview", "prod-api-gate-after-abort", "prod-inference-at-gate"}
+
+
+def _evaluate(condition: str, rollouts: dict[str, Any], folder: Path) -> dict[str, str]:
+    """`condition` as the controller's notification engine evaluates it (its expression library,
+    tools/e2e/notification-expr), for each Rollout."""
+    paths = []
+    for name, rollout in rollouts.items():
+        paths.append(folder / f"{name}.json")
+        paths[-1].write_text(json.dumps(rollout))
+    tool = tool_path("NOTIFICATION_EXPR", ".tools/bin/notification-expr")
+    run = subprocess.run([tool, condition, *paths], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return dict(zip(rollouts, run.stdout.split("\n"), strict=False))
+
+
+def test_the_gate_notification_fires_only_at_a_gate(tmp_path: Path) -> None:
+    """Under the engine's own expression library, over the Rollouts the real controller left:
+    the gate condition holds at a blue-green's pause and at a canary's last step, and nowhere
+    else: not for a Rollout the controller has not synced, not at an inconclusive analysis's
+    pause, not at a canary's earlier pause, and not for a blue-green Rollout that is not
+    paused, which the old condition announced (its mutation below)."""
+    from infra.kubernetes.rollouts_controller import GATE, GATE_TRIGGER
+
+    assert GATE_TRIGGER == "on-promotion-gate"  # named after no event the controller records
+    rollouts = {p.stem: json.loads(p.read_text()) for p in RECORDED_ROLLOUTS.glob("prod-*.json")}
+    rollouts = {k: v for k, v in rollouts.items() if v.get("kind") == "Rollout"}
+    gate = rollouts["prod-inference-at-gate"]
+    unsynced = {k: v for k, v in gate.items() if k != "status"}
+    inconclusive = deepcopy(rollouts["prod-api-preview"])
+    inconclusive["status"]["pauseConditions"] = [{"reason": "InconclusiveAnalysisRun"}]
+    earlier = deepcopy(gate)
+    earlier["status"]["currentStepIndex"] = 1
+    more = {"unsynced": unsynced, "inconclusive": inconclusive, "earlier-pause": earlier}
+    found = _evaluate(GATE, {**rollouts, **more}, tmp_path)
+    assert set(found) >= AT_GATE
+    assert {name for name, said in found.items() if said == "true"} == AT_GATE
+    assert set(found.values()) == {"true", "false"}, found  # no evaluation errors
+    old = (
+        "rollout.spec.strategy.blueGreen != nil || "
+        "rollout.status.currentStepIndex + 1 == len(rollout.spec.strategy.canary.steps)"
+    )
+    said = _evaluate(old, {"first-revision": rollouts["prod-api-first-revision"]}, tmp_path)
+    assert said == {"first-revision": "true"}

@@ -73,17 +73,25 @@ NOTIFIER_URL_KEY = "releases-url"  # the Secret's key, `$releases-url` in the se
 _WHO = "{{.rollout.metadata.namespace}}/{{.rollout.metadata.name}}"
 _REVISION = '{{index .rollout.metadata.annotations "rollout.argoproj.io/revision"}}'
 _CLI = "`infractl rollout {action} --stack {stack} --service {{.rollout.metadata.name}}`"
-# The controller names a trigger after the event it records (on-<event reason>). A canary pauses
-# at every step without a duration; the gate is its last step, a blue-green's only pause. The
-# object the engine is given is the Rollout as it was when the pause began.
+# The controller sends a trigger named after an event it records (on-<event reason>) when it
+# records it. Its notification controller also evaluates every subscribed trigger that has a
+# condition against each Rollout it sees, and sends when the condition turns true. A gate
+# trigger named on-rollout-paused therefore went out twice, and a condition that was not about
+# the pause (`blueGreen != nil`) also fired for a blue-green Rollout that was not paused at all
+# (both seen in make e2e on v1.9.0). So the gate is a state, not an event: the trigger is named
+# after no event, and its condition holds only while the Rollout waits at its gate (a canary's
+# last step, a blue-green's pause). `status` is checked first: an unsynced Rollout has none.
+GATE_TRIGGER = "on-promotion-gate"
+_PAUSED = "rollout.status != nil && rollout.status.pauseConditions != nil && any("
 GATE = (
-    "rollout.spec.strategy.blueGreen != nil || "
+    f'{_PAUSED}rollout.status.pauseConditions, {{.reason == "BlueGreenPause"}}) || '
+    f'{_PAUSED}rollout.status.pauseConditions, {{.reason == "CanaryPauseStep"}}) && '
     "rollout.status.currentStepIndex + 1 == len(rollout.spec.strategy.canary.steps)"
 )
 # event name -> (trigger, condition or None, message)
 NOTIFIED = {
     "gate": (
-        "on-rollout-paused",
+        GATE_TRIGGER,
         GATE,
         f"Release of {_WHO} (revision {_REVISION}) waits at its promotion gate: "
         + _CLI.replace("{action}", "promote")
