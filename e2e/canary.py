@@ -16,13 +16,13 @@ from __future__ import annotations
 import contextlib
 import math
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from e2e import controlplane, prometheus, receiver, releases, rollouts, stacks
+from e2e.background import repeating
 from e2e.programs import REPLICA_CANARY, replica_canary_program
 from e2e.report import errors, keep_stage
 from e2e.scenario import StackRun, Step
@@ -213,26 +213,16 @@ class Canary:
             action, self.s.stack, REPLICA_CANARY, c.settings, c.kubeconfig
         )
 
-    @contextlib.contextmanager
-    def pods_make_series(self) -> Iterator[None]:
+    def pods_make_series(self) -> contextlib.AbstractContextManager[None]:
         """The canary track is scraped only while the canary has pods, as the ServiceMonitor
         would find them: before its first pod it has no series at all."""
-        stop = threading.Event()
 
         def follow() -> None:
-            while not stop.is_set():
-                with contextlib.suppress(Exception):  # the API server is busy: next second
-                    pods = self.canary_pods(self.status())
-                    self.server.scrape([STABLE, *([CANARY] if pods else [])])
-                stop.wait(1)
+            with contextlib.suppress(Exception):  # the API server is busy: next second
+                pods = self.canary_pods(self.status())
+                self.server.scrape([STABLE, *([CANARY] if pods else [])])
 
-        follower = threading.Thread(target=follow, daemon=True)
-        follower.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            follower.join()
+        return repeating(follow, 1)
 
     def keep(self, name: str, document: dict[str, Any]) -> None:
         keep_stage(self.s.stack, REPLICA_CANARY, name, document)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -30,6 +28,7 @@ import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
 from e2e import controlplane, loopback
+from e2e.background import repeating
 from e2e.errors import HarnessError
 from e2e.tools import TOOLS
 from infra.config.monitoring import LATENCY_BUCKETS
@@ -72,24 +71,14 @@ class Track:
             self.duration.observe(self.seconds)
 
 
-@contextlib.contextmanager
-def traffic(tracks: Mapping[str, Track]) -> Iterator[None]:
+def traffic(tracks: Mapping[str, Track]) -> contextlib.AbstractContextManager[None]:
     """Requests to every track, 500 a second each, until the block ends."""
-    stop = threading.Event()
 
     def feed() -> None:
-        while not stop.is_set():
-            for track in tracks.values():
-                track.tick()
-            time.sleep(_TICK)
+        for track in tracks.values():
+            track.tick()
 
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        feeder.join()
+    return repeating(feed, _TICK)
 
 
 @dataclass

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from e2e import live, stacks, tools
+from e2e.background import repeating
 from e2e.errors import HarnessError
 from tests.conftest import REPO, load_stack
 
@@ -332,3 +333,22 @@ def test_the_service_network_routes_only_the_prometheus_service() -> None:
         target.server_close()
     assert network.forwarded == 2
     assert network.refused == ["prometheus.elsewhere.svc:9090"]
+
+
+def test_a_repeated_step_runs_until_the_block_ends_and_not_after() -> None:
+    """The harness's background steps (traffic, the canary's scrape targets) stop with their
+    block: a step still running after it would feed series into the next scenario."""
+    import threading
+
+    ran = threading.Semaphore(0)
+    count = [0]
+
+    def step() -> None:
+        count[0] += 1
+        ran.release()
+
+    with repeating(step, 0.01):
+        assert ran.acquire(timeout=10) and ran.acquire(timeout=10)  # it repeats
+    stopped = count[0]
+    threading.Event().wait(0.1)
+    assert count[0] == stopped
