@@ -34,6 +34,14 @@ class History:
     instance: str = "backfill"
 
 
+def budget_left(histories: list[History], objective: float) -> float:
+    """The share of the availability budget (1 - `objective`) `histories` leave: what the
+    stack's recording rule reads from them alone (1 untouched, 0 spent, below 0 overspent)."""
+    total = sum(h.requests_per_second * h.seconds for h in histories)
+    bad = sum(h.requests_per_second * h.seconds * h.error_ratio for h in histories)
+    return 1 - bad / total / (1 - objective)
+
+
 def openmetrics(histories: list[History]) -> str:
     """The counters of `histories` as one OpenMetrics exposition with timestamps."""
     lines = ["# HELP http_requests requests", "# TYPE http_requests counter"]

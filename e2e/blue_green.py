@@ -35,15 +35,23 @@ def service(config: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def blue_green(s: StackRun) -> str:
+def runnable(s: StackRun) -> tuple[str, str] | str:
+    """The stack's blue-green service and its namespace, or why no release of it can run."""
     found = service(s.config)
-    report = s.report
-    if not report.check(found is not None, f"{s.stack} has no blue-green service"):
+    if not s.report.check(found is not None, f"{s.stack} has no blue-green service"):
         return "no blue-green service"
-    assert found is not None
-    name, namespace = found
-    if not report.check(rollouts.available(), f"{rollouts.CONTROLLER} is not built"):
+    if not s.report.check(rollouts.available(), f"{rollouts.CONTROLLER} is not built"):
         return "no controller"
+    assert found is not None
+    return found
+
+
+def blue_green(s: StackRun) -> str:
+    found = runnable(s)
+    if isinstance(found, str):
+        return found
+    name, namespace = found
+    report = s.report
     record: dict[str, Any] = {"service": name, "stages": {}}
     report.steps["blue-green"] = record
     refused = rollouts.plugin_refused(s.plane)
@@ -66,8 +74,7 @@ def blue_green(s: StackRun) -> str:
     release = BlueGreen(s, cluster, name, tracks, server, record)
     with releases.on_controller(s, tracks, server, network, controller_metrics, record):
         release.run()
-    record["seconds"] = round(time.monotonic() - release.started, 1)
-    return f"{len(record['stages'])} stages in {record['seconds']:.0f} s"
+    return releases.finished(record, release.started)
 
 
 @dataclass
@@ -130,7 +137,7 @@ class BlueGreen:
             "infractl": {"exit": shown.returncode, "stdout": shown.stdout, "stderr": shown.stderr},
         }
         self.record["stages"][name] = seen
-        self._keep(name, rollout)
+        self.keep(name, rollout)
         check = self.s.report.check
         expected = f"stable: {st.get('stableRS', '-')}, current: {st.get('currentPodHash', '-')}"
         check(expected in shown.stdout, f"{name}: infractl status {shown.stdout!r}")
@@ -140,7 +147,7 @@ class BlueGreen:
         self.s.say(f"{self.s.stack}: blue-green {name}: {st.get('phase')} at {seen['seconds']} s")
         return seen
 
-    def _keep(self, name: str, document: dict[str, Any]) -> None:
+    def keep(self, name: str, document: dict[str, Any]) -> None:
         keep_stage(self.s.stack, self.service, name, document)
 
     def release(self, digest: str, name: str) -> str | None:
@@ -178,7 +185,7 @@ class BlueGreen:
         )
         run = self.analysis()
         if keep and run.get("name"):
-            self._keep(
+            self.keep(
                 f"analysisrun-{run.get('status', '').lower()}",
                 self.cluster.analysis_run(run["name"]),
             )

@@ -37,10 +37,9 @@ FIGHT = "Pulumi and the controller fight"
 GATE = "CanaryPauseStep"
 # A timed pause polled once a second may look this much shorter than it was.
 SLACK = 3
-# How often Prometheus evaluates the stack's recording rules here (deployed: every minute).
-RULES_EVERY = "5s"
 # The metrics of the canary's own track; the budget gate reads the whole service's budget,
-# which this run does not fill (no recording of the budget group: no series, it passes).
+# which this step does not fill (no budget group loaded: no series, it passes; the
+# budget-gate step runs the gate on blue-green `api` with history backfilled).
 TRACK_METRICS = ("error-ratio", "latency-p95")
 VS_STABLE = "error-ratio-vs-stable"
 
@@ -427,9 +426,10 @@ def canary(s: StackRun) -> str:
         return "no Prometheus"
     tracks = {STABLE: prometheus.Track(), CANARY: prometheus.Track()}
     metrics_port = controlplane.free_port()
+    rules = cluster.recording_rules(REPLICA_CANARY, prometheus.RULES_EVERY)
     server = prometheus.start(
         s.plane, tracks, {"namespace": namespace, "app": REPLICA_CANARY}, metrics_port,
-        name="prometheus-canary", rules=cluster.recording_rules(REPLICA_CANARY, RULES_EVERY),
+        name="prometheus-canary", rules=rules,
     )  # fmt: skip
     server.scrape([STABLE])
     network = prometheus.ServiceNetwork(str(host), server.url)
@@ -458,8 +458,7 @@ def canary(s: StackRun) -> str:
     )
     unexpected = [t for t in record["received"] if t not in expected]
     report.check(not unexpected, f"notifications nobody expected: {unexpected}")
-    record["seconds"] = round(time.monotonic() - release.started, 1)
-    return f"{len(record['stages'])} stages in {record['seconds']:.0f} s"
+    return releases.finished(record, release.started)
 
 
 STEP = Step(

@@ -35,6 +35,9 @@ from infra.config.monitoring import LATENCY_BUCKETS
 
 # Where the prometheus Debian package is unpacked (Makefile: $(PROMETHEUS_DIR)).
 BINARY = TOOLS / "prometheus" / "usr" / "bin" / "prometheus"
+# How often the harness's Prometheus evaluates the stack's rule groups (deployed: every minute,
+# the budget's every 2 minutes): the run's clock, not the expressions.
+RULES_EVERY = "5s"
 # Requests per feed tick and ticks per second: enough that one 5xx share reads as set.
 _PER_TICK, _TICK = 100, 0.2
 
@@ -148,6 +151,12 @@ class Prometheus:
             raise HarnessError(f"prometheus refused {expr!r}: {answer}")
         return list(answer["data"]["result"])
 
+    def restart(self, plane: controlplane.ControlPlane) -> None:
+        """Started again with the same arguments (its port and data folder, which may have
+        been written to while it was stopped), once ready."""
+        self.process = plane.start_again(self.process.name)
+        _wait_ready(plane, self)
+
     def scrape(self, names: Iterable[str]) -> None:
         """Scrape only the tracks `names`: those with pods, as the ServiceMonitor would find
         them (a canary track before its first pod has no series at all)."""
@@ -214,10 +223,13 @@ def start(
     ]
     process = plane.start(name, argv)
     server = Prometheus(f"http://127.0.0.1:{port}", process, targets, tracks, labels)
+    _wait_ready(plane, server)
+    return server
 
+
+def _wait_ready(plane: controlplane.ControlPlane, server: Prometheus) -> None:
     def ready() -> bool:
         with urllib.request.urlopen(f"{server.url}/-/ready", timeout=1) as response:
             return bool(response.status == 200)
 
-    plane.wait_until("prometheus to be ready", ready, process, 120)
-    return server
+    plane.wait_until(f"{server.process.name} to be ready", ready, server.process, 120)

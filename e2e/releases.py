@@ -6,6 +6,7 @@ checks that the analyses asked the stack's Prometheus and nothing else."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -35,3 +36,9 @@ def on_controller(
             record["prometheus"] = {"host": network.host, "forwarded": network.forwarded}
     s.report.check(not network.refused, f"analysis asked for other hosts: {network.refused}")
     s.report.check(network.forwarded > 0, "no analysis query reached Prometheus")
+
+
+def finished(record: dict[str, Any], started: float) -> str:
+    """A release step's seconds, into its record, and its progress line."""
+    record["seconds"] = round(time.monotonic() - started, 1)
+    return f"{len(record['stages'])} stages in {record['seconds']:.0f} s"

@@ -153,11 +153,7 @@ class Cluster:
         self.apps: Any = client.AppsV1Api(api)
 
     def rollout(self, name: str) -> dict[str, Any]:
-        return dict(
-            self.custom.get_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, "rollouts", name
-            )
-        )
+        return self._get("rollouts", name)
 
     def selector(self, service: str) -> dict[str, str]:
         return dict(self.core.read_namespaced_service(service, self.namespace).spec.selector or {})
@@ -172,10 +168,14 @@ class Cluster:
         return found
 
     def analysis_run(self, name: str) -> dict[str, Any]:
+        return self._get("analysisruns", name)
+
+    def analysis_template(self, name: str) -> dict[str, Any]:
+        return self._get("analysistemplates", name)
+
+    def _get(self, plural: str, name: str) -> dict[str, Any]:
         return dict(
-            self.custom.get_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, "analysisruns", name
-            )
+            self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, plural, name)
         )
 
     def prometheus_host(self, namespace: str) -> str | None:
@@ -189,17 +189,21 @@ class Cluster:
                         return f"{svc.metadata.name}.{namespace}.svc:{port.port}"
         return None
 
-    def recording_rules(self, app: str, interval: str) -> list[dict[str, Any]]:
-        """The recording rule groups of `app`'s PrometheusRule as the stack deployed them,
-        evaluated every `interval` (the run's clock; the expressions are the stack's)."""
+    def recording_rules(
+        self, app: str, interval: str, groups: tuple[str, ...] = ("recording",)
+    ) -> list[dict[str, Any]]:
+        """The rule groups `groups` (by the suffix of their names) of `app`'s PrometheusRule as
+        the stack deployed them, evaluated every `interval` (the run's clock; the expressions
+        are the stack's)."""
         rules = self.custom.list_cluster_custom_object(
             "monitoring.coreos.com", "v1", "prometheusrules"
         )
+        suffixes = tuple(f"-{app}.{group}" for group in groups)
         return [
             {**group, "interval": interval}
             for item in rules["items"]
             for group in item["spec"].get("groups", [])
-            if group.get("name", "").endswith(f"-{app}.recording")
+            if group.get("name", "").endswith(suffixes)
         ]
 
     def alert_expr(self, alert: str, app: str) -> str:
@@ -238,15 +242,16 @@ def infractl_rollout(
 
 def set_image(pulumi: engine.Engine, stack: str, service: str, digest: str) -> None:
     """The release itself: the new digest in the stack's config, set by `pulumi config set`."""
-    done = pulumi.run(
-        "config",
-        "set",
-        "--path",
-        f"tbcoin-platform:services.{service}.strategy.image",
-        digest,
-        "--stack",
-        stack,
-        event_log=False,
-    )
+    set_strategy(pulumi, stack, service, "image", digest)
+
+
+def set_strategy(
+    pulumi: engine.Engine, stack: str, service: str, key: str, value: str | None
+) -> None:
+    """`key` (a path such as `analysis.budgetOverride.reason`) of a service's strategy in the
+    stack's config set to `value` by `pulumi config set`, or removed (None) by `config rm`."""
+    path = f"tbcoin-platform:services.{service}.strategy.{key}"
+    args = ("set", "--path", path, value) if value is not None else ("rm", "--path", path)
+    done = pulumi.run("config", *args, "--stack", stack, event_log=False)
     if done.returncode != 0:
-        raise HarnessError(f"pulumi config set of {service}'s image: {done.stderr.strip()}")
+        raise HarnessError(f"pulumi config {args[0]} of {path}: {done.stderr.strip()}")

@@ -4,7 +4,7 @@ is adding a Step (e2e/scenario.py) to a list here; docs/internals/e2e.md says ho
 
 from __future__ import annotations
 
-from e2e import blue_green, canary, changes, deploy, faults, waivers
+from e2e import blue_green, budget_gate, canary, changes, deploy, faults, waivers
 from e2e.scenario import Scenario
 
 # Up to the update, the same for every stack.
@@ -32,7 +32,15 @@ STAGING = Scenario(
 PROD = Scenario(
     "prod",
     "prod",
-    (*BEFORE, changes.STEP, blue_green.STEP, deploy.DRIFT, canary.STEP, deploy.DESTROY),
+    (
+        *BEFORE,
+        changes.STEP,
+        blue_green.STEP,
+        budget_gate.STEP,
+        deploy.DRIFT,
+        canary.STEP,
+        deploy.DESTROY,
+    ),
     about="one control plane and stack, the steps in order",
 )
 FAULTS = Scenario(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from e2e.budget_gate import measured_left
 from e2e.controlplane import free_port
 from tests.conftest import infractl
 from tests.fake_kubernetes import TOKEN, FakeKubernetes, exec_kubeconfig
@@ -162,6 +163,66 @@ def test_answers_of_another_shape_add_nothing_to_the_status(
     assert "Traceback" not in run.stderr and "overridden" not in run.stdout
     # The Rollout's own message still names the budget metric that failed.
     assert "held by the error budget: availability, below the floor 10%" in run.stdout
+
+
+def _seed_recorded(fake: FakeKubernetes, *stages: str) -> list[dict[str, Any]]:
+    """make e2e's recorded objects of `api` in the stand-in, each where its kind is served."""
+    found = [_recorded(stage) for stage in stages]
+    for document in found:
+        name, kind = document["metadata"]["name"], document["kind"]
+        if kind == "Rollout":
+            fake.rollouts[(NS, name)] = document
+        else:
+            fake.analysis[(NS, f"{kind.lower()}s", name)] = document
+    return found
+
+
+def _left(run: dict[str, Any]) -> str:
+    """What a recorded AnalysisRun measured of the availability budget, as status says it."""
+    _, left = measured_left(run)
+    assert left is not None and left < 0.1, "the budget was spent in that run"
+    return f"availability {left:.0%} left, below the floor 10%"
+
+
+def test_a_release_the_real_controller_held_by_the_budget(
+    cluster: tuple[FakeKubernetes, dict[str, str]],
+) -> None:
+    """make e2e's budget-gate step: with the budget spent in Prometheus' history, the
+    controller (v1.9.0) aborted `api`'s release on the budget metric alone; status reads the
+    recorded Rollout and AnalysisRun as held, with what was left, and gives no advice to fix
+    a version nothing was found wrong with."""
+    fake, env = cluster
+    rollout, run = _seed_recorded(fake, "held-by-budget", "analysisrun-held-by-budget")
+    shown = _run(env, "status", "--service", "api")
+    assert shown.code == 1, shown.stderr
+    assert f"held by the error budget: {_left(run)} (analysis.budgetFloor)" in shown.stdout
+    assert "fix, then release a new digest" not in shown.stdout
+    assert rollout["status"]["phase"] == "Degraded" and "availability-budget" in json.dumps(
+        rollout["status"]
+    )
+
+
+def test_a_release_the_real_controller_let_through_by_an_override(
+    cluster: tuple[FakeKubernetes, dict[str, str]],
+) -> None:
+    """The next release, with an override in config: the controller ran the budget metric in
+    dry-run and held the release at its gate; status shows the override from the template,
+    and that the budget, measured in dry-run, is still spent."""
+    fake, env = cluster
+    _, template, run = _seed_recorded(
+        fake, "budget-overridden", "analysistemplate-overridden", "analysisrun-budget-overridden"
+    )
+    shown = _run(env, "status", "--service", "api")
+    assert shown.code == 0, shown.stderr
+    said = template["metadata"]["annotations"]["tbcoin.io/budget-override"]
+    assert f"error-budget gate overridden {said} (analysis.budgetOverride)" in shown.stdout
+    assert "paused: BlueGreenPause" in shown.stdout and "held by" not in shown.stdout
+    assert (
+        f"error budget spent, measured in dry-run: {_left(run)} "
+        "(remove analysis.budgetOverride once the fix is out)" in shown.stdout
+    )
+    # The latency budget passed in dry-run: nothing said of it.
+    assert "latency" not in shown.stdout
 
 
 def test_promote_at_the_gate_clears_the_pause_on_the_status(

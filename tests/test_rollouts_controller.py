@@ -257,7 +257,12 @@ def test_release_notifications_go_through_the_charts_configmap_and_our_secret(
 
 # Rollouts as the real controller left them in make e2e (tests/test_e2e_canary.py reads them too).
 RECORDED_ROLLOUTS = REPO / "tests" / "engine_outputs" / "recorded" / "rollouts"
-AT_GATE = {"prod-api-preview", "prod-api-gate-after-abort", "prod-inference-at-gate"}
+AT_GATE = {
+    "prod-api-preview",
+    "prod-api-gate-after-abort",
+    "prod-api-budget-overridden",
+    "prod-inference-at-gate",
+}
 
 
 def _evaluate(condition: str, rollouts: dict[str, Any], folder: Path) -> dict[str, str]:

@@ -501,45 +501,68 @@ def analysis(api: Rollouts, t: Target, rollout: dict[str, Any]) -> Analysis:
             override = said[:300]
             break
     failed = [r for r in _runs(rollout) if r.get("status") in ("Failed", "Error")]
-    run = api.get_other(RUNS, t, failed[0]["name"]) if failed and failed[0].get("name") else None
+    # Under an override the budget is measured in dry-run: the run shows whether it is spent.
+    wanted = failed or (_runs(rollout) if override else [])
+    run = api.get_other(RUNS, t, wanted[0]["name"]) if wanted and wanted[0].get("name") else None
     return Analysis(run, override)
 
 
-def _budget_held(rollout: dict[str, Any], found: Analysis, floor: float | None) -> list[str]:
-    """Which error budgets failed the gate, with what was left when they did."""
-    messages = " ".join(
-        [str(r.get("message", "")) for r in _runs(rollout)]
-        + [str(rollout.get("status", {}).get("message", ""))]
-    )
+def _budget_results(found: Analysis) -> dict[str, dict[str, Any]]:
+    """The budget metrics' results in the release's AnalysisRun, by SLO."""
     found_results = _dig(found.run, "status", "metricResults")
     results = {
         r.get("name"): r
         for r in (found_results if isinstance(found_results, list) else [])
         if isinstance(r, dict)
     }
-    lines = []
-    for kind in SLO_KINDS:
-        metric = BUDGET_METRIC.format(kind=kind)
-        result = results.get(metric, {})
-        if f'"{metric}"' not in messages and result.get("phase") != "Failed":
-            continue
+    return {kind: results.get(BUDGET_METRIC.format(kind=kind), {}) for kind in SLO_KINDS}
+
+
+def _left(result: dict[str, Any], floor: float | None) -> str:
+    """' -8% left, below the floor 10%': a budget metric's last measurement, as far as known."""
+    measurements = result.get("measurements")
+    measured = _dig(measurements[-1], "value") if isinstance(measurements, list) else None
+    value = measured.strip("[]").split(",")[0] if isinstance(measured, str) else ""
+    try:
+        left = f" {float(value):.0%} left" if value else ""
+    except ValueError:
         left = ""
-        measurements = result.get("measurements")
-        measured = _dig(measurements[-1], "value") if isinstance(measurements, list) else None
-        value = measured.strip("[]").split(",")[0] if isinstance(measured, str) else ""
-        try:
-            left = f" {float(value):.0%} left" if value else ""
-        except ValueError:
-            left = ""
-        bound = f", below the floor {floor:.0%}" if floor is not None else ""
-        lines.append(f"  held by the error budget: {kind}{left}{bound} (analysis.budgetFloor)")
-    if lines:
+    return left + (f", below the floor {floor:.0%}" if floor is not None else "")
+
+
+def _budget_held(
+    rollout: dict[str, Any], found: Analysis, floor: float | None
+) -> tuple[list[str], bool]:
+    """Which error budgets failed the gate, with what was left when they did; under an
+    override, which failed it in dry-run (the release went on). And whether the budget held
+    the release."""
+    messages = " ".join(
+        [str(r.get("message", "")) for r in _runs(rollout)]
+        + [str(rollout.get("status", {}).get("message", ""))]
+    )
+    lines, held = [], False
+    for kind, result in _budget_results(found).items():
+        failed = result.get("phase") == "Failed"
+        if result.get("dryRun") is True:
+            if failed:
+                lines.append(
+                    f"  error budget spent, measured in dry-run: {kind}{_left(result, floor)} "
+                    "(remove analysis.budgetOverride once the fix is out)"
+                )
+            continue
+        if f'"{BUDGET_METRIC.format(kind=kind)}"' not in messages and not failed:
+            continue
+        held = True
+        lines.append(
+            f"  held by the error budget: {kind}{_left(result, floor)} (analysis.budgetFloor)"
+        )
+    if held:
         lines.append(
             "  traffic stays on the stable version; releases wait until the budget is back above "
             "the floor, an emergency fix goes through analysis.budgetOverride "
             "(docs/runbooks/releases.md, Held by the error budget)"
         )
-    return lines
+    return lines, held
 
 
 SHOWN_PAUSES = 5
@@ -575,8 +598,8 @@ def summary(
         lines.append(f"  paused: {condition.get('reason')} (promote to continue)")
     if len(pauses) > SHOWN_PAUSES:  # the controller sets one or two; more is a broken answer
         lines.append(f"  … and {len(pauses) - SHOWN_PAUSES} more pause conditions")
-    held = _budget_held(rollout, found, floor)
-    lines += held
+    budget, held = _budget_held(rollout, found, floor)
+    lines += budget
     if status.get("abort") and not held:
         # A fix is a new digest; retry runs the same image again (blue-green: refused, see retry).
         then = "" if _blue_green(rollout) else " (or `retry`, if the analysis was wrong)"
