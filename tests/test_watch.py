@@ -72,9 +72,14 @@ class Watching:
                 self._lock.wait(remaining)
 
     def stop(self) -> int:
+        """SIGINT to the watch; its exit code once it ended and all it printed was read (the
+        reader may lag behind the exit on a loaded machine)."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
-        return self.process.wait(timeout=60)
+        code = self.process.wait(timeout=60)
+        with self._lock:
+            self._lock.wait_for(lambda: "<eof>" in self.lines, timeout=30)
+        return code
 
 
 def _normal(lines: list[str]) -> list[str]:
