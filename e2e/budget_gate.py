@@ -13,6 +13,7 @@ dry-run. The override is removed after, leaving the stack's own settings.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import time
 from dataclasses import dataclass
@@ -43,6 +44,33 @@ RATE, BASE_ERRORS = 5.0, 0.0004
 OUTAGE = {"error_ratio": 0.02, "seconds": 86400.0, "before": 86400.0}
 TOLERANCE = 0.05
 REASON = "e2e: an emergency fix while the budget is spent (INC-0)"
+
+
+def histories(
+    labels: dict[str, str], window: float, end: float
+) -> tuple[backfill.History, backfill.History]:
+    """The user-facing history of the service `labels` over `window` up to `end`, and the bad
+    day written into it later."""
+    active = {**labels, "track": ACTIVE}
+    return (
+        backfill.History(active, RATE, BASE_ERRORS, window, end),
+        backfill.History(
+            active, RATE, OUTAGE["error_ratio"], OUTAGE["seconds"], end - OUTAGE["before"],
+            instance="backfill-outage",
+        ),
+    )  # fmt: skip
+
+
+def left_query(labels: dict[str, str]) -> str:
+    """The availability budget left of the service `labels`, as the stack's rule records it."""
+    selector = ",".join(f'{key}="{labels[key]}"' for key in ("namespace", "app"))
+    return f'{BUDGET_REMAINING}{{{selector},slo="availability"}}'
+
+
+def outcome(left: float, floor: float, overridden: bool) -> str:
+    """The phase a pre-promotion AnalysisRun must end in with `left` of the budget: Failed below
+    the floor, unless overridden (the budget then fails in dry-run only)."""
+    return "Failed" if left < floor and not overridden else "Successful"
 
 
 def measured_left(run: dict[str, Any]) -> tuple[str | None, float | None]:
@@ -76,7 +104,7 @@ def run_problems(run: dict[str, Any], left: float, floor: float, overridden: boo
     ]
     if others:
         problems.append(f"metrics other than the budget's failed: {others}")
-    expected = "Failed" if held and not overridden else "Successful"
+    expected = outcome(left, floor, overridden)
     if status.get("phase") != expected:
         problems.append(f"the run {status.get('phase')}, not {expected}")
     dry_run = {r.get("name"): r.get("dryRun") for r in status.get("metricResults") or []}
@@ -92,23 +120,19 @@ class BudgetGate:
     s: StackRun
     release: blue_green.BlueGreen
     labels: dict[str, str]
-    history: backfill.History
+    history: tuple[backfill.History, backfill.History]
     objective: float
     floor: float
 
     def left(self) -> float | None:
-        found = self.release.server.query(
-            f'{BUDGET_REMAINING}{{namespace="{self.labels["namespace"]}",'
-            f'app="{self.labels["app"]}",slo="availability"}}'
-        )
+        found = self.release.server.query(left_query(self.labels))
         return float(found[0]["value"][1]) if found else None
 
     def analysed(self, new: str, name: str, left: float, overridden: bool) -> bool:
         """The pre-promotion run of `new` ended as the history says it must, kept as
         `analysisrun-<name>`."""
-        outcome = "Failed" if left < self.floor and not overridden else "Successful"
         bg = self.release
-        if not bg.analysed(new, outcome, keep=False):
+        if not bg.analysed(new, outcome(left, self.floor, overridden), keep=False):
             return False
         run = bg.cluster.analysis_run(bg.analysis()["name"])
         bg.keep(f"analysisrun-{name}", run)
@@ -132,19 +156,15 @@ class BudgetGate:
         the history now leaves."""
         server = self.release.server
         server.process.stop()
-        spent = backfill.History(
-            {**self.labels, "track": ACTIVE}, RATE, OUTAGE["error_ratio"], OUTAGE["seconds"],
-            time.time() - OUTAGE["before"], instance="backfill-outage",
-        )  # fmt: skip
         self.release.record["backfill-outage"] = backfill.write_blocks(
-            [spent], self.s.plane.folder / NAME / "data"
+            [self.history[1]], self.s.plane.folder / NAME / "data"
         )
         server.restart(self.s.plane)
-        return backfill.budget_left([self.history, spent], self.objective)
+        return backfill.budget_left(list(self.history), self.objective)
 
     def run(self) -> None:
         bg, check = self.release, self.s.report.check
-        left = backfill.budget_left([self.history], self.objective)
+        left = backfill.budget_left([self.history[0]], self.objective)
         bg.waited("the budget left in Prometheus", lambda: self.left() is not None, 120)
         bg.record["left-in-prometheus"] = seen = self.left()
         check(
@@ -230,15 +250,12 @@ def budget_gate(s: StackRun) -> str:
     if not report.check(host is not None, "no Prometheus Service of the chart in the cluster"):
         return "no Prometheus"
     labels = {"namespace": namespace, "app": name}
-    window = in_seconds(monitoring.slo.window)
-    history = backfill.History(
-        {**labels, "track": ACTIVE}, RATE, BASE_ERRORS, window, time.time() - 60
-    )
-    record["history"] = history.__dict__ | {"labels": dict(history.labels)}
-    record["backfill"] = backfill.write_blocks([history], s.plane.folder / NAME / "data")
+    history = histories(labels, in_seconds(monitoring.slo.window), time.time() - 60)
+    record["history"] = [dataclasses.asdict(h) for h in history]
+    record["backfill"] = backfill.write_blocks([history[0]], s.plane.folder / NAME / "data")
     tracks = {ACTIVE: prometheus.Track(), blue_green.PREVIEW: prometheus.Track()}
     metrics_port = controlplane.free_port()
-    rules = cluster.recording_rules(name, prometheus.RULES_EVERY, ("recording", "budget"))
+    rules = cluster.rule_groups(name, prometheus.RULES_EVERY, ("recording", "budget"))
     server = prometheus.start(
         s.plane, tracks, labels, metrics_port,
         name=NAME, rules=rules, retention=monitoring.prometheus.retention,

@@ -426,7 +426,7 @@ def canary(s: StackRun) -> str:
         return "no Prometheus"
     tracks = {STABLE: prometheus.Track(), CANARY: prometheus.Track()}
     metrics_port = controlplane.free_port()
-    rules = cluster.recording_rules(REPLICA_CANARY, prometheus.RULES_EVERY)
+    rules = cluster.rule_groups(REPLICA_CANARY, prometheus.RULES_EVERY)
     server = prometheus.start(
         s.plane, tracks, {"namespace": namespace, "app": REPLICA_CANARY}, metrics_port,
         name="prometheus-canary", rules=rules,

@@ -189,7 +189,7 @@ class Cluster:
                         return f"{svc.metadata.name}.{namespace}.svc:{port.port}"
         return None
 
-    def recording_rules(
+    def rule_groups(
         self, app: str, interval: str, groups: tuple[str, ...] = ("recording",)
     ) -> list[dict[str, Any]]:
         """The rule groups `groups` (by the suffix of their names) of `app`'s PrometheusRule as

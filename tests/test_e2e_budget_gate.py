@@ -20,37 +20,25 @@ import yaml
 
 from e2e import stacks
 from e2e.backfill import History, budget_left, write_blocks
-from e2e.budget_gate import BASE_ERRORS, METRIC, OUTAGE, RATE, TOLERANCE, run_problems
+from e2e.budget_gate import METRIC, TOLERANCE, histories, left_query, run_problems
 from e2e.controlplane import free_port
+from infra.config.base import in_seconds
 from infra.config.monitoring import MonitoringConfig
 from infra.config.rollouts import Analysis
-from infra.monitoring.rules import BUDGET_REMAINING
 from tests.conftest import REPO, manifests
 
 PROMETHEUS = REPO / ".tools" / "prometheus" / "usr" / "bin" / "prometheus"
 RECORDED = Path(__file__).parent / "engine_outputs" / "recorded" / "rollouts"
-WINDOW = 28 * 86400.0
 LABELS = {"namespace": "tbcoin-prod", "app": "api"}
-
-
-def _histories(end: float) -> tuple[History, History]:
-    """The step's history up to `end`, and its bad day."""
-    base = History({**LABELS, "track": "active"}, RATE, BASE_ERRORS, WINDOW, end)
-    bad_day = History(
-        {**LABELS, "track": "active"}, RATE, OUTAGE["error_ratio"], OUTAGE["seconds"],
-        end - OUTAGE["before"], instance="backfill-outage",
-    )  # fmt: skip
-    return base, bad_day
-
-
 _PROD = stacks.settings("prod")["config"]
-OBJECTIVE = MonitoringConfig.model_validate(_PROD[f"{stacks.NS}:monitoring"]).slo.availability
+_SLO = MonitoringConfig.model_validate(_PROD[f"{stacks.NS}:monitoring"]).slo
+OBJECTIVE, WINDOW = _SLO.availability, in_seconds(_SLO.window)
 FLOOR = Analysis.model_validate(
     _PROD[f"{stacks.NS}:services"]["api"]["strategy"]["analysis"]
 ).budget_floor
 # The budget left before and after the bad day (60%, about -8%): rates alone decide it.
-LEFT = budget_left([_histories(0)[0]], OBJECTIVE)
-SPENT = budget_left(list(_histories(0)), OBJECTIVE)
+LEFT = budget_left([histories(LABELS, WINDOW, 0)[0]], OBJECTIVE)
+SPENT = budget_left(list(histories(LABELS, WINDOW, 0)), OBJECTIVE)
 
 
 def _budget_left_in_prometheus(
@@ -69,9 +57,7 @@ def _budget_left_in_prometheus(
          "--storage.tsdb.retention.time=30d", "--log.level=warn"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    query = urllib.parse.urlencode(
-        {"query": f'{BUDGET_REMAINING}{{namespace="tbcoin-prod",app="api",slo="availability"}}'}
-    )
+    query = urllib.parse.urlencode({"query": left_query(LABELS)})
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -108,7 +94,7 @@ def test_the_backfilled_history_is_the_budget_the_stacks_rules_compute(
     failures (no user saw them) spend nothing."""
     if not PROMETHEUS.is_file():
         pytest.skip(f"{PROMETHEUS} is missing: run `make tools`")
-    base, bad_day = _histories(time.time() - 60)
+    base, bad_day = histories(LABELS, WINDOW, time.time() - 60)
     left = _budget_left_in_prometheus(tmp_path / "left", budget_rules, [base])
     assert left is not None and abs(left - LEFT) < 0.01, left
     spent = _budget_left_in_prometheus(tmp_path / "spent", budget_rules, [base, bad_day])

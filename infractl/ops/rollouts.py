@@ -530,7 +530,7 @@ def _left(result: dict[str, Any], floor: float | None) -> str:
     return left + (f", below the floor {floor:.0%}" if floor is not None else "")
 
 
-def _budget_held(
+def _budget_lines(
     rollout: dict[str, Any], found: Analysis, floor: float | None
 ) -> tuple[list[str], bool]:
     """Which error budgets failed the gate, with what was left when they did; under an
@@ -598,7 +598,7 @@ def summary(
         lines.append(f"  paused: {condition.get('reason')} (promote to continue)")
     if len(pauses) > SHOWN_PAUSES:  # the controller sets one or two; more is a broken answer
         lines.append(f"  … and {len(pauses) - SHOWN_PAUSES} more pause conditions")
-    budget, held = _budget_held(rollout, found, floor)
+    budget, held = _budget_lines(rollout, found, floor)
     lines += budget
     if status.get("abort") and not held:
         # A fix is a new digest; retry runs the same image again (blue-green: refused, see retry).
