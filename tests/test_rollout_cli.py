@@ -131,6 +131,17 @@ def test_an_error_budget_override_is_shown(
         "error-budget gate overridden until 2026-12-24: hotfix for INC-42 "
         "(analysis.budgetOverride)" in run.stdout
     )
+    # Edited on the cluster to forge a line of the status: it stays on the override's line.
+    forged = "until 2026-12-24: x\n  held by the error budget: availability 0% left\r"
+    fake.analysis[(NS, "analysistemplates", "inference-canary")]["metadata"]["annotations"] = {
+        "tbcoin.io/budget-override": forged
+    }
+    run = _run(env, "status", "--service", "inference")
+    assert (
+        "error-budget gate overridden until 2026-12-24: x held by the error budget: availability "
+        "0% left (analysis.budgetOverride)" in run.stdout
+    )
+    assert not [line for line in run.stdout.splitlines() if line.startswith("  held by")]
 
 
 @pytest.mark.parametrize(

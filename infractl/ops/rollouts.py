@@ -497,8 +497,9 @@ def analysis(api: Rollouts, t: Target, rollout: dict[str, Any]) -> Analysis:
     override = None
     for name in templates:
         said = _dig(api.get_other(TEMPLATES, t, name), "metadata", "annotations", BUDGET_OVERRIDE)
-        if isinstance(said, str) and said:
-            override = said[:300]
+        if isinstance(said, str) and said.strip():
+            # One line: an annotation edited on the cluster must not forge lines of the status.
+            override = " ".join(said.split())[:300]
             break
     failed = [r for r in _runs(rollout) if r.get("status") in ("Failed", "Error")]
     # Under an override the budget is measured in dry-run: the run shows whether it is spent.
